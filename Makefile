@@ -1,0 +1,87 @@
+# perfsample — build, test, demo, bench.
+#
+#   make          build ./perfsample (installs missing -dev packages first, as root)
+#   make test     unit tests (Criterion) + end-to-end tests of the binary
+#   make demo     profile examples/ and write demo.svg
+#   make bench    perfsample side by side with perf and FlameGraph (bench/)
+#   make fuzz     bounded libFuzzer runs of the parsers
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   := build
+.DEFAULT_GOAL := all
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
+PKGS    := libelf libdw libunwind libzstd
+
+# build/config.mk holds the pkg-config flags. Make builds it (installing the packages when
+# they are missing) before anything else, then restarts with it read.
+-include $(BUILD)/config.mk
+$(BUILD)/config.mk: scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	@scripts/install-deps.sh build
+	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
+	   echo "DEP_LIBS := $$(pkg-config --libs $(PKGS)) -lunwind-x86_64 -llzma -lstdc++"; \
+	   echo "CRIT_CFLAGS := $$(pkg-config --cflags criterion 2>/dev/null)"; \
+	   echo "CRIT_LIBS := $$(pkg-config --libs criterion 2>/dev/null)"; } > $@.tmp
+	@mv $@.tmp $@
+
+LIB_SRCS := $(sort $(wildcard formats/*.c profiler/*.c symbolize/*.c render/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+EXAMPLES := $(patsubst %.c,%,$(wildcard examples/*.c))
+
+all: perfsample examples
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) $(CRIT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libperfsample.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+perfsample: $(BUILD)/perfsample.o $(BUILD)/libperfsample.a
+	$(CC) $(CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libperfsample.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CRIT_LIBS) $(DEP_LIBS) -lm
+
+# Workloads with known behaviour. Most keep frame pointers (the -g path); the *_nofp
+# ones are built without them for the DWARF unwinder.
+examples: $(EXAMPLES)
+examples/%: examples/%.c
+	$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -o $@ $< -lm -lpthread
+examples/%_nofp: examples/%_nofp.c
+	$(CC) -O1 -g -fomit-frame-pointer -fno-inline -o $@ $< -lm -lpthread
+
+test-deps:
+	@scripts/install-deps.sh test
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests --jobs 2
+
+test: test-deps all $(BUILD)/unit-tests
+	$(BUILD)/unit-tests --jobs 2
+	tests/e2e/run.sh
+
+demo: all
+	./perfsample record -F 499 -g -o $(BUILD)/demo.data -- examples/split 2
+	./perfsample flamegraph -i $(BUILD)/demo.data --title "perfsample demo: examples/split" > demo.svg
+	@echo "wrote demo.svg"
+
+install: perfsample
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 perfsample $(DESTDIR)$(PREFIX)/bin/perfsample
+	install -m 0644 docs/perfsample.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsample.1
+
+clean:
+	rm -rf $(BUILD) perfsample $(EXAMPLES) demo.svg
+
+.PHONY: all examples test test-deps unit demo install clean
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d
