@@ -12,7 +12,7 @@ BUILD   := build
 .DEFAULT_GOAL := all
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
-PKGS    := libelf libdw libunwind libzstd
+PKGS    := libelf libdw libunwind libzstd zlib
 
 # build/config.mk holds the pkg-config flags. Make builds it (installing the packages when
 # they are missing) before anything else, then restarts with it read.
