@@ -1,0 +1,866 @@
+#include "formats/ps_trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "formats/ps_error.h"
+#include "formats/ps_util.h"
+
+static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
+#define ENDIAN_MARK 0x01020304u
+#define CHUNK_MAGIC 0x4b435350u /* "PSCK" */
+#define FILE_HDR_SIZE 28        /* magic, version, endian, features, meta_len */
+#define CHUNK_HDR_SIZE 16       /* magic, compressed size, raw size, records */
+#define REC_HDR_SIZE 8          /* type, payload size */
+#define MAX_META (1u << 20)
+#define MAX_CHUNK_RAW (64u << 20)
+#define CHUNK_TARGET (1u << 20) /* flush a chunk once it holds this much */
+#define MAX_STACK 4096
+
+/* ---- little helpers for packing records ---- */
+
+static void put32(ps_buf *b, uint32_t v) { ps_buf_add(b, &v, 4); }
+static void put64(ps_buf *b, uint64_t v) { ps_buf_add(b, &v, 8); }
+static void putstr(ps_buf *b, const char *s) { ps_buf_add(b, s ? s : "", strlen(s ? s : "") + 1); }
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- writer ---- */
+
+struct ps_trace_writer {
+	int fd;
+	char *path, *partial;
+	int level;
+	ZSTD_CCtx *cctx;
+	ps_buf chunk;    /* raw records of the chunk being filled */
+	ps_buf comp;     /* compressed chunk */
+	uint32_t nrec;
+	uint64_t last_flush_ns;
+	uint64_t bytes;
+	int failed; /* a write failed: everything after is refused */
+	/* Stacks of the current chunk, for dedup: open addressing over ids. */
+	uint32_t nstacks;
+	uint32_t *slots; /* id + 1 */
+	uint64_t *slot_hash;
+	size_t nslots;
+	size_t *stack_off; /* offset of each stack's ips in chunk */
+	uint32_t *stack_nr;
+	size_t stack_cap;
+};
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Opens PATH.partial exclusively. A leftover from a recorder that died is replaced,
+ * but one that a live recorder holds (flock) is not. */
+static int open_partial(const char *partial)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = open(partial, flags, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (old >= 0) {
+			int busy = flock(old, LOCK_EX | LOCK_NB) < 0;
+			close(old);
+			if (busy)
+				return -EBUSY;
+		}
+		if (unlink(partial) < 0 && errno != ENOENT)
+			return -errno;
+		fd = open(partial, flags, 0600);
+	}
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ps_trace_create(ps_trace_writer **out, const char *path, const ps_kv *meta, size_t nmeta,
+		    int level)
+{
+	*out = NULL;
+	ps_trace_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	w->level = level ? level : 3;
+	w->path = strdup(path);
+	w->partial = malloc(strlen(path) + sizeof(".partial"));
+	w->cctx = ZSTD_createCCtx();
+	if (!w->path || !w->partial || !w->cctx) {
+		ps_trace_abort(w);
+		return -ENOMEM;
+	}
+	strcpy(w->partial, path);
+	strcat(w->partial, ".partial");
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
+	/* zstd's own checksum lets the reader tell a corrupt chunk from a good one. */
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+
+	int fd = open_partial(w->partial);
+	if (fd < 0) {
+		free(w->partial);
+		w->partial = NULL; /* nothing of ours to remove */
+		ps_trace_abort(w);
+		return fd;
+	}
+	w->fd = fd;
+
+	ps_buf hdr = {0}, m = {0};
+	for (size_t i = 0; i < nmeta; i++) {
+		putstr(&m, meta[i].key);
+		putstr(&m, meta[i].value);
+	}
+	ps_buf_add(&hdr, file_magic, 8);
+	put32(&hdr, PS_TRACE_VERSION);
+	put32(&hdr, ENDIAN_MARK);
+	put64(&hdr, 0); /* feature bits: none yet */
+	put32(&hdr, (uint32_t)m.len);
+	if (m.len)
+		ps_buf_add(&hdr, m.data, m.len);
+	int err = hdr.data ? write_all(fd, hdr.data, hdr.len) : -ENOMEM;
+	w->bytes = hdr.len;
+	ps_buf_release(&hdr);
+	ps_buf_release(&m);
+	if (err) {
+		ps_trace_abort(w);
+		return err;
+	}
+	w->last_flush_ns = now_ns();
+	*out = w;
+	return 0;
+}
+
+static void rec_begin(ps_trace_writer *w, uint32_t type, size_t *hdr_off)
+{
+	*hdr_off = w->chunk.len;
+	put32(&w->chunk, type);
+	put32(&w->chunk, 0); /* size, patched by rec_end */
+}
+
+static void rec_end(ps_trace_writer *w, size_t hdr_off)
+{
+	uint32_t size = (uint32_t)(w->chunk.len - hdr_off - REC_HDR_SIZE);
+	memcpy(w->chunk.data + hdr_off + 4, &size, 4);
+	/* Records start 8-byte aligned, so call chains can be read in place. */
+	static const char zero[8];
+	if (w->chunk.len % 8)
+		ps_buf_add(&w->chunk, zero, 8 - w->chunk.len % 8);
+	w->nrec++;
+}
+
+static void reset_stacks(ps_trace_writer *w)
+{
+	w->nstacks = 0;
+	if (w->slots)
+		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
+}
+
+static int stack_slots_grow(ps_trace_writer *w)
+{
+	size_t n = w->nslots ? w->nslots * 2 : 4096;
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	uint64_t *hashes = calloc(n, sizeof(*hashes));
+	if (!slots || !hashes) {
+		free(slots);
+		free(hashes);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < w->nslots; i++) {
+		if (!w->slots[i])
+			continue;
+		size_t j = w->slot_hash[i] & (n - 1);
+		while (slots[j])
+			j = (j + 1) & (n - 1);
+		slots[j] = w->slots[i];
+		hashes[j] = w->slot_hash[i];
+	}
+	free(w->slots);
+	free(w->slot_hash);
+	w->slots = slots;
+	w->slot_hash = hashes;
+	w->nslots = n;
+	return 0;
+}
+
+/* Returns the chunk-local id of the chain ips[0..nr), writing a STACK record when the
+ * chunk has not seen it yet. Samples repeat a few hot chains, so this keeps chunks small
+ * before zstd even starts. */
+static int stack_id(ps_trace_writer *w, const uint64_t *ips, uint32_t nr, uint32_t *id)
+{
+	if ((w->nstacks + 1) * 2 > w->nslots) {
+		int err = stack_slots_grow(w);
+		if (err)
+			return err;
+	}
+	uint64_t h = ps_hash(ips, nr * sizeof(*ips));
+	size_t j = h & (w->nslots - 1);
+	while (w->slots[j]) {
+		uint32_t s = w->slots[j] - 1;
+		if (w->slot_hash[j] == h && w->stack_nr[s] == nr &&
+		    memcmp(w->chunk.data + w->stack_off[s], ips, nr * sizeof(*ips)) == 0) {
+			*id = s;
+			return 0;
+		}
+		j = (j + 1) & (w->nslots - 1);
+	}
+	if (w->nstacks == w->stack_cap) {
+		size_t cap = w->stack_cap ? w->stack_cap * 2 : 1024;
+		size_t *off = realloc(w->stack_off, cap * sizeof(*off));
+		if (!off)
+			return -ENOMEM;
+		w->stack_off = off;
+		uint32_t *nrs = realloc(w->stack_nr, cap * sizeof(*nrs));
+		if (!nrs)
+			return -ENOMEM;
+		w->stack_nr = nrs;
+		w->stack_cap = cap;
+	}
+	size_t hdr;
+	rec_begin(w, PS_REC_STACK, &hdr);
+	put32(&w->chunk, nr);
+	put32(&w->chunk, 0);
+	w->stack_off[w->nstacks] = w->chunk.len;
+	w->stack_nr[w->nstacks] = nr;
+	ps_buf_add(&w->chunk, ips, nr * sizeof(*ips));
+	rec_end(w, hdr);
+	w->slots[j] = w->nstacks + 1;
+	w->slot_hash[j] = h;
+	*id = w->nstacks++;
+	return 0;
+}
+
+int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
+{
+	if (w->failed)
+		return w->failed;
+	/* Reserve generously up front so the puts below cannot fail half-way. */
+	size_t need = 256;
+	if (ev->type == PS_REC_SAMPLE)
+		need += ev->sample.nr * 8;
+	else if (ev->type == PS_REC_MMAP)
+		need += strlen(ev->mmap.filename ? ev->mmap.filename : "");
+	else if (ev->type == PS_REC_COMM)
+		need += strlen(ev->comm.comm ? ev->comm.comm : "");
+	else if (ev->type == PS_REC_SYMBOL) {
+		need += strlen(ev->sym.module ? ev->sym.module : "");
+		const char *s = ev->sym.names;
+		for (uint32_t i = 0; i < ev->sym.nframes; i++) {
+			need += strlen(s) + 1;
+			s += strlen(s) + 1;
+		}
+		s = ev->sym.lines;
+		for (uint32_t i = 0; s && i < ev->sym.nframes; i++) {
+			need += strlen(s) + 1;
+			s += strlen(s) + 1;
+		}
+	} else if (ev->type == PS_REC_NOTE)
+		need += strlen(ev->note.key) + strlen(ev->note.value);
+	if (ps_buf_reserve(&w->chunk, need))
+		return -ENOMEM;
+
+	size_t hdr;
+	switch (ev->type) {
+	case PS_REC_SAMPLE: {
+		const ps_sample *s = &ev->sample;
+		uint32_t nr = s->nr > MAX_STACK ? MAX_STACK : s->nr, id;
+		int err = stack_id(w, s->ips, nr, &id);
+		if (err)
+			return err;
+		rec_begin(w, PS_REC_SAMPLE, &hdr);
+		put64(&w->chunk, s->time);
+		put32(&w->chunk, s->pid);
+		put32(&w->chunk, s->tid);
+		put32(&w->chunk, s->cpu);
+		put32(&w->chunk, id);
+		put64(&w->chunk, s->period);
+		break;
+	}
+	case PS_REC_MMAP: {
+		const ps_mmap *m = &ev->mmap;
+		rec_begin(w, PS_REC_MMAP, &hdr);
+		put64(&w->chunk, m->time);
+		put32(&w->chunk, m->pid);
+		put32(&w->chunk, m->tid);
+		put64(&w->chunk, m->start);
+		put64(&w->chunk, m->len);
+		put64(&w->chunk, m->pgoff);
+		put64(&w->chunk, m->ino);
+		put32(&w->chunk, m->maj);
+		put32(&w->chunk, m->min);
+		put32(&w->chunk, m->prot);
+		put32(&w->chunk, m->flags);
+		uint8_t bsz = m->build_id_size > 20 ? 20 : m->build_id_size;
+		ps_buf_add(&w->chunk, &bsz, 1);
+		ps_buf_add(&w->chunk, m->build_id, 20);
+		putstr(&w->chunk, m->filename);
+		break;
+	}
+	case PS_REC_COMM:
+		rec_begin(w, PS_REC_COMM, &hdr);
+		put64(&w->chunk, ev->comm.time);
+		put32(&w->chunk, ev->comm.pid);
+		put32(&w->chunk, ev->comm.tid);
+		put32(&w->chunk, ev->comm.exec);
+		putstr(&w->chunk, ev->comm.comm);
+		break;
+	case PS_REC_FORK:
+	case PS_REC_EXIT:
+		rec_begin(w, ev->type, &hdr);
+		put64(&w->chunk, ev->task.time);
+		put32(&w->chunk, ev->task.pid);
+		put32(&w->chunk, ev->task.ppid);
+		put32(&w->chunk, ev->task.tid);
+		put32(&w->chunk, ev->task.ptid);
+		break;
+	case PS_REC_LOST:
+		rec_begin(w, PS_REC_LOST, &hdr);
+		put64(&w->chunk, ev->lost);
+		break;
+	case PS_REC_THROTTLE:
+		rec_begin(w, PS_REC_THROTTLE, &hdr);
+		put64(&w->chunk, ev->throttle.time);
+		put32(&w->chunk, ev->throttle.unthrottle);
+		break;
+	case PS_REC_SYMBOL: {
+		const ps_symrec *s = &ev->sym;
+		rec_begin(w, PS_REC_SYMBOL, &hdr);
+		put32(&w->chunk, s->pid);
+		put32(&w->chunk, s->nframes);
+		put64(&w->chunk, s->addr);
+		put32(&w->chunk, s->lines ? 1 : 0);
+		putstr(&w->chunk, s->module);
+		const char *p = s->names;
+		for (uint32_t i = 0; i < s->nframes; i++) {
+			putstr(&w->chunk, p);
+			p += strlen(p) + 1;
+		}
+		p = s->lines;
+		for (uint32_t i = 0; p && i < s->nframes; i++) {
+			putstr(&w->chunk, p);
+			p += strlen(p) + 1;
+		}
+		break;
+	}
+	case PS_REC_STATS:
+		rec_begin(w, PS_REC_STATS, &hdr);
+		put64(&w->chunk, ev->stats.samples);
+		put64(&w->chunk, ev->stats.lost);
+		put64(&w->chunk, ev->stats.throttled);
+		put64(&w->chunk, ev->stats.truncated);
+		put64(&w->chunk, ev->stats.start_ns);
+		put64(&w->chunk, ev->stats.end_ns);
+		break;
+	case PS_REC_NOTE:
+		rec_begin(w, PS_REC_NOTE, &hdr);
+		putstr(&w->chunk, ev->note.key);
+		putstr(&w->chunk, ev->note.value);
+		break;
+	default:
+		return -EINVAL;
+	}
+	rec_end(w, hdr);
+	if (w->chunk.len >= CHUNK_TARGET)
+		return ps_trace_flush(w);
+	return 0;
+}
+
+int ps_trace_flush(ps_trace_writer *w)
+{
+	if (w->failed)
+		return w->failed;
+	w->last_flush_ns = now_ns();
+	if (w->nrec == 0)
+		return 0;
+	size_t bound = ZSTD_compressBound(w->chunk.len);
+	if (ps_buf_reserve(&w->comp, bound + CHUNK_HDR_SIZE))
+		return -ENOMEM;
+	size_t n = ZSTD_compress2(w->cctx, w->comp.data + CHUNK_HDR_SIZE, bound, w->chunk.data,
+				  w->chunk.len);
+	if (ZSTD_isError(n))
+		return PS_EZSTD;
+	uint32_t h[4] = {CHUNK_MAGIC, (uint32_t)n, (uint32_t)w->chunk.len, w->nrec};
+	memcpy(w->comp.data, h, sizeof(h));
+	int err = write_all(w->fd, w->comp.data, n + CHUNK_HDR_SIZE);
+	if (err) {
+		w->failed = err;
+		return err;
+	}
+	w->bytes += n + CHUNK_HDR_SIZE;
+	w->chunk.len = 0;
+	w->nrec = 0;
+	reset_stacks(w);
+	return 0;
+}
+
+int ps_trace_tick(ps_trace_writer *w)
+{
+	/* Flushing every second bounds what a SIGKILL can lose to the last second. */
+	if (now_ns() - w->last_flush_ns >= 900000000ull)
+		return ps_trace_flush(w);
+	return 0;
+}
+
+uint64_t ps_trace_bytes(const ps_trace_writer *w) { return w->bytes; }
+const char *ps_trace_partial_path(const ps_trace_writer *w) { return w->partial; }
+
+static void writer_free(ps_trace_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	ZSTD_freeCCtx(w->cctx);
+	ps_buf_release(&w->chunk);
+	ps_buf_release(&w->comp);
+	free(w->slots);
+	free(w->slot_hash);
+	free(w->stack_off);
+	free(w->stack_nr);
+	free(w->path);
+	free(w->partial);
+	free(w);
+}
+
+int ps_trace_commit(ps_trace_writer *w)
+{
+	int err = ps_trace_flush(w);
+	if (!err && fsync(w->fd) < 0 && errno != EINVAL)
+		err = -errno;
+	if (!err && close(w->fd) < 0)
+		err = -errno;
+	w->fd = -1;
+	if (!err && rename(w->partial, w->path) < 0)
+		err = -errno;
+	if (err) {
+		ps_trace_abort(w);
+		return err;
+	}
+	writer_free(w);
+	return 0;
+}
+
+void ps_trace_abort(ps_trace_writer *w)
+{
+	if (!w)
+		return;
+	if (w->partial)
+		unlink(w->partial);
+	writer_free(w);
+}
+
+void ps_trace_close_partial(ps_trace_writer *w)
+{
+	if (!w)
+		return;
+	ps_trace_flush(w);
+	writer_free(w);
+}
+
+/* ---- reader ---- */
+
+struct ps_trace_reader {
+	unsigned char *owned; /* file contents when read from a path */
+	const unsigned char *data;
+	size_t size;
+	size_t first_chunk, pos;
+	ps_kv *meta;
+	size_t nmeta;
+	ZSTD_DCtx *dctx;
+	ps_buf raw;       /* current chunk, decompressed */
+	size_t rpos;      /* next record in raw */
+	uint32_t rleft;   /* records left in raw */
+	size_t *stacks;   /* offsets of the chunk's STACK records' payloads */
+	size_t nstacks, stack_cap;
+	ps_trace_status st;
+};
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static int parse_header(ps_trace_reader *r)
+{
+	if (r->size < FILE_HDR_SIZE)
+		return r->size == 0 ? PS_EEMPTY : PS_EFORMAT;
+	if (memcmp(r->data, file_magic, 8) != 0)
+		return PS_EFORMAT;
+	if (get32(r->data + 12) != ENDIAN_MARK)
+		return PS_EFORMAT;
+	if (get32(r->data + 8) > PS_TRACE_VERSION)
+		return PS_EVERSION;
+	uint32_t mlen = get32(r->data + 24);
+	if (mlen > MAX_META)
+		return PS_ECORRUPT;
+	if (FILE_HDR_SIZE + (size_t)mlen > r->size)
+		return PS_ETRUNC;
+	const char *m = (const char *)r->data + FILE_HDR_SIZE;
+	const char *end = m + mlen;
+	/* Count the strings; they must come in NUL-terminated pairs. */
+	size_t nstr = 0;
+	for (const char *p = m; p < end; p++)
+		if (!*p)
+			nstr++;
+	if (mlen && (end[-1] != '\0' || nstr % 2))
+		return PS_ECORRUPT;
+	r->meta = calloc(nstr / 2 + 1, sizeof(*r->meta));
+	if (!r->meta)
+		return -ENOMEM;
+	for (const char *p = m; p < end;) {
+		ps_kv *kv = &r->meta[r->nmeta++];
+		kv->key = p;
+		p += strlen(p) + 1;
+		kv->value = p;
+		p += strlen(p) + 1;
+	}
+	r->first_chunk = r->pos = FILE_HDR_SIZE + mlen;
+	return 0;
+}
+
+static int reader_init(ps_trace_reader *r)
+{
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx)
+		return -ENOMEM;
+	return parse_header(r);
+}
+
+int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size)
+{
+	*out = NULL;
+	ps_trace_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->data = data;
+	r->size = size;
+	int err = reader_init(r);
+	if (err) {
+		ps_trace_close(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int ps_trace_open(ps_trace_reader **out, const char *path)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		close(fd);
+		return err;
+	}
+	unsigned char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	ps_trace_reader *r;
+	int err = ps_trace_open_mem(&r, buf, got);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	r->owned = buf;
+	*out = r;
+	return 0;
+}
+
+void ps_trace_close(ps_trace_reader *r)
+{
+	if (!r)
+		return;
+	ZSTD_freeDCtx(r->dctx);
+	ps_buf_release(&r->raw);
+	free(r->stacks);
+	free(r->meta);
+	free(r->owned);
+	free(r);
+}
+
+const char *ps_trace_meta(const ps_trace_reader *r, const char *key)
+{
+	for (size_t i = 0; i < r->nmeta; i++)
+		if (!strcmp(r->meta[i].key, key))
+			return r->meta[i].value;
+	return NULL;
+}
+size_t ps_trace_nmeta(const ps_trace_reader *r) { return r->nmeta; }
+ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i) { return r->meta[i]; }
+ps_trace_status ps_trace_get_status(const ps_trace_reader *r) { return r->st; }
+
+int ps_trace_rewind(ps_trace_reader *r)
+{
+	r->pos = r->first_chunk;
+	r->rleft = 0;
+	r->nstacks = 0;
+	memset(&r->st, 0, sizeof(r->st));
+	return 0;
+}
+
+/* Loads the next chunk: 1 loaded, 0 at the end (a truncated tail is counted), or < 0. */
+static int load_chunk(ps_trace_reader *r)
+{
+	size_t left = r->size - r->pos;
+	if (left == 0)
+		return 0;
+	if (left < CHUNK_HDR_SIZE) {
+		r->st.dropped_bytes = left;
+		r->pos = r->size;
+		return 0;
+	}
+	const unsigned char *h = r->data + r->pos;
+	if (get32(h) != CHUNK_MAGIC)
+		return PS_ECORRUPT;
+	uint32_t csize = get32(h + 4), rsize = get32(h + 8), nrec = get32(h + 12);
+	if (rsize > MAX_CHUNK_RAW)
+		return PS_ECORRUPT;
+	if ((size_t)csize > left - CHUNK_HDR_SIZE) {
+		r->st.dropped_bytes = left;
+		r->pos = r->size;
+		return 0;
+	}
+	if (ps_buf_reserve(&r->raw, rsize + 1))
+		return -ENOMEM;
+	unsigned long long fsize = ZSTD_getFrameContentSize(h + CHUNK_HDR_SIZE, csize);
+	if (fsize != rsize)
+		return PS_ECORRUPT;
+	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, h + CHUNK_HDR_SIZE, csize);
+	if (ZSTD_isError(n) || n != rsize)
+		return PS_ECORRUPT;
+	r->raw.len = n;
+	r->rpos = 0;
+	r->rleft = nrec;
+	r->nstacks = 0;
+	r->pos += CHUNK_HDR_SIZE + csize;
+	r->st.chunks++;
+	return 1;
+}
+
+/* Bounds-checked cursor over one record's payload. */
+struct cur {
+	const unsigned char *p, *end;
+	int bad;
+};
+static uint32_t c32(struct cur *c)
+{
+	if (c->end - c->p < 4) {
+		c->bad = 1;
+		return 0;
+	}
+	uint32_t v = get32(c->p);
+	c->p += 4;
+	return v;
+}
+static uint64_t c64(struct cur *c)
+{
+	if (c->end - c->p < 8) {
+		c->bad = 1;
+		return 0;
+	}
+	uint64_t v = get64(c->p);
+	c->p += 8;
+	return v;
+}
+static const char *cstr(struct cur *c)
+{
+	const unsigned char *z = c->p < c->end ? memchr(c->p, 0, (size_t)(c->end - c->p)) : NULL;
+	if (!z) {
+		c->bad = 1;
+		return "";
+	}
+	const char *s = (const char *)c->p;
+	c->p = z + 1;
+	return s;
+}
+
+static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = (enum ps_rec_type)type;
+	switch (type) {
+	case PS_REC_SAMPLE: {
+		ps_sample *s = &ev->sample;
+		s->time = c64(c);
+		s->pid = c32(c);
+		s->tid = c32(c);
+		s->cpu = c32(c);
+		uint32_t id = c32(c);
+		s->period = c64(c);
+		if (c->bad || id >= r->nstacks)
+			return PS_ECORRUPT;
+		const unsigned char *st = (const unsigned char *)r->raw.data + r->stacks[id];
+		s->nr = get32(st);
+		s->ips = (const uint64_t *)(st + 8); /* records are 8-byte aligned */
+		return 1;
+	}
+	case PS_REC_MMAP: {
+		ps_mmap *m = &ev->mmap;
+		m->time = c64(c);
+		m->pid = c32(c);
+		m->tid = c32(c);
+		m->start = c64(c);
+		m->len = c64(c);
+		m->pgoff = c64(c);
+		m->ino = c64(c);
+		m->maj = c32(c);
+		m->min = c32(c);
+		m->prot = c32(c);
+		m->flags = c32(c);
+		if (c->end - c->p < 21)
+			return PS_ECORRUPT;
+		m->build_id_size = c->p[0] > 20 ? 20 : c->p[0];
+		memcpy(m->build_id, c->p + 1, 20);
+		c->p += 21;
+		m->filename = cstr(c);
+		break;
+	}
+	case PS_REC_COMM:
+		ev->comm.time = c64(c);
+		ev->comm.pid = c32(c);
+		ev->comm.tid = c32(c);
+		ev->comm.exec = c32(c);
+		ev->comm.comm = cstr(c);
+		break;
+	case PS_REC_FORK:
+	case PS_REC_EXIT:
+		ev->task.time = c64(c);
+		ev->task.pid = c32(c);
+		ev->task.ppid = c32(c);
+		ev->task.tid = c32(c);
+		ev->task.ptid = c32(c);
+		break;
+	case PS_REC_LOST:
+		ev->lost = c64(c);
+		break;
+	case PS_REC_THROTTLE:
+		ev->throttle.time = c64(c);
+		ev->throttle.unthrottle = c32(c);
+		break;
+	case PS_REC_SYMBOL: {
+		ps_symrec *s = &ev->sym;
+		s->pid = c32(c);
+		s->nframes = c32(c);
+		s->addr = c64(c);
+		uint32_t has_lines = c32(c);
+		s->module = cstr(c);
+		if (s->nframes > MAX_STACK)
+			return PS_ECORRUPT;
+		s->names = (const char *)c->p;
+		for (uint32_t i = 0; i < s->nframes && !c->bad; i++)
+			cstr(c);
+		s->lines = has_lines ? (const char *)c->p : NULL;
+		for (uint32_t i = 0; has_lines && i < s->nframes && !c->bad; i++)
+			cstr(c);
+		break;
+	}
+	case PS_REC_STATS:
+		ev->stats.samples = c64(c);
+		ev->stats.lost = c64(c);
+		ev->stats.throttled = c64(c);
+		ev->stats.truncated = c64(c);
+		ev->stats.start_ns = c64(c);
+		ev->stats.end_ns = c64(c);
+		if (!c->bad)
+			r->st.complete = 1;
+		break;
+	case PS_REC_NOTE:
+		ev->note.key = cstr(c);
+		ev->note.value = cstr(c);
+		break;
+	default:
+		return 0; /* unknown: skip */
+	}
+	return c->bad ? PS_ECORRUPT : 1;
+}
+
+int ps_trace_next(ps_trace_reader *r, ps_event *ev)
+{
+	for (;;) {
+		if (r->rleft == 0) {
+			int got = load_chunk(r);
+			if (got <= 0)
+				return got;
+			continue;
+		}
+		if (r->raw.len - r->rpos < REC_HDR_SIZE)
+			return PS_ECORRUPT;
+		const unsigned char *h = (const unsigned char *)r->raw.data + r->rpos;
+		uint32_t type = get32(h), size = get32(h + 4);
+		size_t padded = ((size_t)size + 7) & ~(size_t)7;
+		if (padded > r->raw.len - r->rpos - REC_HDR_SIZE)
+			return PS_ECORRUPT;
+		struct cur c = {h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
+		r->rpos += REC_HDR_SIZE + padded;
+		r->rleft--;
+		if (type == PS_REC_STACK) {
+			uint32_t nr = c32(&c);
+			if (nr > MAX_STACK || (size_t)size != 8 + (size_t)nr * 8)
+				return PS_ECORRUPT;
+			if (r->nstacks == r->stack_cap) {
+				size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
+				size_t *s = realloc(r->stacks, cap * sizeof(*s));
+				if (!s)
+					return -ENOMEM;
+				r->stacks = s;
+				r->stack_cap = cap;
+			}
+			r->stacks[r->nstacks++] = (size_t)(h + REC_HDR_SIZE - (const unsigned char *)r->raw.data);
+			continue;
+		}
+		int got = decode(r, type, &c, ev);
+		if (got)
+			return got;
+	}
+}

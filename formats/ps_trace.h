@@ -1,0 +1,152 @@
+/* ps_trace: the perfsample.data file — a versioned header, then self-contained
+ * zstd-compressed chunks of length-prefixed records (formats/FORMAT.md gives every byte). */
+#ifndef PS_TRACE_H
+#define PS_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_TRACE_VERSION 1
+
+/* Record types. Readers skip types they do not know, by length. */
+enum ps_rec_type {
+	PS_REC_SAMPLE = 1,   /* one sample; its call chain is a STACK record of the chunk */
+	PS_REC_STACK = 2,    /* a call chain, numbered by its order in the chunk (internal) */
+	PS_REC_MMAP = 3,     /* a file or anonymous mapping appeared in a process */
+	PS_REC_COMM = 4,     /* a thread's name, set or changed by exec */
+	PS_REC_FORK = 5,     /* a process or thread was created */
+	PS_REC_EXIT = 6,     /* a process or thread ended */
+	PS_REC_LOST = 7,     /* the kernel dropped records: ring buffer full */
+	PS_REC_THROTTLE = 8, /* the kernel throttled (or unthrottled) sampling */
+	PS_REC_SYMBOL = 9,   /* the frames an address resolves to (embedded symbols) */
+	PS_REC_STATS = 10,   /* recorder totals, written last: the file is whole */
+	PS_REC_NOTE = 11,    /* a key=value remark (e.g. kernel addresses hidden) */
+};
+
+/* PERF_CONTEXT_* markers stay in call chains, as the kernel writes them. */
+#define PS_CONTEXT_KERNEL ((uint64_t)-128)
+#define PS_CONTEXT_USER ((uint64_t)-512)
+#define PS_CONTEXT_MAX ((uint64_t)-4095)
+
+typedef struct ps_sample {
+	uint64_t time, period;
+	uint32_t pid, tid, cpu;
+	uint32_t nr;         /* entries in ips */
+	const uint64_t *ips; /* leaf first, with PS_CONTEXT_* markers; valid until next read */
+} ps_sample;
+
+typedef struct ps_mmap {
+	uint64_t time;
+	uint32_t pid, tid;
+	uint64_t start, len, pgoff;
+	uint64_t ino;
+	uint32_t maj, min, prot, flags;
+	uint8_t build_id_size;
+	uint8_t build_id[20];
+	const char *filename;
+} ps_mmap;
+
+typedef struct ps_comm {
+	uint64_t time;
+	uint32_t pid, tid;
+	uint32_t exec; /* 1 when the name changed because of exec */
+	const char *comm;
+} ps_comm;
+
+typedef struct ps_task {
+	uint64_t time;
+	uint32_t pid, ppid, tid, ptid;
+} ps_task;
+
+typedef struct ps_throttle {
+	uint64_t time;
+	uint32_t unthrottle;
+} ps_throttle;
+
+/* Embedded symbols: what one address of one process resolves to. Kernel addresses use
+ * pid PS_SYM_KERNEL_PID. names holds nframes NUL-terminated names, innermost (inlined)
+ * first, so the last is the function that contains the address. */
+#define PS_SYM_KERNEL_PID UINT32_MAX
+typedef struct ps_symrec {
+	uint32_t pid;
+	uint32_t nframes;
+	uint64_t addr;
+	const char *module; /* basename of the mapped file, "" if none */
+	const char *names;  /* nframes strings back to back */
+	const char *lines;  /* nframes "file:line" strings ("" when unknown), or NULL */
+} ps_symrec;
+
+typedef struct ps_stats {
+	uint64_t samples, lost, throttled, truncated;
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC, like sample times */
+} ps_stats;
+
+typedef struct ps_note {
+	const char *key, *value;
+} ps_note;
+
+typedef struct ps_event {
+	enum ps_rec_type type;
+	union {
+		ps_sample sample;
+		ps_mmap mmap;
+		ps_comm comm;
+		ps_task task; /* FORK and EXIT */
+		uint64_t lost;
+		ps_throttle throttle;
+		ps_symrec sym;
+		ps_stats stats;
+		ps_note note;
+	};
+} ps_event;
+
+/* Metadata: key/value strings in the header. Keys perfsample writes: version, cmdline,
+ * event, freq, period, clock, start_time, hostname, release, ncpus, callgraph, target. */
+typedef struct ps_kv {
+	const char *key, *value;
+} ps_kv;
+
+/* ---- writing ---- */
+typedef struct ps_trace_writer ps_trace_writer;
+
+/* Creates PATH.partial (0600, O_EXCL|O_NOFOLLOW) and writes the header. A stale
+ * PATH.partial that no live recorder holds is replaced. level: zstd level (0 = default). */
+int ps_trace_create(ps_trace_writer **out, const char *path, const ps_kv *meta, size_t nmeta,
+		    int level);
+int ps_trace_write(ps_trace_writer *w, const ps_event *ev); /* any type but STACK */
+/* Flushes the current chunk when it is a second old or large. Call often. */
+int ps_trace_tick(ps_trace_writer *w);
+int ps_trace_flush(ps_trace_writer *w);
+uint64_t ps_trace_bytes(const ps_trace_writer *w); /* bytes written to the file so far */
+const char *ps_trace_partial_path(const ps_trace_writer *w);
+/* Flushes, fsyncs and renames PATH.partial to PATH; frees w. */
+int ps_trace_commit(ps_trace_writer *w);
+/* Removes PATH.partial; frees w. NULL is fine. */
+void ps_trace_abort(ps_trace_writer *w);
+/* Closes, keeping PATH.partial as it is (for rotation errors); frees w. */
+void ps_trace_close_partial(ps_trace_writer *w);
+
+/* ---- reading ---- */
+typedef struct ps_trace_reader ps_trace_reader;
+
+int ps_trace_open(ps_trace_reader **out, const char *path);
+/* Reads from memory (for fuzzing and tests); data must outlive the reader. */
+int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size);
+void ps_trace_close(ps_trace_reader *r); /* NULL is fine */
+const char *ps_trace_meta(const ps_trace_reader *r, const char *key); /* NULL if absent */
+size_t ps_trace_nmeta(const ps_trace_reader *r);
+ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i);
+/* The next record: 1 and *ev filled, 0 at the end, or a negative code. Pointers in *ev
+ * are valid until the next call. A truncated tail ends the stream (0) and is counted. */
+int ps_trace_next(ps_trace_reader *r, ps_event *ev);
+/* Restarts reading at the first chunk. */
+int ps_trace_rewind(ps_trace_reader *r);
+
+typedef struct ps_trace_status {
+	uint64_t chunks;        /* whole chunks read */
+	uint64_t dropped_bytes; /* bytes of a truncated or corrupt tail that were not read */
+	int complete;           /* a STATS record was seen: the recorder finished */
+} ps_trace_status;
+ps_trace_status ps_trace_get_status(const ps_trace_reader *r);
+
+#endif
