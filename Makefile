@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 BUILD   := build
 .DEFAULT_GOAL := all
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
 PKGS    := libelf libdw libunwind libzstd zlib
 
 # build/config.mk holds the pkg-config flags. Make builds it (installing the packages when

@@ -1,0 +1,1089 @@
+#include "profiler/ps_record.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "formats/ps_error.h"
+#include "formats/ps_util.h"
+#include "profiler/ps_unwind.h"
+
+#define RING_PAGES 128 /* data pages per CPU ring: 512 KiB, a few seconds at 99 Hz */
+#define MAX_CHAIN 512
+
+struct ring {
+	int fd;
+	int cpu;
+	struct perf_event_mmap_page *meta;
+	unsigned char *data;
+	uint64_t size; /* data area, a power of two */
+};
+
+struct ps_record {
+	ps_record_opts o;
+	ps_trace_writer *w;
+	struct perf_event_attr attr;
+	const char *event_name;
+	char notice[256];
+	int *fds; /* every event fd, for enable/disable and close */
+	size_t nfds, fdcap;
+	struct ring *rings;
+	size_t nrings;
+	int *cpus;
+	size_t ncpus;
+	pid_t child;
+	int child_status;
+	int go_fd;   /* write end: releases the held command */
+	int exec_fd; /* read end: errno from a failed exec, EOF on success */
+	pid_t *targets;
+	size_t ntargets;
+	ps_stats st;
+	unsigned char *scratch; /* a record that wraps around the ring end */
+	uint64_t chain[MAX_CHAIN + 2];
+	ps_unwinder *unwinder;
+	int enabled;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group,
+			       unsigned long flags)
+{
+	return (int)syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
+}
+
+int ps_parse_cpu_list(const char *s, int *cpus, size_t max)
+{
+	size_t n = 0;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long a = strtol(s, &end, 10);
+		if (end == s || a < 0 || a > 4095 || errno)
+			return -EINVAL;
+		long b = a;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a || b > 4095)
+				return -EINVAL;
+			s = end;
+		}
+		for (long c = a; c <= b; c++) {
+			if (n == max)
+				return PS_ELIMIT;
+			cpus[n++] = (int)c;
+		}
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -EINVAL;
+	}
+	return (int)n;
+}
+
+/* Online CPUs from /sys, e.g. "0-1". */
+static int online_cpus(int *cpus, size_t max)
+{
+	char buf[256] = "";
+	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	if (buf[0])
+		return ps_parse_cpu_list(buf, cpus, max);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	for (long i = 0; i < n && (size_t)i < max; i++)
+		cpus[i] = (int)i;
+	return n > 0 ? (int)n : -ENOENT;
+}
+
+static int add_fd(ps_record *r, int fd)
+{
+	if (r->nfds == r->fdcap) {
+		size_t cap = r->fdcap ? r->fdcap * 2 : 64;
+		int *f = realloc(r->fds, cap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		r->fds = f;
+		r->fdcap = cap;
+	}
+	r->fds[r->nfds++] = fd;
+	return 0;
+}
+
+static struct ring *ring_for_cpu(ps_record *r, int cpu)
+{
+	for (size_t i = 0; i < r->nrings; i++)
+		if (r->rings[i].cpu == cpu)
+			return &r->rings[i];
+	return NULL;
+}
+
+/* Maps a ring for fd, or redirects fd into the ring its CPU already has. */
+static int attach_ring(ps_record *r, int fd, int cpu)
+{
+	struct ring *ring = ring_for_cpu(r, cpu);
+	if (ring) {
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring->fd) < 0)
+			return -errno;
+		return 0;
+	}
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)page * (RING_PAGES + 1);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	struct ring *rings = realloc(r->rings, (r->nrings + 1) * sizeof(*rings));
+	if (!rings) {
+		munmap(m, len);
+		return -ENOMEM;
+	}
+	r->rings = rings;
+	r->rings[r->nrings++] = (struct ring){fd, cpu, m, (unsigned char *)m + page,
+					      (uint64_t)page * RING_PAGES};
+	return 0;
+}
+
+static int setup_attr(ps_record *r, const char *event)
+{
+	struct perf_event_attr *a = &r->attr;
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	if (!event || !strcmp(event, "cpu-clock")) {
+		a->type = PERF_TYPE_SOFTWARE;
+		a->config = PERF_COUNT_SW_CPU_CLOCK;
+		r->event_name = "cpu-clock";
+	} else if (!strcmp(event, "task-clock")) {
+		a->type = PERF_TYPE_SOFTWARE;
+		a->config = PERF_COUNT_SW_TASK_CLOCK;
+		r->event_name = "task-clock";
+	} else if (!strcmp(event, "cycles") || !strcmp(event, "cpu-cycles")) {
+		a->type = PERF_TYPE_HARDWARE;
+		a->config = PERF_COUNT_HW_CPU_CYCLES;
+		r->event_name = "cycles";
+	} else if (!strcmp(event, "instructions")) {
+		a->type = PERF_TYPE_HARDWARE;
+		a->config = PERF_COUNT_HW_INSTRUCTIONS;
+		r->event_name = "instructions";
+	} else {
+		return -EINVAL;
+	}
+	if (r->o.period) {
+		a->sample_period = r->o.period;
+	} else {
+		a->freq = 1;
+		a->sample_freq = r->o.freq ? r->o.freq : 99;
+	}
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
+			 PERF_SAMPLE_PERIOD;
+	if (r->o.callgraph != PS_CG_NONE)
+		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+	if (r->o.callgraph == PS_CG_DWARF) {
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = ps_unwind_regs_mask();
+		a->sample_stack_user = r->o.stack_size ? r->o.stack_size : 8192;
+		/* The kernel's frame-pointer walk of user space is useless without frame
+		 * pointers and costs bytes: the DWARF unwinder makes the user part. */
+		a->exclude_callchain_user = 1;
+	}
+	a->disabled = 1;
+	a->mmap = 1;
+	a->mmap2 = 1;
+	a->comm = 1;
+	a->comm_exec = 1;
+	a->task = 1;
+	a->sample_id_all = 1;
+	a->build_id = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->exclude_kernel = r->o.no_kernel ? 1 : 0;
+	a->exclude_callchain_kernel = r->o.no_kernel ? 1 : 0;
+	a->exclude_hv = 1;
+	/* Wake the reader when a quarter of the ring is full; it also polls every 100 ms. */
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(sysconf(_SC_PAGESIZE) * RING_PAGES / 4);
+	if (r->o.callgraph == PS_CG_DWARF)
+		a->wakeup_watermark /= 4;
+	return 0;
+}
+
+static const char *paranoid_hint(void)
+{
+	static char buf[160];
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+	int level = 2;
+	if (f) {
+		if (fscanf(f, "%d", &level) != 1)
+			level = 2;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf),
+		 "kernel.perf_event_paranoid is %d; run as root, grant CAP_PERFMON, or "
+		 "'sysctl kernel.perf_event_paranoid=1'",
+		 level);
+	return buf;
+}
+
+/* Opens one event; retries without features an older kernel lacks, and falls back from a
+ * hardware event to cpu-clock when there is no PMU (as perf does). */
+static int open_event(ps_record *r, pid_t pid, int cpu, int inherit, int enable_on_exec)
+{
+	struct perf_event_attr a = r->attr;
+	a.inherit = inherit ? 1 : 0;
+	a.enable_on_exec = enable_on_exec ? 1 : 0;
+	for (;;) {
+		int fd = sys_perf_event_open(&a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0) {
+			r->attr.build_id = a.build_id;
+			return fd;
+		}
+		int e = errno;
+		if (e == EINVAL && a.build_id) {
+			a.build_id = 0;
+			continue;
+		}
+		if ((e == ENOENT || e == EOPNOTSUPP || e == ENODEV) &&
+		    r->attr.type == PERF_TYPE_HARDWARE) {
+			snprintf(r->notice, sizeof(r->notice),
+				 "no hardware PMU for '%s' here; sampling cpu-clock instead",
+				 r->event_name);
+			const char *ev = "cpu-clock";
+			int keep_build_id = a.build_id;
+			setup_attr(r, ev);
+			r->attr.build_id = keep_build_id;
+			a = r->attr;
+			a.inherit = inherit ? 1 : 0;
+			a.enable_on_exec = enable_on_exec ? 1 : 0;
+			continue;
+		}
+		return -e;
+	}
+}
+
+static int open_on_cpus(ps_record *r, pid_t pid, int inherit, int enable_on_exec)
+{
+	for (size_t i = 0; i < r->ncpus; i++) {
+		int fd = open_event(r, pid, r->cpus[i], inherit, enable_on_exec);
+		if (fd < 0)
+			return fd;
+		int err = add_fd(r, fd);
+		if (!err)
+			err = attach_ring(r, fd, r->cpus[i]);
+		if (err) {
+			if (r->fds[r->nfds - 1] != fd)
+				close(fd);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* ---- synthesizing what existed before we attached ---- */
+
+static int write_comm(ps_record *r, pid_t pid, pid_t tid, const char *comm)
+{
+	ps_event ev = {.type = PS_REC_COMM};
+	ev.comm = (ps_comm){.time = 0, .pid = (uint32_t)pid, .tid = (uint32_t)tid, .comm = comm};
+	return ps_trace_write(r->w, &ev);
+}
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return (int)n;
+}
+
+/* Writes COMM records for every thread and MMAP records for the executable mappings of
+ * /proc/PID, so samples taken before any event of ours still resolve. */
+static int synthesize_process(ps_record *r, pid_t pid)
+{
+	char path[64], comm[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int err = 0;
+	while (!err && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid_t tid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		if (read_small(path, comm, sizeof(comm)) < 0)
+			continue; /* the thread ended meanwhile */
+		err = write_comm(r, pid, tid, comm);
+	}
+	closedir(d);
+	if (err)
+		return err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0; /* exited, or a kernel thread */
+	char *line = NULL;
+	size_t cap = 0;
+	while (!err && getline(&line, &cap, f) > 0) {
+		unsigned long long start, end, pgoff, ino;
+		unsigned maj, min;
+		char perms[8];
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &pgoff,
+			   &maj, &min, &ino, &name_at) < 7)
+			continue;
+		if (perms[2] != 'x')
+			continue;
+		char *name = line + name_at;
+		name[strcspn(name, "\n")] = '\0';
+		if (!*name)
+			name = "//anon";
+		if (r->unwinder)
+			ps_unwind_mmap(r->unwinder, (uint32_t)pid, start, end - start, pgoff, name);
+		ps_event ev = {.type = PS_REC_MMAP};
+		ev.mmap = (ps_mmap){.pid = (uint32_t)pid, .tid = (uint32_t)pid, .start = start,
+				    .len = end - start, .pgoff = pgoff, .ino = ino, .maj = maj,
+				    .min = min, .prot = PROT_READ | PROT_EXEC, .filename = name};
+		err = ps_trace_write(r->w, &ev);
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+static int synthesize_all(ps_record *r)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int err = 0;
+	while (!err && (de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0])) {
+			err = synthesize_process(r, atoi(de->d_name));
+			if (err == -ENOENT || err == -EACCES || err == -ESRCH)
+				err = 0;
+		}
+	closedir(d);
+	return err;
+}
+
+/* ---- attaching ---- */
+
+static int have_tid(const pid_t *tids, size_t n, pid_t t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tids[i] == t)
+			return 1;
+	return 0;
+}
+
+/* Opens inherited per-thread events on every thread of pid. Threads that start while we
+ * attach are caught by scanning again until a scan finds none new. */
+static int attach_process(ps_record *r, pid_t pid, char *err, size_t errlen)
+{
+	pid_t *done = NULL;
+	size_t ndone = 0, cap = 0;
+	int rc = 0;
+	for (int pass = 0; pass < 50; pass++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		DIR *d = opendir(path);
+		if (!d) {
+			rc = -errno;
+			if (rc == -ENOENT)
+				rc = -ESRCH;
+			snprintf(err, errlen, "cannot attach to pid %d: %s", pid,
+				 rc == -ESRCH ? "no such process" : ps_strerror(rc));
+			break;
+		}
+		int added = 0;
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			pid_t tid = atoi(de->d_name);
+			if (have_tid(done, ndone, tid))
+				continue;
+			int e = open_on_cpus(r, tid, 1, 0);
+			if (e == -ESRCH)
+				continue; /* the thread ended meanwhile */
+			if (e) {
+				rc = e;
+				if (e == -EACCES || e == -EPERM)
+					snprintf(err, errlen, "cannot attach to pid %d: %s (%s)",
+						 pid, ps_strerror(e), paranoid_hint());
+				else
+					snprintf(err, errlen, "cannot attach to pid %d: %s", pid,
+						 ps_strerror(e));
+				break;
+			}
+			if (ndone == cap) {
+				cap = cap ? cap * 2 : 64;
+				pid_t *n = realloc(done, cap * sizeof(*n));
+				if (!n) {
+					rc = -ENOMEM;
+					break;
+				}
+				done = n;
+			}
+			done[ndone++] = tid;
+			added = 1;
+		}
+		closedir(d);
+		if (rc || !added)
+			break;
+	}
+	if (!rc && ndone == 0) {
+		rc = -ESRCH;
+		snprintf(err, errlen, "cannot attach to pid %d: no such process", pid);
+	}
+	free(done);
+	return rc;
+}
+
+/* Forks the command, held before exec until ps_record_run releases it; the events are
+ * opened on it with enable_on_exec so its startup is sampled too. */
+static int start_command(ps_record *r, char *err, size_t errlen)
+{
+	int go[2], ex[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(ex, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return -errno;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(go[0]);
+		close(go[1]);
+		close(ex[0]);
+		close(ex[1]);
+		snprintf(err, errlen, "cannot start '%s': %s", r->o.argv[0], ps_strerror(e));
+		return e;
+	}
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		close(ex[0]);
+		/* Wait for the parent: a byte means go, EOF means it gave up. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(r->o.argv[0], r->o.argv);
+		int e = errno;
+		if (write(ex[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(ex[1]);
+	r->child = pid;
+	r->go_fd = go[1];
+	r->exec_fd = ex[0];
+	return 0;
+}
+
+static int release_command(ps_record *r, char *err, size_t errlen)
+{
+	if (write(r->go_fd, "g", 1) != 1)
+		return -errno;
+	close(r->go_fd);
+	r->go_fd = -1;
+	int e = 0;
+	ssize_t n;
+	do
+		n = read(r->exec_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(r->exec_fd);
+	r->exec_fd = -1;
+	if (n == (ssize_t)sizeof(e)) {
+		waitpid(r->child, &r->child_status, 0);
+		r->child = 0;
+		snprintf(err, errlen, "cannot execute '%s': %s", r->o.argv[0], strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w, char *err,
+		   size_t errlen)
+{
+	*out = NULL;
+	err[0] = '\0';
+	ps_record *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	r->w = w;
+	r->go_fd = r->exec_fd = -1;
+	r->child_status = -1;
+	int rc = setup_attr(r, o->event);
+	if (rc) {
+		snprintf(err, errlen, "unknown event '%s' (known: cpu-clock, task-clock, cycles, "
+				      "instructions)", o->event);
+		goto fail;
+	}
+	r->cpus = calloc(4096, sizeof(int));
+	if (!r->cpus) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (o->ncpus) {
+		memcpy(r->cpus, o->cpus, o->ncpus * sizeof(int));
+		rc = (int)o->ncpus;
+	} else {
+		rc = online_cpus(r->cpus, 4096);
+	}
+	if (rc <= 0) {
+		snprintf(err, errlen, "cannot list the online CPUs");
+		rc = rc ? rc : -ENOENT;
+		goto fail;
+	}
+	r->ncpus = (size_t)rc;
+	rc = 0;
+	if (o->callgraph == PS_CG_DWARF) {
+		rc = ps_unwind_new(&r->unwinder);
+		if (rc) {
+			snprintf(err, errlen, "cannot set up the DWARF unwinder: %s", ps_strerror(rc));
+			goto fail;
+		}
+	}
+
+	/* Many threads mean many fds (one per thread and CPU): lift the soft limit. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	if (o->argv) {
+		rc = start_command(r, err, errlen);
+		if (rc)
+			goto fail;
+		rc = open_on_cpus(r, r->child, 1, !o->start_disabled && !o->delay_ms);
+		if (rc) {
+			if (rc == -EACCES || rc == -EPERM)
+				snprintf(err, errlen, "perf_event_open refused: %s (%s)",
+					 ps_strerror(rc), paranoid_hint());
+			else
+				snprintf(err, errlen, "perf_event_open failed for '%s': %s",
+					 r->o.argv[0], ps_strerror(rc));
+			goto fail;
+		}
+		r->targets = malloc(sizeof(pid_t));
+		r->targets[0] = r->child;
+		r->ntargets = 1;
+	} else if (o->all_cpus) {
+		rc = open_on_cpus(r, -1, 0, 0);
+		if (rc) {
+			if (rc == -EACCES || rc == -EPERM)
+				snprintf(err, errlen, "cannot sample all CPUs: %s (%s)",
+					 ps_strerror(rc), paranoid_hint());
+			else
+				snprintf(err, errlen, "cannot sample all CPUs: %s", ps_strerror(rc));
+			goto fail;
+		}
+		rc = synthesize_all(r);
+		if (rc) {
+			snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+			goto fail;
+		}
+	} else if (o->npids || o->ntids) {
+		r->targets = calloc(o->npids + o->ntids, sizeof(pid_t));
+		if (!r->targets) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < o->npids; i++) {
+			if (kill(o->pids[i], 0) < 0 && errno == ESRCH) {
+				rc = -ESRCH;
+				snprintf(err, errlen, "cannot attach to pid %d: no such process",
+					 o->pids[i]);
+				goto fail;
+			}
+			rc = attach_process(r, o->pids[i], err, errlen);
+			if (rc)
+				goto fail;
+			rc = synthesize_process(r, o->pids[i]);
+			if (rc && rc != -ENOENT && rc != -ESRCH) {
+				snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+				goto fail;
+			}
+			r->targets[r->ntargets++] = o->pids[i];
+		}
+		for (size_t i = 0; i < o->ntids; i++) {
+			rc = open_on_cpus(r, o->tids[i], 0, 0);
+			if (rc) {
+				snprintf(err, errlen, "cannot attach to tid %d: %s", o->tids[i],
+					 rc == -ESRCH ? "no such thread" : ps_strerror(rc));
+				goto fail;
+			}
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/status", o->tids[i]);
+			/* The thread's process: its maps and name. */
+			FILE *f = fopen(path, "re");
+			pid_t tgid = o->tids[i];
+			if (f) {
+				char line[256];
+				while (fgets(line, sizeof(line), f))
+					if (sscanf(line, "Tgid: %d", &tgid) == 1)
+						break;
+				fclose(f);
+			}
+			rc = synthesize_process(r, tgid);
+			if (rc && rc != -ENOENT && rc != -ESRCH) {
+				snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+				goto fail;
+			}
+			rc = 0;
+			r->targets[r->ntargets++] = o->tids[i];
+		}
+	} else {
+		rc = -EINVAL;
+		snprintf(err, errlen, "nothing to record: give a command, -p PID, -t TID or -a");
+		goto fail;
+	}
+	r->scratch = malloc(65536 * 2);
+	if (!r->scratch) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	if (!err[0])
+		snprintf(err, errlen, "cannot start recording: %s", ps_strerror(rc));
+	ps_record_free(r);
+	return rc;
+}
+
+const char *ps_record_notice(const ps_record *r) { return r->notice[0] ? r->notice : NULL; }
+const char *ps_record_event_name(const ps_record *r) { return r->event_name; }
+ps_stats ps_record_stats(const ps_record *r) { return r->st; }
+int ps_record_child_status(const ps_record *r) { return r->child_status; }
+
+void ps_record_enable(ps_record *r, int on)
+{
+	for (size_t i = 0; i < r->nfds; i++)
+		ioctl(r->fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+	r->enabled = on;
+}
+
+/* ---- draining the rings ---- */
+
+/* Reads the sample_id trailer of a non-sample record (sample_id_all): pid/tid, time, cpu. */
+struct sample_id {
+	uint32_t pid, tid, cpu;
+	uint64_t time;
+};
+static void parse_sample_id(const ps_record *r, const unsigned char *p, const unsigned char *end,
+			    struct sample_id *id)
+{
+	uint64_t t = r->attr.sample_type;
+	memset(id, 0, sizeof(*id));
+	size_t need = (t & PERF_SAMPLE_TID ? 8 : 0) + (t & PERF_SAMPLE_TIME ? 8 : 0) +
+		      (t & PERF_SAMPLE_CPU ? 8 : 0);
+	if ((size_t)(end - p) < need)
+		return;
+	p = end - need;
+	if (t & PERF_SAMPLE_TID) {
+		memcpy(&id->pid, p, 4);
+		memcpy(&id->tid, p + 4, 4);
+		p += 8;
+	}
+	if (t & PERF_SAMPLE_TIME) {
+		memcpy(&id->time, p, 8);
+		p += 8;
+	}
+	if (t & PERF_SAMPLE_CPU)
+		memcpy(&id->cpu, p, 4);
+}
+
+static int handle_sample(ps_record *r, const unsigned char *p, const unsigned char *end,
+			 uint16_t misc)
+{
+	uint64_t t = r->attr.sample_type;
+	ps_sample s = {0};
+	uint64_t ip = 0;
+#define TAKE(dst, n)                                                                               \
+	do {                                                                                       \
+		if ((size_t)(end - p) < (n))                                                       \
+			return 0;                                                                  \
+		memcpy((dst), p, (n));                                                             \
+		p += (n);                                                                          \
+	} while (0)
+	if (t & PERF_SAMPLE_IP)
+		TAKE(&ip, 8);
+	if (t & PERF_SAMPLE_TID) {
+		TAKE(&s.pid, 4);
+		TAKE(&s.tid, 4);
+	}
+	if (t & PERF_SAMPLE_TIME)
+		TAKE(&s.time, 8);
+	if (t & PERF_SAMPLE_CPU) {
+		uint32_t cpu_res[2];
+		TAKE(cpu_res, 8);
+		s.cpu = cpu_res[0];
+	}
+	if (t & PERF_SAMPLE_PERIOD)
+		TAKE(&s.period, 8);
+	uint64_t *chain = r->chain;
+	uint32_t n = 0;
+	if (t & PERF_SAMPLE_CALLCHAIN) {
+		uint64_t nr;
+		TAKE(&nr, 8);
+		if ((uint64_t)(end - p) / 8 < nr)
+			return 0;
+		uint32_t take = nr > MAX_CHAIN ? MAX_CHAIN : (uint32_t)nr;
+		memcpy(chain, p, take * 8);
+		p += nr * 8;
+		n = take;
+	} else {
+		chain[n++] = (misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL
+				     ? PS_CONTEXT_KERNEL
+				     : PS_CONTEXT_USER;
+		chain[n++] = ip;
+	}
+	if (r->unwinder && (t & PERF_SAMPLE_REGS_USER)) {
+		/* Drop the kernel's (frame-pointer) user part; the unwinder makes it. */
+		uint32_t k = 0;
+		while (k < n && chain[k] != PS_CONTEXT_USER)
+			k++;
+		n = k;
+		uint64_t abi;
+		TAKE(&abi, 8);
+		const uint64_t *regs = NULL;
+		size_t nregs = (size_t)__builtin_popcountll(r->attr.sample_regs_user);
+		if (abi) {
+			if ((size_t)(end - p) / 8 < nregs)
+				return 0;
+			regs = (const uint64_t *)p;
+			p += nregs * 8;
+		}
+		uint64_t size;
+		TAKE(&size, 8);
+		const unsigned char *stack = p;
+		uint64_t dyn = 0;
+		if (size) {
+			if ((uint64_t)(end - p) < size + 8)
+				return 0;
+			memcpy(&dyn, p + size, 8);
+			if (dyn > size)
+				dyn = size;
+		}
+		if (regs) {
+			chain[n++] = PS_CONTEXT_USER;
+			int got = ps_unwind_sample(r->unwinder, s.pid, regs, stack, dyn, chain + n,
+						   MAX_CHAIN - n);
+			if (got < 0)
+				got = 0;
+			n += (uint32_t)got;
+			if (ps_unwind_last_truncated(r->unwinder))
+				r->st.truncated++;
+		}
+	}
+#undef TAKE
+	s.nr = n;
+	s.ips = chain;
+	r->st.samples++;
+	ps_event ev = {.type = PS_REC_SAMPLE, .sample = s};
+	return ps_trace_write(r->w, &ev);
+}
+
+static int handle_record(ps_record *r, const struct perf_event_header *h)
+{
+	const unsigned char *p = (const unsigned char *)(h + 1);
+	const unsigned char *end = (const unsigned char *)h + h->size;
+	struct sample_id id;
+	ps_event ev = {0};
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		return handle_sample(r, p, end, h->misc);
+	case PERF_RECORD_MMAP2: {
+		if (end - p < 64)
+			return 0;
+		ps_mmap *m = &ev.mmap;
+		ev.type = PS_REC_MMAP;
+		memcpy(&m->pid, p, 4);
+		memcpy(&m->tid, p + 4, 4);
+		memcpy(&m->start, p + 8, 8);
+		memcpy(&m->len, p + 16, 8);
+		memcpy(&m->pgoff, p + 24, 8);
+		if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+			m->build_id_size = p[32] > 20 ? 20 : p[32];
+			memcpy(m->build_id, p + 36, 20);
+		} else {
+			memcpy(&m->maj, p + 32, 4);
+			memcpy(&m->min, p + 36, 4);
+			memcpy(&m->ino, p + 40, 8);
+		}
+		memcpy(&m->prot, p + 56, 4);
+		memcpy(&m->flags, p + 60, 4);
+		const char *name = (const char *)p + 64;
+		if (!memchr(name, 0, (size_t)(end - p - 64)))
+			return 0;
+		m->filename = name;
+		if (!(m->prot & PROT_EXEC))
+			return 0; /* data mappings hold no code to name */
+		parse_sample_id(r, p + 64 + ((strlen(name) + 8) & ~(size_t)7), end, &id);
+		m->time = id.time;
+		if (r->unwinder)
+			ps_unwind_mmap(r->unwinder, m->pid, m->start, m->len, m->pgoff, name);
+		return ps_trace_write(r->w, &ev);
+	}
+	case PERF_RECORD_COMM: {
+		if (end - p < 9)
+			return 0;
+		ev.type = PS_REC_COMM;
+		memcpy(&ev.comm.pid, p, 4);
+		memcpy(&ev.comm.tid, p + 4, 4);
+		const char *name = (const char *)p + 8;
+		if (!memchr(name, 0, (size_t)(end - p - 8)))
+			return 0;
+		ev.comm.comm = name;
+		ev.comm.exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) ? 1 : 0;
+		parse_sample_id(r, p, end, &id);
+		ev.comm.time = id.time;
+		if (r->unwinder && ev.comm.exec)
+			ps_unwind_exec(r->unwinder, ev.comm.pid);
+		return ps_trace_write(r->w, &ev);
+	}
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT:
+		if (end - p < 24)
+			return 0;
+		ev.type = h->type == PERF_RECORD_FORK ? PS_REC_FORK : PS_REC_EXIT;
+		memcpy(&ev.task.pid, p, 4);
+		memcpy(&ev.task.ppid, p + 4, 4);
+		memcpy(&ev.task.tid, p + 8, 4);
+		memcpy(&ev.task.ptid, p + 12, 4);
+		memcpy(&ev.task.time, p + 16, 8);
+		/* The unwinder follows address spaces: a new process starts as a copy. */
+		if (r->unwinder && h->type == PERF_RECORD_FORK && ev.task.pid != ev.task.ppid)
+			ps_unwind_fork(r->unwinder, ev.task.ppid, ev.task.pid);
+		if (r->unwinder && h->type == PERF_RECORD_EXIT && ev.task.pid == ev.task.tid)
+			ps_unwind_forget(r->unwinder, ev.task.pid);
+		return ps_trace_write(r->w, &ev);
+	case PERF_RECORD_LOST:
+		if (end - p < 16)
+			return 0;
+		ev.type = PS_REC_LOST;
+		memcpy(&ev.lost, p + 8, 8);
+		r->st.lost += ev.lost;
+		return ps_trace_write(r->w, &ev);
+	case PERF_RECORD_THROTTLE:
+	case PERF_RECORD_UNTHROTTLE:
+		if (end - p < 8)
+			return 0;
+		ev.type = PS_REC_THROTTLE;
+		memcpy(&ev.throttle.time, p, 8);
+		ev.throttle.unthrottle = h->type == PERF_RECORD_UNTHROTTLE;
+		if (h->type == PERF_RECORD_THROTTLE)
+			r->st.throttled++;
+		return ps_trace_write(r->w, &ev);
+	default:
+		return 0;
+	}
+}
+
+/* Copies every record out of one ring and hands the space back to the kernel. */
+static int drain_ring(ps_record *r, struct ring *ring)
+{
+	/* Acquire: the records below data_head are fully written before we read them. */
+	uint64_t head = __atomic_load_n(&ring->meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = ring->meta->data_tail;
+	int err = 0;
+	while (tail < head && !err) {
+		uint64_t off = tail & (ring->size - 1);
+		struct perf_event_header *h = (struct perf_event_header *)(ring->data + off);
+		struct perf_event_header hdr;
+		if (off + sizeof(hdr) > ring->size) {
+			/* Even the header wraps. */
+			size_t first = (size_t)(ring->size - off);
+			memcpy(&hdr, ring->data + off, first);
+			memcpy((char *)&hdr + first, ring->data, sizeof(hdr) - first);
+		} else {
+			hdr = *h;
+		}
+		if (hdr.size < sizeof(hdr) || hdr.size > head - tail)
+			break; /* cannot happen with a sane kernel; do not spin */
+		if (off + hdr.size > ring->size) {
+			size_t first = (size_t)(ring->size - off);
+			memcpy(r->scratch, ring->data + off, first);
+			memcpy(r->scratch + first, ring->data, hdr.size - first);
+			h = (struct perf_event_header *)r->scratch;
+		}
+		err = handle_record(r, h);
+		tail += hdr.size;
+	}
+	/* Release: our reads of the records are done before the kernel may overwrite them. */
+	__atomic_store_n(&ring->meta->data_tail, tail, __ATOMIC_RELEASE);
+	return err;
+}
+
+static int drain_all(ps_record *r)
+{
+	for (size_t i = 0; i < r->nrings; i++) {
+		int err = drain_ring(r, &r->rings[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A process counts as gone when it no longer exists or is a zombie. */
+static int process_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+int ps_record_run(ps_record *r, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	uint64_t start = now_ns();
+	r->st.start_ns = start;
+	int rc = 0;
+	if (!r->o.start_disabled && !r->o.delay_ms && !r->o.argv)
+		ps_record_enable(r, 1);
+	if (r->o.argv) {
+		rc = release_command(r, err, errlen);
+		if (rc)
+			return rc;
+		r->enabled = !r->o.start_disabled && !r->o.delay_ms;
+	}
+	struct pollfd *pfd = calloc(r->nrings + 1, sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nrings; i++)
+		pfd[i] = (struct pollfd){.fd = r->rings[i].fd, .events = POLLIN};
+	size_t npfd = r->nrings;
+	if (r->o.control_fd >= 0 && r->o.on_control)
+		pfd[npfd++] = (struct pollfd){.fd = r->o.control_fd, .events = POLLIN};
+	uint64_t last_tick = start, last_alive_check = 0;
+	for (;;) {
+		int n = poll(pfd, npfd, 100);
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		if (r->o.control_fd >= 0 && r->o.on_control && npfd > r->nrings &&
+		    (pfd[npfd - 1].revents & (POLLIN | POLLHUP)))
+			r->o.on_control(r->o.control_ctx, r->o.control_fd);
+		rc = drain_all(r);
+		if (!rc)
+			rc = ps_trace_tick(r->w);
+		if (rc) {
+			snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+			break;
+		}
+		uint64_t now = now_ns();
+		if (r->o.delay_ms && !r->enabled && !r->o.start_disabled &&
+		    now - start >= r->o.delay_ms * 1000000ull)
+			ps_record_enable(r, 1);
+		if (r->o.tick && now - last_tick >= 1000000000ull) {
+			last_tick = now;
+			r->o.tick(r->o.tick_ctx, &r->st, ps_trace_bytes(r->w));
+		}
+		if (r->o.stop && *r->o.stop)
+			break;
+		if (r->o.duration_ms && now - start >= r->o.duration_ms * 1000000ull)
+			break;
+		if (r->child > 0) {
+			pid_t got = waitpid(r->child, &r->child_status, WNOHANG);
+			if (got == r->child) {
+				r->child = 0;
+				break;
+			}
+		} else if (r->ntargets && now - last_alive_check >= 200000000ull) {
+			last_alive_check = now;
+			size_t alive = 0;
+			for (size_t i = 0; i < r->ntargets; i++)
+				alive += (size_t)process_alive(r->targets[i]);
+			if (!alive)
+				break;
+		}
+	}
+	free(pfd);
+	ps_record_enable(r, 0);
+	/* What the kernel wrote before the disable is still in the rings. */
+	int rc2 = drain_all(r);
+	if (!rc && rc2) {
+		rc = rc2;
+		snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+	}
+	r->st.end_ns = now_ns();
+	if (r->o.tick)
+		r->o.tick(r->o.tick_ctx, &r->st, ps_trace_bytes(r->w));
+	return rc;
+}
+
+void ps_record_free(ps_record *r)
+{
+	if (!r)
+		return;
+	if (r->child > 0) {
+		if (r->go_fd >= 0) {
+			/* Never started: closing the pipe makes it exit without exec. */
+			close(r->go_fd);
+			r->go_fd = -1;
+		} else {
+			kill(r->child, SIGTERM);
+		}
+		waitpid(r->child, &r->child_status, 0);
+	}
+	if (r->go_fd >= 0)
+		close(r->go_fd);
+	if (r->exec_fd >= 0)
+		close(r->exec_fd);
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < r->nrings; i++)
+		munmap(r->rings[i].meta, (size_t)page * (RING_PAGES + 1));
+	for (size_t i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	ps_unwind_free(r->unwinder);
+	free(r->rings);
+	free(r->fds);
+	free(r->cpus);
+	free(r->targets);
+	free(r->scratch);
+	free(r);
+}
