@@ -15,14 +15,8 @@
 #include <strings.h>
 
 #include "formats/ps_error.h"
-#include "formats/ps_util.h"
-
-#if defined(__has_include)
-#if __has_include("formats/ps_perfscript.h")
 #include "formats/ps_perfscript.h"
-#define PS_CG_HAVE_PERFSCRIPT 1
-#endif
-#endif
+#include "formats/ps_util.h"
 
 /* gprof2dot: dot cannot lex quoted strings past its 16 KB buffer, so long names are cut
  * and long ids replaced by a hash. */
@@ -878,7 +872,6 @@ static int add_clean(ps_buf *b, const char *s, char also)
 	return err;
 }
 
-#ifdef PS_CG_HAVE_PERFSCRIPT
 int ps_cg_add_perfscript_sample(ps_profile *p, const ps_ps_sample *s, unsigned flags)
 {
 	if (s->nframes == 0)
@@ -916,4 +909,3 @@ int ps_cg_add_perfscript_sample(ps_profile *p, const ps_ps_sample *s, unsigned f
 	ps_buf_release(&b);
 	return err;
 }
-#endif
