@@ -13,15 +13,15 @@
 /* What the symbolizer knows about one frame. Every field is optional: NULL or 0 is unknown.
  * Strings are copied before the hook is called again, so the hook may reuse one buffer. */
 typedef struct ps_export_frame_meta {
-	const char *module;      /* path of the object the code lives in ("/usr/lib/libc.so.6") */
-	const char *build_id;    /* hex build id of module */
-	uint64_t module_start;   /* mapped address range [start, limit) and file offset of start */
+	const char *module;    /* path of the object the code lives in ("/usr/lib/libc.so.6") */
+	const char *build_id;  /* hex build id of module */
+	uint64_t module_start; /* mapped address range [start, limit) and file offset of start */
 	uint64_t module_limit;
 	uint64_t module_offset;
-	uint64_t address;        /* address of the frame's instruction */
+	uint64_t address;	 /* address of the frame's instruction */
 	const char *system_name; /* mangled name, when name is demangled */
-	const char *file;        /* source file */
-	uint32_t line;           /* source line, 1-based */
+	const char *file;	 /* source file */
+	uint32_t line;		 /* source line, 1-based */
 } ps_export_frame_meta;
 
 /* Called once per distinct frame name (NUL-terminated, as it appears in the stacks) with *out
@@ -30,10 +30,10 @@ typedef struct ps_export_frame_meta {
 typedef int (*ps_export_frame_meta_fn)(void *ctx, const char *name, ps_export_frame_meta *out);
 
 typedef struct ps_export_meta {
-	const char *event;   /* "cpu-clock", "cycles"...; NULL is "cpu-clock" */
-	const char *name;    /* title of the profile (the command line); NULL is none */
-	uint64_t period_ns;  /* time one sample stands for; 0 when unknown (counts only) */
-	uint64_t start_ns;   /* wall-clock start, ns since the epoch; 0 when unknown */
+	const char *event;  /* "cpu-clock", "cycles"...; NULL is "cpu-clock" */
+	const char *name;   /* title of the profile (the command line); NULL is none */
+	uint64_t period_ns; /* time one sample stands for; 0 when unknown (counts only) */
+	uint64_t start_ns;  /* wall-clock start, ns since the epoch; 0 when unknown */
 	uint64_t duration_ns;
 	/* The first frame of each stack is the process name (FlameGraph's folded "comm;..."),
 	 * not a function. pprof gets it as the sample label "comm", speedscope as one profile

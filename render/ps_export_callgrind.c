@@ -30,8 +30,8 @@ static int edges_grow(edges *t)
 	if (!slot)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t h = ps_hash_u64((uint64_t)t->e[i].caller << 32 | t->e[i].callee) &
-			   (nslots - 1);
+		size_t h =
+		    ps_hash_u64((uint64_t)t->e[i].caller << 32 | t->e[i].callee) & (nslots - 1);
 		while (slot[h])
 			h = (h + 1) & (nslots - 1);
 		slot[h] = (uint32_t)i + 1;

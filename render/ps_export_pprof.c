@@ -106,8 +106,8 @@ static void pb_msg(pb *p, unsigned field, pb *sub)
 
 typedef struct enc {
 	ps_xprof *x;
-	ps_xtab strings; /* string_table: "" is index 0 */
-	ps_xtab mapkeys; /* module "\n" build_id -> mapping id - 1 (0 is the synthetic one) */
+	ps_xtab strings;     /* string_table: "" is index 0 */
+	ps_xtab mapkeys;     /* module "\n" build_id -> mapping id - 1 (0 is the synthetic one) */
 	uint32_t *frame_map; /* frame id -> mapping id */
 	int err;
 } enc;
@@ -123,8 +123,7 @@ static int64_t str_id(enc *e, const char *s)
 	return id;
 }
 
-static void value_type(enc *e, pb *out, pb *sub, unsigned field, const char *type,
-		       const char *unit)
+static void value_type(enc *e, pb *out, pb *sub, unsigned field, const char *type, const char *unit)
 {
 	pb_uint(sub, VALUETYPE_TYPE, (uint64_t)str_id(e, type));
 	pb_uint(sub, VALUETYPE_UNIT, (uint64_t)str_id(e, unit));
@@ -196,8 +195,9 @@ static void mappings(enc *e, pb *out, pb *sub)
 	for (uint32_t mid = 0; mid < e->mapkeys.n; mid++) {
 		pb_uint(sub, MAPPING_ID, mid + 1);
 		if (mid == 0) {
-			/* Frames nobody placed: named after the profile so pprof's header says
-			 * something useful rather than an empty binary name. */
+			/* Frames nobody placed. A bracketed name, as perf's [unknown], so pprof's
+			 * "File:" header names the tool rather than an empty binary, and nothing
+			 * tries to open it. */
 			pb_uint(sub, MAPPING_FILENAME, (uint64_t)str_id(e, "[perfsample]"));
 		} else {
 			const ps_export_frame_meta *fm = &x->meta[first[mid]];
@@ -239,7 +239,8 @@ static void locations_and_functions(enc *e, pb *out, pb *sub, pb *line)
 		int64_t name = str_id(e, x->frames.name[f]);
 		pb_uint(sub, FUNCTION_NAME, (uint64_t)name);
 		pb_uint(sub, FUNCTION_SYSTEM_NAME,
-			fm && fm->system_name ? (uint64_t)str_id(e, fm->system_name) : (uint64_t)name);
+			fm && fm->system_name ? (uint64_t)str_id(e, fm->system_name)
+					      : (uint64_t)name);
 		pb_uint(sub, FUNCTION_FILENAME, fm ? (uint64_t)str_id(e, fm->file) : 0);
 		pb_msg(out, PROFILE_FUNCTION, sub);
 	}

@@ -52,10 +52,18 @@ void ps_x_json_str(FILE *out, const char *str, size_t len)
 			i++;
 		} else if (c < 0x20) {
 			switch (c) {
-			case '\n': fputs("\\n", out); break;
-			case '\t': fputs("\\t", out); break;
-			case '\r': fputs("\\r", out); break;
-			default: fprintf(out, "\\u%04x", c); break;
+			case '\n':
+				fputs("\\n", out);
+				break;
+			case '\t':
+				fputs("\\t", out);
+				break;
+			case '\r':
+				fputs("\\r", out);
+				break;
+			default:
+				fprintf(out, "\\u%04x", c);
+				break;
 			}
 			i++;
 		} else {

@@ -130,6 +130,13 @@ assert got == want, "callgrind_annotate self costs differ:\n%s\n%s" % (sorted(go
 print("callgrind_annotate: %d functions, self costs match" % len(got))
 EOF
 
+# gprof2dot is not packaged by Debian; when one is installed, it must read the file too.
+if command -v gprof2dot >/dev/null 2>&1; then
+	gprof2dot -f callgrind out.callgrind >g.dot || { echo "gprof2dot failed"; exit 1; }
+	grep -q 'label="main' g.dot || { echo "gprof2dot graph has no main"; exit 1; }
+	echo "gprof2dot: read the callgrind file"
+fi
+
 # ---- pprof ----
 if ! command -v go >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then

@@ -36,9 +36,8 @@ static ps_profile *profile_of(const char *const *lines)
 	ps_profile *p = ps_profile_new(0);
 	cr_assert_not_null(p);
 	for (; *lines; lines += 2)
-		cr_assert_eq(ps_profile_add(p, lines[0], strlen(lines[0]),
-					    strtoull(lines[1], NULL, 10)),
-			     0);
+		cr_assert_eq(
+		    ps_profile_add(p, lines[0], strlen(lines[0]), strtoull(lines[1], NULL, 10)), 0);
 	return p;
 }
 
@@ -53,10 +52,21 @@ static char *folded_text(ps_profile *p)
 }
 
 static const char *const STACKS[] = {
-	"prog;main;work;hot",      "50", "prog;main;work;warm", "20",
-	"prog;main;idle",          "5",  "prog;main;rec;rec;rec;hot", "10",
-	"other;main;spin",         "7",  "other;start;q\"uo\\te", "1",
-	"prog",                    "2",  NULL,
+    "prog;main;work;hot",
+    "50",
+    "prog;main;work;warm",
+    "20",
+    "prog;main;idle",
+    "5",
+    "prog;main;rec;rec;rec;hot",
+    "10",
+    "other;main;spin",
+    "7",
+    "other;start;q\"uo\\te",
+    "1",
+    "prog",
+    "2",
+    NULL,
 };
 
 /* ---- pprof: gunzip and decode profile.proto ---- */
@@ -193,7 +203,7 @@ static void decode_pprof(mem raw, pp *d)
 	pbr sub, s2, s3;
 	while (rd_field(&r, &f, &v, &sub)) {
 		switch (f) {
-		case 1: /* sample_type */
+		case 1:	   /* sample_type */
 		case 11: { /* period_type */
 			int64_t *vt = f == 1 ? d->stype[d->nstype++] : d->period_type;
 			while (rd_field(&sub, &g, &w, &s2))
@@ -227,9 +237,16 @@ static void decode_pprof(mem raw, pp *d)
 		}
 		case 3: {
 			pp_map *m = &d->map[d->nmap++];
-			uint64_t *fields[] = {NULL, &m->id, &m->start, &m->limit, &m->offset,
-					      (uint64_t *)&m->filename, (uint64_t *)&m->build_id,
-					      &m->has_functions, &m->has_filenames, &m->has_lines};
+			uint64_t *fields[] = {NULL,
+					      &m->id,
+					      &m->start,
+					      &m->limit,
+					      &m->offset,
+					      (uint64_t *)&m->filename,
+					      (uint64_t *)&m->build_id,
+					      &m->has_functions,
+					      &m->has_filenames,
+					      &m->has_lines};
 			while (rd_field(&sub, &g, &w, &s2))
 				if (g >= 1 && g <= 9)
 					*fields[g] = w;
@@ -274,11 +291,20 @@ static void decode_pprof(mem raw, pp *d)
 			cr_assert_lt(d->nstr, 256);
 			d->str[d->nstr++] = strndup((const char *)sub.p, (size_t)(sub.end - sub.p));
 			break;
-		case 9: d->time = (int64_t)v; break;
-		case 10: d->duration = (int64_t)v; break;
-		case 12: d->period = (int64_t)v; break;
-		case 13: d->comment[d->ncomment++] = (int64_t)v; break;
-		default: cr_assert_fail("unexpected Profile field %u", f);
+		case 9:
+			d->time = (int64_t)v;
+			break;
+		case 10:
+			d->duration = (int64_t)v;
+			break;
+		case 12:
+			d->period = (int64_t)v;
+			break;
+		case 13:
+			d->comment[d->ncomment++] = (int64_t)v;
+			break;
+		default:
+			cr_assert_fail("unexpected Profile field %u", f);
 		}
 	}
 }
@@ -419,7 +445,9 @@ Test(export_pprof, without_comm_or_period)
 	for (size_t i = 0; i < d.nsample; i++)
 		cr_assert_eq(d.sample[i].nlabel, 0);
 	ps_profile *back = pprof_to_profile(&d, 0);
-	cr_assert_str_eq(folded_text(back), "main;a 4\nmain;a;b 3\n");
+	char *actual = folded_text(back);
+	cr_assert_str_eq(actual, "main;a 4\nmain;a;b 3\n");
+	free(actual);
 	ps_profile_free(back);
 	pp_free(&d);
 	free(raw.data);
@@ -459,7 +487,7 @@ static int meta_hook(void *ctx, const char *name, ps_export_frame_meta *out)
 Test(export_pprof, frame_meta_gives_mappings_files_and_lines)
 {
 	static const char *const st[] = {
-		"app;main;liba;libbb", "5", "app;main;liba", "2", "app;main;other", "1", NULL};
+	    "app;main;liba;libbb", "5", "app;main;liba", "2", "app;main;other", "1", NULL};
 	ps_profile *p = profile_of(st);
 	ps_export_meta m;
 	ps_export_meta_init(&m);
@@ -589,19 +617,21 @@ Test(export_json, escapes_quotes_controls_and_bad_utf8)
 		size_t len;
 		const char *out;
 	} cases[] = {
-		{"plain", 5, "\"plain\""},
-		{"a\"b\\c", 5, "\"a\\\"b\\\\c\""},
-		{"t\tn\nr\r\x01\x1f\x7f", 9, "\"t\\tn\\nr\\r\\u0001\\u001f\x7f\""},
-		{"nul\0x", 5, "\"nul\\u0000x\""},
-		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5", 14,
-		 "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5\""},
-		{"\xff", 1, "\"\\ufffd\""},
-		{"\xc0\x80", 2, "\"\\ufffd\\ufffd\""},           /* overlong NUL */
-		{"\xe0\x80\xaf", 3, "\"\\ufffd\\ufffd\\ufffd\""}, /* overlong '/' */
-		{"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate */
-		{"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* > U+10FFFF */
-		{"x\xe2\x82", 3, "\"x\\ufffd\\ufffd\""},         /* truncated */
-		{"\xe2\x82" "a", 3, "\"\\ufffd\\ufffda\""},       /* cut short by ASCII */
+	    {"plain", 5, "\"plain\""},
+	    {"a\"b\\c", 5, "\"a\\\"b\\\\c\""},
+	    {"t\tn\nr\r\x01\x1f\x7f", 9, "\"t\\tn\\nr\\r\\u0001\\u001f\x7f\""},
+	    {"nul\0x", 5, "\"nul\\u0000x\""},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5", 14,
+	     "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5\""},
+	    {"\xff", 1, "\"\\ufffd\""},
+	    {"\xc0\x80", 2, "\"\\ufffd\\ufffd\""},			 /* overlong NUL */
+	    {"\xe0\x80\xaf", 3, "\"\\ufffd\\ufffd\\ufffd\""},		 /* overlong '/' */
+	    {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""},		 /* surrogate */
+	    {"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* > U+10FFFF */
+	    {"x\xe2\x82", 3, "\"x\\ufffd\\ufffd\""},			 /* truncated */
+	    {"\xe2\x82"
+	     "a",
+	     3, "\"\\ufffd\\ufffda\""}, /* cut short by ASCII */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *got = json_of(cases[i].in, cases[i].len);
@@ -991,9 +1021,9 @@ Test(export_callgrind, self_costs_and_inclusive_calls)
 		const char *file, *name;
 		uint64_t self;
 	} want[] = {
-		{"???", "hot", 60}, {"???", "warm", 20}, {"???", "idle", 5},
-		{"???", "spin", 7}, {"???", "q\"uo\\te", 1}, {"???", "main", 0},
-		{"???", "rec", 0},  {"[comm]", "prog", 2},   {"[comm]", "other", 0},
+	    {"???", "hot", 60}, {"???", "warm", 20},	 {"???", "idle", 5},
+	    {"???", "spin", 7}, {"???", "q\"uo\\te", 1}, {"???", "main", 0},
+	    {"???", "rec", 0},	{"[comm]", "prog", 2},	 {"[comm]", "other", 0},
 	};
 	uint64_t sum = 0;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
