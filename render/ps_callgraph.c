@@ -401,15 +401,29 @@ static int name_matches(const struct cg_func *f, const char *pat)
 }
 
 /* Keeps the kept nodes reachable from (down) or reaching (!down) a node matching pat
- * within depth calls. */
+ * within depth calls (breadth first, so depth counts the shortest path). */
 static int focus_reach(struct ps_cg *g, const char *pat, int depth, int down)
 {
 	size_t nf = g->nf;
 	int *dist = malloc((nf ? nf : 1) * sizeof(*dist));
 	uint32_t *queue = malloc((nf ? nf : 1) * sizeof(*queue));
+	size_t *first = calloc(nf + 2, sizeof(*first));
+	uint32_t *adj = malloc((g->ne ? g->ne : 1) * sizeof(*adj));
 	int err = -ENOMEM;
-	if (!dist || !queue)
+	if (!dist || !queue || !first || !adj)
 		goto out;
+	/* adjacency of the kept edges in the walking direction */
+	for (size_t i = 0; i < g->ne; i++)
+		if (g->e[i].kept)
+			first[(down ? g->e[i].caller : g->e[i].callee) + 2]++;
+	for (size_t i = 0; i < nf; i++)
+		first[i + 2] += first[i + 1];
+	for (size_t i = 0; i < g->ne; i++)
+		if (g->e[i].kept) {
+			const struct cg_edge *e = &g->e[i];
+			adj[first[(down ? e->caller : e->callee) + 1]++] =
+			    down ? e->callee : e->caller;
+		}
 	size_t qh = 0, qt = 0;
 	for (size_t i = 0; i < nf; i++) {
 		dist[i] = -1;
@@ -421,23 +435,15 @@ static int focus_reach(struct ps_cg *g, const char *pat, int depth, int down)
 	err = -ENOENT;
 	if (!qt)
 		goto out;
-	/* breadth first over kept edges; few nodes survive pruning, so scanning all edges
-	 * per level is cheap enough and needs no adjacency list */
 	while (qh < qt) {
-		size_t level_end = qt;
-		for (; qh < level_end; qh++) {
-			uint32_t v = queue[qh];
-			if (depth >= 0 && dist[v] >= depth)
-				continue;
-			for (size_t i = 0; i < g->ne; i++) {
-				const struct cg_edge *e = &g->e[i];
-				if (!e->kept || (down ? e->caller : e->callee) != v)
-					continue;
-				uint32_t w = down ? e->callee : e->caller;
-				if (dist[w] < 0) {
-					dist[w] = dist[v] + 1;
-					queue[qt++] = w;
-				}
+		uint32_t v = queue[qh++];
+		if (depth >= 0 && dist[v] >= depth)
+			continue;
+		for (size_t j = first[v]; j < first[v + 1]; j++) {
+			uint32_t w = adj[j];
+			if (dist[w] < 0) {
+				dist[w] = dist[v] + 1;
+				queue[qt++] = w;
 			}
 		}
 	}
@@ -451,6 +457,8 @@ static int focus_reach(struct ps_cg *g, const char *pat, int depth, int down)
 out:
 	free(dist);
 	free(queue);
+	free(first);
+	free(adj);
 	return err;
 }
 
