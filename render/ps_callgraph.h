@@ -66,7 +66,8 @@ typedef struct ps_cg_edge {
 
 /* Builds the graph of profile p. Returns 0 and sets *out (free with ps_cg_free), -EINVAL
  * for bad options (a negative threshold), -ENOENT when root or leaf matches no node left
- * after pruning, or -ENOMEM. An empty profile gives an empty graph. */
+ * after pruning, -ENOMEM, or PS_ELIMIT past 4G functions. An empty profile gives an
+ * empty graph. */
 int ps_cg_build(ps_profile *p, const ps_cg_opts *o, ps_cg **out);
 void ps_cg_free(ps_cg *g); /* NULL is fine */
 
