@@ -453,22 +453,30 @@ typedef struct item {
 typedef struct tree {
 	node *n;
 	size_t nn, cap;
+	uint32_t free; /* recycled nodes, linked through next */
 	int diff;
+	double minwidth_cnt; /* frames narrower than this many counts are not drawn */
 } tree;
 
 static uint32_t new_node(tree *t, uint32_t parent, const char *name, size_t len)
 {
-	if (t->nn == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		if (cap >= NONE)
-			return NONE;
-		node *nn = realloc(t->n, cap * sizeof(*nn));
-		if (!nn)
-			return NONE;
-		t->n = nn;
-		t->cap = cap;
+	uint32_t id;
+	if (t->free != NONE) {
+		id = t->free;
+		t->free = t->n[id].next;
+	} else {
+		if (t->nn == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 4096;
+			if (cap >= NONE)
+				return NONE;
+			node *nn = realloc(t->n, cap * sizeof(*nn));
+			if (!nn)
+				return NONE;
+			t->n = nn;
+			t->cap = cap;
+		}
+		id = (uint32_t)t->nn++;
 	}
-	uint32_t id = (uint32_t)t->nn++;
 	node *c = &t->n[id];
 	memset(c, 0, sizeof(*c));
 	c->name = name;
@@ -487,11 +495,6 @@ static uint32_t new_node(tree *t, uint32_t parent, const char *name, size_t len)
 		p->last = id;
 	}
 	return id;
-}
-
-static int name_eq(const node *c, const char *s, size_t len)
-{
-	return c->len == len && !memcmp(c->name, s, len);
 }
 
 /* In line-sorted input the stacks through one frame are contiguous, except that a frame
@@ -544,37 +547,43 @@ static int qcmp_line(const void *a, const void *b)
 	return cmp_line(a, b);
 }
 
-/* Splits stack text into frames as Perl's split(";") does: trailing empty frames dropped. */
+/* Frames of one stack as offsets into its text, split as Perl's split(";") does: trailing
+ * empty frames dropped. */
 typedef struct frames {
-	const char **s;
-	uint32_t *len;
+	uint32_t *off, *len;
 	size_t n, cap;
 } frames;
 
-static int split_frames(frames *f, const char *s, size_t len)
+static size_t trim_stack(const char *s, size_t len)
 {
-	f->n = 0;
 	while (len && s[len - 1] == ';')
 		len--;
-	if (!len)
+	return len;
+}
+
+/* Splits s[from..len) (len trimmed, from at a frame start) into frames after the first n. */
+static int split_from(frames *f, const char *s, size_t len, size_t n, size_t from)
+{
+	f->n = n;
+	if (from >= len)
 		return 0;
-	size_t i = 0;
+	size_t i = from;
 	for (;;) {
 		const char *e = memchr(s + i, ';', len - i);
 		size_t end = e ? (size_t)(e - s) : len;
 		if (f->n == f->cap) {
 			size_t cap = f->cap ? f->cap * 2 : 64;
-			const char **ns = realloc(f->s, cap * sizeof(*ns));
-			if (!ns)
+			uint32_t *no = realloc(f->off, cap * sizeof(*no));
+			if (!no)
 				return -ENOMEM;
-			f->s = ns;
+			f->off = no;
 			uint32_t *nl = realloc(f->len, cap * sizeof(*nl));
 			if (!nl)
 				return -ENOMEM;
 			f->len = nl;
 			f->cap = cap;
 		}
-		f->s[f->n] = s + i;
+		f->off[f->n] = (uint32_t)i;
 		f->len[f->n] = (uint32_t)(end - i);
 		f->n++;
 		if (!e)
@@ -582,6 +591,55 @@ static int split_frames(frames *f, const char *s, size_t len)
 		i = end + 1;
 	}
 	return 0;
+}
+
+static int split_frames(frames *f, const char *s, size_t len)
+{
+	return split_from(f, s, trim_stack(s, len), 0, 0);
+}
+
+/* Length of the common prefix of a and b. */
+static size_t common_prefix(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen, i = 0;
+	while (i + 8 <= n) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+		i += 8;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* A frame whose stacks are all seen is final. If it is too narrow to draw, so are its
+ * callees: recycle them (it stays, childless, for the positions of its siblings). This
+ * keeps memory near the size of the drawn tree, not of the input. A frame can only be
+ * reopened later (see find_child) if it was a leaf, so no frame freed here is needed again. */
+static void close_node(tree *t, uint32_t id)
+{
+	node *nd = &t->n[id];
+	if (nd->first == NONE || !((double)nd->value < t->minwidth_cnt))
+		return;
+	uint32_t c = nd->first;
+	nd->first = nd->last = NONE;
+	while (c != NONE) {
+		/* walk the subtree, pushing every node onto the free list */
+		node *cn = &t->n[c];
+		if (cn->first != NONE) {
+			uint32_t k = cn->first;
+			cn->first = NONE;
+			c = k;
+			continue;
+		}
+		uint32_t up = cn->next != NONE ? cn->next : cn->parent;
+		cn->next = t->free;
+		t->free = c;
+		c = up == id ? NONE : up;
+	}
 }
 
 /* Builds the tree from stacks in drawing order. Normal mode merges into a true tree;
@@ -596,9 +654,26 @@ static int build(tree *t, const item *it, size_t n, int flamechart, uint64_t *ma
 	*maxdelta = 1;
 	if (new_node(t, NONE, "", 0) == NONE)
 		return -ENOMEM;
+	const char *prev = "";
+	size_t prevlen = 0;
 	for (size_t k = 0; k < n; k++) {
-		if ((err = split_frames(&f, it[k].s, it[k].len)))
+		/* Sorted neighbours share long prefixes: the frames in the common prefix are the
+		 * previous stack's, so only the rest of the text is split and compared. */
+		const char *cur = it[k].s;
+		size_t curlen = trim_stack(cur, it[k].len);
+		size_t l = common_prefix(prev, prevlen, cur, curlen), i = 0;
+		while (i < f.n) {
+			size_t end = f.off[i] + f.len[i];
+			if (end > l || (end == l && !((l == curlen || cur[l] == ';') &&
+						      (l == prevlen || prev[l] == ';'))))
+				break;
+			i++;
+		}
+		size_t from = i ? f.off[i - 1] + f.len[i - 1] + 1 : 0;
+		if ((err = split_from(&f, cur, curlen, i, from)))
 			break;
+		prev = cur;
+		prevlen = curlen;
 		if (f.n + 1 > pathcap) {
 			size_t cap = (f.n + 1) * 2;
 			uint32_t *np = realloc(path, cap * sizeof(*np));
@@ -613,14 +688,14 @@ static int build(tree *t, const item *it, size_t n, int flamechart, uint64_t *ma
 		}
 		path[0] = 0;
 		uint64_t v = t->diff ? it[k].count2 : it[k].count;
-		size_t i = 0;
-		while (i < f.n && i + 1 < pathlen && name_eq(&t->n[path[i + 1]], f.s[i], f.len[i]))
-			i++;
+		for (size_t j = pathlen; j-- > i + 1;)
+			close_node(t, path[j]);
 		int fresh = flamechart;
 		for (size_t j = i; j < f.n; j++) {
-			uint32_t c = fresh ? NONE : find_child(t, path[j], f.s[j], f.len[j]);
+			const char *name = cur + f.off[j];
+			uint32_t c = fresh ? NONE : find_child(t, path[j], name, f.len[j]);
 			if (c == NONE) {
-				c = new_node(t, path[j], f.s[j], f.len[j]);
+				c = new_node(t, path[j], name, f.len[j]);
 				if (c == NONE) {
 					err = -ENOMEM;
 					goto out;
@@ -644,7 +719,7 @@ static int build(tree *t, const item *it, size_t n, int flamechart, uint64_t *ma
 	}
 out:
 	free(path);
-	free(f.s);
+	free(f.off);
 	free(f.len);
 	return err;
 }
@@ -1177,14 +1252,14 @@ static int gather(ps_profile *p, const ps_flame_opts *o, item **out, size_t *nou
 		for (size_t i = 0; i < n; i++) {
 			char *r = ps_arena_alloc(*arena, it[i].len + 1);
 			if (!r || split_frames(&f, it[i].s, it[i].len)) {
-				free(f.s);
+				free(f.off);
 				free(f.len);
 				free(it);
 				return -ENOMEM;
 			}
 			size_t k = 0;
 			for (size_t j = f.n; j-- > 0;) {
-				memcpy(r + k, f.s[j], f.len[j]);
+				memcpy(r + k, it[i].s + f.off[j], f.len[j]);
 				k += f.len[j];
 				if (j)
 					r[k++] = ';';
@@ -1193,7 +1268,7 @@ static int gather(ps_profile *p, const ps_flame_opts *o, item **out, size_t *nou
 			it[i].s = r;
 			it[i].len = k;
 		}
-		free(f.s);
+		free(f.off);
 		free(f.len);
 	}
 	if (!o->flamechart) {
@@ -1236,23 +1311,26 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 	item *it = NULL;
 	size_t n = 0;
 	ps_arena *arena = NULL;
-	tree t = {0};
+	tree t = {.free = NONE};
 	int err;
 	t.diff = ps_profile_is_diff(p);
 	if ((err = gather(p, o, &it, &n, &arena)))
 		goto out;
 	layout l = {.o = o, .diff = t.diff};
+	/* the scale is known before the tree is: build() drops what will be too narrow */
+	uint64_t time = t.diff ? ps_profile_total2(p) : ps_profile_total(p);
+	l.timemax = o->total > time ? o->total : time;
+	l.wpt = ((double)o->width - 2 * XPAD) / (double)(l.timemax ? l.timemax : 1);
+	l.minwidth_cnt = o->minwidth_pct ? (double)l.timemax * o->minwidth / 100
+					 : o->minwidth / l.wpt;
+	t.minwidth_cnt = l.minwidth_cnt;
 	if ((err = build(&t, it, n, o->flamechart, &l.maxdelta)))
 		goto out;
-	uint64_t time = t.n[0].value;
-	if (!time) {
+	if (!time || t.n[0].value != time) {
+		/* no samples (a mismatch would be a profile bug: draw nothing rather than lie) */
 		err = render_empty(&w, o);
 		goto out;
 	}
-	l.timemax = o->total > time ? o->total : time;
-	l.wpt = ((double)o->width - 2 * XPAD) / (double)l.timemax;
-	l.minwidth_cnt = o->minwidth_pct ? (double)l.timemax * o->minwidth / 100
-					 : o->minwidth / l.wpt;
 	place(&l, &t, o->flamechart);
 	l.ypad1 = o->fontsize * 3;
 	l.ypad2 = o->fontsize * 2 + 10;
