@@ -56,7 +56,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libperfsample.a
 # ones are built without them for the DWARF unwinder.
 examples: $(EXAMPLES)
 examples/%: examples/%.c
-	$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -o $@ $< -lm -lpthread
+	$(CC) -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline -o $@ $< -lm -lpthread
 examples/%_nofp: examples/%_nofp.c
 	$(CC) -O1 -g -fomit-frame-pointer -fno-inline -o $@ $< -lm -lpthread
 

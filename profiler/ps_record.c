@@ -539,8 +539,7 @@ static int release_command(ps_record *r, char *err, size_t errlen)
 	return 0;
 }
 
-int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w, char *err,
-		   size_t errlen)
+int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t errlen)
 {
 	*out = NULL;
 	err[0] = '\0';
@@ -548,7 +547,6 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w,
 	if (!r)
 		return -ENOMEM;
 	r->o = *o;
-	r->w = w;
 	r->go_fd = r->exec_fd = -1;
 	r->child_status = -1;
 	int rc = setup_attr(r, o->event);
@@ -617,11 +615,6 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w,
 				snprintf(err, errlen, "cannot sample all CPUs: %s", ps_strerror(rc));
 			goto fail;
 		}
-		rc = synthesize_all(r);
-		if (rc) {
-			snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
-			goto fail;
-		}
 	} else if (o->npids || o->ntids) {
 		r->targets = calloc(o->npids + o->ntids, sizeof(pid_t));
 		if (!r->targets) {
@@ -638,11 +631,6 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w,
 			rc = attach_process(r, o->pids[i], err, errlen);
 			if (rc)
 				goto fail;
-			rc = synthesize_process(r, o->pids[i]);
-			if (rc && rc != -ENOENT && rc != -ESRCH) {
-				snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
-				goto fail;
-			}
 			r->targets[r->ntargets++] = o->pids[i];
 		}
 		for (size_t i = 0; i < o->ntids; i++) {
@@ -652,24 +640,6 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w,
 					 rc == -ESRCH ? "no such thread" : ps_strerror(rc));
 				goto fail;
 			}
-			char path[64];
-			snprintf(path, sizeof(path), "/proc/%d/status", o->tids[i]);
-			/* The thread's process: its maps and name. */
-			FILE *f = fopen(path, "re");
-			pid_t tgid = o->tids[i];
-			if (f) {
-				char line[256];
-				while (fgets(line, sizeof(line), f))
-					if (sscanf(line, "Tgid: %d", &tgid) == 1)
-						break;
-				fclose(f);
-			}
-			rc = synthesize_process(r, tgid);
-			if (rc && rc != -ENOENT && rc != -ESRCH) {
-				snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
-				goto fail;
-			}
-			rc = 0;
 			r->targets[r->ntargets++] = o->tids[i];
 		}
 	} else {
@@ -976,12 +946,46 @@ static int process_alive(pid_t pid)
 	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
-int ps_record_run(ps_record *r, char *err, size_t errlen)
+/* The process a thread belongs to. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	FILE *f = fopen(path, "re");
+	pid_t tgid = tid;
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Tgid: %d", &tgid) == 1)
+				break;
+		fclose(f);
+	}
+	return tgid;
+}
+
+static int synthesize(ps_record *r)
+{
+	if (r->o.all_cpus)
+		return synthesize_all(r);
+	for (size_t i = 0; i < r->o.npids + r->o.ntids && !r->o.argv; i++) {
+		pid_t pid = i < r->o.npids ? r->o.pids[i] : tgid_of(r->o.tids[i - r->o.npids]);
+		int err = synthesize_process(r, pid);
+		if (err && err != -ENOENT && err != -ESRCH && err != -EACCES)
+			return err;
+	}
+	return 0;
+}
+
+int ps_record_run(ps_record *r, ps_trace_writer *w, char *err, size_t errlen)
 {
 	err[0] = '\0';
+	r->w = w;
+	int rc = synthesize(r);
+	if (rc) {
+		snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+		return rc;
+	}
 	uint64_t start = now_ns();
 	r->st.start_ns = start;
-	int rc = 0;
 	if (!r->o.start_disabled && !r->o.delay_ms && !r->o.argv)
 		ps_record_enable(r, 1);
 	if (r->o.argv) {

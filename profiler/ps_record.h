@@ -45,14 +45,15 @@ typedef struct ps_record ps_record;
 
 /* Opens the events (and starts the command, held before exec). On failure returns a
  * negative code and writes a one-line reason (without "perfsample: ") into err. */
-int ps_record_open(ps_record **out, const ps_record_opts *o, ps_trace_writer *w, char *err,
-		   size_t errlen);
+int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t errlen);
 /* A remark about how the request was met (e.g. an event fallback), or NULL. */
 const char *ps_record_notice(const ps_record *r);
 /* The event actually sampled and its sampling setting, for the trace header. */
 const char *ps_record_event_name(const ps_record *r);
-/* Runs until the command exits, every target exits, the duration expires or *stop. */
-int ps_record_run(ps_record *r, char *err, size_t errlen);
+/* Writes what existed before (threads' names, mappings from /proc), releases the command
+ * and records into w until the command exits, every target exits, the duration expires
+ * or *stop. */
+int ps_record_run(ps_record *r, ps_trace_writer *w, char *err, size_t errlen);
 void ps_record_enable(ps_record *r, int on);
 ps_stats ps_record_stats(const ps_record *r);
 /* The command's wait status (for exit codes), or -1 when there was no command. */

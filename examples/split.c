@@ -1,0 +1,59 @@
+/* A workload with a known split of CPU work between three call paths:
+ * main -> work -> heavy (60%), main -> work -> medium (30%), main -> light (10%),
+ * by loop iterations. Usage: split [SECONDS] (default 1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static volatile double sink;
+
+/* The volatile local keeps a stack frame (and so a frame pointer) in this leaf, where gcc
+ * would otherwise leave it out even with -mno-omit-leaf-frame-pointer. */
+__attribute__((noinline)) static void spin(long n)
+{
+	volatile double x = 0;
+	for (long i = 0; i < n; i++)
+		x += (double)i * 0.5;
+	sink = x;
+}
+
+/* The empty asm after each call keeps the compiler from turning it into a tail call,
+ * which would drop the caller's frame from the stack. */
+#define CALL(f) \
+	do {                              \
+		f;                        \
+		__asm__ volatile("" ::: "memory"); \
+	} while (0)
+
+__attribute__((noinline)) void heavy(void) { CALL(spin(60000)); }
+__attribute__((noinline)) void medium(void) { CALL(spin(30000)); }
+__attribute__((noinline)) void light(void) { CALL(spin(10000)); }
+
+__attribute__((noinline)) void work(void)
+{
+	CALL(heavy());
+	CALL(medium());
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 1.0;
+	double end = now() + secs;
+	long rounds = 0;
+	while (now() < end) {
+		for (int i = 0; i < 20; i++) {
+			CALL(work());
+			CALL(light());
+		}
+		rounds++;
+	}
+	printf("split: %ld rounds\n", rounds);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* ps_elf: function symbols of one ELF file (executable, shared library, vdso or debug
+ * file), indexed once, looked up by binary search; and the kernel's from kallsyms. */
+#ifndef PS_ELF_H
+#define PS_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ps_elf ps_elf;
+
+enum {
+	PS_ELF_DEMANGLE = 1 << 0, /* C++ and Rust names demangled */
+	PS_ELF_INLINE = 1 << 1,   /* DWARF inline frames */
+	PS_ELF_LINES = 1 << 2,    /* DWARF file:line */
+};
+
+/* Opens path (or, with data, an in-memory image such as the vdso; data must outlive the
+ * handle). want_build_id (may be NULL) makes a file with another build-id an error
+ * (PS_ECORRUPT): unresolved beats wrong. */
+int ps_elf_open(ps_elf **out, const char *path, const uint8_t *want_build_id, size_t idlen,
+		unsigned flags);
+int ps_elf_open_mem(ps_elf **out, const void *data, size_t size, unsigned flags);
+void ps_elf_free(ps_elf *e); /* NULL is fine */
+
+/* Converts an offset in the file (from a mapping's pgoff) to the ELF virtual address its
+ * symbols use. Returns 0 or PS_EFORMAT when no loadable segment holds it. */
+int ps_elf_offset_to_vaddr(const ps_elf *e, uint64_t off, uint64_t *vaddr);
+
+/* A resolved address: frames[0] is the innermost (inlined) function, frames[n-1] the
+ * function that contains the address. Strings are owned by the ps_elf. */
+#define PS_ELF_MAX_INLINE 16
+typedef struct ps_elf_frame {
+	const char *name;
+	const char *file; /* NULL when unknown */
+	unsigned line;
+} ps_elf_frame;
+/* Returns the number of frames (0 when no symbol covers vaddr). */
+int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max);
+const uint8_t *ps_elf_build_id(const ps_elf *e, size_t *len);
+size_t ps_elf_nsyms(const ps_elf *e);
+
+/* Demangles a C++ (Itanium) or Rust (legacy or v0) symbol into buf; returns buf, or name
+ * unchanged when it is not mangled. */
+const char *ps_demangle(const char *name, char *buf, size_t size);
+
+/* Kernel symbols from /proc/kallsyms (or a file in that format). */
+typedef struct ps_kallsyms ps_kallsyms;
+int ps_kallsyms_load(ps_kallsyms **out, const char *path);
+void ps_kallsyms_free(ps_kallsyms *k);
+/* The symbol containing addr, or NULL; *module is "" for the core kernel. */
+const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char **module);
+int ps_kallsyms_hidden(const ps_kallsyms *k); /* kptr_restrict: addresses read as zero */
+
+#endif

@@ -1,0 +1,117 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/ps_error.h"
+#include "formats/ps_util.h"
+#include "symbolize/ps_elf.h"
+
+struct ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module;
+};
+
+struct ps_kallsyms {
+	struct ksym *syms;
+	size_t n;
+	ps_arena *arena;
+	int hidden;
+};
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+int ps_kallsyms_load(ps_kallsyms **out, const char *path)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ps_kallsyms *k = calloc(1, sizeof(*k));
+	if (!k || !(k->arena = ps_arena_new())) {
+		free(k);
+		fclose(f);
+		return -ENOMEM;
+	}
+	size_t cap = 0, zero = 0;
+	char *line = NULL;
+	size_t lcap = 0;
+	int err = 0;
+	const char *last_mod = "";
+	while (getline(&line, &lcap, f) > 0) {
+		unsigned long long addr;
+		char type, name[512], mod[256] = "";
+		int got = sscanf(line, "%llx %c %511s [%255[^]]]", &addr, &type, name, mod);
+		if (got < 3)
+			continue;
+		/* Text symbols only: t/T, and weak w/W that point at code. */
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (addr == 0) {
+			zero++;
+			continue;
+		}
+		if (k->n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			struct ksym *s = realloc(k->syms, cap * sizeof(*s));
+			if (!s) {
+				err = -ENOMEM;
+				break;
+			}
+			k->syms = s;
+		}
+		if (strcmp(mod, last_mod))
+			last_mod = ps_arena_strndup(k->arena, mod, strlen(mod));
+		const char *nm = ps_arena_strndup(k->arena, name, strlen(name));
+		if (!nm || !last_mod) {
+			err = -ENOMEM;
+			break;
+		}
+		k->syms[k->n++] = (struct ksym){addr, nm, last_mod};
+	}
+	free(line);
+	fclose(f);
+	if (err) {
+		ps_kallsyms_free(k);
+		return err;
+	}
+	k->hidden = k->n == 0 && zero > 0;
+	qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
+	*out = k;
+	return 0;
+}
+
+void ps_kallsyms_free(ps_kallsyms *k)
+{
+	if (!k)
+		return;
+	free(k->syms);
+	ps_arena_free(k->arena);
+	free(k);
+}
+
+const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char **module)
+{
+	size_t lo = 0, hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	/* Past the last symbol lies no kernel text we know of. */
+	if (lo == k->n && addr - k->syms[lo - 1].addr > (1u << 20))
+		return NULL;
+	*module = k->syms[lo - 1].module;
+	return k->syms[lo - 1].name;
+}
+
+int ps_kallsyms_hidden(const ps_kallsyms *k) { return k->hidden; }

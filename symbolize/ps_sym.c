@@ -1,0 +1,924 @@
+#include "symbolize/ps_sym.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "formats/ps_error.h"
+#include "formats/ps_util.h"
+#include "symbolize/ps_elf.h"
+#include "symbolize/ps_jit.h"
+
+#define MAX_FRAMES 1024
+
+void ps_sym_opts_init(ps_sym_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->demangle = 1;
+	o->inline_frames = 1;
+	o->use_embedded = 1;
+	o->root = PS_ROOT_COMM;
+}
+
+/* ---- small open-addressing map from a u64 key to a u32 value ---- */
+
+struct u64map {
+	uint64_t *keys;
+	uint32_t *vals; /* value + 1; 0 = empty */
+	size_t n, cap;
+};
+
+static int u64map_put(struct u64map *m, uint64_t key, uint32_t val);
+static int u64map_grow(struct u64map *m)
+{
+	struct u64map old = *m;
+	size_t cap = old.cap ? old.cap * 2 : 1024;
+	m->keys = calloc(cap, sizeof(*m->keys));
+	m->vals = calloc(cap, sizeof(*m->vals));
+	if (!m->keys || !m->vals) {
+		free(m->keys);
+		free(m->vals);
+		*m = old;
+		return -ENOMEM;
+	}
+	m->cap = cap;
+	m->n = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.vals[i])
+			u64map_put(m, old.keys[i], old.vals[i] - 1);
+	free(old.keys);
+	free(old.vals);
+	return 0;
+}
+
+static int u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
+{
+	if (!m->cap)
+		return 0;
+	size_t j = ps_hash_u64(key) & (m->cap - 1);
+	while (m->vals[j]) {
+		if (m->keys[j] == key) {
+			*val = m->vals[j] - 1;
+			return 1;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	return 0;
+}
+
+static int u64map_put(struct u64map *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		int err = u64map_grow(m);
+		if (err)
+			return err;
+	}
+	size_t j = ps_hash_u64(key) & (m->cap - 1);
+	while (m->vals[j]) {
+		if (m->keys[j] == key) {
+			m->vals[j] = val + 1;
+			return 0;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	m->keys[j] = key;
+	m->vals[j] = val + 1;
+	m->n++;
+	return 0;
+}
+
+static void u64map_release(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the session ---- */
+
+struct map {
+	uint64_t start, end, pgoff, time;
+	uint32_t dso; /* index into dsos */
+};
+
+struct proc {
+	uint32_t pid, ppid;
+	uint64_t fork_time;
+	struct map *maps;
+	size_t nmaps, cap;
+	int has_parent;
+	ps_jit *jit;
+	int jit_tried;
+};
+
+struct dso {
+	const char *path; /* as mapped */
+	const char *base; /* basename */
+	uint8_t build_id[20];
+	uint8_t build_id_size;
+	ps_elf *elf;
+	int tried;
+	int kind; /* DSO_FILE, DSO_VDSO, DSO_ANON */
+};
+enum { DSO_FILE, DSO_VDSO, DSO_ANON };
+
+/* A thread's name from some time on; a thread's names form a list, newest first. */
+struct comm {
+	const char *name;
+	uint64_t time;
+	uint32_t next; /* index + 1 of the thread's previous name, 0 = none */
+};
+
+struct fork {
+	uint32_t ppid, ptid;
+	uint64_t time;
+};
+
+/* A resolved address: a run of frames in the pool, innermost first. */
+struct resolved {
+	uint32_t first, n;
+};
+
+struct sess {
+	const ps_sym_opts *o;
+	ps_arena *arena;
+	struct proc *procs;
+	size_t nprocs, proccap;
+	struct u64map proc_by_pid;
+	struct dso *dsos;
+	size_t ndsos, dsocap;
+	struct u64map dso_by_hash;
+	struct u64map comm_by_tid; /* tid -> newest index into comms */
+	struct comm *comms;
+	size_t ncomms, commcap;
+	struct u64map parent_by_tid; /* tid -> index into forks: who created it, when */
+	struct fork *forks;
+	size_t nforks, forkcap;
+	ps_sym_frame *pool;
+	size_t npool, poolcap;
+	struct resolved *res;
+	size_t nres, rescap;
+	struct u64map res_by_key; /* hash(pid, addr) -> res index; collisions checked */
+	uint64_t *res_keys_pid, *res_keys_addr;
+	ps_kallsyms *kallsyms;
+	int kallsyms_tried;
+	int have_embedded;
+	ps_elf *vdso;
+	int vdso_tried;
+	ps_sym_report rep;
+	ps_sym_frame out[MAX_FRAMES];
+};
+
+static void sess_release(struct sess *s)
+{
+	for (size_t i = 0; i < s->nprocs; i++) {
+		free(s->procs[i].maps);
+		ps_jit_free(s->procs[i].jit);
+	}
+	for (size_t i = 0; i < s->ndsos; i++)
+		ps_elf_free(s->dsos[i].elf);
+	ps_elf_free(s->vdso);
+	ps_kallsyms_free(s->kallsyms);
+	free(s->procs);
+	free(s->dsos);
+	free(s->comms);
+	free(s->forks);
+	u64map_release(&s->parent_by_tid);
+	free(s->pool);
+	free(s->res);
+	free(s->res_keys_pid);
+	free(s->res_keys_addr);
+	u64map_release(&s->proc_by_pid);
+	u64map_release(&s->dso_by_hash);
+	u64map_release(&s->comm_by_tid);
+	u64map_release(&s->res_by_key);
+	ps_arena_free(s->arena);
+}
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, c * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static struct proc *get_proc(struct sess *s, uint32_t pid, int create)
+{
+	uint32_t idx;
+	if (u64map_get(&s->proc_by_pid, pid, &idx))
+		return &s->procs[idx];
+	if (!create)
+		return NULL;
+	if (grow((void **)&s->procs, &s->proccap, s->nprocs, sizeof(*s->procs)))
+		return NULL;
+	struct proc *p = &s->procs[s->nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	if (u64map_put(&s->proc_by_pid, pid, (uint32_t)s->nprocs))
+		return NULL;
+	s->nprocs++;
+	return p;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b && b[1] ? b + 1 : path;
+}
+
+static int get_dso(struct sess *s, const char *path, const uint8_t *bid, uint8_t bidlen,
+		   uint32_t *out)
+{
+	uint64_t h = ps_hash(path, strlen(path)) ^ (bidlen ? ps_hash(bid, bidlen) : 0);
+	/* Chained through the map: probe h, h+1, ... until the same dso or a free key. */
+	for (uint64_t k = h;; k++) {
+		uint32_t idx;
+		if (!u64map_get(&s->dso_by_hash, k, &idx))
+			break;
+		struct dso *d = &s->dsos[idx];
+		if (!strcmp(d->path, path) && d->build_id_size == bidlen &&
+		    !memcmp(d->build_id, bid, bidlen)) {
+			*out = idx;
+			return 0;
+		}
+		h = k + 1;
+	}
+	if (grow((void **)&s->dsos, &s->dsocap, s->ndsos, sizeof(*s->dsos)))
+		return -ENOMEM;
+	struct dso *d = &s->dsos[s->ndsos];
+	memset(d, 0, sizeof(*d));
+	d->path = ps_arena_strndup(s->arena, path, strlen(path));
+	if (!d->path)
+		return -ENOMEM;
+	d->base = base_name(d->path);
+	memcpy(d->build_id, bid, bidlen > 20 ? 20 : bidlen);
+	d->build_id_size = bidlen > 20 ? 20 : bidlen;
+	if (!strcmp(path, "[vdso]"))
+		d->kind = DSO_VDSO;
+	else if (path[0] != '/' || !strncmp(path, "/memfd:", 7) || !strncmp(path, "//anon", 6))
+		d->kind = DSO_ANON;
+	if (u64map_put(&s->dso_by_hash, h, (uint32_t)s->ndsos))
+		return -ENOMEM;
+	*out = (uint32_t)s->ndsos++;
+	return 0;
+}
+
+static int add_map(struct sess *s, const ps_mmap *m)
+{
+	struct proc *p = get_proc(s, m->pid, 1);
+	if (!p)
+		return -ENOMEM;
+	uint32_t dso;
+	int err = get_dso(s, m->filename, m->build_id, m->build_id_size, &dso);
+	if (err)
+		return err;
+	if (grow((void **)&p->maps, &p->cap, p->nmaps, sizeof(*p->maps)))
+		return -ENOMEM;
+	p->maps[p->nmaps++] = (struct map){m->start, m->start + m->len, m->pgoff, m->time, dso};
+	return 0;
+}
+
+static const struct map *find_map(struct sess *s, uint32_t pid, uint64_t addr, uint64_t time)
+{
+	for (int depth = 0; depth < 64; depth++) {
+		struct proc *p = get_proc(s, pid, 0);
+		if (!p)
+			return NULL;
+		const struct map *best = NULL, *any = NULL;
+		for (size_t i = 0; i < p->nmaps; i++) {
+			const struct map *m = &p->maps[i];
+			if (addr < m->start || addr >= m->end)
+				continue;
+			/* The latest mapping made before the sample wins; failing that (records
+			 * from another CPU's ring can lag), the earliest one after it. */
+			if (m->time <= time) {
+				if (!best || m->time >= best->time)
+					best = m;
+			} else if (!any || m->time < any->time) {
+				any = m;
+			}
+		}
+		if (best || any)
+			return best ? best : any;
+		if (!p->has_parent || p->ppid == pid)
+			return NULL;
+		time = p->fork_time;
+		pid = p->ppid;
+	}
+	return NULL;
+}
+
+static ps_elf *load_vdso(struct sess *s)
+{
+	if (s->vdso_tried)
+		return s->vdso;
+	s->vdso_tried = 1;
+	/* Every process maps the same vdso image: read our own. */
+	unsigned long base = getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return NULL;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return NULL;
+	char line[512];
+	size_t size = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a == base) {
+			size = b - a;
+			break;
+		}
+	}
+	fclose(f);
+	if (!size)
+		return NULL;
+	void *copy = ps_arena_alloc(s->arena, size);
+	if (!copy)
+		return NULL;
+	memcpy(copy, (void *)base, size);
+	unsigned flags = s->o->demangle ? PS_ELF_DEMANGLE : 0;
+	ps_elf_open_mem(&s->vdso, copy, size, flags);
+	return s->vdso;
+}
+
+static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid)
+{
+	if (d->kind == DSO_VDSO)
+		return load_vdso(s);
+	if (d->tried || d->kind == DSO_ANON)
+		return d->elf;
+	d->tried = 1;
+	unsigned flags = (s->o->demangle ? PS_ELF_DEMANGLE : 0) |
+			 (s->o->inline_frames ? PS_ELF_INLINE : 0) | (s->o->lines ? PS_ELF_LINES : 0);
+	const uint8_t *bid = d->build_id_size ? d->build_id : NULL;
+	/* A live process's own view first (containers, replaced files), then the path. */
+	char path[4096 + 64];
+	const char *deleted = strstr(d->path, " (deleted)");
+	if (pid && pid != PS_SYM_KERNEL_PID) {
+		snprintf(path, sizeof(path), "/proc/%u/root%.*s", pid,
+			 deleted ? (int)(deleted - d->path) : (int)strlen(d->path), d->path);
+		if (ps_elf_open(&d->elf, path, bid, d->build_id_size, flags) == 0)
+			return d->elf;
+	}
+	if (!deleted)
+		ps_elf_open(&d->elf, d->path, bid, d->build_id_size, flags);
+	return d->elf;
+}
+
+static int pool_add(struct sess *s, const ps_sym_frame *f)
+{
+	if (grow((void **)&s->pool, &s->poolcap, s->npool, sizeof(*s->pool)))
+		return -ENOMEM;
+	s->pool[s->npool++] = *f;
+	return 0;
+}
+
+static uint64_t res_hash(uint32_t pid, uint64_t addr) { return ps_hash_u64(addr * 31 + pid); }
+
+static int res_find(struct sess *s, uint32_t pid, uint64_t addr, struct resolved **out)
+{
+	for (uint64_t k = res_hash(pid, addr);; k++) {
+		uint32_t idx;
+		if (!u64map_get(&s->res_by_key, k, &idx))
+			return 0;
+		if (s->res_keys_pid[idx] == pid && s->res_keys_addr[idx] == addr) {
+			*out = &s->res[idx];
+			return 1;
+		}
+	}
+}
+
+static int res_add(struct sess *s, uint32_t pid, uint64_t addr, uint32_t first, uint32_t n,
+		   struct resolved **out)
+{
+	size_t cap = s->rescap;
+	if (grow((void **)&s->res, &s->rescap, s->nres, sizeof(*s->res)))
+		return -ENOMEM;
+	if (cap != s->rescap) {
+		uint64_t *a = realloc(s->res_keys_pid, s->rescap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		s->res_keys_pid = a;
+		uint64_t *b = realloc(s->res_keys_addr, s->rescap * sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		s->res_keys_addr = b;
+	}
+	uint64_t k = res_hash(pid, addr);
+	uint32_t idx;
+	while (u64map_get(&s->res_by_key, k, &idx))
+		k++;
+	s->res[s->nres] = (struct resolved){first, n};
+	s->res_keys_pid[s->nres] = pid;
+	s->res_keys_addr[s->nres] = addr;
+	if (u64map_put(&s->res_by_key, k, (uint32_t)s->nres))
+		return -ENOMEM;
+	*out = &s->res[s->nres++];
+	return 0;
+}
+
+static const char *intern(struct sess *s, const char *str)
+{
+	return str ? ps_arena_strndup(s->arena, str, strlen(str)) : NULL;
+}
+
+static ps_kallsyms *get_kallsyms(struct sess *s)
+{
+	if (!s->kallsyms_tried) {
+		s->kallsyms_tried = 1;
+		ps_kallsyms_load(&s->kallsyms, s->o->kallsyms ? s->o->kallsyms : "/proc/kallsyms");
+		if (s->kallsyms && ps_kallsyms_hidden(s->kallsyms))
+			s->rep.kernel_hidden = 1;
+	}
+	return s->kallsyms;
+}
+
+static ps_jit *get_jit(struct sess *s, struct proc *p)
+{
+	if (!p->jit_tried) {
+		p->jit_tried = 1;
+		char path[512];
+		snprintf(path, sizeof(path), "%s/perf-%u.map", s->o->jit_dir ? s->o->jit_dir : "/tmp",
+			 p->pid);
+		ps_jit_load(&p->jit, path, s->o->demangle);
+	}
+	return p->jit;
+}
+
+/* Resolves one address from the files on this machine. lookup is the address to search
+ * (a return address minus one), addr the sampled one. */
+static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t lookup, uint64_t addr,
+			uint64_t time, struct resolved **out)
+{
+	uint32_t first = (uint32_t)s->npool;
+	ps_sym_frame f = {.addr = addr};
+	int err = 0;
+	if (kernel) {
+		f.kernel = 1;
+		f.module = "[kernel.kallsyms]";
+		ps_kallsyms *k = get_kallsyms(s);
+		const char *mod = NULL;
+		const char *name = k ? ps_kallsyms_lookup(k, lookup, &mod) : NULL;
+		if (name) {
+			f.name = name;
+			f.resolved = 1;
+			if (mod && *mod)
+				f.module = mod;
+		} else {
+			f.name = "[unknown]";
+		}
+		err = pool_add(s, &f);
+	} else {
+		const struct map *m = find_map(s, pid, lookup, time);
+		ps_elf_frame ef[PS_ELF_MAX_INLINE];
+		int n = 0;
+		if (m) {
+			struct dso *d = &s->dsos[m->dso];
+			f.module = d->path;
+			ps_elf *e = load_dso(s, d, pid);
+			uint64_t vaddr;
+			if (e && ps_elf_offset_to_vaddr(e, lookup - m->start + m->pgoff, &vaddr) == 0)
+				n = ps_elf_lookup(e, vaddr, ef, PS_ELF_MAX_INLINE);
+			if (!n && (d->kind == DSO_ANON || !e)) {
+				struct proc *p = get_proc(s, pid, 0);
+				ps_jit *j = p ? get_jit(s, p) : NULL;
+				const char *jn = j ? ps_jit_lookup(j, lookup) : NULL;
+				if (jn) {
+					ef[0] = (ps_elf_frame){jn, NULL, 0};
+					n = 1;
+					f.jit = 1;
+				}
+			}
+		} else {
+			struct proc *p = get_proc(s, pid, 0);
+			ps_jit *j = p ? get_jit(s, p) : NULL;
+			const char *jn = j ? ps_jit_lookup(j, lookup) : NULL;
+			if (jn) {
+				ef[0] = (ps_elf_frame){jn, NULL, 0};
+				n = 1;
+				f.jit = 1;
+				f.module = "[jit]";
+			}
+		}
+		if (!f.module)
+			f.module = "";
+		for (int i = 0; i < n && !err; i++) {
+			ps_sym_frame g = f;
+			g.name = intern(s, ef[i].name);
+			g.file = intern(s, ef[i].file);
+			g.line = ef[i].line;
+			g.inlined = i < n - 1;
+			g.resolved = 1;
+			err = pool_add(s, &g);
+		}
+		if (!n) {
+			char buf[512];
+			if (m)
+				snprintf(buf, sizeof(buf), "[%s]", s->dsos[m->dso].base);
+			f.name = intern(s, m ? buf : "[unknown]");
+			f.offset = m ? lookup - m->start + m->pgoff : 0;
+			err = pool_add(s, &f);
+		}
+	}
+	if (err)
+		return err;
+	s->rep.addresses++;
+	return res_add(s, kernel ? PS_SYM_KERNEL_PID : pid, lookup, first,
+		       (uint32_t)(s->npool - first), out);
+}
+
+static int add_embedded(struct sess *s, const ps_symrec *r)
+{
+	struct resolved *have;
+	if (res_find(s, r->pid, r->addr, &have))
+		return 0;
+	uint32_t first = (uint32_t)s->npool;
+	int kernel = r->pid == PS_SYM_KERNEL_PID;
+	const char *module = intern(s, r->module);
+	const char *name = r->names, *line = r->lines;
+	for (uint32_t i = 0; i < r->nframes; i++) {
+		ps_sym_frame f = {.name = intern(s, name), .module = module, .kernel = kernel,
+				  .inlined = i + 1 < r->nframes, .resolved = 1};
+		if (line && *line) {
+			const char *colon = strrchr(line, ':');
+			if (colon) {
+				f.file = ps_arena_strndup(s->arena, line, (size_t)(colon - line));
+				f.line = (unsigned)atoi(colon + 1);
+			}
+		}
+		if (pool_add(s, &f))
+			return -ENOMEM;
+		name += strlen(name) + 1;
+		if (line)
+			line += strlen(line) + 1;
+	}
+	if (r->nframes == 0) {
+		char buf[512];
+		if (*r->module)
+			snprintf(buf, sizeof(buf), "[%s]", base_name(r->module));
+		ps_sym_frame f = {.name = intern(s, *r->module ? buf : "[unknown]"),
+				  .module = module, .kernel = kernel};
+		if (pool_add(s, &f))
+			return -ENOMEM;
+	}
+	s->rep.embedded++;
+	return res_add(s, r->pid, r->addr, first, (uint32_t)(s->npool - first), &have);
+}
+
+static int resolve(struct sess *s, uint32_t pid, int kernel, uint64_t lookup, uint64_t addr,
+		   uint64_t time, struct resolved **out)
+{
+	if (res_find(s, kernel ? PS_SYM_KERNEL_PID : pid, lookup, out))
+		return 0;
+	return resolve_disk(s, pid, kernel, lookup, addr, time, out);
+}
+
+static int add_comm(struct sess *s, uint32_t tid, const char *comm, uint64_t time)
+{
+	if (grow((void **)&s->comms, &s->commcap, s->ncomms, sizeof(*s->comms)))
+		return -ENOMEM;
+	uint32_t prev;
+	struct comm *c = &s->comms[s->ncomms];
+	c->name = intern(s, comm);
+	c->time = time;
+	c->next = u64map_get(&s->comm_by_tid, tid, &prev) ? prev + 1 : 0;
+	if (!c->name)
+		return -ENOMEM;
+	return u64map_put(&s->comm_by_tid, tid, (uint32_t)s->ncomms++);
+}
+
+static int add_fork(struct sess *s, const ps_task *t)
+{
+	if (grow((void **)&s->forks, &s->forkcap, s->nforks, sizeof(*s->forks)))
+		return -ENOMEM;
+	s->forks[s->nforks] = (struct fork){t->ppid, t->ptid, t->time};
+	return u64map_put(&s->parent_by_tid, t->tid, (uint32_t)s->nforks++);
+}
+
+/* The name thread tid had at time: its latest name set before then; failing that (the
+ * records of different CPUs arrive in any order), its earliest; failing that, the name it
+ * inherited from the thread that created it. */
+static const char *comm_at(struct sess *s, uint32_t tid, uint64_t time, int depth)
+{
+	uint32_t idx;
+	if (u64map_get(&s->comm_by_tid, tid, &idx)) {
+		const struct comm *best = NULL, *first = NULL;
+		for (uint32_t i = idx + 1; i; i = s->comms[i - 1].next) {
+			const struct comm *c = &s->comms[i - 1];
+			if (c->time <= time && (!best || c->time > best->time))
+				best = c;
+			if (!first || c->time <= first->time)
+				first = c;
+		}
+		return best ? best->name : first->name;
+	}
+	if (depth < 16 && u64map_get(&s->parent_by_tid, tid, &idx))
+		return comm_at(s, s->forks[idx].ptid, s->forks[idx].time, depth + 1);
+	return NULL;
+}
+
+static const char *get_comm(struct sess *s, uint32_t pid, uint32_t tid, uint64_t time)
+{
+	const char *c = comm_at(s, tid, time, 0);
+	return c ? c : comm_at(s, pid, time, 0);
+}
+
+/* First pass: address spaces and embedded symbols, which later samples need. */
+static int pass_one(struct sess *s, ps_trace_reader *r)
+{
+	ps_event ev;
+	int got;
+	while ((got = ps_trace_next(r, &ev)) > 0) {
+		int err = 0;
+		if (ev.type == PS_REC_MMAP) {
+			err = add_map(s, &ev.mmap);
+		} else if (ev.type == PS_REC_COMM) {
+			err = add_comm(s, ev.comm.tid, ev.comm.comm, ev.comm.time);
+		} else if (ev.type == PS_REC_FORK) {
+			err = add_fork(s, &ev.task);
+			if (!err && ev.task.pid != ev.task.ppid) {
+				struct proc *p = get_proc(s, ev.task.pid, 1);
+				if (!p)
+					return -ENOMEM;
+				if (!p->has_parent) {
+					p->has_parent = 1;
+					p->ppid = ev.task.ppid;
+					p->fork_time = ev.task.time;
+				}
+			}
+		} else if (ev.type == PS_REC_SYMBOL && s->o->use_embedded) {
+			s->have_embedded = 1;
+			err = add_embedded(s, &ev.sym);
+		} else if (ev.type == PS_REC_NOTE && !strcmp(ev.note.key, "kernel_hidden")) {
+			s->rep.kernel_hidden = 1;
+		}
+		if (err)
+			return err;
+	}
+	return got;
+}
+
+static int id_in(const uint32_t *ids, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+typedef int (*addr_fn)(struct sess *s, const ps_sample *sm, uint32_t pid, int kernel,
+		       uint64_t lookup, uint64_t addr, void *ctx);
+
+/* Walks a chain: context markers say which side an address is on; each address but the
+ * first of its side is a return address, so it is looked up one byte earlier (the call). */
+static int for_each_addr(struct sess *s, const ps_sample *sm, addr_fn fn, void *ctx)
+{
+	int kernel = 0, first = 1;
+	for (uint32_t i = 0; i < sm->nr; i++) {
+		uint64_t a = sm->ips[i];
+		if (a >= PS_CONTEXT_MAX) {
+			kernel = a == PS_CONTEXT_KERNEL;
+			first = 1;
+			continue;
+		}
+		int k = kernel || a >= 0xffff800000000000ull;
+		int err = fn(s, sm, sm->pid, k, first ? a : a - 1, a, ctx);
+		if (err)
+			return err;
+		first = 0;
+	}
+	return 0;
+}
+
+struct walk_ctx {
+	size_t n;
+};
+
+static int collect_frames(struct sess *s, const ps_sample *sm, uint32_t pid, int kernel,
+			  uint64_t lookup, uint64_t addr, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+	struct resolved *res;
+	int err = resolve(s, pid, kernel, lookup, addr, sm->time, &res);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < res->n && w->n < MAX_FRAMES; i++) {
+		s->out[w->n] = s->pool[res->first + i];
+		s->out[w->n].addr = addr;
+		s->rep.frames++;
+		if (!s->out[w->n].resolved)
+			s->rep.unresolved++;
+		w->n++;
+	}
+	return 0;
+}
+
+int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
+		ps_sym_report *rep)
+{
+	struct sess s = {0};
+	s.o = o;
+	s.arena = ps_arena_new();
+	if (!s.arena)
+		return -ENOMEM;
+	int err = ps_trace_rewind(r);
+	if (!err)
+		err = pass_one(&s, r);
+	if (!err)
+		err = ps_trace_rewind(r);
+	ps_event ev;
+	int got = 0;
+	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
+		if (ev.type != PS_REC_SAMPLE)
+			continue;
+		const ps_sample *sm = &ev.sample;
+		if (o->npids && !id_in(o->pids, o->npids, sm->pid))
+			continue;
+		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
+			continue;
+		const char *comm = get_comm(&s, sm->pid, sm->tid, sm->time);
+		char unknown_comm[32];
+		if (!comm) {
+			snprintf(unknown_comm, sizeof(unknown_comm), ":%u", sm->tid);
+			comm = unknown_comm;
+		}
+		if (o->comm && strcmp(o->comm, comm))
+			continue;
+		struct walk_ctx w = {0};
+		err = for_each_addr(&s, sm, collect_frames, &w);
+		if (err)
+			break;
+		ps_sym_sample out = {comm, sm->pid, sm->tid, sm->cpu, sm->time, sm->period, w.n, s.out};
+		s.rep.samples++;
+		err = fn(ctx, &out);
+	}
+	if (!err && got < 0)
+		err = got;
+	if (rep)
+		*rep = s.rep;
+	sess_release(&s);
+	return err;
+}
+
+int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, ps_buf *b)
+{
+	int err;
+	if (!f->resolved && o->addrs) {
+		if (f->module && *f->module && !f->kernel)
+			err = ps_buf_printf(b, "%s+0x%llx", base_name(f->module),
+					    (unsigned long long)f->offset);
+		else
+			err = ps_buf_printf(b, "0x%llx", (unsigned long long)f->addr);
+	} else {
+		err = ps_buf_addstr(b, f->name);
+	}
+	if (!err && o->lines && f->file)
+		err = ps_buf_printf(b, " [%s:%u]", base_name(f->file), f->line);
+	if (!err && f->kernel && o->annotate_kernel)
+		err = ps_buf_addstr(b, "_[k]");
+	else if (!err && f->jit && o->annotate_jit)
+		err = ps_buf_addstr(b, "_[j]");
+	else if (!err && f->inlined && o->annotate_inline)
+		err = ps_buf_addstr(b, "_[i]");
+	return err;
+}
+
+struct fold_ctx {
+	const ps_sym_opts *o;
+	ps_profile *out;
+	ps_buf line;
+	int weight_period;
+};
+
+static int fold_sample(void *ctx, const ps_sym_sample *s)
+{
+	struct fold_ctx *fc = ctx;
+	ps_buf *b = &fc->line;
+	b->len = 0;
+	int err = 0;
+	switch (fc->o->root) {
+	case PS_ROOT_COMM:
+		err = ps_buf_addstr(b, s->comm);
+		break;
+	case PS_ROOT_PID:
+		err = ps_buf_printf(b, "%s-%u", s->comm, s->pid);
+		break;
+	case PS_ROOT_TID:
+		err = ps_buf_printf(b, "%s-%u/%u", s->comm, s->pid, s->tid);
+		break;
+	case PS_ROOT_NONE:
+		break;
+	}
+	for (size_t i = s->nframes; i-- > 0 && !err;) {
+		if (b->len)
+			err = ps_buf_add(b, ";", 1);
+		if (!err)
+			err = ps_sym_frame_label(fc->o, &s->frames[i], b);
+	}
+	if (err)
+		return err;
+	if (!b->len)
+		return 0;
+	uint64_t n = fc->weight_period ? (s->period ? s->period : 1) : 1;
+	return ps_profile_add(fc->out, b->data, b->len, n);
+}
+
+int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
+		   ps_sym_report *rep)
+{
+	struct fold_ctx fc = {o, out, {0}, weight_period};
+	int err = ps_sym_walk(r, o, fold_sample, &fc, rep);
+	ps_buf_release(&fc.line);
+	return err;
+}
+
+/* ---- embedding ---- */
+
+struct embed_ctx {
+	ps_trace_writer *w;
+	ps_buf names, lines;
+};
+
+static int embed_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int kernel,
+		      uint64_t lookup, uint64_t addr, void *ctx)
+{
+	struct embed_ctx *ec = ctx;
+	struct resolved *res;
+	if (res_find(s, kernel ? PS_SYM_KERNEL_PID : pid, lookup, &res))
+		return 0; /* written already */
+	int err = resolve_disk(s, pid, kernel, lookup, addr, sm->time, &res);
+	if (err)
+		return err;
+	ec->names.len = ec->lines.len = 0;
+	uint32_t n = 0;
+	int any_line = 0;
+	const char *module = "";
+	for (uint32_t i = 0; i < res->n; i++) {
+		const ps_sym_frame *f = &s->pool[res->first + i];
+		module = f->module ? f->module : "";
+		if (!f->resolved)
+			continue;
+		n++;
+		err = ps_buf_add(&ec->names, f->name, strlen(f->name) + 1);
+		if (!err && f->file) {
+			any_line = 1;
+			err = ps_buf_printf(&ec->lines, "%s:%u", f->file, f->line);
+		}
+		if (!err)
+			err = ps_buf_add(&ec->lines, "", 1);
+		if (err)
+			return err;
+	}
+	ps_event ev = {.type = PS_REC_SYMBOL};
+	ev.sym = (ps_symrec){.pid = kernel ? PS_SYM_KERNEL_PID : pid, .nframes = n, .addr = lookup,
+			     .module = module, .names = ec->names.data ? ec->names.data : "",
+			     .lines = any_line ? ec->lines.data : NULL};
+	s->rep.embedded++;
+	return ps_trace_write(ec->w, &ev);
+}
+
+int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w,
+		 ps_sym_report *rep)
+{
+	struct sess s = {0};
+	ps_sym_opts eo = *o;
+	eo.use_embedded = 0; /* resolve from disk: this is what writes them */
+	s.o = &eo;
+	s.arena = ps_arena_new();
+	if (!s.arena)
+		return -ENOMEM;
+	struct embed_ctx ec = {w, {0}, {0}};
+	int err = ps_trace_rewind(r);
+	if (!err)
+		err = pass_one(&s, r);
+	if (!err)
+		err = ps_trace_rewind(r);
+	ps_event ev;
+	int got = 0;
+	while (!err && (got = ps_trace_next(r, &ev)) > 0)
+		if (ev.type == PS_REC_SAMPLE)
+			err = for_each_addr(&s, &ev.sample, embed_addr, &ec);
+	if (!err && got < 0)
+		err = got;
+	if (!err && s.rep.kernel_hidden) {
+		ps_event note = {.type = PS_REC_NOTE};
+		note.note = (ps_note){"kernel_hidden", "1"};
+		err = ps_trace_write(w, &note);
+	}
+	if (rep)
+		*rep = s.rep;
+	ps_buf_release(&ec.names);
+	ps_buf_release(&ec.lines);
+	sess_release(&s);
+	return err;
+}

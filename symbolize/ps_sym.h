@@ -1,0 +1,83 @@
+/* ps_sym: turns a trace's address chains into named frames — per-process address spaces
+ * from MMAP/FORK records, ELF and DWARF lookups, kallsyms, JIT maps, or the symbols
+ * embedded in the trace — and hands out symbolic samples or folded profiles. */
+#ifndef PS_SYM_H
+#define PS_SYM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/ps_profile.h"
+#include "formats/ps_trace.h"
+
+enum ps_sym_root { PS_ROOT_COMM, PS_ROOT_PID, PS_ROOT_TID, PS_ROOT_NONE };
+
+typedef struct ps_sym_opts {
+	int demangle;          /* default 1 */
+	int inline_frames;     /* default 1: DWARF inline frames as their own frames */
+	int lines;             /* append " [file:line]" where DWARF line info exists */
+	int annotate_kernel;   /* "_[k]" on kernel frames (fold --kernel) */
+	int annotate_jit;      /* "_[j]" on JIT frames (fold --jit) */
+	int annotate_inline;   /* "_[i]" on inlined frames */
+	int addrs;             /* unresolved frames as module+0xoffset or 0xaddr */
+	enum ps_sym_root root; /* first frame: comm, comm-PID, comm-PID/TID, or none */
+	int use_embedded;      /* default 1: prefer the trace's embedded symbols */
+	const uint32_t *pids;  /* only these processes (NULL: all) */
+	size_t npids;
+	const uint32_t *tids;  /* only these threads */
+	size_t ntids;
+	const char *comm;      /* only threads of this name */
+	const char *kallsyms;  /* default /proc/kallsyms */
+	const char *jit_dir;   /* where perf-PID.map files are, default /tmp */
+} ps_sym_opts;
+
+void ps_sym_opts_init(ps_sym_opts *o);
+
+typedef struct ps_sym_frame {
+	uint64_t addr;      /* as sampled (return addresses not adjusted) */
+	const char *name;   /* function, or "[module]" / "[unknown]" when unresolved */
+	const char *module; /* mapped file's path, "[kernel.kallsyms]", or "" */
+	const char *file;   /* source file or NULL */
+	unsigned line;
+	uint64_t offset;    /* address minus symbol start, when known */
+	unsigned kernel : 1, inlined : 1, resolved : 1, jit : 1;
+} ps_sym_frame;
+
+typedef struct ps_sym_sample {
+	const char *comm;
+	uint32_t pid, tid, cpu;
+	uint64_t time, period;
+	size_t nframes;
+	const ps_sym_frame *frames; /* leaf first */
+} ps_sym_sample;
+
+typedef struct ps_sym_report {
+	uint64_t samples;          /* samples handed out */
+	uint64_t frames, unresolved;
+	uint64_t addresses;        /* distinct addresses resolved */
+	uint64_t embedded;         /* SYMBOL records written or used */
+	int kernel_hidden;         /* kallsyms shows zeros (kptr_restrict) */
+} ps_sym_report;
+
+/* Calls fn for every sample of the trace (after the filters). Strings and frames are
+ * valid during the call. A non-zero return from fn stops the walk and is returned. */
+typedef int (*ps_sym_sample_fn)(void *ctx, const ps_sym_sample *s);
+int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
+		ps_sym_report *rep);
+
+/* Folds every sample into out: "root;outer;...;leaf" with the sample's period summed
+ * when weight_period, else 1 per sample. */
+int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
+		   ps_sym_report *rep);
+
+/* Resolves every address the trace's samples use and writes SYMBOL records to w, so the
+ * trace renders without the profiled binaries. */
+int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w,
+		 ps_sym_report *rep);
+
+/* Appends the frame's display name (annotations, line) to buf; used by fold and renderers
+ * that print frames one by one. Returns 0 or -ENOMEM. */
+struct ps_buf;
+int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, struct ps_buf *buf);
+
+#endif
