@@ -19,36 +19,36 @@ extern const char ps_flame_css[];
 /* ---- options ---- */
 
 static const char *const palette_names[] = {
-	"hot", "mem",  "io",  "wakeup", "chain",  "java",   "js",     "perl",
-	"red", "green", "blue", "aqua",  "yellow", "purple", "orange", NULL,
+    "hot", "mem",   "io",   "wakeup", "chain",	"java",	  "js",	    "perl",
+    "red", "green", "blue", "aqua",   "yellow", "purple", "orange", NULL,
 };
 
 const ps_flame_optdef ps_flame_optdefs[] = {
-	{"title", 1, "title text (default \"Flame Graph\", \"Icicle Graph\" when inverted)"},
-	{"subtitle", 1, "second-level title (default none)"},
-	{"width", 1, "width of the image in px (default 1200)"},
-	{"height", 1, "height of each frame in px (default 16)"},
-	{"minwidth", 1, "omit frames narrower than this: px, or \"N%\" of the total (default 0.1)"},
-	{"fonttype", 1, "font family (default \"Verdana\")"},
-	{"fontsize", 1, "font size in px (default 12)"},
-	{"fontwidth", 1, "average glyph width relative to the font size (default 0.59)"},
-	{"countname", 1, "what the counts are (default \"samples\")"},
-	{"nametype", 1, "what the names are (default \"Function:\")"},
-	{"colors", 1,
-	 "palette: hot (default), mem, io, wakeup, chain, java, js, perl, red, green, blue, "
-	 "aqua, yellow, purple, orange"},
-	{"bgcolors", 1, "background: yellow, blue, green, grey or #rrggbb (default by palette)"},
-	{"hash", 0, "colour by flamegraph.pl's name hash (default: a stable hash of the name)"},
-	{"reverse", 0, "reverse every stack before merging"},
-	{"inverted", 0, "icicle graph: root at the top"},
-	{"flamechart", 0, "keep the input order, merge only neighbouring stacks"},
-	{"negate", 0, "swap differential hues (red/blue)"},
-	{"notes", 1, "notes embedded in the SVG as a comment"},
-	{"total", 1, "scale widths to this total if it is larger than the sum of counts"},
-	{"factor", 1, "multiply counts by this in labels (default 1)"},
-	{"searchcolor", 1, "colour of search matches (default \"rgb(230,0,230)\")"},
-	{"ignorecase", 0, "search ignores case from the start (toggle with the \"ic\" button)"},
-	{NULL, 0, NULL},
+    {"title", 1, "title text (default \"Flame Graph\", \"Icicle Graph\" when inverted)"},
+    {"subtitle", 1, "second-level title (default none)"},
+    {"width", 1, "width of the image in px (default 1200)"},
+    {"height", 1, "height of each frame in px (default 16)"},
+    {"minwidth", 1, "omit frames narrower than this: px, or \"N%\" of the total (default 0.1)"},
+    {"fonttype", 1, "font family (default \"Verdana\")"},
+    {"fontsize", 1, "font size in px (default 12)"},
+    {"fontwidth", 1, "average glyph width relative to the font size (default 0.59)"},
+    {"countname", 1, "what the counts are (default \"samples\")"},
+    {"nametype", 1, "what the names are (default \"Function:\")"},
+    {"colors", 1,
+     "palette: hot (default), mem, io, wakeup, chain, java, js, perl, red, green, blue, "
+     "aqua, yellow, purple, orange"},
+    {"bgcolors", 1, "background: yellow, blue, green, grey or #rrggbb (default by palette)"},
+    {"hash", 0, "colour by flamegraph.pl's name hash (default: a stable hash of the name)"},
+    {"reverse", 0, "reverse every stack before merging"},
+    {"inverted", 0, "icicle graph: root at the top"},
+    {"flamechart", 0, "keep the input order, merge only neighbouring stacks"},
+    {"negate", 0, "swap differential hues (red/blue)"},
+    {"notes", 1, "notes embedded in the SVG as a comment"},
+    {"total", 1, "scale widths to this total if it is larger than the sum of counts"},
+    {"factor", 1, "multiply counts by this in labels (default 1)"},
+    {"searchcolor", 1, "colour of search matches (default \"rgb(230,0,230)\")"},
+    {"ignorecase", 0, "search ignores case from the start (toggle with the \"ic\" button)"},
+    {NULL, 0, NULL},
 };
 
 void ps_flame_opts_init(ps_flame_opts *o)
@@ -95,7 +95,8 @@ static int safe_css(const char *v, const char *extra)
 	if (!*v)
 		return PS_EFORMAT;
 	for (const unsigned char *s = (const unsigned char *)v; *s; s++)
-		if (*s < 0x20 || strchr("{};<>&\\\"'`", *s) || (*s < 0x80 && extra && strchr(extra, *s)))
+		if (*s < 0x20 || strchr("{};<>&\\\"'`", *s) ||
+		    (*s < 0x80 && extra && strchr(extra, *s)))
 			return PS_EFORMAT;
 	return 0;
 }
@@ -116,22 +117,22 @@ int ps_flame_opt_set(ps_flame_opts *o, const char *name, const char *value)
 		const char *name;
 		size_t off;
 	} strs[] = {
-		{"title", offsetof(ps_flame_opts, title)},
-		{"subtitle", offsetof(ps_flame_opts, subtitle)},
-		{"countname", offsetof(ps_flame_opts, countname)},
-		{"nametype", offsetof(ps_flame_opts, nametype)},
-		{"notes", offsetof(ps_flame_opts, notes)},
+	    {"title", offsetof(ps_flame_opts, title)},
+	    {"subtitle", offsetof(ps_flame_opts, subtitle)},
+	    {"countname", offsetof(ps_flame_opts, countname)},
+	    {"nametype", offsetof(ps_flame_opts, nametype)},
+	    {"notes", offsetof(ps_flame_opts, notes)},
 	};
 	static const struct {
 		const char *name;
 		size_t off;
 	} flags[] = {
-		{"hash", offsetof(ps_flame_opts, hash)},
-		{"reverse", offsetof(ps_flame_opts, reverse)},
-		{"inverted", offsetof(ps_flame_opts, inverted)},
-		{"flamechart", offsetof(ps_flame_opts, flamechart)},
-		{"negate", offsetof(ps_flame_opts, negate)},
-		{"ignorecase", offsetof(ps_flame_opts, ignorecase)},
+	    {"hash", offsetof(ps_flame_opts, hash)},
+	    {"reverse", offsetof(ps_flame_opts, reverse)},
+	    {"inverted", offsetof(ps_flame_opts, inverted)},
+	    {"flamechart", offsetof(ps_flame_opts, flamechart)},
+	    {"negate", offsetof(ps_flame_opts, negate)},
+	    {"ignorecase", offsetof(ps_flame_opts, ignorecase)},
 	};
 	if (!o || !name)
 		return -EINVAL;
@@ -242,10 +243,7 @@ static void wput(wr *w, const char *s, size_t n)
 	w->len += n;
 }
 
-static void wstr(wr *w, const char *s)
-{
-	wput(w, s, strlen(s));
-}
+static void wstr(wr *w, const char *s) { wput(w, s, strlen(s)); }
 
 static void wch(wr *w, char c)
 {
@@ -404,9 +402,10 @@ static void wjs(wr *w, const char *str)
 	for (size_t i = 0; i < n;) {
 		unsigned c = s[i];
 		if (c < 0x80) {
-			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    c == ' ' || c == ':' || c == '.' || c == ',' || c == '_' || c == '(' ||
-			    c == ')' || c == '%' || c == '#' || c == '-')
+			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z') || c == ' ' || c == ':' || c == '.' ||
+			    c == ',' || c == '_' || c == '(' || c == ')' || c == '%' || c == '#' ||
+			    c == '-')
 				wch(w, (char)c);
 			else {
 				snprintf(tmp, sizeof(tmp), "\\u%04x", c);
@@ -440,7 +439,7 @@ typedef struct node {
 	uint32_t parent, first, last, next, prev;
 	uint64_t value; /* width in counts */
 	uint64_t start; /* left edge in counts */
-	int64_t delta;  /* differential: change of the stacks that end here */
+	int64_t delta;	/* differential: change of the stacks that end here */
 } node;
 
 typedef struct item {
@@ -542,10 +541,7 @@ static int cmp_line(const item *a, const item *b)
 	return a == longr ? c : -c;
 }
 
-static int qcmp_line(const void *a, const void *b)
-{
-	return cmp_line(a, b);
-}
+static int qcmp_line(const void *a, const void *b) { return cmp_line(a, b); }
 
 /* Frames of one stack as offsets into its text, split as Perl's split(";") does: trailing
  * empty frames dropped. */
@@ -908,7 +904,7 @@ static void wcolor(wr *w, uint32_t c)
 
 typedef struct layout {
 	const ps_flame_opts *o;
-	double wpt;          /* px per count */
+	double wpt;	     /* px per count */
 	double minwidth_cnt; /* frames narrower than this many counts are dropped */
 	uint64_t timemax;
 	uint64_t maxdelta;
@@ -917,10 +913,7 @@ typedef struct layout {
 	int diff;
 } layout;
 
-static int kept(const layout *l, const node *n)
-{
-	return !((double)n->value < l->minwidth_cnt);
-}
+static int kept(const layout *l, const node *n) { return !((double)n->value < l->minwidth_cnt); }
 
 static uint32_t next_kept(const layout *l, const tree *t, uint32_t c)
 {
@@ -1231,8 +1224,7 @@ static void emit_chrome(wr *w, const layout *l, const char *title)
 
 /* Stacks in drawing order: reversed if asked, and in flamegraph.pl's line order unless
  * this is a flame chart. Reversed text lives in *arena. */
-static int gather(ps_profile *p, const ps_flame_opts *o, item **out, size_t *nout,
-		  ps_arena **arena)
+static int gather(ps_profile *p, const ps_flame_opts *o, item **out, size_t *nout, ps_arena **arena)
 {
 	size_t n;
 	const ps_stack *st = ps_profile_stacks(p, &n);
@@ -1321,8 +1313,8 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 	uint64_t time = t.diff ? ps_profile_total2(p) : ps_profile_total(p);
 	l.timemax = o->total > time ? o->total : time;
 	l.wpt = ((double)o->width - 2 * XPAD) / (double)(l.timemax ? l.timemax : 1);
-	l.minwidth_cnt = o->minwidth_pct ? (double)l.timemax * o->minwidth / 100
-					 : o->minwidth / l.wpt;
+	l.minwidth_cnt =
+	    o->minwidth_pct ? (double)l.timemax * o->minwidth / 100 : o->minwidth / l.wpt;
 	t.minwidth_cnt = l.minwidth_cnt;
 	if ((err = build(&t, it, n, o->flamechart, &l.maxdelta)))
 		goto out;
@@ -1338,7 +1330,9 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 	l.imageheight = (l.depthmax + 1.0) * o->height + l.ypad1 + l.ypad2 + l.ypad3;
 	const char *title = o->title;
 	if (!title)
-		title = o->flamechart ? "Flame Chart" : o->inverted ? "Icicle Graph" : "Flame Graph";
+		title = o->flamechart ? "Flame Chart"
+			: o->inverted ? "Icicle Graph"
+				      : "Flame Graph";
 	emit_header(&w, o, o->width, l.imageheight);
 	emit_chrome(&w, &l, title);
 	wstr(&w, "<g id=\"frames\">\n");

@@ -30,28 +30,28 @@ typedef enum ps_flame_palette {
 /* Options, named and defaulted as flamegraph.pl's. Strings are borrowed: they must outlive
  * ps_flame_render. NULL strings mean "the default". */
 typedef struct ps_flame_opts {
-	const char *title;       /* NULL: "Flame Graph", "Icicle Graph" or "Flame Chart" */
-	const char *subtitle;    /* NULL: none */
-	const char *fonttype;    /* "Verdana" */
-	const char *countname;   /* "samples" */
-	const char *nametype;    /* "Function:" */
-	const char *notes;       /* NULL: none; goes into an XML comment */
-	const char *bgcolors;    /* NULL: by palette; yellow, blue, green, grey or #rrggbb */
+	const char *title;	 /* NULL: "Flame Graph", "Icicle Graph" or "Flame Chart" */
+	const char *subtitle;	 /* NULL: none */
+	const char *fonttype;	 /* "Verdana" */
+	const char *countname;	 /* "samples" */
+	const char *nametype;	 /* "Function:" */
+	const char *notes;	 /* NULL: none; goes into an XML comment */
+	const char *bgcolors;	 /* NULL: by palette; yellow, blue, green, grey or #rrggbb */
 	const char *searchcolor; /* "rgb(230,0,230)" */
-	int width;               /* image width, px: 1200 */
-	int height;              /* frame height, px: 16 */
-	double fontsize;         /* 12 */
-	double fontwidth;        /* average glyph width / fontsize: 0.59 */
-	double minwidth;         /* frames narrower are dropped: 0.1 px, or percent if ... */
-	int minwidth_pct;        /* ... this is set ("--minwidth 0.5%") */
-	double factor;           /* counts are multiplied by this in labels: 1 */
-	uint64_t total;          /* 0, or the total to scale to, if larger than the sum */
+	int width;		 /* image width, px: 1200 */
+	int height;		 /* frame height, px: 16 */
+	double fontsize;	 /* 12 */
+	double fontwidth;	 /* average glyph width / fontsize: 0.59 */
+	double minwidth;	 /* frames narrower are dropped: 0.1 px, or percent if ... */
+	int minwidth_pct;	 /* ... this is set ("--minwidth 0.5%") */
+	double factor;		 /* counts are multiplied by this in labels: 1 */
+	uint64_t total;		 /* 0, or the total to scale to, if larger than the sum */
 	ps_flame_palette colors; /* PS_FLAME_HOT */
-	int hash;       /* colours from flamegraph.pl's name hash (default: our stable hash) */
-	int reverse;    /* reverse every stack before merging */
-	int inverted;   /* icicle graph: root at the top */
+	int hash;	/* colours from flamegraph.pl's name hash (default: our stable hash) */
+	int reverse;	/* reverse every stack before merging */
+	int inverted;	/* icicle graph: root at the top */
 	int flamechart; /* keep the profile's order, merge only neighbours */
-	int negate;     /* swap differential hues */
+	int negate;	/* swap differential hues */
 	int ignorecase; /* search starts case-insensitive */
 } ps_flame_opts;
 

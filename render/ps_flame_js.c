@@ -7,6 +7,8 @@
  * The nesting makes zoom (hide the other branches) and search (count a match once, not
  * again for its callees) walks over the tree instead of geometry tests. */
 
+/* The literals are laid out as the CSS and JS they hold, not as C. */
+/* clang-format off */
 const char ps_flame_css[] =
 	"#search, #ignorecase { opacity:0.1; cursor:pointer; }\n"
 	"#search:hover, #search.show, #ignorecase:hover, #ignorecase.show { opacity:1; }\n"
@@ -219,3 +221,4 @@ const char ps_flame_js[] =
 	"\telse if (e.ctrlKey && e.keyCode === 73) { e.preventDefault(); toggle_ignorecase(); }\n"
 	"\telse if (e.key === \"Escape\") { reset_search(); unzoom(); }\n"
 	"}, false);\n";
+/* clang-format on */

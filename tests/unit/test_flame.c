@@ -196,9 +196,9 @@ static int xmllint_ok(const char *text, size_t len)
 /* ---- conformance: the same frames, at the same pixels, as flamegraph.pl ---- */
 
 static const char *const corpus[] = {
-	"perf-cycles-instructions-01", "perf-dd-stacks-01", "perf-funcab-cmd-01",
-	"perf-funcab-pid-01", "perf-iperf-stacks-pidtid-01", "perf-java-faults-01",
-	"perf-java-stacks-01", "perf-mirageos-stacks-01", "perf-vertx-stacks-01",
+    "perf-cycles-instructions-01", "perf-dd-stacks-01",		  "perf-funcab-cmd-01",
+    "perf-funcab-pid-01",	   "perf-iperf-stacks-pidtid-01", "perf-java-faults-01",
+    "perf-java-stacks-01",	   "perf-mirageos-stacks-01",	  "perf-vertx-stacks-01",
 };
 
 static size_t read_lines(const char *path, char ***out)
@@ -466,7 +466,7 @@ Test(flame, names_are_escaped_into_valid_xml)
 	cr_assert_eq(strlen(text), len, "no NUL in the SVG");
 	for (size_t i = 0; i < len; i++)
 		cr_assert(((unsigned char)text[i] >= 0x20 && text[i] != 0x7f) || text[i] == '\n' ||
-				  text[i] == '\t',
+			      text[i] == '\t',
 			  "control byte 0x%02x at %zu", (unsigned char)text[i], i);
 	cr_assert(strstr(text, "a&amp;b&lt;c&gt;&quot;d&quot;"));
 	cr_assert(strstr(text, "bad\\xff\\xfe utf8"));
@@ -651,9 +651,9 @@ Test(flame, options_by_name)
 	int n = 0;
 	for (const ps_flame_optdef *d = ps_flame_optdefs; d->name; d++, n++) {
 		ps_flame_opts_init(&o);
-		const char *v = !strcmp(d->name, "colors")     ? "io"
-				: !strcmp(d->name, "bgcolors") ? "grey"
-				: !strcmp(d->name, "fonttype") ? "Courier"
+		const char *v = !strcmp(d->name, "colors")	  ? "io"
+				: !strcmp(d->name, "bgcolors")	  ? "grey"
+				: !strcmp(d->name, "fonttype")	  ? "Courier"
 				: !strcmp(d->name, "searchcolor") ? "rgb(1,2,3)"
 								  : "10";
 		cr_assert_eq(ps_flame_opt_set(&o, d->name, d->takes_value ? v : NULL), 0, "%s",
