@@ -264,6 +264,16 @@ static int open_event(ps_record *r, pid_t pid, int cpu, int inherit, int enable_
 			a.build_id = 0;
 			continue;
 		}
+		/* perf_event_paranoid 2 lets users sample their own code but not the kernel:
+		 * do what is allowed, as perf does, and say so. */
+		if ((e == EACCES || e == EPERM) && !a.exclude_kernel && pid != -1) {
+			r->attr.exclude_kernel = r->attr.exclude_callchain_kernel = 1;
+			a.exclude_kernel = a.exclude_callchain_kernel = 1;
+			snprintf(r->notice, sizeof(r->notice),
+				 "kernel samples not permitted (%s); recording user space only",
+				 paranoid_hint());
+			continue;
+		}
 		if ((e == ENOENT || e == EOPNOTSUPP || e == ENODEV) &&
 		    r->attr.type == PERF_TYPE_HARDWARE) {
 			snprintf(r->notice, sizeof(r->notice),

@@ -29,6 +29,9 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 	command -v g++ >/dev/null 2>&1 || missing="$missing g++"
 	command -v objcopy >/dev/null 2>&1 || missing="$missing binutils"
+	command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+	command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
+	command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
 fi
 if [ "$want" = bench ]; then
 	[ -x /usr/bin/time ] || missing="$missing time"
