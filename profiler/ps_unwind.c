@@ -29,13 +29,22 @@
  * hand-written assembly may define the CFA on any register, and 9 more words are nothing
  * next to the stack copy. */
 enum {
-	PR_AX = 0, PR_BX = 1, PR_CX = 2, PR_DX = 3, PR_SI = 4, PR_DI = 5, PR_BP = 6, PR_SP = 7,
-	PR_IP = 8, PR_R8 = 16, PR_R15 = 23,
+	PR_AX = 0,
+	PR_BX = 1,
+	PR_CX = 2,
+	PR_DX = 3,
+	PR_SI = 4,
+	PR_DI = 5,
+	PR_BP = 6,
+	PR_SP = 7,
+	PR_IP = 8,
+	PR_R8 = 16,
+	PR_R15 = 23,
 };
-#define REGS_MASK                                                                          \
-	((1ull << PR_AX) | (1ull << PR_BX) | (1ull << PR_CX) | (1ull << PR_DX) |            \
-	 (1ull << PR_SI) | (1ull << PR_DI) | (1ull << PR_BP) | (1ull << PR_SP) |             \
-	 (1ull << PR_IP) | (0xffull << PR_R8))
+#define REGS_MASK                                                                                  \
+	((1ull << PR_AX) | (1ull << PR_BX) | (1ull << PR_CX) | (1ull << PR_DX) | (1ull << PR_SI) | \
+	 (1ull << PR_DI) | (1ull << PR_BP) | (1ull << PR_SP) | (1ull << PR_IP) |                   \
+	 (0xffull << PR_R8))
 /* Index of each register in the sample's regs array (mask bit order). */
 enum { RI_AX, RI_BX, RI_CX, RI_DX, RI_SI, RI_DI, RI_BP, RI_SP, RI_IP, RI_R8 };
 #define NREGS 17
@@ -54,11 +63,11 @@ enum { RI_AX, RI_BX, RI_CX, RI_DX, RI_SI, RI_DI, RI_BP, RI_SP, RI_IP, RI_R8 };
 typedef struct ps_file {
 	struct ps_file *next; /* hash chain */
 	char *path;
-	Elf *elf;	      /* NULL: not a usable ELF; remembered so we do not retry */
+	Elf *elf; /* NULL: not a usable ELF; remembered so we do not retry */
 	const unsigned char *image;
 	size_t image_len;
-	void *owned;	      /* the vdso copy, freed with the file */
-	int transient;	      /* opened through /proc/PID/map_files: freed with its last map */
+	void *owned;   /* the vdso copy, freed with the file */
+	int transient; /* opened through /proc/PID/map_files: freed with its last map */
 	unsigned refs;
 	uint64_t first_vaddr; /* first PT_LOAD, aligned down: where libdw puts the module start */
 	uint64_t end_vaddr;
@@ -92,7 +101,7 @@ struct ps_unwinder {
 	ps_proc *dead[DEAD_KEEP];
 	size_t dead_at;
 	ps_file *vdso;
-	Elf *arch_elf; /* a bare x86-64 ELF header: tells dwfl_attach_state the machine */
+	Elf *arch_elf;	      /* a bare x86-64 ELF header: tells dwfl_attach_state the machine */
 	Elf64_Ehdr arch_ehdr; /* its image; libelf may write to what it reads */
 	/* The sample being unwound. */
 	ps_proc *cur;
@@ -109,17 +118,14 @@ struct ps_unwinder {
 };
 
 static const Elf64_Ehdr arch_ehdr = {
-	.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
-	.e_type = ET_DYN,
-	.e_machine = EM_X86_64,
-	.e_version = EV_CURRENT,
-	.e_ehsize = sizeof(Elf64_Ehdr),
+    .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+    .e_type = ET_DYN,
+    .e_machine = EM_X86_64,
+    .e_version = EV_CURRENT,
+    .e_ehsize = sizeof(Elf64_Ehdr),
 };
 
-uint64_t ps_unwind_regs_mask(void)
-{
-	return REGS_MASK;
-}
+uint64_t ps_unwind_regs_mask(void) { return REGS_MASK; }
 
 /* ---- files ---- */
 
@@ -153,9 +159,8 @@ static int file_index(ps_file *f)
 		if (ph.p_vaddr + ph.p_memsz > f->end_vaddr)
 			f->end_vaddr = ph.p_vaddr + ph.p_memsz;
 		if (f->nloads < MAX_LOADS)
-			f->loads[f->nloads++] = (typeof(f->loads[0])){ph.p_vaddr, ph.p_offset,
-								      ph.p_filesz, ph.p_memsz,
-								      ph.p_flags};
+			f->loads[f->nloads++] = (typeof(f->loads[0])){
+			    ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, ph.p_flags};
 	}
 	if (first || f->end_vaddr <= f->first_vaddr)
 		return -1;
@@ -233,8 +238,9 @@ static ps_file *file_get(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t 
 		return NULL;
 	size_t nl = strlen(name);
 	static const char deleted[] = " (deleted)";
-	int gone = !strncmp(name, "/memfd:", 7) ||
-		   (nl > sizeof(deleted) - 1 && !strcmp(name + nl - (sizeof(deleted) - 1), deleted));
+	int gone =
+	    !strncmp(name, "/memfd:", 7) ||
+	    (nl > sizeof(deleted) - 1 && !strcmp(name + nl - (sizeof(deleted) - 1), deleted));
 	if (gone) {
 		/* The path no longer names this file; the process still has it mapped, and
 		 * root may open it there while the process lives. */
@@ -444,8 +450,8 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 
 /* Separate debug info (for .debug_frame) by build ID only: the standard finder would also
  * ask debuginfod, i.e. the network, from inside the recorder. */
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-			  GElf_Addr base, const char *file_name, const char *debuglink_file,
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	const unsigned char *id;
@@ -465,9 +471,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 }
 
 static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = find_elf,
-	.find_debuginfo = find_debuginfo,
-	.section_address = dwfl_offline_section_address,
+    .find_elf = find_elf,
+    .find_debuginfo = find_debuginfo,
+    .section_address = dwfl_offline_section_address,
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
@@ -523,8 +529,8 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 	ps_proc *p = thread_arg;
 	const uint64_t *r = p->u->regs;
 	/* DWARF x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip. */
-	Dwarf_Word d[NREGS] = {r[RI_AX], r[RI_DX], r[RI_CX], r[RI_BX], r[RI_SI], r[RI_DI],
-			       r[RI_BP], r[RI_SP]};
+	Dwarf_Word d[NREGS] = {r[RI_AX], r[RI_DX], r[RI_CX], r[RI_BX],
+			       r[RI_SI], r[RI_DI], r[RI_BP], r[RI_SP]};
 	for (int i = 0; i < 8; i++)
 		d[8 + i] = r[RI_R8 + i];
 	d[16] = r[RI_IP];
@@ -535,10 +541,10 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 }
 
 static const Dwfl_Thread_Callbacks thread_callbacks = {
-	.next_thread = next_thread,
-	.get_thread = get_thread,
-	.memory_read = memory_read,
-	.set_initial_registers = set_initial_registers,
+    .next_thread = next_thread,
+    .get_thread = get_thread,
+    .memory_read = memory_read,
+    .set_initial_registers = set_initial_registers,
 };
 
 /* Brings the process's Dwfl in line with its mappings. libdw keeps a module (and its
@@ -577,8 +583,8 @@ static int proc_report(ps_unwinder *u, ps_proc *p)
 	}
 	dwfl_report_end(p->dwfl, NULL, NULL);
 	if (!p->attached && u->arch_elf)
-		p->attached = dwfl_attach_state(p->dwfl, u->arch_elf, (pid_t)p->pid,
-						&thread_callbacks, p);
+		p->attached =
+		    dwfl_attach_state(p->dwfl, u->arch_elf, (pid_t)p->pid, &thread_callbacks, p);
 	return p->attached ? 0 : -1;
 }
 
@@ -754,7 +760,4 @@ int ps_unwind_sample(ps_unwinder *u, uint32_t pid, const uint64_t *regs, const v
 	return (int)n;
 }
 
-int ps_unwind_last_truncated(const ps_unwinder *u)
-{
-	return u ? u->truncated : 1;
-}
+int ps_unwind_last_truncated(const ps_unwinder *u) { return u ? u->truncated : 1; }

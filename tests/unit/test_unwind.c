@@ -30,27 +30,27 @@ static int captured;
 
 /* Stores the registers in perf's sample_regs_user order (AX BX CX DX SI DI BP SP IP R8-R15)
  * at one instruction, so that IP, SP and the CFI at IP agree. */
-#define CAPTURE(r)                                                                         \
-	asm volatile("movq %%rax, 0(%0)\n\t"                                               \
-		     "movq %%rbx, 8(%0)\n\t"                                               \
-		     "movq %%rcx, 16(%0)\n\t"                                              \
-		     "movq %%rdx, 24(%0)\n\t"                                              \
-		     "movq %%rsi, 32(%0)\n\t"                                              \
-		     "movq %%rdi, 40(%0)\n\t"                                              \
-		     "movq %%rbp, 48(%0)\n\t"                                              \
-		     "movq %%rsp, 56(%0)\n\t"                                              \
-		     "leaq 0(%%rip), %%rax\n\t"                                            \
-		     "movq %%rax, 64(%0)\n\t"                                              \
-		     "movq %%r8, 72(%0)\n\t"                                               \
-		     "movq %%r9, 80(%0)\n\t"                                               \
-		     "movq %%r10, 88(%0)\n\t"                                              \
-		     "movq %%r11, 96(%0)\n\t"                                              \
-		     "movq %%r12, 104(%0)\n\t"                                             \
-		     "movq %%r13, 112(%0)\n\t"                                             \
-		     "movq %%r14, 120(%0)\n\t"                                             \
-		     "movq %%r15, 128(%0)\n\t"                                             \
-		     :                                                                     \
-		     : "r"(r)                                                              \
+#define CAPTURE(r)                                                                                 \
+	asm volatile("movq %%rax, 0(%0)\n\t"                                                       \
+		     "movq %%rbx, 8(%0)\n\t"                                                       \
+		     "movq %%rcx, 16(%0)\n\t"                                                      \
+		     "movq %%rdx, 24(%0)\n\t"                                                      \
+		     "movq %%rsi, 32(%0)\n\t"                                                      \
+		     "movq %%rdi, 40(%0)\n\t"                                                      \
+		     "movq %%rbp, 48(%0)\n\t"                                                      \
+		     "movq %%rsp, 56(%0)\n\t"                                                      \
+		     "leaq 0(%%rip), %%rax\n\t"                                                    \
+		     "movq %%rax, 64(%0)\n\t"                                                      \
+		     "movq %%r8, 72(%0)\n\t"                                                       \
+		     "movq %%r9, 80(%0)\n\t"                                                       \
+		     "movq %%r10, 88(%0)\n\t"                                                      \
+		     "movq %%r11, 96(%0)\n\t"                                                      \
+		     "movq %%r12, 104(%0)\n\t"                                                     \
+		     "movq %%r13, 112(%0)\n\t"                                                     \
+		     "movq %%r14, 120(%0)\n\t"                                                     \
+		     "movq %%r15, 128(%0)\n\t"                                                     \
+		     :                                                                             \
+		     : "r"(r)                                                                      \
 		     : "rax", "memory")
 
 /* End of the mapping holding addr: the kernel's copy never goes past the stack's top. */
@@ -158,7 +158,8 @@ static const char *where(uint64_t addr)
 			GElf_Sym s;
 			gelf_getsym(d, (int)i, &s);
 			if (GELF_ST_TYPE(s.st_info) == STT_FUNC && s.st_size &&
-			    addr >= s.st_value + self_bias && addr < s.st_value + self_bias + s.st_size)
+			    addr >= s.st_value + self_bias &&
+			    addr < s.st_value + self_bias + s.st_size)
 				return elf_strptr(self_elf, sh.sh_link, s.st_name);
 		}
 	}
@@ -180,8 +181,8 @@ static void feed_maps(ps_unwinder *u, uint32_t pid)
 		unsigned maj, min;
 		char perms[8];
 		int at = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj, &min,
-			   &ino, &at) < 7 ||
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj,
+			   &min, &ino, &at) < 7 ||
 		    perms[2] != 'x')
 			continue;
 		char *name = line + at;
