@@ -8,7 +8,9 @@
  *   libdw keeps each module's parsed CFI between samples.
  * The thread state comes from the sample (regs + stack copy) through our own
  * Dwfl_Thread_Callbacks; nothing ever touches the live process. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "profiler/ps_unwind.h"
 
 #include <elf.h>

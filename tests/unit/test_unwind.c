@@ -1,7 +1,9 @@
 /* Tests of the DWARF unwinder against truth: this process unwinds its own stack, captured
  * the way the kernel captures a sample (registers + a copy of the stack from SP), through
  * functions built without frame pointers and through libc's qsort. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -351,6 +353,88 @@ Test(unwind, vdso_entry_uses_the_vdso_cfi)
 	cr_assert_eq(ips[1], ret);
 	cr_assert_str_eq(where(ips[2] - 1), "unwind_cmp_b");
 	cr_assert_eq(ps_unwind_last_truncated(u), 0);
+}
+
+/* A library whose functions have CFI only in .debug_frame (no .eh_frame FDEs), built here. */
+static const char debug_frame_src[] =
+    "typedef void (*cb_t)(void);\n"
+    "volatile int dbgf_sink;\n"
+    "__attribute__((noinline)) void dbgf_inner(cb_t cb) { cb(); dbgf_sink++; }\n"
+    "__attribute__((noinline)) void dbgf_outer(cb_t cb) { dbgf_inner(cb); dbgf_sink++; }\n";
+
+static void (*dbgf_outer)(void (*)(void));
+
+__attribute__((noinline)) void unwind_debug_frame_root(void)
+{
+	captured = 0;
+	dbgf_outer(unwind_leaf_c);
+	sink++;
+}
+
+/* 1 when the section exists in the ELF file at path and has at least min bytes. */
+static int has_section(const char *path, const char *name, size_t min)
+{
+	int fd = open(path, O_RDONLY);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t shstr;
+	int found = 0;
+	Elf_Scn *scn = NULL;
+	if (e && elf_getshdrstrndx(e, &shstr) == 0)
+		while ((scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			gelf_getshdr(scn, &sh);
+			const char *n = elf_strptr(e, shstr, sh.sh_name);
+			if (n && !strcmp(n, name) && sh.sh_size >= min)
+				found = 1;
+		}
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
+Test(unwind, library_with_only_debug_frame)
+{
+	char dir[] = "/tmp/ps-unwind-XXXXXX", cmd[512], src[64], so[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/dbgf.c", dir);
+	snprintf(so, sizeof(so), "%s/libdbgf.so", dir);
+	FILE *f = fopen(src, "w");
+	fputs(debug_frame_src, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "cc -shared -fPIC -O1 -g -fomit-frame-pointer -fno-asynchronous-unwind-tables "
+		 "-fno-unwind-tables -o %s %s 2>/dev/null",
+		 so, src);
+	if (system(cmd) != 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		(void)system(cmd);
+		cr_skip_test("no C compiler to build the .debug_frame library");
+	}
+	cr_assert(has_section(so, ".debug_frame", 1));
+	void *h = dlopen(so, RTLD_NOW);
+	cr_assert_not_null(h, "%s", dlerror());
+	dbgf_outer = (void (*)(void (*)(void)))dlsym(h, "dbgf_outer");
+	cr_assert_not_null(dbgf_outer);
+	feed_maps(u, (uint32_t)getpid()); /* the library is new */
+	unwind_debug_frame_root();
+	int n = ps_unwind_sample(u, (uint32_t)getpid(), cap_regs, cap_stack, cap_len, ips, 256);
+	dump(n);
+	const char *names[4] = {0};
+	for (int i = 1; i < 4 && i < n; i++) {
+		Dl_info di;
+		if (dladdr((void *)(uintptr_t)(ips[i] - 1), &di) && di.dli_sname &&
+		    strstr(di.dli_fname, "libdbgf"))
+			names[i] = di.dli_sname;
+	}
+	cr_assert_geq(n, 5);
+	cr_assert_str_eq(where(ips[0]), "unwind_leaf_c");
+	cr_assert_str_eq(names[1] ? names[1] : "?", "dbgf_inner");
+	cr_assert_str_eq(names[2] ? names[2] : "?", "dbgf_outer");
+	cr_assert_str_eq(where(ips[3] - 1), "unwind_debug_frame_root");
+	cr_assert_eq(ps_unwind_last_truncated(u), 0);
+	dlclose(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
 }
 
 Test(unwind, fork_copies_exec_clears_forget_is_deferred)
