@@ -438,6 +438,20 @@ static int map_bias(const ps_file *f, uint64_t pgoff, uint64_t *bias)
 	return -1;
 }
 
+/* The mapping holding addr, or NULL. */
+static const ps_map *proc_map_at(const ps_proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->maps[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nmaps && p->maps[lo].start <= addr ? &p->maps[lo] : NULL;
+}
+
 /* ---- libdw callbacks ---- */
 
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -498,18 +512,10 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		memcpy(result, u->stack + (addr - u->sp), 8);
 		return true;
 	}
-	size_t lo = 0, hi = p->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (p->maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < p->nmaps && p->maps[lo].start <= addr && p->maps[lo].file &&
-	    p->maps[lo].file->image) {
-		const ps_file *f = p->maps[lo].file;
-		uint64_t va = addr - p->maps[lo].bias;
+	const ps_map *m = proc_map_at(p, addr);
+	if (m && m->file && m->file->image) {
+		const ps_file *f = m->file;
+		uint64_t va = addr - m->bias;
 		for (size_t i = 0; i < f->nloads; i++) {
 			/* Writable segments change at run time: the file's copy would lie. */
 			if ((f->loads[i].flags & PF_W) || va < f->loads[i].vaddr ||
@@ -733,7 +739,9 @@ int ps_unwind_sample(ps_unwinder *u, uint32_t pid, const uint64_t *regs, const v
 	if (!stack)
 		stack_len = 0;
 	ps_proc *p = proc_find(u, pid);
-	if (!p || proc_report(u, p) != 0) {
+	/* An IP outside every mapping we know means we do not know this address space (yet):
+	 * libdw's frame-pointer fallback would only guess. */
+	if (!p || !proc_map_at(p, regs[RI_IP]) || proc_report(u, p) != 0) {
 		ips[0] = regs[RI_IP];
 		return 1;
 	}
