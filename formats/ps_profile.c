@@ -16,6 +16,7 @@ struct ps_profile {
 	uint32_t *slots; /* index + 1 into stacks, 0 = empty; power-of-two size */
 	size_t nslots;
 	int sorted;
+	int stale_index; /* sorting moved the stacks: hashes and slots need rebuilding */
 	int diff;
 	uint64_t total, total2;
 };
@@ -104,6 +105,14 @@ static int add(ps_profile *p, const char *folded, size_t len, uint64_t count, ui
 		}
 		return append(p, folded, len, 0, count, count2);
 	}
+	if (p->stale_index) {
+		for (size_t i = 0; i < p->n; i++)
+			p->hashes[i] = ps_hash(p->stacks[i].folded, p->stacks[i].len);
+		free(p->slots);
+		p->slots = NULL;
+		p->nslots = 0;
+		p->stale_index = 0;
+	}
 	if ((p->n + 1) * 2 > p->nslots) {
 		int err = grow_slots(p);
 		if (err)
@@ -154,14 +163,9 @@ const ps_stack *ps_profile_stacks(ps_profile *p, size_t *n)
 {
 	if (!p->sorted && !(p->flags & PS_PROFILE_ORDERED)) {
 		qsort(p->stacks, p->n, sizeof(*p->stacks), cmp_stack);
-		/* The hash index points at the old order; rebuild it for later adds. */
-		for (size_t i = 0; i < p->n; i++)
-			p->hashes[i] = ps_hash(p->stacks[i].folded, p->stacks[i].len);
-		free(p->slots);
-		p->slots = NULL;
-		p->nslots = 0;
-		if (p->n)
-			grow_slots(p);
+		/* The hash index now points at the old order. Most callers never add again, so
+		 * it is rebuilt only when they do. */
+		p->stale_index = 1;
 		p->sorted = 1;
 	}
 	*n = p->n;
