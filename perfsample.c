@@ -499,6 +499,110 @@ static void on_control(void *ctx, int fd)
 	}
 }
 
+/* Ends a recording's file: resolves every sampled address now, while the binaries are
+ * here, so the trace renders anywhere; writes the totals; renames it into place. */
+static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int quiet,
+			const char *path)
+{
+	int rc = ps_trace_flush(w);
+	uint64_t embedded = 0;
+	if (!rc && embed) {
+		ps_trace_reader *r;
+		rc = ps_trace_open(&r, ps_trace_partial_path(w));
+		if (!rc) {
+			ps_sym_opts so;
+			ps_sym_opts_init(&so);
+			so.lines = 1;
+			ps_sym_report rep;
+			rc = ps_sym_embed(r, &so, w, &rep);
+			embedded = rep.embedded;
+			ps_trace_close(r);
+		}
+	}
+	if (!rc) {
+		ps_event ev = {.type = PS_REC_STATS, .stats = *st};
+		rc = ps_trace_write(w, &ev);
+	}
+	uint64_t bytes = ps_trace_bytes(w);
+	if (rc) {
+		ps_trace_abort(w);
+		return rc;
+	}
+	rc = ps_trace_commit(w);
+	if (rc)
+		return rc;
+	if (!quiet) {
+		double secs = (double)(st->end_ns - st->start_ns) / 1e9;
+		fprintf(stderr,
+			"[ perfsample record: %llu samples in %.2f s, %llu lost, %llu throttled; "
+			"%llu symbols; %.1f KB written to '%s' ]\n",
+			(unsigned long long)st->samples, secs, (unsigned long long)st->lost,
+			(unsigned long long)st->throttled, (unsigned long long)embedded,
+			(double)bytes / 1024.0, path);
+	}
+	return 0;
+}
+
+/* --switch-output: every file is OUT.YYYYMMDDHHMMSSmmm, as perf names them. */
+struct rotation {
+	int active;
+	const char *base;
+	char path[4096];
+	const ps_kv *meta;
+	size_t nmeta;
+	int level, embed, quiet, nfiles;
+	ps_stats last; /* totals when the current file began */
+};
+
+static void rotated_name(struct rotation *rot)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	localtime_r(&ts.tv_sec, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+	snprintf(rot->path, sizeof(rot->path), "%s.%s%03ld", rot->base, stamp, ts.tv_nsec / 1000000);
+	/* Two rotations within a millisecond must not collide. */
+	struct stat sb;
+	for (int i = 1; stat(rot->path, &sb) == 0 && i < 1000; i++)
+		snprintf(rot->path, sizeof(rot->path), "%s.%s%03ld-%d", rot->base, stamp,
+			 ts.tv_nsec / 1000000, i);
+}
+
+/* The totals of the file being finished: what came since the last rotation. */
+static ps_stats file_stats(const struct rotation *rot, const ps_stats *now)
+{
+	ps_stats d = *now;
+	if (rot->active) {
+		d.samples -= rot->last.samples;
+		d.lost -= rot->last.lost;
+		d.throttled -= rot->last.throttled;
+		d.truncated -= rot->last.truncated;
+	}
+	return d;
+}
+
+static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
+{
+	struct rotation *rot = ctx;
+	ps_stats fs = file_stats(rot, st);
+	int rc = finish_trace(*w, rot->embed, &fs, rot->quiet, rot->path);
+	*w = NULL;
+	if (rc)
+		return rc;
+	rot->nfiles++;
+	rot->last = *st;
+	rotated_name(rot);
+	return ps_trace_create(w, rot->path, rot->meta, rot->nmeta, rot->level);
+}
+
+static void on_rotate_signal(int sig)
+{
+	(void)sig;
+	rotate_flag = 1;
+}
+
 static const char record_help[] =
 	"usage: perfsample record [options] [-- COMMAND [ARGS...]]\n"
 	"\n"
@@ -525,6 +629,8 @@ static const char record_help[] =
 	"                           recording; with it, sampling starts disabled unless\n"
 	"                           'enable' is written\n"
 	"      --no-embed-symbols   do not store resolved names in the trace\n"
+	"      --switch-output[=signal|Ns|Nm]  a new file on SIGUSR2 (default) or every N\n"
+	"                           seconds/minutes; files are OUT.YYYYMMDDHHMMSSmmm\n"
 	"  -q, --quiet              no status line or summary\n"
 	"\n"
 	"Recording ends when the command exits, every target exits, -d expires, or on\n"
@@ -549,12 +655,14 @@ static int cmd_record(int argc, char **argv)
 		{"no-kernel", no_argument, 0, 'K'},
 		{"control", required_argument, 0, OPT_CONTROL},
 		{"no-embed-symbols", no_argument, 0, OPT_NO_EMBED},
+		{"switch-output", optional_argument, 0, 'S'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	ps_record_opts o = {0};
 	o.control_fd = -1;
+	struct rotation rot = {0};
 	const char *out = DEFAULT_TRACE, *control = NULL;
 	int level = 0, quiet = 0, embed = 1;
 	uint32_t *pids = NULL, *tids = NULL;
@@ -629,6 +737,19 @@ static int cmd_record(int argc, char **argv)
 		case OPT_NO_EMBED:
 			embed = 0;
 			break;
+		case 'S':
+			rot.active = 1;
+			if (optarg && strcmp(optarg, "signal")) {
+				char *end;
+				double v = strtod(optarg, &end);
+				double unit = !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+					      : !strcmp(end, "h") ? 3600 : 0;
+				if (end == optarg || !unit || !(v > 0))
+					die("invalid --switch-output '%s' (signal, Ns, Nm or Nh)",
+					    optarg);
+				o.rotate_ms = (uint64_t)(v * unit * 1000);
+			}
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -692,23 +813,28 @@ static int cmd_record(int argc, char **argv)
 	o.tick = on_tick;
 	o.tick_ctx = &sc;
 
+	/* Callbacks reach the recorder through these contexts, filled in once it exists. */
+	struct control_ctx cc = {NULL, ctl_fd};
+	if (ctl_fd >= 0) {
+		o.control_fd = ctl_fd;
+		o.on_control = on_control;
+		o.control_ctx = &cc;
+	}
+	if (rot.active) {
+		o.on_rotate = on_rotate;
+		o.rotate_ctx = &rot;
+		o.rotate = &rotate_flag;
+		struct sigaction su = {0};
+		su.sa_handler = on_rotate_signal;
+		sigemptyset(&su.sa_mask);
+		sigaction(SIGUSR2, &su, NULL);
+	}
 	ps_record *rec;
 	char err[512];
 	int rc = ps_record_open(&rec, &o, err, sizeof(err));
 	if (rc)
 		die("%s", err);
-	struct control_ctx cc = {rec, ctl_fd};
-	if (ctl_fd >= 0) {
-		/* The recorder polls the fifo with its rings. */
-		ps_record_free(rec);
-		o.control_fd = ctl_fd;
-		o.on_control = on_control;
-		o.control_ctx = &cc;
-		rc = ps_record_open(&rec, &o, err, sizeof(err));
-		if (rc)
-			die("%s", err);
-		cc.rec = rec;
-	}
+	cc.rec = rec;
 	if (ps_record_notice(rec) && !quiet)
 		warn("%s", ps_record_notice(rec));
 
@@ -750,7 +876,18 @@ static int cmd_record(int argc, char **argv)
 		{"target", target},
 	};
 	ps_trace_writer *w;
-	rc = ps_trace_create(&w, out, meta, sizeof(meta) / sizeof(meta[0]), level);
+	const char *first = out;
+	if (rot.active) {
+		rot.base = out;
+		rot.meta = meta;
+		rot.nmeta = sizeof(meta) / sizeof(meta[0]);
+		rot.level = level;
+		rot.embed = embed;
+		rot.quiet = quiet;
+		rotated_name(&rot);
+		first = rot.path;
+	}
+	rc = ps_trace_create(&w, first, meta, sizeof(meta) / sizeof(meta[0]), level);
 	if (rc) {
 		ps_record_free(rec);
 		if (rc == -EBUSY)
@@ -758,56 +895,25 @@ static int cmd_record(int argc, char **argv)
 		die("cannot write '%s': %s", out, ps_strerror(rc));
 	}
 
-	rc = ps_record_run(rec, w, err, sizeof(err));
+	rc = ps_record_run(rec, &w, err, sizeof(err));
 	if (sc.live)
 		fputs("\r\033[K", stderr);
 	ps_stats st = ps_record_stats(rec);
+	st = file_stats(&rot, &st);
 	int status = ps_record_child_status(rec);
 	if (rc) {
 		ps_trace_abort(w);
 		ps_record_free(rec);
-		die("%s%s", err, *err ? "" : "recording failed");
+		die("%s", *err ? err : "recording failed");
 	}
 	ps_record_free(rec);
 	status = status >= 0 ? status : -1;
 
-	/* Resolve every sampled address now, while the binaries are here, so the trace
-	 * renders anywhere. */
-	rc = ps_trace_flush(w);
-	uint64_t embedded = 0;
-	if (!rc && embed) {
-		ps_trace_reader *r;
-		rc = ps_trace_open(&r, ps_trace_partial_path(w));
-		if (!rc) {
-			ps_sym_opts so;
-			ps_sym_opts_init(&so);
-			so.lines = 1;
-			ps_sym_report rep;
-			rc = ps_sym_embed(r, &so, w, &rep);
-			embedded = rep.embedded;
-			ps_trace_close(r);
-		}
-	}
-	if (!rc) {
-		ps_event ev = {.type = PS_REC_STATS, .stats = st};
-		rc = ps_trace_write(w, &ev);
-	}
-	uint64_t bytes = ps_trace_bytes(w);
-	if (!rc)
-		rc = ps_trace_commit(w);
-	else
-		ps_trace_abort(w);
+	rc = finish_trace(w, embed, &st, quiet, rot.active ? rot.path : out);
 	if (rc)
-		die("cannot write '%s': %s", out, ps_strerror(rc));
-	if (!quiet) {
-		double secs = (double)(st.end_ns - st.start_ns) / 1e9;
-		fprintf(stderr,
-			"[ perfsample record: %llu samples in %.2f s, %llu lost, %llu throttled; "
-			"%llu symbols; %.1f KB written to '%s' ]\n",
-			(unsigned long long)st.samples, secs, (unsigned long long)st.lost,
-			(unsigned long long)st.throttled, (unsigned long long)embedded,
-			(double)bytes / 1024.0, out);
-	}
+		die("cannot write '%s': %s", rot.active ? rot.path : out, ps_strerror(rc));
+	if (rot.active && !quiet)
+		warn("wrote %d files %s.*", rot.nfiles + 1, out);
 	free(pids);
 	free(tids);
 	free(p);

@@ -55,6 +55,9 @@ struct ps_record {
 	uint64_t chain[MAX_CHAIN + 2];
 	ps_unwinder *unwinder;
 	int enabled;
+	ps_event *log; /* state records, for rotation */
+	size_t nlog, logcap;
+	ps_arena *log_strings;
 };
 
 static uint64_t now_ns(void)
@@ -310,13 +313,53 @@ static int open_on_cpus(ps_record *r, pid_t pid, int inherit, int enable_on_exec
 	return 0;
 }
 
+/* ---- state records: kept for replay into each new file of a rotation ---- */
+
+/* Writes a record that later samples need (a mapping, a name, a fork) and, when the
+ * output rotates, keeps a copy so every file of the rotation is self-contained. */
+static int write_state(ps_record *r, const ps_event *ev)
+{
+	if (r->o.on_rotate) {
+		if (r->nlog == r->logcap) {
+			size_t cap = r->logcap ? r->logcap * 2 : 256;
+			ps_event *l = realloc(r->log, cap * sizeof(*l));
+			if (!l)
+				return -ENOMEM;
+			r->log = l;
+			r->logcap = cap;
+		}
+		ps_event copy = *ev;
+		if (ev->type == PS_REC_MMAP)
+			copy.mmap.filename = ps_arena_strndup(r->log_strings, ev->mmap.filename,
+							      strlen(ev->mmap.filename));
+		else if (ev->type == PS_REC_COMM)
+			copy.comm.comm = ps_arena_strndup(r->log_strings, ev->comm.comm,
+							  strlen(ev->comm.comm));
+		if ((ev->type == PS_REC_MMAP && !copy.mmap.filename) ||
+		    (ev->type == PS_REC_COMM && !copy.comm.comm))
+			return -ENOMEM;
+		r->log[r->nlog++] = copy;
+	}
+	return ps_trace_write(r->w, ev);
+}
+
+static int replay_state(ps_record *r)
+{
+	for (size_t i = 0; i < r->nlog; i++) {
+		int err = ps_trace_write(r->w, &r->log[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* ---- synthesizing what existed before we attached ---- */
 
 static int write_comm(ps_record *r, pid_t pid, pid_t tid, const char *comm)
 {
 	ps_event ev = {.type = PS_REC_COMM};
 	ev.comm = (ps_comm){.time = 0, .pid = (uint32_t)pid, .tid = (uint32_t)tid, .comm = comm};
-	return ps_trace_write(r->w, &ev);
+	return write_state(r, &ev);
 }
 
 static int read_small(const char *path, char *buf, size_t size)
@@ -384,7 +427,7 @@ static int synthesize_process(ps_record *r, pid_t pid)
 		ev.mmap = (ps_mmap){.pid = (uint32_t)pid, .tid = (uint32_t)pid, .start = start,
 				    .len = end - start, .pgoff = pgoff, .ino = ino, .maj = maj,
 				    .min = min, .prot = PROT_READ | PROT_EXEC, .filename = name};
-		err = ps_trace_write(r->w, &ev);
+		err = write_state(r, &ev);
 	}
 	free(line);
 	fclose(f);
@@ -658,7 +701,8 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 		goto fail;
 	}
 	r->scratch = malloc(65536 * 2);
-	if (!r->scratch) {
+	r->log_strings = ps_arena_new();
+	if (!r->scratch || !r->log_strings) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -843,7 +887,7 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 		m->time = id.time;
 		if (r->unwinder)
 			ps_unwind_mmap(r->unwinder, m->pid, m->start, m->len, m->pgoff, name);
-		return ps_trace_write(r->w, &ev);
+		return write_state(r, &ev);
 	}
 	case PERF_RECORD_COMM: {
 		if (end - p < 9)
@@ -860,7 +904,7 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 		ev.comm.time = id.time;
 		if (r->unwinder && ev.comm.exec)
 			ps_unwind_exec(r->unwinder, ev.comm.pid);
-		return ps_trace_write(r->w, &ev);
+		return write_state(r, &ev);
 	}
 	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT:
@@ -877,7 +921,7 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 			ps_unwind_fork(r->unwinder, ev.task.ppid, ev.task.pid);
 		if (r->unwinder && h->type == PERF_RECORD_EXIT && ev.task.pid == ev.task.tid)
 			ps_unwind_forget(r->unwinder, ev.task.pid);
-		return ps_trace_write(r->w, &ev);
+		return write_state(r, &ev);
 	case PERF_RECORD_LOST:
 		if (end - p < 16)
 			return 0;
@@ -956,6 +1000,8 @@ static int process_alive(pid_t pid)
 	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
+static int record_loop(ps_record *r, char *err, size_t errlen);
+
 /* The process a thread belongs to. */
 static pid_t tgid_of(pid_t tid)
 {
@@ -985,10 +1031,17 @@ static int synthesize(ps_record *r)
 	return 0;
 }
 
-int ps_record_run(ps_record *r, ps_trace_writer *w, char *err, size_t errlen)
+int ps_record_run(ps_record *r, ps_trace_writer **w, char *err, size_t errlen)
 {
 	err[0] = '\0';
-	r->w = w;
+	r->w = *w;
+	int rc = record_loop(r, err, errlen);
+	*w = r->w;
+	return rc;
+}
+
+static int record_loop(ps_record *r, char *err, size_t errlen)
+{
 	int rc = synthesize(r);
 	if (rc) {
 		snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
@@ -1012,7 +1065,7 @@ int ps_record_run(ps_record *r, ps_trace_writer *w, char *err, size_t errlen)
 	size_t npfd = r->nrings;
 	if (r->o.control_fd >= 0 && r->o.on_control)
 		pfd[npfd++] = (struct pollfd){.fd = r->o.control_fd, .events = POLLIN};
-	uint64_t last_tick = start, last_alive_check = 0;
+	uint64_t last_tick = start, last_alive_check = 0, last_rotate = start;
 	for (;;) {
 		int n = poll(pfd, npfd, 100);
 		if (n < 0 && errno != EINTR) {
@@ -1033,6 +1086,24 @@ int ps_record_run(ps_record *r, ps_trace_writer *w, char *err, size_t errlen)
 		if (r->o.delay_ms && !r->enabled && !r->o.start_disabled &&
 		    now - start >= r->o.delay_ms * 1000000ull)
 			ps_record_enable(r, 1);
+		if (r->o.on_rotate && ((r->o.rotate && *r->o.rotate) ||
+				       (r->o.rotate_ms && now - last_rotate >= r->o.rotate_ms * 1000000ull))) {
+			if (r->o.rotate)
+				*r->o.rotate = 0;
+			last_rotate = now;
+			rc = drain_all(r);
+			if (!rc) {
+				r->st.end_ns = now;
+				rc = r->o.on_rotate(r->o.rotate_ctx, &r->w, &r->st);
+				r->st.start_ns = now;
+			}
+			if (!rc)
+				rc = replay_state(r);
+			if (rc) {
+				snprintf(err, errlen, "cannot switch output: %s", ps_strerror(rc));
+				break;
+			}
+		}
 		if (r->o.tick && now - last_tick >= 1000000000ull) {
 			last_tick = now;
 			r->o.tick(r->o.tick_ctx, &r->st, ps_trace_bytes(r->w));
@@ -1099,5 +1170,7 @@ void ps_record_free(ps_record *r)
 	free(r->cpus);
 	free(r->targets);
 	free(r->scratch);
+	free(r->log);
+	ps_arena_free(r->log_strings);
 	free(r);
 }

@@ -35,6 +35,14 @@ typedef struct ps_record_opts {
 	/* Called about once a second and at the end, e.g. for a live status line. */
 	void (*tick)(void *ctx, const ps_stats *st, uint64_t bytes);
 	void *tick_ctx;
+	/* Output rotation (--switch-output): when *rotate is set (e.g. from SIGUSR2) or every
+	 * rotate_ms, the rings are drained and on_rotate is called with the stats so far; it
+	 * finishes the current trace and replaces *w with a new one, into which the recorder
+	 * writes again every mapping and name it knows, so each file stands alone. */
+	volatile sig_atomic_t *rotate;
+	uint64_t rotate_ms;
+	int (*on_rotate)(void *ctx, ps_trace_writer **w, const ps_stats *st);
+	void *rotate_ctx;
 	/* Polled with the ring buffers when >= 0; on_control is called when it is readable. */
 	int control_fd;
 	void (*on_control)(void *ctx, int fd);
@@ -51,9 +59,9 @@ const char *ps_record_notice(const ps_record *r);
 /* The event actually sampled and its sampling setting, for the trace header. */
 const char *ps_record_event_name(const ps_record *r);
 /* Writes what existed before (threads' names, mappings from /proc), releases the command
- * and records into w until the command exits, every target exits, the duration expires
+ * and records into *w (replaced when the output rotates; NULL if a rotation failed) until the command exits, every target exits, the duration expires
  * or *stop. */
-int ps_record_run(ps_record *r, ps_trace_writer *w, char *err, size_t errlen);
+int ps_record_run(ps_record *r, ps_trace_writer **w, char *err, size_t errlen);
 void ps_record_enable(ps_record *r, int on);
 ps_stats ps_record_stats(const ps_record *r);
 /* The command's wait status (for exit codes), or -1 when there was no command. */
