@@ -97,7 +97,7 @@ static int add(ps_profile *p, const char *folded, size_t len, uint64_t count, ui
 	p->total += count;
 	p->total2 += count2;
 	if (p->flags & PS_PROFILE_ORDERED) {
-		ps_stack *last = p->n ? &p->stacks[p->n - 1] : NULL;
+		ps_stack *last = p->n && !(p->flags & PS_PROFILE_NOMERGE) ? &p->stacks[p->n - 1] : NULL;
 		if (last && last->len == len && memcmp(last->folded, folded, len) == 0) {
 			last->count += count;
 			last->count2 += count2;

@@ -20,6 +20,8 @@ typedef struct ps_stack {
 enum {
 	/* Keep stacks in arrival order and merge only consecutive equal stacks (flame charts). */
 	PS_PROFILE_ORDERED = 1 << 0,
+	/* With ORDERED: merge nothing, one entry per add (a sequence of samples). */
+	PS_PROFILE_NOMERGE = 1 << 1,
 };
 
 ps_profile *ps_profile_new(unsigned flags);
