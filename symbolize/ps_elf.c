@@ -1,22 +1,27 @@
 #include "symbolize/ps_elf.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "formats/ps_error.h"
 #include "formats/ps_util.h"
 
 struct sym {
 	uint64_t start, size;
-	const char *name;      /* points into the ELF string table (mapped) */
+	const char *name;      /* points into an ELF string table (mapped) */
 	const char *demangled; /* lazily, in the arena */
 	int rank;              /* for duplicates at one address: global beats weak/local */
 };
@@ -26,8 +31,13 @@ struct seg {
 };
 
 struct ps_elf {
-	int fd;
+	int fd;    /* the binary */
 	Elf *elf;
+	int dfd;   /* a separate debug file, when one was found */
+	Elf *delf;
+	void *mini; /* the MiniDebugInfo ELF, decompressed */
+	Elf *melf;
+	Elf *dwarf_src; /* which of those holds .debug_info, or NULL */
 	unsigned flags;
 	struct sym *syms;
 	size_t nsyms;
@@ -37,6 +47,8 @@ struct ps_elf {
 	size_t build_id_len;
 	ps_arena *arena;
 	Dwarf *dw; /* lazily: NULL until needed, (Dwarf *)-1 when absent */
+	const char *source;
+	const char *debug_path;
 };
 
 static int cmp_sym(const void *a, const void *b)
@@ -49,36 +61,77 @@ static int cmp_sym(const void *a, const void *b)
 	return 0;
 }
 
-static void read_build_id(ps_elf *e)
+static size_t read_build_id(Elf *elf, uint8_t *out)
 {
-	size_t n;
-	if (elf_getphdrnum(e->elf, &n) != 0)
-		n = 0;
 	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(e->elf, scn))) {
+	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
 		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d)
+		if (!d || !d->d_buf)
 			continue;
 		size_t off = 0, name_off, desc_off;
 		GElf_Nhdr nh;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		while (off < d->d_size &&
+		       (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
 			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz <= 20) {
-				memcpy(e->build_id, (char *)d->d_buf + desc_off, nh.n_descsz);
-				e->build_id_len = nh.n_descsz;
-				return;
+			    !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz <= 20 &&
+			    nh.n_descsz > 0) {
+				memcpy(out, (char *)d->d_buf + desc_off, nh.n_descsz);
+				return nh.n_descsz;
 			}
 		}
 	}
+	return 0;
 }
 
-static int load_symbols(ps_elf *e, int type)
+static Elf_Scn *find_section(Elf *elf, const char *want, GElf_Shdr *out)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return NULL;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, want)) {
+			if (out)
+				*out = sh;
+			return scn;
+		}
+	}
+	return NULL;
+}
+
+static int has_symtab(Elf *elf)
 {
 	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(e->elf, scn))) {
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB && sh.sh_entsize &&
+		    sh.sh_size > sh.sh_entsize)
+			return 1;
+	}
+	return 0;
+}
+
+/* A stripped debug file keeps the section headers with SHT_NOBITS: only real contents
+ * count. */
+static int has_dwarf(Elf *elf)
+{
+	GElf_Shdr sh;
+	if (find_section(elf, ".debug_info", &sh) && sh.sh_type != SHT_NOBITS && sh.sh_size)
+		return 1;
+	return find_section(elf, ".zdebug_info", &sh) && sh.sh_type != SHT_NOBITS && sh.sh_size;
+}
+
+static int load_symbols(ps_elf *e, Elf *elf, int type)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != (GElf_Word)type || !sh.sh_entsize)
 			continue;
@@ -88,7 +141,9 @@ static int load_symbols(ps_elf *e, int type)
 		size_t count = sh.sh_size / sh.sh_entsize;
 		if (count > d->d_size / sh.sh_entsize)
 			count = d->d_size / sh.sh_entsize;
-		struct sym *s = realloc(e->syms, (e->nsyms + count) * sizeof(*s));
+		if (count > (1u << 26))
+			return PS_ELIMIT;
+		struct sym *s = realloc(e->syms, (e->nsyms + count + 1) * sizeof(*s));
 		if (!s)
 			return -ENOMEM;
 		e->syms = s;
@@ -100,7 +155,7 @@ static int load_symbols(ps_elf *e, int type)
 			if ((st != STT_FUNC && st != STT_GNU_IFUNC) || gs.st_shndx == SHN_UNDEF ||
 			    gs.st_value == 0)
 				continue;
-			const char *name = elf_strptr(e->elf, sh.sh_link, gs.st_name);
+			const char *name = elf_strptr(elf, sh.sh_link, gs.st_name);
 			if (!name || !*name)
 				continue;
 			int bind = GELF_ST_BIND(gs.st_info);
@@ -111,7 +166,7 @@ static int load_symbols(ps_elf *e, int type)
 	return 0;
 }
 
-static int index_elf(ps_elf *e)
+static int index_binary(ps_elf *e)
 {
 	if (elf_kind(e->elf) != ELF_K_ELF)
 		return PS_EFORMAT;
@@ -131,12 +186,15 @@ static int index_elf(ps_elf *e)
 		if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == PT_LOAD)
 			e->segs[e->nsegs++] = (struct seg){ph.p_offset, ph.p_filesz, ph.p_vaddr};
 	}
-	read_build_id(e);
-	int err = load_symbols(e, SHT_SYMTAB);
-	if (!err && e->nsyms == 0)
-		err = load_symbols(e, SHT_DYNSYM);
-	if (err)
-		return err;
+	e->build_id_len = read_build_id(e->elf, e->build_id);
+	return 0;
+}
+
+/* Sorts the symbols and gives each address one name and every symbol an extent. */
+static void finish_symbols(ps_elf *e)
+{
+	if (!e->nsyms)
+		return;
 	qsort(e->syms, e->nsyms, sizeof(*e->syms), cmp_sym);
 	/* One symbol per address: aliases (e.g. __libc_malloc/malloc) keep the best rank. */
 	size_t w = 0;
@@ -153,6 +211,269 @@ static int index_elf(ps_elf *e)
 	for (size_t i = 0; i + 1 < e->nsyms; i++)
 		if (!e->syms[i].size)
 			e->syms[i].size = e->syms[i + 1].start - e->syms[i].start;
+}
+
+/* ---- separate debug files ---- */
+
+static int crc_file(int fd, uint32_t *out)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	ssize_t n;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	if (n < 0)
+		return -errno;
+	*out = (uint32_t)crc;
+	return 0;
+}
+
+/* Opens a candidate debug file and keeps it only when it belongs to this binary: the same
+ * build-id, or, when either lacks one, the CRC the debuglink names. */
+static int try_debug_file(ps_elf *e, const char *path, const uint32_t *crc, const char *source)
+{
+	if (!strcmp(path, e->debug_path ? e->debug_path : ""))
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	Elf *elf = NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto reject;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+		goto reject;
+	uint8_t bid[20];
+	size_t bidlen = read_build_id(elf, bid);
+	if (e->build_id_len && bidlen) {
+		if (bidlen != e->build_id_len || memcmp(bid, e->build_id, bidlen))
+			goto reject;
+	} else {
+		uint32_t got;
+		if (!crc || crc_file(fd, &got) || got != *crc)
+			goto reject;
+	}
+	if (!has_symtab(elf) && !has_dwarf(elf))
+		goto reject;
+	e->dfd = fd;
+	e->delf = elf;
+	e->source = source;
+	e->debug_path = ps_arena_strndup(e->arena, path, strlen(path));
+	return 1;
+reject:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return 0;
+}
+
+static int find_debuglink(ps_elf *e, const ps_elf_opts *o, const char *name, const char *ddir)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e->elf, ".gnu_debuglink", &sh);
+	Elf_Data *d = scn && sh.sh_type != SHT_NOBITS ? elf_getdata(scn, NULL) : NULL;
+	if (!d || !d->d_buf || d->d_size < 8)
+		return 0;
+	const char *link = d->d_buf;
+	size_t len = strnlen(link, d->d_size);
+	size_t crc_off = (len + 4) & ~(size_t)3;
+	if (len == 0 || len >= 256 || crc_off + 4 > d->d_size || strchr(link, '/'))
+		return 0;
+	uint32_t crc;
+	memcpy(&crc, (const char *)d->d_buf + crc_off, 4);
+	GElf_Ehdr eh;
+	if (gelf_getehdr(e->elf, &eh) &&
+	    (eh.e_ident[EI_DATA] == ELFDATA2MSB) != (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__))
+		crc = __builtin_bswap32(crc);
+	const char *slash = strrchr(name, '/');
+	int dirlen = slash ? (int)(slash - name) : 0;
+	const char *root = o->root ? o->root : "";
+	char path[8192];
+	/* Next to the binary, in .debug/ beside it (inside the process's root first), then
+	 * under the global debug directory. */
+	const char *fmts[] = {"%s%.*s/%s", "%s%.*s/.debug/%s"};
+	for (int r = 0; r < 2; r++) {
+		if (r == 1 && !*root)
+			break;
+		for (int i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path), fmts[i], r ? "" : root, dirlen, name, link);
+			if (try_debug_file(e, path, &crc, "debuglink"))
+				return 1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s%.*s/%s", ddir, dirlen, name, link);
+	return try_debug_file(e, path, &crc, "debuglink");
+}
+
+static int find_build_id_file(ps_elf *e, const char *ddir)
+{
+	if (!e->build_id_len)
+		return 0;
+	char hex[41], path[8192];
+	for (size_t i = 0; i < e->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", e->build_id[i]);
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", ddir, hex, hex + 2);
+	return try_debug_file(e, path, NULL, "build-id");
+}
+
+/* libdebuginfod is loaded at run time so perfsample neither needs it nor pays for it
+ * unless DEBUGINFOD_URLS asks for it. Its state is process-wide on purpose: once a
+ * server fails (unreachable, timeout) no later binary waits for it again. */
+typedef struct debuginfod_client debuginfod_client;
+static struct {
+	int state; /* 0 untried, 1 ready, -1 unavailable or given up */
+	debuginfod_client *client;
+	int (*find)(debuginfod_client *, const unsigned char *, int, char **);
+	struct timespec deadline;
+} dbgd;
+
+/* Called by libdebuginfod while a transfer runs; non-zero cancels it. */
+static int dbgd_progress(debuginfod_client *c, long a, long b)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > dbgd.deadline.tv_sec ||
+	       (now.tv_sec == dbgd.deadline.tv_sec && now.tv_nsec > dbgd.deadline.tv_nsec);
+}
+
+static int find_debuginfod(ps_elf *e)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!e->build_id_len || !urls || !*urls || dbgd.state < 0)
+		return 0;
+	if (dbgd.state == 0) {
+		dbgd.state = -1;
+		void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+		if (!h)
+			return 0;
+		debuginfod_client *(*begin)(void) = (debuginfod_client * (*)(void)) dlsym(h, "debuginfod_begin");
+		void (*set_progress)(debuginfod_client *, int (*)(debuginfod_client *, long, long)) =
+			(void (*)(debuginfod_client *, int (*)(debuginfod_client *, long, long)))dlsym(
+				h, "debuginfod_set_progressfn");
+		dbgd.find = (int (*)(debuginfod_client *, const unsigned char *, int, char **))dlsym(
+			h, "debuginfod_find_debuginfo");
+		if (!begin || !dbgd.find || !(dbgd.client = begin()))
+			return 0;
+		if (set_progress)
+			set_progress(dbgd.client, dbgd_progress);
+		dbgd.state = 1;
+	}
+	/* A few seconds per file: a profile without names beats a profiler that hangs. */
+	clock_gettime(CLOCK_MONOTONIC, &dbgd.deadline);
+	dbgd.deadline.tv_sec += 5;
+	char *path = NULL;
+	int fd = dbgd.find(dbgd.client, e->build_id, (int)e->build_id_len, &path);
+	if (fd < 0) {
+		if (fd != -ENOENT)
+			dbgd.state = -1;
+		free(path);
+		return 0;
+	}
+	close(fd);
+	int ok = path && try_debug_file(e, path, NULL, "debuginfod");
+	free(path);
+	return ok;
+}
+
+/* MiniDebugInfo: an xz-compressed ELF in .gnu_debugdata holding the .symtab entries that
+ * .dynsym lacks (Fedora, systemd). */
+#define MINI_MAX (64u << 20)
+static int load_minidebuginfo(ps_elf *e)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e->elf, ".gnu_debugdata", &sh);
+	Elf_Data *d = scn && sh.sh_type != SHT_NOBITS ? elf_rawdata(scn, NULL) : NULL;
+	if (!d || !d->d_buf || !d->d_size)
+		return 0;
+	lzma_stream strm = LZMA_STREAM_INIT;
+	if (lzma_stream_decoder(&strm, MINI_MAX, 0) != LZMA_OK)
+		return 0;
+	size_t cap = d->d_size * 4 + 4096, len = 0;
+	unsigned char *out = malloc(cap);
+	lzma_ret ret = LZMA_OK;
+	strm.next_in = d->d_buf;
+	strm.avail_in = d->d_size;
+	while (out) {
+		strm.next_out = out + len;
+		strm.avail_out = cap - len;
+		ret = lzma_code(&strm, LZMA_FINISH);
+		len = cap - strm.avail_out;
+		if (ret != LZMA_OK)
+			break;
+		if (strm.avail_out == 0) {
+			if (cap >= MINI_MAX)
+				break;
+			unsigned char *n = realloc(out, cap * 2);
+			if (!n)
+				break;
+			out = n;
+			cap *= 2;
+		} else if (strm.avail_in == 0) {
+			break; /* truncated stream: no more input, no end */
+		}
+	}
+	lzma_end(&strm);
+	if (!out || ret != LZMA_STREAM_END) {
+		free(out);
+		return 0;
+	}
+	Elf *m = elf_memory((char *)out, len);
+	GElf_Ehdr eh;
+	if (!m || elf_kind(m) != ELF_K_ELF || !gelf_getehdr(m, &eh) || !has_symtab(m)) {
+		if (m)
+			elf_end(m);
+		free(out);
+		return 0;
+	}
+	e->mini = out;
+	e->melf = m;
+	return 1;
+}
+
+/* Picks the symbol and DWARF sources in order; see ps_elf_opts. */
+static int index_symbols(ps_elf *e, const ps_elf_opts *o, const char *path)
+{
+	int want_dwarf = (e->flags & (PS_ELF_INLINE | PS_ELF_LINES)) != 0;
+	int own_symtab = has_symtab(e->elf), own_dwarf = has_dwarf(e->elf);
+	if (!own_symtab || (want_dwarf && !own_dwarf)) {
+		const char *ddir = o && o->debug_dir ? o->debug_dir : "/usr/lib/debug";
+		const char *name = o && o->name ? o->name : path;
+		if (!find_debuglink(e, o ? o : &(ps_elf_opts){0}, name, ddir) &&
+		    !find_build_id_file(e, ddir) && !(o && o->no_debuginfod))
+			find_debuginfod(e);
+	}
+	int err, debug_syms = 0;
+	if (own_symtab) {
+		e->source = "symtab";
+		err = load_symbols(e, e->elf, SHT_SYMTAB);
+	} else if (e->delf && has_symtab(e->delf)) {
+		debug_syms = 1;
+		err = load_symbols(e, e->delf, SHT_SYMTAB);
+	} else if (load_minidebuginfo(e)) {
+		e->source = "minidebuginfo";
+		err = load_symbols(e, e->melf, SHT_SYMTAB);
+		if (!err)
+			err = load_symbols(e, e->elf, SHT_DYNSYM);
+	} else {
+		e->source = "dynsym";
+		err = load_symbols(e, e->elf, SHT_DYNSYM);
+	}
+	if (err)
+		return err;
+	e->dwarf_src = own_dwarf ? e->elf : e->delf && has_dwarf(e->delf) ? e->delf : NULL;
+	if (e->delf && !debug_syms && e->dwarf_src != e->delf) {
+		/* The debug file gave nothing we use: let it go. */
+		elf_end(e->delf);
+		close(e->dfd);
+		e->delf = NULL;
+		e->dfd = -1;
+		e->debug_path = NULL;
+	}
+	finish_symbols(e);
 	return 0;
 }
 
@@ -167,6 +488,7 @@ static ps_elf *elf_new(unsigned flags)
 	if (!e)
 		return NULL;
 	e->fd = -1;
+	e->dfd = -1;
 	e->flags = flags;
 	e->arena = ps_arena_new();
 	if (!e->arena) {
@@ -176,11 +498,10 @@ static ps_elf *elf_new(unsigned flags)
 	return e;
 }
 
-int ps_elf_open(ps_elf **out, const char *path, const uint8_t *want_build_id, size_t idlen,
-		unsigned flags)
+int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 {
 	*out = NULL;
-	ps_elf *e = elf_new(flags);
+	ps_elf *e = elf_new(o ? o->flags : 0);
 	if (!e)
 		return -ENOMEM;
 	int err = 0;
@@ -189,24 +510,40 @@ int ps_elf_open(ps_elf **out, const char *path, const uint8_t *want_build_id, si
 		err = -errno;
 		goto fail;
 	}
+	struct stat st;
+	if (fstat(e->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err = PS_EFORMAT; /* a fifo or device would block or never end */
+		goto fail;
+	}
 	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
 	if (!e->elf) {
 		err = PS_EFORMAT;
 		goto fail;
 	}
-	err = index_elf(e);
+	err = index_binary(e);
 	if (err)
 		goto fail;
-	if (want_build_id && idlen &&
-	    (e->build_id_len != idlen || memcmp(e->build_id, want_build_id, idlen))) {
+	/* Check the build-id before looking for debug files: a wrong binary costs nothing. */
+	if (o && o->want_build_id && o->idlen &&
+	    (e->build_id_len != o->idlen || memcmp(e->build_id, o->want_build_id, o->idlen))) {
 		err = PS_ECORRUPT;
 		goto fail;
 	}
+	err = index_symbols(e, o, path);
+	if (err)
+		goto fail;
 	*out = e;
 	return 0;
 fail:
 	ps_elf_free(e);
 	return err;
+}
+
+int ps_elf_open(ps_elf **out, const char *path, const uint8_t *want_build_id, size_t idlen,
+		unsigned flags)
+{
+	ps_elf_opts o = {.flags = flags, .want_build_id = want_build_id, .idlen = idlen};
+	return ps_elf_open_opts(out, path, &o);
 }
 
 int ps_elf_open_mem(ps_elf **out, const void *data, size_t size, unsigned flags)
@@ -216,7 +553,11 @@ int ps_elf_open_mem(ps_elf **out, const void *data, size_t size, unsigned flags)
 	if (!e)
 		return -ENOMEM;
 	e->elf = elf_memory((char *)data, size);
-	int err = e->elf ? index_elf(e) : PS_EFORMAT;
+	int err = e->elf ? index_binary(e) : PS_EFORMAT;
+	/* No file name: only what the image itself holds. */
+	ps_elf_opts o = {.flags = flags, .debug_dir = "/nonexistent", .name = "", .no_debuginfod = 1};
+	if (!err)
+		err = index_symbols(e, &o, "");
 	if (err) {
 		ps_elf_free(e);
 		return err;
@@ -231,6 +572,13 @@ void ps_elf_free(ps_elf *e)
 		return;
 	if (e->dw && e->dw != (Dwarf *)-1)
 		dwarf_end(e->dw);
+	if (e->melf)
+		elf_end(e->melf);
+	free(e->mini);
+	if (e->delf)
+		elf_end(e->delf);
+	if (e->dfd >= 0)
+		close(e->dfd);
 	if (e->elf)
 		elf_end(e->elf);
 	if (e->fd >= 0)
@@ -239,6 +587,13 @@ void ps_elf_free(ps_elf *e)
 	free(e->syms);
 	free(e->segs);
 	free(e);
+}
+
+const char *ps_elf_symbol_source(const ps_elf *e, const char **debug_path)
+{
+	if (debug_path)
+		*debug_path = e->debug_path;
+	return e->source;
 }
 
 int ps_elf_offset_to_vaddr(const ps_elf *e, uint64_t off, uint64_t *vaddr)
@@ -307,7 +662,7 @@ static const char *die_name(ps_elf *e, Dwarf_Die *die)
 static Dwarf *get_dwarf(ps_elf *e)
 {
 	if (!e->dw) {
-		e->dw = dwarf_begin_elf(e->elf, DWARF_C_READ, NULL);
+		e->dw = e->dwarf_src ? dwarf_begin_elf(e->dwarf_src, DWARF_C_READ, NULL) : NULL;
 		if (!e->dw)
 			e->dw = (Dwarf *)-1;
 	}
@@ -441,6 +796,8 @@ static int rust_legacy_tidy(char *s)
 
 const char *ps_demangle(const char *name, char *buf, size_t size)
 {
+	if (name[0] == '_' && name[1] == 'R')
+		return ps_demangle_rust_v0(name, buf, size) == 0 ? buf : name;
 	if (name[0] != '_' || name[1] != 'Z')
 		return name;
 	int status = 0;

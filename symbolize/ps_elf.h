@@ -20,6 +20,28 @@ enum {
 int ps_elf_open(ps_elf **out, const char *path, const uint8_t *want_build_id, size_t idlen,
 		unsigned flags);
 int ps_elf_open_mem(ps_elf **out, const void *data, size_t size, unsigned flags);
+
+/* Where the symbols and DWARF of a binary are looked for, in the order users expect
+ * (gdb's): the binary's own .symtab and .debug_info; its .gnu_debuglink file next to it,
+ * in .debug/ beside it and under debug_dir + the binary's directory; debug_dir's
+ * .build-id/xx/yyyy.debug; debuginfod when DEBUGINFOD_URLS is set; the MiniDebugInfo
+ * (.gnu_debugdata) it carries; its .dynsym last. A debug file whose build-id differs
+ * from the binary's is refused. */
+typedef struct ps_elf_opts {
+	unsigned flags;
+	const uint8_t *want_build_id; /* the build-id the process mapped, or NULL */
+	size_t idlen;
+	const char *debug_dir; /* NULL: /usr/lib/debug */
+	const char *name;      /* the binary's path as the process saw it, for debuglink
+				* directories (path may be /proc/PID/map_files/...); NULL: path */
+	const char *root;      /* prefix for name's directory (/proc/PID/root), or NULL */
+	int no_debuginfod;     /* 1: never ask debuginfod, even with DEBUGINFOD_URLS set */
+} ps_elf_opts;
+int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o);
+
+/* Where the symbols came from: "symtab", "debuglink", "build-id", "debuginfod",
+ * "minidebuginfo" or "dynsym" (a static string); and the debug file's path or NULL. */
+const char *ps_elf_symbol_source(const ps_elf *e, const char **debug_path);
 void ps_elf_free(ps_elf *e); /* NULL is fine */
 
 /* Converts an offset in the file (from a mapping's pgoff) to the ELF virtual address its
@@ -42,6 +64,9 @@ size_t ps_elf_nsyms(const ps_elf *e);
 /* Demangles a C++ (Itanium) or Rust (legacy or v0) symbol into buf; returns buf, or name
  * unchanged when it is not mangled. */
 const char *ps_demangle(const char *name, char *buf, size_t size);
+/* Rust v0 ("_R...") alone, as rustc-demangle's {:#} prints it (no crate hashes). Returns
+ * 0, or -1 when name is not a valid v0 symbol or does not fit in size. */
+int ps_demangle_rust_v0(const char *name, char *out, size_t size);
 
 /* Kernel symbols from /proc/kallsyms (or a file in that format). */
 typedef struct ps_kallsyms ps_kallsyms;

@@ -351,27 +351,47 @@ static ps_elf *load_vdso(struct sess *s)
 	return s->vdso;
 }
 
-static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid)
+static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid, const struct map *m)
 {
 	if (d->kind == DSO_VDSO)
 		return load_vdso(s);
 	if (d->tried || d->kind == DSO_ANON)
 		return d->elf;
 	d->tried = 1;
-	unsigned flags = (s->o->demangle ? PS_ELF_DEMANGLE : 0) |
-			 (s->o->inline_frames ? PS_ELF_INLINE : 0) | (s->o->lines ? PS_ELF_LINES : 0);
-	const uint8_t *bid = d->build_id_size ? d->build_id : NULL;
-	/* A live process's own view first (containers, replaced files), then the path. */
-	char path[4096 + 64];
+	ps_elf_opts eo = {0};
+	eo.flags = (s->o->demangle ? PS_ELF_DEMANGLE : 0) |
+		   (s->o->inline_frames ? PS_ELF_INLINE : 0) | (s->o->lines ? PS_ELF_LINES : 0);
+	eo.want_build_id = d->build_id_size ? d->build_id : NULL;
+	eo.idlen = d->build_id_size;
+	eo.debug_dir = s->o->debug_dir ? s->o->debug_dir : getenv("PERFSAMPLE_DEBUG_DIR");
+	/* The kernel names unlinked files "PATH (deleted)"; the name for debuglink
+	 * directories is the path without that. */
+	char name[4096];
 	const char *deleted = strstr(d->path, " (deleted)");
+	snprintf(name, sizeof(name), "%.*s",
+		 deleted ? (int)(deleted - d->path) : (int)strlen(d->path), d->path);
+	eo.name = name;
+	char path[4096 + 64], root[64];
 	if (pid && pid != PS_SYM_KERNEL_PID) {
-		snprintf(path, sizeof(path), "/proc/%u/root%.*s", pid,
-			 deleted ? (int)(deleted - d->path) : (int)strlen(d->path), d->path);
-		if (ps_elf_open(&d->elf, path, bid, d->build_id_size, flags) == 0)
-			return d->elf;
+		snprintf(root, sizeof(root), "/proc/%u/root", pid);
+		eo.root = root;
+		/* While the process lives, map_files is the very file it mapped, even when
+		 * it was deleted or replaced since, or lives in another mount namespace. */
+		if (m) {
+			snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end);
+			if (ps_elf_open_opts(&d->elf, path, &eo) == 0)
+				return d->elf;
+		}
+		if (!deleted) {
+			snprintf(path, sizeof(path), "%s%s", root, name);
+			if (ps_elf_open_opts(&d->elf, path, &eo) == 0)
+				return d->elf;
+		}
 	}
+	eo.root = NULL;
 	if (!deleted)
-		ps_elf_open(&d->elf, d->path, bid, d->build_id_size, flags);
+		ps_elf_open_opts(&d->elf, name, &eo);
 	return d->elf;
 }
 
@@ -485,7 +505,7 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 		if (m) {
 			struct dso *d = &s->dsos[m->dso];
 			f.module = d->path;
-			ps_elf *e = load_dso(s, d, pid);
+			ps_elf *e = load_dso(s, d, pid, m);
 			uint64_t vaddr;
 			if (e && ps_elf_offset_to_vaddr(e, lookup - m->start + m->pgoff, &vaddr) == 0)
 				n = ps_elf_lookup(e, vaddr, ef, PS_ELF_MAX_INLINE);

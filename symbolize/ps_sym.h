@@ -29,6 +29,8 @@ typedef struct ps_sym_opts {
 	const char *comm;      /* only threads of this name */
 	const char *kallsyms;  /* default /proc/kallsyms */
 	const char *jit_dir;   /* where perf-PID.map files are, default /tmp */
+	const char *debug_dir; /* global debug files (build-id and debuglink trees); NULL:
+				* $PERFSAMPLE_DEBUG_DIR, else /usr/lib/debug */
 } ps_sym_opts;
 
 void ps_sym_opts_init(ps_sym_opts *o);
