@@ -48,8 +48,8 @@ static int next_line(line_reader *r, const char **line, size_t *len)
 	for (;;) {
 		char *from = r->buf + r->start + scanned;
 		char *nl = r->end > r->start + scanned
-				   ? memchr(from, '\n', r->end - r->start - scanned)
-				   : NULL;
+			       ? memchr(from, '\n', r->end - r->start - scanned)
+			       : NULL;
 		if (nl) {
 			*line = r->buf + r->start;
 			*len = (size_t)(nl - *line);
@@ -238,7 +238,8 @@ static int match_frame(const char *l, size_t n, frame_line *f)
 static span strip_offset(span s)
 {
 	size_t i = s.n;
-	while (i > 0 && (is_digit((unsigned char)s.p[i - 1]) || (s.p[i - 1] >= 'a' && s.p[i - 1] <= 'f')))
+	while (i > 0 &&
+	       (is_digit((unsigned char)s.p[i - 1]) || (s.p[i - 1] >= 'a' && s.p[i - 1] <= 'f')))
 		i--;
 	if (i < s.n && i >= 3 && memcmp(s.p + i - 3, "+0x", 3) == 0)
 		s.n = i - 3;
@@ -336,7 +337,8 @@ static void rd_columns(const char *l, size_t n, size_t i, ps_ps_sample *s)
 		}
 		if (tok.n >= 4 && tok.p[tok.n - 1] == ':') {
 			size_t k = 0, dot = 0;
-			while (k < tok.n - 1 && (is_digit((unsigned char)tok.p[k]) || tok.p[k] == '.')) {
+			while (k < tok.n - 1 &&
+			       (is_digit((unsigned char)tok.p[k]) || tok.p[k] == '.')) {
 				if (tok.p[k] == '.')
 					dot++;
 				k++;

@@ -12,7 +12,7 @@
 #include "formats/ps_profile.h"
 
 typedef struct ps_ps_frame {
-	uint64_t addr;   /* the hex address column (0 if it is not hex) */
+	uint64_t addr;	 /* the hex address column (0 if it is not hex) */
 	const char *sym; /* symbol as printed, a trailing "+0x.." offset removed; "[unknown]"
 			    as printed */
 	const char *dso; /* the text inside the final parentheses, e.g. "/usr/lib/libc.so.6"
@@ -21,12 +21,12 @@ typedef struct ps_ps_frame {
 
 typedef struct ps_ps_sample {
 	const char *comm;  /* may contain spaces */
-	int pid, tid;      /* -1 when absent ("comm TID" prints no pid) */
-	int cpu;           /* the "[NNN]" column, -1 when absent */
+	int pid, tid;	   /* -1 when absent ("comm TID" prints no pid) */
+	int cpu;	   /* the "[NNN]" column, -1 when absent */
 	const char *event; /* e.g. "cpu-clock" (without the trailing ':'); "" when absent */
 	uint64_t period;   /* the number before the event; 1 when absent */
-	double time;       /* seconds, -1 when absent */
-	size_t lineno;     /* 1-based line of the header */
+	double time;	   /* seconds, -1 when absent */
+	size_t lineno;	   /* 1-based line of the header */
 	size_t nframes;
 	const ps_ps_frame *frames; /* leaf first, as perf script prints */
 } ps_ps_sample;
@@ -64,9 +64,9 @@ enum {
 typedef void (*ps_ps_warn_fn)(void *ctx, size_t lineno, const char *msg);
 
 typedef struct ps_collapse_opts {
-	unsigned flags;           /* PS_COLLAPSE_* */
+	unsigned flags;		  /* PS_COLLAPSE_* */
 	const char *event_filter; /* --event-filter; NULL or "": the first event seen */
-	ps_ps_warn_fn warn;       /* may be NULL */
+	ps_ps_warn_fn warn;	  /* may be NULL */
 	void *warn_ctx;
 } ps_collapse_opts;
 
