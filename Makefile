@@ -85,3 +85,14 @@ clean:
 
 .PHONY: all examples test test-deps unit demo install clean
 -include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d
+
+# bench/: perfsample side by side with perf and FlameGraph (BENCHMARKS.md). QUICK=1: about a
+# minute. FLAMEGRAPH_DIR: FlameGraph's scripts (their rows are skipped when unset).
+$(BUILD)/gen_trace: bench/gen_trace.c $(BUILD)/libperfsample.a
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+$(BUILD)/rusage: bench/rusage.c
+	$(CC) $(CFLAGS) -o $@ $<
+bench: all $(BUILD)/gen_trace $(BUILD)/rusage
+	@bench/deps.sh
+	python3 bench/run.py $(if $(QUICK),--quick)
+.PHONY: bench
