@@ -776,6 +776,20 @@ static int rust_legacy_tidy(char *s)
 			r += 2;
 			continue;
 		}
+		/* rustc writes "_$" for a path element that starts with an escape. */
+		if (r[0] == '_' && r[1] == '$' && (r == s || (r - s >= 2 && r[-1] == ':' && r[-2] == ':'))) {
+			r++;
+			continue;
+		}
+		/* $uXX$: any other code point, in hex. */
+		unsigned cp;
+		int used = 0;
+		if (r[0] == '$' && r[1] == 'u' && sscanf(r, "$u%2x$%n", &cp, &used) == 1 && used == 5 &&
+		    cp >= 0x20 && cp < 0x7f) {
+			*w++ = (char)cp;
+			r += used;
+			continue;
+		}
 		int done = 0;
 		if (*r == '$')
 			for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {

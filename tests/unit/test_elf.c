@@ -1,0 +1,232 @@
+/* ps_elf against ELF files built here: separate debug files found by debuglink and by
+ * build-id, refused when they belong to another build; and bad input (truncated and
+ * corrupted images, the fuzzer's crash files) that must fail cleanly, never crash. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/ps_error.h"
+#include "symbolize/ps_elf.h"
+
+static char dir[64];
+static void setup(void)
+{
+	strcpy(dir, "/tmp/ps-elf-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Builds prog (with a static function only .symtab names), its debug file and a stripped
+ * copy; variant changes the code so the build-id differs. */
+static void build(const char *name, int variant)
+{
+	if (sh("command -v cc >/dev/null && command -v objcopy >/dev/null") != 0)
+		cr_skip_test("needs cc and objcopy");
+	cr_assert_eq(sh("cd %s && printf 'static int __attribute__((noinline)) hidden_%s(int x) "
+			"{ return x * %d; }\\nint main(int c, char **v) { return hidden_%s(c); }\\n' > %s.c && "
+			"cc -g -O1 -Wl,--build-id -o %s %s.c && "
+			"objcopy --only-keep-debug %s %s.debug && strip -s -o %s.stripped %s",
+			dir, name, variant + 2, name, name, name, name, name, name, name, name),
+		     0);
+}
+
+static uint64_t sym_addr(const char *bin, const char *sym)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "nm %s | awk '$3 == \"%s\" { print $1 }'", bin, sym);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	unsigned long long a = 0;
+	cr_assert_eq(fscanf(p, "%llx", &a), 1);
+	pclose(p);
+	return a;
+}
+
+static const char *lookup(ps_elf *e, uint64_t vaddr)
+{
+	ps_elf_frame fr[PS_ELF_MAX_INLINE];
+	int n = ps_elf_lookup(e, vaddr, fr, PS_ELF_MAX_INLINE);
+	return n > 0 ? fr[n - 1].name : NULL;
+}
+
+Test(elf, debuglink_and_build_id, .init = setup, .fini = teardown)
+{
+	build("a", 0);
+	uint64_t a;
+	char path[256], ddir[256];
+	snprintf(path, sizeof(path), "%s/a", dir);
+	a = sym_addr(path, "hidden_a");
+	snprintf(path, sizeof(path), "%s/a.stripped", dir);
+	ps_elf *e;
+	ps_elf_opts o = {.flags = PS_ELF_DEMANGLE | PS_ELF_LINES, .no_debuginfod = 1};
+	snprintf(ddir, sizeof(ddir), "%s/debug", dir);
+	o.debug_dir = ddir;
+	/* Nothing to find: .dynsym alone, which does not name a static function. */
+	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "dynsym");
+	cr_expect_null(lookup(e, a));
+	ps_elf_free(e);
+
+	/* The build-id tree under debug_dir. */
+	size_t idlen;
+	char hex[41] = "";
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, 0), 0);
+	const uint8_t *id = ps_elf_build_id(e, &idlen);
+	cr_assert_not_null(id);
+	for (size_t i = 0; i < idlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	ps_elf_free(e);
+	cr_assert_eq(sh("mkdir -p %s/.build-id/%.2s && cp %s/a.debug %s/.build-id/%.2s/%s.debug",
+			ddir, hex, dir, ddir, hex, hex + 2), 0);
+	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "build-id");
+	cr_expect_str_eq(lookup(e, a), "hidden_a");
+	/* DWARF from the debug file: the line of the function. */
+	ps_elf_frame fr[PS_ELF_MAX_INLINE];
+	int n = ps_elf_lookup(e, a, fr, PS_ELF_MAX_INLINE);
+	cr_assert_geq(n, 1);
+	cr_expect_not_null(fr[n - 1].file);
+	cr_expect_eq(fr[n - 1].line, 1);
+	ps_elf_free(e);
+
+	/* A debug file of another build under this build-id: refused. */
+	build("b", 1);
+	cr_assert_eq(sh("cp %s/b.debug %s/.build-id/%.2s/%s.debug", dir, ddir, hex, hex + 2), 0);
+	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "dynsym");
+	cr_expect_null(lookup(e, a));
+	ps_elf_free(e);
+
+	/* .gnu_debuglink next to the binary, then in .debug/ beside it. */
+	cr_assert_eq(sh("cd %s && objcopy --add-gnu-debuglink=a.debug a.stripped a.linked && "
+			"mkdir -p .debug && mv a.debug .debug/", dir), 0);
+	snprintf(path, sizeof(path), "%s/a.linked", dir);
+	const char *dpath;
+	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, &dpath), "debuglink");
+	cr_expect(strstr(dpath, "/.debug/a.debug") != NULL, "%s", dpath);
+	cr_expect_str_eq(lookup(e, a), "hidden_a");
+	ps_elf_free(e);
+	/* The link's name now holds another build's debug file: refused. */
+	cr_assert_eq(sh("cp %s/b.debug %s/.debug/a.debug", dir, dir), 0);
+	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "dynsym");
+	ps_elf_free(e);
+
+	/* The binary's own build-id is checked against the one the process mapped. */
+	uint8_t wrong[20] = {1, 2, 3};
+	cr_expect_eq(ps_elf_open(&e, path, wrong, 20, 0), PS_ECORRUPT);
+	cr_expect_null(e);
+}
+
+/* Every prefix length class and a sweep of byte corruptions of a real binary: open and
+ * look up must return, never crash. */
+Test(elf, truncated_and_corrupt)
+{
+	int fd = open("/proc/self/exe", O_RDONLY);
+	cr_assert_geq(fd, 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	size_t size = (size_t)st.st_size;
+	if (size > (64u << 20))
+		size = 64u << 20;
+	unsigned char *img = malloc(size), *copy = malloc(size);
+	cr_assert(img && copy);
+	cr_assert_eq(pread(fd, img, size, 0), (ssize_t)size);
+	close(fd);
+	size_t cuts[] = {0, 1, 4, 16, 52, 63, 64, 65, 200, 4096, size / 3, size / 2, size - 1};
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		ps_elf *e = NULL;
+		memcpy(copy, img, cuts[i]);
+		if (ps_elf_open_mem(&e, copy, cuts[i], PS_ELF_DEMANGLE | PS_ELF_INLINE | PS_ELF_LINES) == 0) {
+			ps_elf_frame fr[PS_ELF_MAX_INLINE];
+			ps_elf_lookup(e, 0x1000, fr, PS_ELF_MAX_INLINE);
+			ps_elf_free(e);
+		}
+	}
+	srand(1);
+	for (int round = 0; round < 200; round++) {
+		memcpy(copy, img, size);
+		/* Damage the headers and tables the reader trusts most. */
+		for (int k = 0; k < 8; k++) {
+			size_t at = (size_t)rand() % (round % 2 ? 4096 : size);
+			copy[at] = (unsigned char)rand();
+		}
+		ps_elf *e = NULL;
+		if (ps_elf_open_mem(&e, copy, size, PS_ELF_DEMANGLE | PS_ELF_INLINE) == 0) {
+			ps_elf_frame fr[PS_ELF_MAX_INLINE];
+			for (uint64_t a = 0x1000; a < 0x40000; a += 0x3001)
+				ps_elf_lookup(e, a, fr, PS_ELF_MAX_INLINE);
+			ps_elf_free(e);
+		}
+	}
+	free(img);
+	free(copy);
+}
+
+/* Files that once crashed the fuzzer (fuzz/fuzz_elf.c) are opened as it opens them. */
+Test(elf, fuzz_regressions)
+{
+	DIR *d = opendir("tests/data/elf-crashes");
+	if (!d)
+		cr_skip_test("run from the repository root");
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.md"))
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "tests/data/elf-crashes/%s", de->d_name);
+		FILE *f = fopen(path, "rb");
+		cr_assert_not_null(f);
+		static unsigned char buf[1 << 20];
+		size_t len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		ps_elf *e = NULL;
+		if (ps_elf_open_mem(&e, buf, len, PS_ELF_DEMANGLE | PS_ELF_INLINE | PS_ELF_LINES) == 0) {
+			ps_elf_frame fr[PS_ELF_MAX_INLINE];
+			for (uint64_t a = 0; a < 0x10000; a += 0x101)
+				ps_elf_lookup(e, a, fr, PS_ELF_MAX_INLINE);
+			ps_elf_free(e);
+		}
+		/* And through a file, which goes the debug-file path too. */
+		ps_elf_opts o = {.flags = PS_ELF_INLINE, .debug_dir = "/nonexistent", .no_debuginfod = 1};
+		if (ps_elf_open_opts(&e, path, &o) == 0)
+			ps_elf_free(e);
+		n++;
+	}
+	closedir(d);
+	cr_log_info("%d crash files", n);
+}
+
+/* Not regular files: refused at once rather than read forever. */
+Test(elf, odd_files)
+{
+	ps_elf *e;
+	cr_expect_neq(ps_elf_open(&e, "/dev/zero", NULL, 0, 0), 0);
+	cr_expect_neq(ps_elf_open(&e, "/proc/self", NULL, 0, 0), 0);
+	cr_expect_neq(ps_elf_open(&e, "/nonexistent (deleted)", NULL, 0, 0), 0);
+	cr_expect_neq(ps_elf_open(&e, "/proc/self/status", NULL, 0, 0), 0);
+}

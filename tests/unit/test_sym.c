@@ -1,0 +1,289 @@
+/* Symbol lookup against real inputs: this test binary itself (through /proc/self/maps,
+ * both with ps_elf directly and through a trace walked by ps_sym), kallsyms files (with a
+ * kptr_restrict'ed one of zeros), and perf-PID.map JIT files. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "formats/ps_profile.h"
+#include "formats/ps_trace.h"
+#include "formats/ps_util.h"
+#include "symbolize/ps_elf.h"
+#include "symbolize/ps_jit.h"
+#include "symbolize/ps_sym.h"
+
+__attribute__((noinline)) int sym_test_target_function(int x)
+{
+	__asm__ volatile("" ::: "memory");
+	return x * 3 + 1;
+}
+
+struct mapping {
+	uint64_t start, end, pgoff;
+	char path[512];
+};
+
+/* The mapping of /proc/self/maps that holds addr. */
+static int find_self_map(uint64_t addr, struct mapping *m)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	char line[1024];
+	int found = -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b, off;
+		char perm[8];
+		int n = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &a, &b, perm, &off, &n) < 4)
+			continue;
+		if (addr < a || addr >= b)
+			continue;
+		const char *p = line + n;
+		while (*p == ' ')
+			p++;
+		snprintf(m->path, sizeof(m->path), "%s", p);
+		m->path[strcspn(m->path, "\n")] = '\0';
+		m->start = a;
+		m->end = b;
+		m->pgoff = off;
+		found = 0;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+Test(sym, self_lookup_elf)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)&sym_test_target_function;
+	struct mapping m;
+	cr_assert_eq(find_self_map(addr, &m), 0);
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, m.path, NULL, 0, PS_ELF_DEMANGLE), 0, "%s", m.path);
+	uint64_t vaddr;
+	cr_assert_eq(ps_elf_offset_to_vaddr(e, addr - m.start + m.pgoff, &vaddr), 0);
+	ps_elf_frame fr[PS_ELF_MAX_INLINE];
+	/* The entry and a byte inside the function both name it. */
+	cr_assert_eq(ps_elf_lookup(e, vaddr, fr, PS_ELF_MAX_INLINE), 1);
+	cr_expect_str_eq(fr[0].name, "sym_test_target_function");
+	cr_assert_geq(ps_elf_lookup(e, vaddr + 2, fr, PS_ELF_MAX_INLINE), 1);
+	cr_expect_str_eq(fr[0].name, "sym_test_target_function");
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "symtab");
+	/* A C++ runtime function, demangled: __cxa_demangle lives in libstdc++, mapped here. */
+	ps_elf_free(e);
+	ps_elf_free(NULL);
+}
+
+/* Writes a trace with this process's mappings and one sample whose leaf is addr. */
+static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
+{
+	ps_trace_writer *w;
+	ps_kv meta[] = {{"event", "cpu-clock"}};
+	cr_assert_eq(ps_trace_create(&w, path, meta, 1, 0), 0);
+	uint32_t pid = (uint32_t)getpid();
+	ps_event ev = {.type = PS_REC_COMM};
+	ev.comm = (ps_comm){.time = 1, .pid = pid, .tid = pid, .comm = "selftest"};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	FILE *f = fopen("/proc/self/maps", "re");
+	cr_assert_not_null(f);
+	char line[1024];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b, off;
+		char perm[8];
+		int n = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &a, &b, perm, &off, &n) < 4 ||
+		    perm[2] != 'x')
+			continue;
+		char *p = line + n;
+		while (*p == ' ')
+			p++;
+		p[strcspn(p, "\n")] = '\0';
+		if (!*p)
+			continue;
+		ev = (ps_event){.type = PS_REC_MMAP};
+		ev.mmap = (ps_mmap){.time = 1, .pid = pid, .tid = pid, .start = a, .len = b - a,
+				    .pgoff = off, .filename = p};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+	}
+	fclose(f);
+	uint64_t ips[] = {PS_CONTEXT_KERNEL, kaddr, PS_CONTEXT_USER, addr};
+	ev = (ps_event){.type = PS_REC_SAMPLE};
+	ev.sample = (ps_sample){.time = 2, .period = 1, .pid = pid, .tid = pid, .nr = 4, .ips = ips};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	cr_assert_eq(ps_trace_commit(w), 0);
+}
+
+static char tmpdir[64];
+static void mk_tmp(void)
+{
+	strcpy(tmpdir, "/tmp/ps-sym-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+static void rm_tmp(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	(void)system(cmd);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *fold_trace(const char *trace, const ps_sym_opts *o, ps_sym_report *rep)
+{
+	ps_trace_reader *r;
+	cr_assert_eq(ps_trace_open(&r, trace), 0);
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_not_null(p);
+	cr_assert_eq(ps_sym_profile(r, o, 0, p, rep), 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cr_assert_eq(ps_profile_write_folded(p, f), 0);
+	fclose(f);
+	ps_profile_free(p);
+	ps_trace_close(r);
+	return buf;
+}
+
+Test(sym, self_lookup_through_trace, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128], ks[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_test_syscall\n"
+		       "ffffffff81002000 t helper\nffffffffc0000000 t mod_fn\t[testmod]\n");
+	write_self_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function + 1,
+			 0xffffffff81001010ull);
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.kallsyms = ks;
+	o.annotate_kernel = 1;
+	ps_sym_report rep;
+	char *out = fold_trace(trace, &o, &rep);
+	cr_expect_str_eq(out, "selftest;sym_test_target_function;do_test_syscall_[k] 1\n");
+	cr_expect_eq(rep.unresolved, 0);
+	cr_expect_eq(rep.kernel_hidden, 0);
+	free(out);
+}
+
+Test(sym, kallsyms_parse)
+{
+	char path[] = "/tmp/ps-kallsyms-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path, "0000000000000000 A fixed_percpu_data\n"
+			 "ffffffff81000000 T _stext\n"
+			 "ffffffff81000100 t local_fn\n"
+			 "ffffffff81000200 D some_data\n"
+			 "ffffffff81000300 W weak_fn\n"
+			 "garbage line\n"
+			 "ffffffffc0001000 t nf_fn\t[nf_conntrack]\n"
+			 "ffffffffc0002000 T ext4_fn\t[ext4]\n");
+	ps_kallsyms *k;
+	cr_assert_eq(ps_kallsyms_load(&k, path), 0);
+	const char *mod = NULL;
+	cr_expect_str_eq(ps_kallsyms_lookup(k, 0xffffffff81000150ull, &mod), "local_fn");
+	cr_expect_str_eq(mod, "");
+	/* Data symbols are not functions: the text before them covers the address. */
+	cr_expect_str_eq(ps_kallsyms_lookup(k, 0xffffffff81000250ull, &mod), "local_fn");
+	cr_expect_str_eq(ps_kallsyms_lookup(k, 0xffffffff81000300ull, &mod), "weak_fn");
+	cr_expect_str_eq(ps_kallsyms_lookup(k, 0xffffffffc0001008ull, &mod), "nf_fn");
+	cr_expect_str_eq(mod, "nf_conntrack");
+	cr_expect_str_eq(ps_kallsyms_lookup(k, 0xffffffffc0002010ull, &mod), "ext4_fn");
+	cr_expect_str_eq(mod, "ext4");
+	cr_expect_null(ps_kallsyms_lookup(k, 0xffffffff80000000ull, &mod));
+	cr_expect_null(ps_kallsyms_lookup(k, 0xffffffffc0002000ull + (2u << 20), &mod));
+	cr_expect_eq(ps_kallsyms_hidden(k), 0);
+	ps_kallsyms_free(k);
+	cr_expect_lt(ps_kallsyms_load(&k, "/nonexistent/kallsyms"), 0);
+	unlink(path);
+}
+
+/* kptr_restrict: every address reads 0. The embed step notes it once in the trace, and
+ * a walk of that trace reports it. */
+Test(sym, kallsyms_hidden_note, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128], ks[128], out[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(out, sizeof(out), "%s/o.data", tmpdir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	write_file(ks, "0000000000000000 T _stext\n0000000000000000 T do_syscall_64\n"
+		       "0000000000000000 t helper\t[mod]\n");
+	ps_kallsyms *k;
+	cr_assert_eq(ps_kallsyms_load(&k, ks), 0);
+	cr_expect_eq(ps_kallsyms_hidden(k), 1);
+	ps_kallsyms_free(k);
+
+	write_self_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function,
+			 0xffffffff81001010ull);
+	ps_trace_reader *r;
+	cr_assert_eq(ps_trace_open(&r, trace), 0);
+	ps_trace_writer *w;
+	ps_kv meta[] = {{"event", "cpu-clock"}};
+	cr_assert_eq(ps_trace_create(&w, out, meta, 1, 0), 0);
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.kallsyms = ks;
+	ps_sym_report rep;
+	cr_assert_eq(ps_sym_embed(r, &o, w, &rep), 0);
+	cr_expect_eq(rep.kernel_hidden, 1);
+	cr_expect_eq(rep.embedded, 2);
+	cr_assert_eq(ps_trace_commit(w), 0);
+	ps_trace_close(r);
+
+	cr_assert_eq(ps_trace_open(&r, out), 0);
+	ps_event ev;
+	int notes = 0, syms = 0;
+	while (ps_trace_next(r, &ev) > 0) {
+		if (ev.type == PS_REC_NOTE && !strcmp(ev.note.key, "kernel_hidden"))
+			notes++;
+		if (ev.type == PS_REC_SYMBOL && ev.sym.pid != PS_SYM_KERNEL_PID) {
+			syms++;
+			cr_expect_str_eq(ev.sym.names, "sym_test_target_function");
+		}
+	}
+	ps_trace_close(r);
+	cr_expect_eq(notes, 1);
+	cr_expect_eq(syms, 1);
+}
+
+Test(sym, jit_map_parse)
+{
+	char path[] = "/tmp/ps-jit-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path, "7f0000001000 100 LazyCompile:~hot /tmp/hot.js:3:13\n"
+			 "7f0000001100 80 Builtin:ArgumentsAdaptorTrampoline\n"
+			 "not a line\n"
+			 "7f0000002000 0 zero_size\n"
+			 "7f0000003000 40 _ZN3geo6Square4areaEv\n"
+			 "7f0000001000 20 reused_later\n"
+			 "7f0000004000 10 crlf_name\r\n");
+	ps_jit *j;
+	cr_assert_eq(ps_jit_load(&j, path, 1), 0);
+	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000001050ull), "LazyCompile:~hot /tmp/hot.js:3:13");
+	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000001100ull), "Builtin:ArgumentsAdaptorTrampoline");
+	/* A JIT reuses freed code addresses: the later line wins where they overlap. */
+	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000001010ull), "reused_later");
+	cr_expect_null(ps_jit_lookup(j, 0x7f0000002000ull));
+	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000003010ull), "geo::Square::area()");
+	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000004000ull), "crlf_name");
+	cr_expect_null(ps_jit_lookup(j, 0x7f0000004010ull));
+	ps_jit_free(j);
+	cr_assert_eq(ps_jit_load(&j, path, 0), 0);
+	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000003010ull), "_ZN3geo6Square4areaEv");
+	ps_jit_free(j);
+	ps_jit_free(NULL);
+	unlink(path);
+}
