@@ -30,7 +30,7 @@ LIB_SRCS := $(sort $(wildcard formats/*.c profiler/*.c symbolize/*.c render/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
-EXAMPLES := $(patsubst %.c,%,$(wildcard examples/*.c))
+EXAMPLES := $(patsubst %.c,%,$(wildcard examples/*.c)) $(patsubst %.cc,%,$(wildcard examples/*.cc))
 
 all: perfsample examples
 
@@ -59,6 +59,8 @@ examples/%: examples/%.c
 	$(CC) -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline -o $@ $< -lm -lpthread
 examples/%_nofp: examples/%_nofp.c
 	$(CC) -O1 -g -fomit-frame-pointer -fno-inline -o $@ $< -lm -lpthread
+examples/%: examples/%.cc
+	$(CXX) -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -o $@ $<
 
 test-deps:
 	@scripts/install-deps.sh test
