@@ -517,6 +517,7 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 					ef[0] = (ps_elf_frame){jn, NULL, 0};
 					n = 1;
 					f.jit = 1;
+					f.module = "[jit]"; /* how embedded records say "JIT" */
 				}
 			}
 		} else {
@@ -567,7 +568,12 @@ static int add_embedded(struct sess *s, const ps_symrec *r)
 	const char *module = intern(s, r->module);
 	const char *name = r->names, *line = r->lines;
 	for (uint32_t i = 0; i < r->nframes; i++) {
-		ps_sym_frame f = {.name = intern(s, name), .module = module, .kernel = kernel,
+		/* Names are embedded as the binary spells them, so --no-demangle still works
+		 * on a portable trace; demangling them here costs once per address. */
+		char dbuf[4096];
+		const char *shown = s->o->demangle ? ps_demangle(name, dbuf, sizeof(dbuf)) : name;
+		ps_sym_frame f = {.name = intern(s, shown), .module = module, .kernel = kernel,
+				  .jit = !kernel && !strcmp(r->module, "[jit]"),
 				  .inlined = i + 1 < r->nframes, .resolved = 1};
 		if (line && *line) {
 			const char *colon = strrchr(line, ':');
@@ -913,6 +919,7 @@ int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w,
 	struct sess s = {0};
 	ps_sym_opts eo = *o;
 	eo.use_embedded = 0; /* resolve from disk: this is what writes them */
+	eo.demangle = 0;     /* readers demangle, or not (--no-demangle) */
 	s.o = &eo;
 	s.arena = ps_arena_new();
 	if (!s.arena)
