@@ -98,3 +98,33 @@ bench: all $(BUILD)/gen_trace $(BUILD)/rusage
 	@bench/deps.sh
 	python3 bench/run.py $(if $(QUICK),--quick)
 .PHONY: bench
+
+# fuzz/: libFuzzer targets of the trace reader + symbolizer walk, the folded parser and the
+# perf-script reader, built with clang (ASan+UBSan) and run FUZZ_SECONDS each (default 60);
+# crashes land in fuzz/out/crashes-NAME/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_FLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer -I. \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard fuzz/fuzz_*.c))
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEP_CFLAGS) -c $< -o $@
+.SECONDARY: $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+fuzz: perfsample examples $(FUZZ_BINS)
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Everything again with ASan+UBSan (any report is fatal) in build-asan/, then the unit
+# tests and the e2e tests (tests/e2e/run.sh takes the binary from PS_BIN).
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+check-asan: examples
+	$(MAKE) BUILD=build-asan CC="$(CC) $(ASAN_FLAGS)" build-asan/libperfsample.a \
+		build-asan/unit-tests build-asan/perfsample.o
+	$(CC) $(ASAN_FLAGS) $(CFLAGS) -o build-asan/perfsample build-asan/perfsample.o \
+		build-asan/libperfsample.a $(DEP_LIBS) -lm
+	build-asan/unit-tests --jobs 2
+	PS_BIN=$(CURDIR)/build-asan/perfsample tests/e2e/run.sh
+.PHONY: fuzz check-asan

@@ -3,7 +3,7 @@
 # its reason on stdout) or anything else (fail). Prints "e2e: N passed, N failed, N skipped".
 cd "$(dirname "$0")/../.." || exit 1
 top=$(pwd)
-export PS="$top/perfsample" TOP="$top"
+export PS="${PS_BIN:-$top/perfsample}" TOP="$top"
 pass=0 fail=0 skip=0 failed=""
 only=${1:-}
 for t in tests/e2e/t_*.sh; do

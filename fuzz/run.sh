@@ -1,0 +1,70 @@
+#!/bin/sh
+# Runs each libFuzzer target for SECONDS (default 60) on a corpus seeded from real traces,
+# folded stacks and perf-script text, plus tests/data/fuzz-regressions. Crashes (and the
+# grown corpora) land in fuzz/out/. Exits non-zero when a target crashed.
+# Usage: fuzz/run.sh SECONDS build-fuzz/fuzz_NAME...
+cd "$(dirname "$0")/.." || exit 1
+secs=${1:-60}
+shift
+out=fuzz/out
+mkdir -p "$out"
+seeds=$out/seeds
+rm -rf "$seeds"
+mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript"
+# Traces: a real recording (when perf_event_open is allowed), its cut-short copy, and
+# every regression input.
+if ./perfsample record -q -F 999 -g -o "$seeds/t.data" -- examples/split 0.3 >/dev/null 2>&1; then
+	head -c $(($(wc -c <"$seeds/t.data") / 2)) "$seeds/t.data" >"$seeds/trace/cut"
+	cp "$seeds/t.data" "$seeds/trace/whole"
+	# Raw chunks for fuzz_trace's wrapping mode: 1, a record count, the records.
+	command -v zstd >/dev/null 2>&1 && python3 - "$seeds/t.data" "$seeds/trace" <<'PY'
+import struct, subprocess, sys
+d = open(sys.argv[1], "rb").read()
+pos = 28 + struct.unpack_from("<I", d, 24)[0]
+i = 0
+while pos + 16 <= len(d):
+    magic, csize, rsize, nrec = struct.unpack_from("<IIII", d, pos)
+    raw = subprocess.run(["zstd", "-d", "-c"], input=d[pos + 16:pos + 16 + csize],
+                         capture_output=True).stdout
+    open("%s/raw%d" % (sys.argv[2], i), "wb").write(bytes([1, min(nrec, 255)]) + raw[:60000])
+    pos += 16 + csize
+    i += 1
+PY
+	./perfsample fold -i "$seeds/t.data" >"$seeds/t.folded" 2>/dev/null
+	./perfsample script -i "$seeds/t.data" >"$seeds/t.perf" 2>/dev/null
+	{ printf '\0'; head -c 8000 "$seeds/t.folded"; } >"$seeds/folded/fold"
+	{ printf '\0'; head -c 8000 "$seeds/t.perf"; } >"$seeds/perfscript/script"
+fi
+i=0
+for f in tests/data/corpus/perf-script/*.txt; do
+	i=$((i + 1))
+	{ printf '\0'; head -c 8000 "$f"; } >"$seeds/perfscript/corpus$i"
+	{ printf '\3'; head -c 8000 "$f"; } >"$seeds/perfscript/corpus$i-pid-kernel"
+done
+printf '\0a;b;c 10\nmain;x 5 7\nbad line\n' >"$seeds/folded/small"
+for f in tests/data/fuzz-regressions/*; do
+	[ -f "$f" ] || continue
+	case $(basename "$f") in
+	trace-*) cp "$f" "$seeds/trace/" ;;
+	folded-*) cp "$f" "$seeds/folded/" ;;
+	perfscript-*) cp "$f" "$seeds/perfscript/" ;;
+	esac
+done
+status=0
+for bin in "$@"; do
+	name=$(basename "$bin" | sed 's/^fuzz_//')
+	corpus=$out/corpus-$name
+	mkdir -p "$corpus" "$out/crashes-$name"
+	echo "fuzz: $name for ${secs}s"
+	"$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$out/crashes-$name/" \
+		"$corpus" "$seeds/$name" >"$out/$name.log" 2>&1
+	rc=$?
+	grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "$out/$name.log" | tail -2
+	if [ $rc != 0 ]; then
+		status=1
+		echo "fuzz: $name FAILED (exit $rc); see $out/$name.log and $out/crashes-$name/"
+		grep -E 'ERROR|SUMMARY|runtime error' "$out/$name.log" | head -5
+	fi
+done
+exit $status
