@@ -100,6 +100,14 @@ def drop_caches():
         return False
 
 
+def div(a, b):
+    return a / b if a is not None and b else None
+
+
+def lt(a, b):
+    return None if a is None or b is None else a <= b
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -142,6 +150,7 @@ def overhead_case(name, workload, ps_args, perf_args, pairs):
     log("== overhead: %s (%d rounds of alone / perfsample / perf / perf -z)" % (name, pairs))
     variants = ["alone", "perfsample", "perf", "perf -z"]
     res = {v: [] for v in variants}
+    failed = {v: 0 for v in variants}
     wfile = os.path.join(WORK, "workload.rusage")
     for i in range(pairs):
         order = variants[i % 4:] + variants[:i % 4]
@@ -159,7 +168,16 @@ def overhead_case(name, workload, ps_args, perf_args, pairs):
                 z = ["-z"] if v == "perf -z" else []
                 argv = [PERF, "record", "-q"] + z + perf_args + ["-o", trace, "--"] + wrapped
             stdout = os.path.join(WORK, "workload.out")
-            m = measure(argv, stdout=stdout)
+            m = None
+            for attempt in range(2):
+                try:
+                    m = measure(argv, stdout=stdout)
+                    break
+                except RuntimeError as e:
+                    log("bench: %s failed (%s)%s" % (v, e, "; again" if not attempt else ""))
+            if m is None:
+                failed[v] += 1
+                continue
             with open(stdout) as f:
                 rounds = rounds_of(f.read())
             with open(wfile) as f:
@@ -173,26 +191,33 @@ def overhead_case(name, workload, ps_args, perf_args, pairs):
                 r["finish"] = m["wall"] - wall  # after the workload: embedding, build-ids
                 r["bytes"] = os.path.getsize(trace)
                 r["samples"] = ps_samples(trace) if v == "perfsample" else perf_samples(trace)
-            res[v].append(r)
+            res[v].append((i, r))
+    # Pair runs by iteration; a failed run drops only the pairs it is in.
+    idx = {v: dict(res[v]) for v in variants}
+    res = {v: [idx[v][i] for i in range(pairs)] if all(i in idx[v] for i in range(pairs))
+           else [idx[v].get(i) for i in range(pairs)] for v in variants}
     base = res["alone"]
-    out = {"name": name, "pairs": pairs, "rows": {}}
+    out = {"name": name, "pairs": pairs, "rows": {}, "failed": failed}
+
+    def both(xs, ys):
+        return [(x, y) for x, y in zip(xs, ys) if x and y]
     for v in variants:
-        rows = res[v]
+        rows = [r for r in res[v] if r]
         o = {"wall_per": med([r["wall_per"] for r in rows]),
-             "cpu_per": med([r["cpu_per"] for r in rows])}
+             "cpu_per": med([r["cpu_per"] for r in rows]), "failed": failed[v]}
         if v != "alone":
-            o["slow_wall"] = med([r["wall_per"] / b["wall_per"] - 1 for r, b in zip(rows, base)])
-            o["slow_cpu"] = med([r["cpu_per"] / b["cpu_per"] - 1 for r, b in zip(rows, base)])
+            pr = both(res[v], base)
+            o["slow_wall"] = med([r["wall_per"] / b["wall_per"] - 1 for r, b in pr])
+            o["slow_cpu"] = med([r["cpu_per"] / b["cpu_per"] - 1 for r, b in pr])
             for k in ("rec_cpu", "rec_rss", "finish", "bytes", "samples"):
                 o[k] = med([r[k] for r in rows])
             o["rec_cpu_per_s"] = med([r["rec_cpu"] / r["wall"] for r in rows])
             o["bps"] = med([r["bytes"] / r["samples"] for r in rows if r["samples"]])
         out["rows"][v] = o
-    ps, pf = res["perfsample"], res["perf"]
-    out["ratio_cost"] = med([a["wall_per"] / b["wall_per"] for a, b in zip(ps, pf)])
-    out["ratio_cpu"] = med([a["cpu_per"] / b["cpu_per"] for a, b in zip(ps, pf)])
-    out["ratio_rec_cpu"] = med([a["rec_cpu"] / b["rec_cpu"] for a, b in zip(ps, pf)
-                                if b["rec_cpu"] > 0])
+    pr = both(res["perfsample"], res["perf"])
+    out["ratio_cost"] = med([a["wall_per"] / b["wall_per"] for a, b in pr])
+    out["ratio_cpu"] = med([a["cpu_per"] / b["cpu_per"] for a, b in pr])
+    out["ratio_rec_cpu"] = med([a["rec_cpu"] / b["rec_cpu"] for a, b in pr if b["rec_cpu"] > 0])
     return out
 
 
@@ -522,20 +547,21 @@ def write_results(args, mach, ovh, real, synth, sym, prof, elapsed, quick):
     if fp99:
         r = fp99["rows"]
         s, p = r["perfsample"]["slow_cpu"], r["perf"]["slow_cpu"]
-        tg.append(("overhead at 99 Hz, -g < 1% (CPU per round)", pct(s), status(s < 0.01)))
+        tg.append(("overhead at 99 Hz, -g < 1% (CPU per round)", pct(s), status(lt(s, 0.0099999))))
         tg.append(("overhead at 99 Hz, -g ≤ perf's (CPU per round)",
-                   "%s vs perf %s" % (pct(s), pct(p)), status(s <= p)))
+                   "%s vs perf %s" % (pct(s), pct(p)), status(lt(s, p))))
         tg.append(("trace fp ≤ perf.data -z (bytes/sample)", "%s vs %s" % (
             fmt(r["perfsample"]["bps"]), fmt(r["perf -z"]["bps"])),
-            status(r["perfsample"]["bps"] <= r["perf -z"]["bps"])))
+            status(lt(r["perfsample"]["bps"], r["perf -z"]["bps"]))))
     if dw99:
         r = dw99["rows"]
         s, p = r["perfsample"]["slow_cpu"], r["perf"]["slow_cpu"]
-        tg.append(("overhead at 99 Hz, dwarf < 3% (CPU per round)", pct(s), status(s < 0.03)))
+        tg.append(("overhead at 99 Hz, dwarf < 3% (CPU per round)", pct(s), status(lt(s, 0.0299999))))
         tg.append(("overhead at 99 Hz, dwarf ≤ perf's (CPU per round)",
-                   "%s vs perf %s" % (pct(s), pct(p)), status(s <= p)))
-        q = r["perfsample"]["bps"] / r["perf"]["bps"]
-        tg.append(("trace dwarf ≤ 1/20 of perf.data dwarf", "1/%.0f" % (1 / q), status(q <= 0.05)))
+                   "%s vs perf %s" % (pct(s), pct(p)), status(lt(s, p))))
+        q = div(r["perfsample"]["bps"], r["perf"]["bps"])
+        tg.append(("trace dwarf ≤ 1/20 of perf.data dwarf", "1/%.0f" % (1 / q) if q else "–",
+                   status(lt(q, 0.05))))
     tg.append(("%d samples to SVG < 1 s" % big["n"], fmt(big["flame"]["ps"], " s"),
                status(big["flame"]["ps"] < 1)))
     if "speedup_est" in big["flame"]:
@@ -571,12 +597,13 @@ def write_results(args, mach, ovh, real, synth, sym, prof, elapsed, quick):
     for o in ovh:
         for v in ("perfsample", "perf", "perf -z"):
             r = o["rows"][v]
-            A("| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |" % (
-                o["name"], v, pct(r["slow_wall"]), pct(r["slow_cpu"]), fmt(r["rec_cpu"]),
+            A("| %s | %s%s | %s | %s | %s (%s) | %s | %s | %s | %s |" % (
+                o["name"], v, " (%d runs failed)" % r["failed"] if r["failed"] else "", pct(r["slow_wall"]), pct(r["slow_cpu"]), fmt(r["rec_cpu"]),
                 fmt(r["rec_cpu_per_s"]), fmt(r["rec_rss"]), fmt(r["finish"]),
                 fmt(r["samples"]), fmt(r["bps"])))
-        A("| %s | ratio perfsample/perf | wall/round %.4f | CPU/round %.4f | recorder CPU %s | | | | |"
-          % (o["name"], o["ratio_cost"], o["ratio_cpu"], fmt(o["ratio_rec_cpu"])))
+        A("| %s | ratio perfsample/perf | wall/round %s | CPU/round %s | recorder CPU %s | | | | |"
+          % (o["name"], fmt(o["ratio_cost"], "", 4), fmt(o["ratio_cpu"], "", 4),
+             fmt(o["ratio_rec_cpu"])))
     A("")
     A("Pairs per case: %d. Workload alone, median wall per round: %s." % (
         ovh[0]["pairs"], ", ".join("%s %s ms" % (o["name"], fmt(o["rows"]["alone"]["wall_per"] * 1e3))
@@ -594,7 +621,7 @@ def write_results(args, mach, ovh, real, synth, sym, prof, elapsed, quick):
         r = o["rows"]
         a, b, c = r["perfsample"]["bps"], r["perf"]["bps"], r["perf -z"]["bps"]
         A("| %s | %s | %s | %s | %s | %s | %s |" % (o["name"], fmt(r["perfsample"]["samples"]),
-                                               fmt(a), fmt(b), fmt(c), fmt(a / c), fmt(a / b)))
+                                               fmt(a), fmt(b), fmt(c), fmt(div(a, c)), fmt(div(a, b))))
     for rr in real:
         a, b = rr["bytes_ps"] / rr["n_ps"], rr["bytes_perf"] / rr["n_perf"]
         A("| split + python3, fp, 4 kHz, %s s | %d / %d | %s | %s | – | – | %s |" % (
@@ -690,7 +717,7 @@ def write_results(args, mach, ovh, real, synth, sym, prof, elapsed, quick):
         r = o["rows"]
         if o["ratio_rec_cpu"]:
             bars.append(("recorder CPU: %s" % o["name"], 1 / o["ratio_rec_cpu"]))
-        bars.append(("size vs perf -z: %s" % o["name"], r["perf -z"]["bps"] / r["perfsample"]["bps"]))
+        bars.append(("size vs perf -z: %s" % o["name"], div(r["perf -z"]["bps"], r["perfsample"]["bps"])))
     for rr in real:
         if "speedup" in rr["flame"]:
             bars.append(("to SVG, real %dk samples" % (rr["n_ps"] // 1000), rr["flame"]["speedup"]))
