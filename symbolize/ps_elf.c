@@ -49,6 +49,29 @@ struct ps_elf {
 	Dwarf *dw; /* lazily: NULL until needed, (Dwarf *)-1 when absent */
 	const char *source;
 	const char *debug_path;
+	/* DWARF answers by address: the same library's address recurs in every process
+	 * that maps it, and dwarf_getscopes walks a CU's DIEs each time. */
+	struct memo {
+		uint64_t vaddr;
+		ps_elf_frame *frames; /* in the arena; NULL marks an empty slot */
+		int n;
+	} *memo;
+	size_t nmemo, memocap;
+	/* Inlined-subroutine ranges per CU, gathered in one walk of the CU the first time
+	 * an address falls in it, so each lookup is a scan of a flat array rather than
+	 * dwarf_getscopes's walk of the DIE tree. */
+	struct cu_index {
+		Dwarf_Off off;
+		struct inl *inl;
+		size_t n;
+	} *cus;
+	size_t ncus, cucap;
+};
+
+struct inl {
+	uint64_t lo, hi;
+	Dwarf_Off die; /* DIE offset of the DW_TAG_inlined_subroutine */
+	int depth;     /* nesting: a deeper one is inlined into a shallower one */
 };
 
 static int cmp_sym(const void *a, const void *b)
@@ -586,6 +609,10 @@ void ps_elf_free(ps_elf *e)
 	ps_arena_free(e->arena);
 	free(e->syms);
 	free(e->segs);
+	free(e->memo);
+	for (size_t i = 0; i < e->ncus; i++)
+		free(e->cus[i].inl);
+	free(e->cus);
 	free(e);
 }
 
@@ -669,6 +696,81 @@ static Dwarf *get_dwarf(ps_elf *e)
 	return e->dw == (Dwarf *)-1 ? NULL : e->dw;
 }
 
+static int cmp_inl(const void *a, const void *b)
+{
+	const struct inl *x = a, *y = b;
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+#define INL_MAX (1u << 22)
+static int add_inlines(Dwarf_Die *die, int depth, struct inl **arr, size_t *n, size_t *cap)
+{
+	Dwarf_Die child;
+	if (depth > 64 || dwarf_child(die, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				if (*n == *cap) {
+					if (*cap >= INL_MAX)
+						return PS_ELIMIT;
+					size_t c = *cap ? *cap * 2 : 64;
+					struct inl *a = realloc(*arr, c * sizeof(*a));
+					if (!a)
+						return -ENOMEM;
+					*arr = a;
+					*cap = c;
+				}
+				(*arr)[(*n)++] = (struct inl){lo, hi, dwarf_dieoffset(&child), depth};
+			}
+		}
+		/* Code lives under subprograms, blocks and inlined subroutines, and in C++
+		 * under namespaces and classes; types and variables hold none. */
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block ||
+		    tag == DW_TAG_inlined_subroutine || tag == DW_TAG_namespace ||
+		    tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+		    tag == DW_TAG_module) {
+			int err = add_inlines(&child, depth + 1, arr, n, cap);
+			if (err)
+				return err;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+/* The inline index of the CU (built on first use), or NULL when it cannot be built. */
+static const struct cu_index *cu_inlines(ps_elf *e, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	for (size_t i = e->ncus; i-- > 0;)
+		if (e->cus[i].off == off)
+			return &e->cus[i];
+	if (e->ncus == e->cucap) {
+		size_t c = e->cucap ? e->cucap * 2 : 16;
+		struct cu_index *a = realloc(e->cus, c * sizeof(*a));
+		if (!a)
+			return NULL;
+		e->cus = a;
+		e->cucap = c;
+	}
+	struct inl *arr = NULL;
+	size_t n = 0, cap = 0;
+	if (add_inlines(cu, 0, &arr, &n, &cap) != 0) {
+		free(arr);
+		arr = NULL;
+		n = 0;
+	}
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_inl);
+	e->cus[e->ncus] = (struct cu_index){off, arr, n};
+	return &e->cus[e->ncus++];
+}
+
 /* Adds DWARF inline frames and lines for vaddr around the symbol's name. */
 static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_frame *frames, int max)
 {
@@ -686,31 +788,71 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 		}
 	}
 	int n = 0;
-	if (e->flags & PS_ELF_INLINE) {
-		Dwarf_Die *scopes = NULL;
-		int ns = dwarf_getscopes(&cu, vaddr, &scopes);
-		/* scopes[0] is innermost. Each inlined subroutine is a frame; its call site
-		 * (DW_AT_call_file/line) is the line of the frame that encloses it. */
+	const struct cu_index *ci = (e->flags & PS_ELF_INLINE) ? cu_inlines(e, &cu) : NULL;
+	if (ci) {
+		/* The inlined subroutines that cover vaddr, innermost (deepest) first. */
+		const struct inl *hit[PS_ELF_MAX_INLINE];
+		int nh = 0;
+		for (size_t i = 0; i < ci->n && ci->inl[i].lo <= vaddr; i++) {
+			const struct inl *in = &ci->inl[i];
+			if (vaddr >= in->hi || nh == PS_ELF_MAX_INLINE)
+				continue;
+			int j = nh++;
+			while (j > 0 && hit[j - 1]->depth < in->depth) {
+				hit[j] = hit[j - 1];
+				j--;
+			}
+			hit[j] = in;
+		}
+		/* Each inlined subroutine is a frame; its call site (DW_AT_call_file/line)
+		 * is the line of the frame that encloses it. */
 		Dwarf_Files *files = NULL;
 		dwarf_getsrcfiles(&cu, &files, NULL);
-		for (int i = 0; i < ns && n < max - 1; i++) {
-			if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+		for (int i = 0; i < nh && n < max - 1; i++) {
+			Dwarf_Die die;
+			if (!dwarf_offdie(dw, hit[i]->die, &die))
 				continue;
-			const char *name = die_name(e, &scopes[i]);
+			const char *name = die_name(e, &die);
 			frames[n++] = (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line};
 			Dwarf_Attribute attr;
 			Dwarf_Word v;
 			file = NULL;
 			line = 0;
-			if (files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &v) == 0)
+			if (files && dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr), &v) == 0)
 				file = dwarf_filesrc(files, v, NULL, NULL);
-			if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &v) == 0)
+			if (dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attr), &v) == 0)
 				line = (int)v;
 		}
-		free(scopes);
 	}
 	frames[n++] = (ps_elf_frame){outer, file, (unsigned)line};
 	return n;
+}
+
+/* The memo slot for vaddr (filled, or empty for the caller to fill), or NULL when out of
+ * memory: then the lookup is simply not remembered. */
+static struct memo *memo_slot(ps_elf *e, uint64_t vaddr)
+{
+	if ((e->nmemo + 1) * 2 > e->memocap) {
+		size_t cap = e->memocap ? e->memocap * 2 : 256;
+		struct memo *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i < e->memocap; i++) {
+			if (!e->memo[i].frames)
+				continue;
+			size_t j = ps_hash_u64(e->memo[i].vaddr) & (cap - 1);
+			while (t[j].frames)
+				j = (j + 1) & (cap - 1);
+			t[j] = e->memo[i];
+		}
+		free(e->memo);
+		e->memo = t;
+		e->memocap = cap;
+	}
+	size_t j = ps_hash_u64(vaddr) & (e->memocap - 1);
+	while (e->memo[j].frames && e->memo[j].vaddr != vaddr)
+		j = (j + 1) & (e->memocap - 1);
+	return &e->memo[j];
 }
 
 int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
@@ -732,9 +874,27 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 		return 0;
 	const char *name = sym_name(e, s);
 	if (e->flags & (PS_ELF_INLINE | PS_ELF_LINES)) {
-		int n = dwarf_frames(e, vaddr, name, frames, max);
-		if (n > 0)
+		struct memo *m = memo_slot(e, vaddr);
+		if (m && m->frames) {
+			int n = m->n < max ? m->n : max;
+			memcpy(frames, m->frames, (size_t)n * sizeof(*frames));
 			return n;
+		}
+		ps_elf_frame tmp[PS_ELF_MAX_INLINE];
+		int n = dwarf_frames(e, vaddr, name, tmp, PS_ELF_MAX_INLINE);
+		if (n <= 0) {
+			tmp[0] = (ps_elf_frame){name, NULL, 0};
+			n = 1;
+		}
+		if (m && (m->frames = ps_arena_alloc(e->arena, (size_t)n * sizeof(*tmp)))) {
+			memcpy(m->frames, tmp, (size_t)n * sizeof(*tmp));
+			m->vaddr = vaddr;
+			m->n = n;
+			e->nmemo++;
+		}
+		n = n < max ? n : max;
+		memcpy(frames, tmp, (size_t)n * sizeof(*frames));
+		return n;
 	}
 	frames[0] = (ps_elf_frame){name, NULL, 0};
 	return 1;
