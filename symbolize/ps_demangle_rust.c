@@ -17,8 +17,8 @@ struct v0 {
 	size_t size, n;
 	int err;
 	int depth;
-	int skip;            /* parse without printing (impl paths) */
-	uint64_t bound_lts;  /* lifetimes bound by enclosing for<...> */
+	int skip;	    /* parse without printing (impl paths) */
+	uint64_t bound_lts; /* lifetimes bound by enclosing for<...> */
 };
 
 static int peek(struct v0 *d) { return d->pos < d->len ? (unsigned char)d->sym[d->pos] : 0; }
@@ -343,28 +343,50 @@ static uint64_t binder(struct v0 *d)
 static const char *basic_type(int c)
 {
 	switch (c) {
-	case 'a': return "i8";
-	case 'b': return "bool";
-	case 'c': return "char";
-	case 'd': return "f64";
-	case 'e': return "str";
-	case 'f': return "f32";
-	case 'h': return "u8";
-	case 'i': return "isize";
-	case 'j': return "usize";
-	case 'l': return "i32";
-	case 'm': return "u32";
-	case 'n': return "i128";
-	case 'o': return "u128";
-	case 'p': return "_";
-	case 's': return "i16";
-	case 't': return "u16";
-	case 'u': return "()";
-	case 'v': return "...";
-	case 'x': return "i64";
-	case 'y': return "u64";
-	case 'z': return "!";
-	default: return NULL;
+	case 'a':
+		return "i8";
+	case 'b':
+		return "bool";
+	case 'c':
+		return "char";
+	case 'd':
+		return "f64";
+	case 'e':
+		return "str";
+	case 'f':
+		return "f32";
+	case 'h':
+		return "u8";
+	case 'i':
+		return "isize";
+	case 'j':
+		return "usize";
+	case 'l':
+		return "i32";
+	case 'm':
+		return "u32";
+	case 'n':
+		return "i128";
+	case 'o':
+		return "u128";
+	case 'p':
+		return "_";
+	case 's':
+		return "i16";
+	case 't':
+		return "u16";
+	case 'u':
+		return "()";
+	case 'v':
+		return "...";
+	case 'x':
+		return "i64";
+	case 'y':
+		return "u64";
+	case 'z':
+		return "!";
+	default:
+		return NULL;
 	}
 }
 
@@ -579,11 +601,22 @@ static void konst(struct v0 *d)
 	}
 	int neg = 0;
 	switch (c) {
-	case 'a': case 's': case 'l': case 'x': case 'n': case 'i':
+	case 'a':
+	case 's':
+	case 'l':
+	case 'x':
+	case 'n':
+	case 'i':
 		neg = eat(d, 'n');
 		/* fall through */
-	case 'h': case 't': case 'm': case 'y': case 'o': case 'j':
-	case 'b': case 'c': {
+	case 'h':
+	case 't':
+	case 'm':
+	case 'y':
+	case 'o':
+	case 'j':
+	case 'b':
+	case 'c': {
 		uint64_t v = 0;
 		size_t digits = 0;
 		int wide = 0;
@@ -593,7 +626,9 @@ static void konst(struct v0 *d)
 				break;
 			if (h == '_')
 				break;
-			int x = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+			int x = h >= '0' && h <= '9'   ? h - '0'
+				: h >= 'a' && h <= 'f' ? h - 'a' + 10
+						       : -1;
 			if (x < 0) {
 				d->err = 1;
 				break;

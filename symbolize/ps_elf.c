@@ -23,7 +23,7 @@ struct sym {
 	uint64_t start, size;
 	const char *name;      /* points into an ELF string table (mapped) */
 	const char *demangled; /* lazily, in the arena */
-	int rank;              /* for duplicates at one address: global beats weak/local */
+	int rank;	       /* for duplicates at one address: global beats weak/local */
 };
 
 struct seg {
@@ -31,9 +31,9 @@ struct seg {
 };
 
 struct ps_elf {
-	int fd;    /* the binary */
+	int fd; /* the binary */
 	Elf *elf;
-	int dfd;   /* a separate debug file, when one was found */
+	int dfd; /* a separate debug file, when one was found */
 	Elf *delf;
 	void *mini; /* the MiniDebugInfo ELF, decompressed */
 	Elf *melf;
@@ -55,7 +55,7 @@ struct ps_elf {
 		uint64_t vaddr;
 		ps_elf_frame *frames; /* in the arena; NULL marks an empty slot */
 		int n;
-	} *memo;
+	} * memo;
 	size_t nmemo, memocap;
 	/* Inlined-subroutine ranges per CU, gathered in one walk of the CU the first time
 	 * an address falls in it, so each lookup is a scan of a flat array rather than
@@ -64,7 +64,7 @@ struct ps_elf {
 		Dwarf_Off off;
 		struct inl *inl;
 		size_t n;
-	} *cus;
+	} * cus;
 	size_t ncus, cucap;
 };
 
@@ -183,7 +183,9 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 				continue;
 			int bind = GELF_ST_BIND(gs.st_info);
 			e->syms[e->nsyms++] = (struct sym){gs.st_value, gs.st_size, name, NULL,
-							   bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0};
+							   bind == STB_GLOBAL ? 2
+							   : bind == STB_WEAK ? 1
+									      : 0};
 		}
 	}
 	return 0;
@@ -373,12 +375,14 @@ static int find_debuginfod(ps_elf *e)
 		void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
 		if (!h)
 			return 0;
-		debuginfod_client *(*begin)(void) = (debuginfod_client * (*)(void)) dlsym(h, "debuginfod_begin");
-		void (*set_progress)(debuginfod_client *, int (*)(debuginfod_client *, long, long)) =
-			(void (*)(debuginfod_client *, int (*)(debuginfod_client *, long, long)))dlsym(
-				h, "debuginfod_set_progressfn");
-		dbgd.find = (int (*)(debuginfod_client *, const unsigned char *, int, char **))dlsym(
-			h, "debuginfod_find_debuginfo");
+		debuginfod_client *(*begin)(void) =
+		    (debuginfod_client * (*)(void)) dlsym(h, "debuginfod_begin");
+		void (*set_progress)(debuginfod_client *,
+				     int (*)(debuginfod_client *, long, long)) =
+		    (void (*)(debuginfod_client *, int (*)(debuginfod_client *, long, long)))dlsym(
+			h, "debuginfod_set_progressfn");
+		dbgd.find = (int (*)(debuginfod_client *, const unsigned char *, int,
+				     char **))dlsym(h, "debuginfod_find_debuginfo");
 		if (!begin || !dbgd.find || !(dbgd.client = begin()))
 			return 0;
 		if (set_progress)
@@ -578,7 +582,8 @@ int ps_elf_open_mem(ps_elf **out, const void *data, size_t size, unsigned flags)
 	e->elf = elf_memory((char *)data, size);
 	int err = e->elf ? index_binary(e) : PS_EFORMAT;
 	/* No file name: only what the image itself holds. */
-	ps_elf_opts o = {.flags = flags, .debug_dir = "/nonexistent", .name = "", .no_debuginfod = 1};
+	ps_elf_opts o = {
+	    .flags = flags, .debug_dir = "/nonexistent", .name = "", .no_debuginfod = 1};
 	if (!err)
 		err = index_symbols(e, &o, "");
 	if (err) {
@@ -666,12 +671,14 @@ static const char *die_name(ps_elf *e, Dwarf_Die *die)
 	for (int depth = 0; depth < 4 && die; depth++) {
 		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
 		if (!name)
-			name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+			name = dwarf_formstring(
+			    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
 		if (!name)
 			name = dwarf_diename(die);
 		if (name)
 			break;
-		if (!dwarf_attr(die, DW_AT_abstract_origin, &attr) || !dwarf_formref_die(&attr, &origin))
+		if (!dwarf_attr(die, DW_AT_abstract_origin, &attr) ||
+		    !dwarf_formref_die(&attr, &origin))
 			break;
 		die = &origin;
 	}
@@ -726,7 +733,8 @@ static int add_inlines(Dwarf_Die *die, int depth, struct inl **arr, size_t *n, s
 					*arr = a;
 					*cap = c;
 				}
-				(*arr)[(*n)++] = (struct inl){lo, hi, dwarf_dieoffset(&child), depth};
+				(*arr)[(*n)++] =
+				    (struct inl){lo, hi, dwarf_dieoffset(&child), depth};
 			}
 		}
 		/* Code lives under subprograms, blocks and inlined subroutines, and in C++
@@ -813,12 +821,14 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 			if (!dwarf_offdie(dw, hit[i]->die, &die))
 				continue;
 			const char *name = die_name(e, &die);
-			frames[n++] = (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line};
+			frames[n++] =
+			    (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line};
 			Dwarf_Attribute attr;
 			Dwarf_Word v;
 			file = NULL;
 			line = 0;
-			if (files && dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr), &v) == 0)
+			if (files &&
+			    dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr), &v) == 0)
 				file = dwarf_filesrc(files, v, NULL, NULL);
 			if (dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attr), &v) == 0)
 				line = (int)v;
@@ -924,10 +934,11 @@ static int rust_legacy_tidy(char *s)
 	}
 	static const struct {
 		const char *esc, *rep;
-	} escapes[] = {{"$SP$", "@"}, {"$BP$", "*"}, {"$RF$", "&"}, {"$LT$", "<"}, {"$GT$", ">"},
-		       {"$LP$", "("}, {"$RP$", ")"}, {"$C$", ","},  {"$u7e$", "~"}, {"$u20$", " "},
-		       {"$u27$", "'"}, {"$u5b$", "["}, {"$u5d$", "]"}, {"$u7b$", "{"}, {"$u7d$", "}"},
-		       {"$u3b$", ";"}, {"$u2b$", "+"}, {"$u22$", "\""}};
+	} escapes[] = {{"$SP$", "@"},  {"$BP$", "*"},  {"$RF$", "&"},  {"$LT$", "<"},
+		       {"$GT$", ">"},  {"$LP$", "("},  {"$RP$", ")"},  {"$C$", ","},
+		       {"$u7e$", "~"}, {"$u20$", " "}, {"$u27$", "'"}, {"$u5b$", "["},
+		       {"$u5d$", "]"}, {"$u7b$", "{"}, {"$u7d$", "}"}, {"$u3b$", ";"},
+		       {"$u2b$", "+"}, {"$u22$", "\""}};
 	char *w = s;
 	for (const char *r = s; *r;) {
 		if (r[0] == '.' && r[1] == '.') {
@@ -937,15 +948,16 @@ static int rust_legacy_tidy(char *s)
 			continue;
 		}
 		/* rustc writes "_$" for a path element that starts with an escape. */
-		if (r[0] == '_' && r[1] == '$' && (r == s || (r - s >= 2 && r[-1] == ':' && r[-2] == ':'))) {
+		if (r[0] == '_' && r[1] == '$' &&
+		    (r == s || (r - s >= 2 && r[-1] == ':' && r[-2] == ':'))) {
 			r++;
 			continue;
 		}
 		/* $uXX$: any other code point, in hex. */
 		unsigned cp;
 		int used = 0;
-		if (r[0] == '$' && r[1] == 'u' && sscanf(r, "$u%2x$%n", &cp, &used) == 1 && used == 5 &&
-		    cp >= 0x20 && cp < 0x7f) {
+		if (r[0] == '$' && r[1] == 'u' && sscanf(r, "$u%2x$%n", &cp, &used) == 1 &&
+		    used == 5 && cp >= 0x20 && cp < 0x7f) {
 			*w++ = (char)cp;
 			r += used;
 			continue;

@@ -468,8 +468,8 @@ static ps_jit *get_jit(struct sess *s, struct proc *p)
 	if (!p->jit_tried) {
 		p->jit_tried = 1;
 		char path[512];
-		snprintf(path, sizeof(path), "%s/perf-%u.map", s->o->jit_dir ? s->o->jit_dir : "/tmp",
-			 p->pid);
+		snprintf(path, sizeof(path), "%s/perf-%u.map",
+			 s->o->jit_dir ? s->o->jit_dir : "/tmp", p->pid);
 		ps_jit_load(&p->jit, path, s->o->demangle);
 	}
 	return p->jit;
@@ -507,7 +507,8 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 			f.module = d->path;
 			ps_elf *e = load_dso(s, d, pid, m);
 			uint64_t vaddr;
-			if (e && ps_elf_offset_to_vaddr(e, lookup - m->start + m->pgoff, &vaddr) == 0)
+			if (e &&
+			    ps_elf_offset_to_vaddr(e, lookup - m->start + m->pgoff, &vaddr) == 0)
 				n = ps_elf_lookup(e, vaddr, ef, PS_ELF_MAX_INLINE);
 			if (!n && (d->kind == DSO_ANON || !e)) {
 				struct proc *p = get_proc(s, pid, 0);
@@ -572,9 +573,12 @@ static int add_embedded(struct sess *s, const ps_symrec *r)
 		 * on a portable trace; demangling them here costs once per address. */
 		char dbuf[4096];
 		const char *shown = s->o->demangle ? ps_demangle(name, dbuf, sizeof(dbuf)) : name;
-		ps_sym_frame f = {.name = intern(s, shown), .module = module, .kernel = kernel,
+		ps_sym_frame f = {.name = intern(s, shown),
+				  .module = module,
+				  .kernel = kernel,
 				  .jit = !kernel && !strcmp(r->module, "[jit]"),
-				  .inlined = i + 1 < r->nframes, .resolved = 1};
+				  .inlined = i + 1 < r->nframes,
+				  .resolved = 1};
 		if (line && *line) {
 			const char *colon = strrchr(line, ':');
 			if (colon) {
@@ -593,7 +597,8 @@ static int add_embedded(struct sess *s, const ps_symrec *r)
 		if (*r->module)
 			snprintf(buf, sizeof(buf), "[%s]", base_name(r->module));
 		ps_sym_frame f = {.name = intern(s, *r->module ? buf : "[unknown]"),
-				  .module = module, .kernel = kernel};
+				  .module = module,
+				  .kernel = kernel};
 		if (pool_add(s, &f))
 			return -ENOMEM;
 	}
@@ -784,7 +789,8 @@ int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, v
 		err = for_each_addr(&s, sm, collect_frames, &w);
 		if (err)
 			break;
-		ps_sym_sample out = {comm, sm->pid, sm->tid, sm->cpu, sm->time, sm->period, w.n, s.out};
+		ps_sym_sample out = {comm,     sm->pid,	   sm->tid, sm->cpu,
+				     sm->time, sm->period, w.n,	    s.out};
 		s.rep.samples++;
 		err = fn(ctx, &out);
 	}
@@ -906,15 +912,17 @@ static int embed_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int ker
 			return err;
 	}
 	ps_event ev = {.type = PS_REC_SYMBOL};
-	ev.sym = (ps_symrec){.pid = kernel ? PS_SYM_KERNEL_PID : pid, .nframes = n, .addr = lookup,
-			     .module = module, .names = ec->names.data ? ec->names.data : "",
+	ev.sym = (ps_symrec){.pid = kernel ? PS_SYM_KERNEL_PID : pid,
+			     .nframes = n,
+			     .addr = lookup,
+			     .module = module,
+			     .names = ec->names.data ? ec->names.data : "",
 			     .lines = any_line ? ec->lines.data : NULL};
 	s->rep.embedded++;
 	return ps_trace_write(ec->w, &ev);
 }
 
-int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w,
-		 ps_sym_report *rep)
+int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w, ps_sym_report *rep)
 {
 	struct sess s = {0};
 	ps_sym_opts eo = *o;

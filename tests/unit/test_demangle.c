@@ -27,7 +27,8 @@ Test(demangle, cxx)
 Test(demangle, rust_legacy)
 {
 	dm("_ZN4core3ptr13drop_in_place17h1234567890abcdefE", "core::ptr::drop_in_place");
-	dm("_ZN71_$LT$Test$u20$$u2b$$u20$$u27$static$u20$as$u20$foo..Bar$LT$Test$GT$$GT$3bar17h930b740aa94f1d3aE",
+	dm("_ZN71_$LT$Test$u20$$u2b$$u20$$u27$static$u20$as$u20$foo..Bar$LT$Test$GT$$GT$"
+	   "3bar17h930b740aa94f1d3aE",
 	   "<Test + 'static as foo::Bar<Test>>::bar");
 	/* Not a hash: kept. */
 	dm("_ZN3foo3barE", "foo::bar");
@@ -42,7 +43,8 @@ Test(demangle, rust_v0_paths)
 	   "rpositionNCNgNpB9_6memchr7memrchrs_0E0Bb_",
 	   "<core::slice::Iter<u8> as core::iter::iterator::Iterator>::rposition::<core::slice::"
 	   "memchr::memrchr::{closure#1}>::{closure#0}");
-	dm("_RINbNbCskIICzLVDPPb_5alloc5alloc8box_freeDINbNiB4_5boxed5FnBoxuEp6OutputuEL_ECs1iopQbuBiw2_3std",
+	dm("_RINbNbCskIICzLVDPPb_5alloc5alloc8box_freeDINbNiB4_5boxed5FnBoxuEp6OutputuEL_"
+	   "ECs1iopQbuBiw2_3std",
 	   "alloc::alloc::box_free::<dyn alloc::boxed::FnBox<(), Output = ()>>");
 }
 
@@ -90,16 +92,18 @@ Test(demangle, rust_v0_suffixes)
 {
 	dm("_RC3foo.llvm.9D1C9369", "foo");
 	dm("_RNvC9backtrace3foo.llvm.A5310EB9", "backtrace::foo");
-	dm("_RNvNtNtNtNtCs92dm3009vxr_4rand4rngs7adapter9reseeding4fork23FORK_HANDLER_REGISTERED.0.0",
+	dm("_RNvNtNtNtNtCs92dm3009vxr_4rand4rngs7adapter9reseeding4fork23FORK_HANDLER_REGISTERED.0."
+	   "0",
 	   "rand::rngs::adapter::reseeding::fork::FORK_HANDLER_REGISTERED.0.0");
 }
 
 Test(demangle, rust_v0_invalid)
 {
 	/* Kept as they are: a bad name is better than a made-up one. */
-	const char *bad[] = {"_R", "_RX", "_RC", "_RC5ab", "_RNvC3foo", "_RB_", "_RB0_",
-			     "_RC3fooB", "_R0C3foo", "_RNvC3foo3barE",
-			     "_RIC1aB_E", "_RMC0D", "_RC3fooC3barX", "_RMC0Kj_", "_RC99999999999999999999999"};
+	const char *bad[] = {
+	    "_R",	 "_RX",	   "_RC",	    "_RC5ab",	"_RNvC3foo",
+	    "_RB_",	 "_RB0_",  "_RC3fooB",	    "_R0C3foo", "_RNvC3foo3barE",
+	    "_RIC1aB_E", "_RMC0D", "_RC3fooC3barX", "_RMC0Kj_", "_RC99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		dm(bad[i], bad[i]);
 	/* Self-referencing backref: must not loop. */

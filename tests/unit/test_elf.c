@@ -45,7 +45,8 @@ static void build(const char *name, int variant)
 	if (sh("command -v cc >/dev/null && command -v objcopy >/dev/null") != 0)
 		cr_skip_test("needs cc and objcopy");
 	cr_assert_eq(sh("cd %s && printf 'static int __attribute__((noinline)) hidden_%s(int x) "
-			"{ return x * %d; }\\nint main(int c, char **v) { return hidden_%s(c); }\\n' > %s.c && "
+			"{ return x * %d; }\\nint main(int c, char **v) { return hidden_%s(c); "
+			"}\\n' > %s.c && "
 			"cc -g -O1 -Wl,--build-id -o %s %s.c && "
 			"objcopy --only-keep-debug %s %s.debug && strip -s -o %s.stripped %s",
 			dir, name, variant + 2, name, name, name, name, name, name, name, name),
@@ -99,7 +100,8 @@ Test(elf, debuglink_and_build_id, .init = setup, .fini = teardown)
 		snprintf(hex + 2 * i, 3, "%02x", id[i]);
 	ps_elf_free(e);
 	cr_assert_eq(sh("mkdir -p %s/.build-id/%.2s && cp %s/a.debug %s/.build-id/%.2s/%s.debug",
-			ddir, hex, dir, ddir, hex, hex + 2), 0);
+			ddir, hex, dir, ddir, hex, hex + 2),
+		     0);
 	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
 	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "build-id");
 	cr_expect_str_eq(lookup(e, a), "hidden_a");
@@ -121,7 +123,9 @@ Test(elf, debuglink_and_build_id, .init = setup, .fini = teardown)
 
 	/* .gnu_debuglink next to the binary, then in .debug/ beside it. */
 	cr_assert_eq(sh("cd %s && objcopy --add-gnu-debuglink=a.debug a.stripped a.linked && "
-			"mkdir -p .debug && mv a.debug .debug/", dir), 0);
+			"mkdir -p .debug && mv a.debug .debug/",
+			dir),
+		     0);
 	snprintf(path, sizeof(path), "%s/a.linked", dir);
 	const char *dpath;
 	cr_assert_eq(ps_elf_open_opts(&e, path, &o), 0);
@@ -160,7 +164,8 @@ Test(elf, truncated_and_corrupt)
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		ps_elf *e = NULL;
 		memcpy(copy, img, cuts[i]);
-		if (ps_elf_open_mem(&e, copy, cuts[i], PS_ELF_DEMANGLE | PS_ELF_INLINE | PS_ELF_LINES) == 0) {
+		if (ps_elf_open_mem(&e, copy, cuts[i],
+				    PS_ELF_DEMANGLE | PS_ELF_INLINE | PS_ELF_LINES) == 0) {
 			ps_elf_frame fr[PS_ELF_MAX_INLINE];
 			ps_elf_lookup(e, 0x1000, fr, PS_ELF_MAX_INLINE);
 			ps_elf_free(e);
@@ -205,14 +210,16 @@ Test(elf, fuzz_regressions)
 		size_t len = fread(buf, 1, sizeof(buf), f);
 		fclose(f);
 		ps_elf *e = NULL;
-		if (ps_elf_open_mem(&e, buf, len, PS_ELF_DEMANGLE | PS_ELF_INLINE | PS_ELF_LINES) == 0) {
+		if (ps_elf_open_mem(&e, buf, len, PS_ELF_DEMANGLE | PS_ELF_INLINE | PS_ELF_LINES) ==
+		    0) {
 			ps_elf_frame fr[PS_ELF_MAX_INLINE];
 			for (uint64_t a = 0; a < 0x10000; a += 0x101)
 				ps_elf_lookup(e, a, fr, PS_ELF_MAX_INLINE);
 			ps_elf_free(e);
 		}
 		/* And through a file, which goes the debug-file path too. */
-		ps_elf_opts o = {.flags = PS_ELF_INLINE, .debug_dir = "/nonexistent", .no_debuginfod = 1};
+		ps_elf_opts o = {
+		    .flags = PS_ELF_INLINE, .debug_dir = "/nonexistent", .no_debuginfod = 1};
 		if (ps_elf_open_opts(&e, path, &o) == 0)
 			ps_elf_free(e);
 		n++;

@@ -104,14 +104,20 @@ static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
 		if (!*p)
 			continue;
 		ev = (ps_event){.type = PS_REC_MMAP};
-		ev.mmap = (ps_mmap){.time = 1, .pid = pid, .tid = pid, .start = a, .len = b - a,
-				    .pgoff = off, .filename = p};
+		ev.mmap = (ps_mmap){.time = 1,
+				    .pid = pid,
+				    .tid = pid,
+				    .start = a,
+				    .len = b - a,
+				    .pgoff = off,
+				    .filename = p};
 		cr_assert_eq(ps_trace_write(w, &ev), 0);
 	}
 	fclose(f);
 	uint64_t ips[] = {PS_CONTEXT_KERNEL, kaddr, PS_CONTEXT_USER, addr};
 	ev = (ps_event){.type = PS_REC_SAMPLE};
-	ev.sample = (ps_sample){.time = 2, .period = 1, .pid = pid, .tid = pid, .nr = 4, .ips = ips};
+	ev.sample =
+	    (ps_sample){.time = 2, .period = 1, .pid = pid, .tid = pid, .nr = 4, .ips = ips};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	cr_assert_eq(ps_trace_commit(w), 0);
 }
