@@ -744,6 +744,9 @@ static int collect_frames(struct sess *s, const ps_sample *sm, uint32_t pid, int
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < res->n && w->n < MAX_FRAMES; i++) {
+		/* Embedded symbols carry inline frames; --no-inline leaves them out here. */
+		if (s->pool[res->first + i].inlined && !s->o->inline_frames)
+			continue;
 		s->out[w->n] = s->pool[res->first + i];
 		s->out[w->n].addr = addr;
 		s->rep.frames++;
