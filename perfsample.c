@@ -443,6 +443,7 @@ enum {
 	OPT_SELECT_TID,
 	OPT_NO_EMBED,
 	OPT_CONTROL,
+	OPT_DEBUG_DIR,
 	OPT_FLAME, /* flamegraph.pl options: OPT_FLAME + index into ps_flame_optdefs */
 };
 
@@ -478,6 +479,9 @@ static int source_option(struct source *s, int c, const char *arg)
 		return 1;
 	case OPT_PERIOD:
 		s->weight_period = 1;
+		return 1;
+	case OPT_DEBUG_DIR:
+		s->sym.debug_dir = arg;
 		return 1;
 	}
 	return 0;
@@ -1016,6 +1020,7 @@ static const char fold_help[] =
 	"      --inline, --no-inline  inlined functions as their own frames (default on)\n"
 	"      --lines              add [file:line] where DWARF line info exists\n"
 	"      --no-demangle        keep C++/Rust names mangled\n"
+	"      --debug-dir DIR      where separate debug files are (default /usr/lib/debug)\n"
 	"      --period             weight by sample period instead of counting samples\n"
 	"      --select-pid PID[,..] only these processes; --select-tid TID[,..] threads\n"
 	"      --comm NAME          only threads with this name\n";
@@ -1031,6 +1036,7 @@ static const struct option stack_longopts[] = {
 	{"strict", no_argument, 0, OPT_STRICT},
 	{"period", no_argument, 0, OPT_PERIOD},
 	{"comm", required_argument, 0, OPT_COMM},
+	{"debug-dir", required_argument, 0, OPT_DEBUG_DIR},
 	{"help", no_argument, 0, 'h'},
 };
 #define N_STACK_LONGOPTS (sizeof(stack_longopts) / sizeof(stack_longopts[0]))
