@@ -1,6 +1,7 @@
 /* Replays every input saved in tests/data/fuzz-regressions/ (named trace-*, folded-* or
- * perfscript-* by the parser they crashed or stressed) through the fuzz targets' own code,
- * and checks that reading is deterministic: a second read gives the same result. Under
+ * perfscript-* by the parser they crashed or stressed): trace and folded inputs through the
+ * fuzz targets' own code, perf-script text through the reader and the collapse with each
+ * option. Checks that reading is deterministic: a second read gives the same result. Under
  * `make check-asan` a memory error in any of them is fatal. */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -10,7 +11,7 @@
 
 #define PS_FUZZ_NO_MAIN
 #include "fuzz/fuzz_folded.c"
-#include "fuzz/fuzz_perfscript.c"
+#include "formats/ps_perfscript.h"
 #include "fuzz/fuzz_trace.c"
 
 #define DIR_PATH "tests/data/fuzz-regressions"
@@ -75,12 +76,23 @@ static uint64_t folded_total(const unsigned char *data, size_t size, int *err)
 	return t;
 }
 
-static uint64_t collapse_total(const unsigned char *data, size_t size, int *err)
+static int count_sample(void *ctx, const ps_ps_sample *s)
+{
+	(void)s;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static uint64_t collapse_total(const unsigned char *data, size_t size, unsigned flags, int *err)
 {
 	FILE *in = fmemopen((void *)data, size, "r");
 	cr_assert_not_null(in);
+	size_t n = 0;
+	*err = ps_perfscript_read(in, count_sample, &n);
+	rewind(in);
 	ps_profile *p = ps_profile_new(0);
-	*err = ps_perfscript_collapse(in, 0, p);
+	int e = ps_perfscript_collapse(in, flags, p);
+	*err = *err ? *err : e;
 	uint64_t t = ps_profile_total(p);
 	ps_profile_free(p);
 	fclose(in);
@@ -110,11 +122,12 @@ Test(fuzz_regressions, replay_saved_inputs)
 			cr_expect_eq(a, b, "%s: folded totals differ", de->d_name);
 			cr_expect_eq(e1, e2, "%s: folded reads end differently", de->d_name);
 		} else if (!strncmp(de->d_name, "perfscript-", 11)) {
-			ps_fuzz_perfscript(data, size);
-			uint64_t a = size ? collapse_total(data + 1, size - 1, &e1) : 0;
-			uint64_t b = size ? collapse_total(data + 1, size - 1, &e2) : 0;
-			cr_expect_eq(a, b, "%s: collapsed totals differ", de->d_name);
-			cr_expect_eq(e1, e2, "%s: collapses end differently", de->d_name);
+			for (unsigned flags = 0; flags < 64; flags += 7) {
+				uint64_t a = collapse_total(data, size, flags, &e1);
+				uint64_t b = collapse_total(data, size, flags, &e2);
+				cr_expect_eq(a, b, "%s: collapsed totals differ", de->d_name);
+				cr_expect_eq(e1, e2, "%s: collapses end differently", de->d_name);
+			}
 		} else {
 			cr_assert_fail("%s: name it trace-*, folded-* or perfscript-*", de->d_name);
 		}
