@@ -119,12 +119,15 @@ fuzz: perfsample examples $(FUZZ_BINS)
 
 # Everything again with ASan+UBSan (any report is fatal) in build-asan/, then the unit
 # tests and the e2e tests (tests/e2e/run.sh takes the binary from PS_BIN).
+# clang when there is one: its UBSan also checks pointer arithmetic (e.g. NULL + 0).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_CC ?= $(if $(shell command -v clang),clang,$(CC))
 check-asan: examples
-	$(MAKE) BUILD=build-asan CC="$(CC) $(ASAN_FLAGS)" build-asan/libperfsample.a \
+	$(MAKE) BUILD=build-asan CC="$(ASAN_CC) $(ASAN_FLAGS)" build-asan/libperfsample.a \
 		build-asan/unit-tests build-asan/perfsample.o
-	$(CC) $(ASAN_FLAGS) $(CFLAGS) -o build-asan/perfsample build-asan/perfsample.o \
+	$(ASAN_CC) $(ASAN_FLAGS) $(CFLAGS) -o build-asan/perfsample build-asan/perfsample.o \
 		build-asan/libperfsample.a $(DEP_LIBS) -lm
-	build-asan/unit-tests --jobs 2
-	PS_BIN=$(CURDIR)/build-asan/perfsample tests/e2e/run.sh
+	@build-asan/unit-tests --jobs 2; u=$$?; \
+	PS_BIN=$(CURDIR)/build-asan/perfsample tests/e2e/run.sh; e=$$?; \
+	echo "check-asan: unit tests exit $$u, e2e exit $$e"; [ $$u = 0 ] && [ $$e = 0 ]
 .PHONY: fuzz check-asan
