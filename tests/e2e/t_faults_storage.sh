@@ -1,0 +1,41 @@
+# Storage faults: a full filesystem mid-recording and before the header, and a device as
+# the output. The recorder stops with one clear line, does not hang, and leaves no file
+# that claims to be a whole trace (and no .partial either: it removes its own).
+. "$TOP/tests/e2e/lib.sh"
+need_root
+mkdir full
+mount -t tmpfs -o size=256k tmpfs full 2>mount.err || skip "cannot mount a tmpfs here: $(cat mount.err)"
+trap 'umount full 2>/dev/null; [ -n "${work:-}" ] && kill $work 2>/dev/null' EXIT
+"$TOP/examples/threads" 2 30 >/dev/null &
+work=$!
+
+# Fills up while recording: -a at 4999 Hz with stacks writes far more than 256 KiB.
+start=$(date +%s)
+expect_error 'cannot write.*([Nn]o space left)' timeout 60 $PS record -q -F 4999 -g -a -d 25 -o full/out.data
+secs=$(($(date +%s) - start))
+echo "full filesystem: '$(cat err.txt)' after ${secs}s"
+[ "$secs" -lt 20 ] || fail "recorder took ${secs}s to give up on a full filesystem"
+[ ! -e full/out.data ] || fail "a trace was left on the full filesystem"
+[ ! -e full/out.data.partial ] || fail "a .partial was left on the full filesystem"
+[ -z "$(ls full)" ] || fail "files left: $(ls full)"
+
+# Full before the header: nothing fits.
+dd if=/dev/zero of=full/filler bs=4k 2>/dev/null
+expect_error 'cannot write.*([Nn]o space left)' timeout 20 $PS record -q -F 99 -o full/out2.data -- sleep 0.2
+[ "$(ls full)" = filler ] || fail "files left: $(ls full)"
+rm full/filler
+kill $work
+work=""
+
+# A character device as the output (a copy of /dev/full's node, so a bug cannot replace
+# the real one): an error, and the node is still the device afterwards.
+mknod devfull c 1 7
+if timeout 20 $PS record -q -F 99 -o devfull -- sleep 0.2 2>dev.err; then
+	[ -c devfull ] || fail "record replaced the device node 'devfull' with a regular file (-o /dev/full would destroy /dev/full)"
+	fail "record -o a /dev/full node succeeded"
+fi
+cat dev.err
+[ -c devfull ] || fail "record replaced the device node 'devfull' with a regular file"
+[ "$(wc -l <dev.err)" = 1 ] || fail "expected one error line"
+[ ! -e devfull.partial ] || fail "devfull.partial left behind"
+exit 0
