@@ -1,7 +1,9 @@
 /* perf-script text: the line grammar is stackcollapse-perf.pl's three regular expressions,
  * each turned into a linear scan that picks the same match a backtracking Perl engine picks
  * (leftmost, greedy or lazy as written), so odd lines split the way the script splits them. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memrchr */
+#endif
 #include "formats/ps_perfscript.h"
 
 #include <errno.h>
@@ -207,12 +209,18 @@ static int match_frame(const char *l, size_t n, frame_line *f)
 		return 0;
 	size_t last = (size_t)(rp - l), open = 0;
 	int found = 0;
-	for (size_t q = last - 1; q-- > 0;) {
-		if (l[q] == ' ' && l[q + 1] == '(') {
+	/* The '(' of " (" sits at most at last - 1. */
+	for (size_t lim = last; lim > 1;) {
+		const char *par = memrchr(l + 1, '(', lim - 1);
+		if (!par)
+			break;
+		size_t q = (size_t)(par - l) - 1;
+		if (l[q] == ' ') {
 			open = q;
 			found = 1;
 			break;
 		}
+		lim = q + 1;
 	}
 	if (!found)
 		return 0;
@@ -482,6 +490,8 @@ typedef struct collapser {
 	size_t *goff;  /* start of each group in groups */
 	size_t ng, gcap;
 	ps_buf tmp, out;
+	ps_buf mod; /* the last module seen, and what it is: modules repeat a lot */
+	int mod_set, mod_kind;
 } collapser;
 
 static void warn(collapser *c, size_t lineno, const char *msg)
@@ -554,16 +564,31 @@ static int co_header(collapser *c, const header *h, size_t lineno)
 	return 0;
 }
 
+/* memmem for the short needles here: glibc's set-up cost per call dominated a profile. */
+static const char *find(const char *s, size_t n, const char *lit, size_t ln)
+{
+	const char *end = s + n;
+	while (s + ln <= end) {
+		const char *c = memchr(s, lit[0], (size_t)(end - s) - ln + 1);
+		if (!c)
+			return NULL;
+		if (memcmp(c + 1, lit + 1, ln - 1) == 0)
+			return c;
+		s = c + 1;
+	}
+	return NULL;
+}
+
 static int contains(const char *s, size_t n, const char *lit)
 {
-	return memmem(s, n, lit, strlen(lit)) != NULL;
+	return find(s, n, lit, strlen(lit)) != NULL;
 }
 
 /* m:/tmp/perf-\d+\.map: */
 static int is_jit_map(span mod)
 {
 	const char *p = mod.p, *end = mod.p + mod.n;
-	while ((p = memmem(p, (size_t)(end - p), "/tmp/perf-", 10)) != NULL) {
+	while ((p = find(p, (size_t)(end - p), "/tmp/perf-", 10)) != NULL) {
 		const char *d = p + 10;
 		while (d < end && is_digit((unsigned char)*d))
 			d++;
@@ -582,8 +607,25 @@ static int is_kernel_mod(span mod)
 	       (mod.n >= 7 && memcmp(mod.p + mod.n - 7, "vmlinux", 7) == 0);
 }
 
+enum { MOD_KERNEL = 1, MOD_JIT = 2 };
+
+static int span_eq_buf(span s, const ps_buf *b)
+{
+	return s.n == b->len && memcmp(s.p, b->data, s.n) == 0;
+}
+
+static int mod_kind(collapser *c, span mod)
+{
+	if (c->mod_set && span_eq_buf(mod, &c->mod))
+		return c->mod_kind;
+	c->mod.len = 0;
+	c->mod_set = ps_buf_add(&c->mod, mod.p, mod.n) == 0;
+	c->mod_kind = (is_kernel_mod(mod) ? MOD_KERNEL : 0) | (is_jit_map(mod) ? MOD_JIT : 0);
+	return c->mod_kind;
+}
+
 /* Cleans one name the way the script does and appends it to the current group. */
-static int co_name(collapser *c, span fn, const frame_line *f, int inlined, int first)
+static int co_name(collapser *c, span fn, const frame_line *f, int kind, int inlined, int first)
 {
 	ps_buf *t = &c->tmp;
 	int err;
@@ -621,7 +663,7 @@ static int co_name(collapser *c, span fn, const frame_line *f, int inlined, int 
 			s[i] = ':';
 	/* Argument lists are noise, except in Go method names like "net/http.(*Client).Do"
 	 * and C++'s "(anonymous namespace)". */
-	const char *go_open = memmem(s, t->len, ".(", 2);
+	const char *go_open = find(s, t->len, ".(", 2);
 	int go = 0;
 	if (go_open) {
 		for (size_t i = t->len; i-- > 0 && s + i >= go_open + 2;) {
@@ -655,9 +697,9 @@ static int co_name(collapser *c, span fn, const frame_line *f, int inlined, int 
 	if (inlined) {
 		if (!contains(s, t->len, "_[i]"))
 			suffix = "_[i]";
-	} else if ((c->flags & PS_COLLAPSE_KERNEL) && is_kernel_mod(f->mod)) {
+	} else if ((c->flags & PS_COLLAPSE_KERNEL) && (kind & MOD_KERNEL)) {
 		suffix = "_[k]";
-	} else if ((c->flags & PS_COLLAPSE_JIT) && is_jit_map(f->mod)) {
+	} else if ((c->flags & PS_COLLAPSE_JIT) && (kind & MOD_JIT)) {
 		if (!contains(s, t->len, "_[j]"))
 			suffix = "_[j]";
 	}
@@ -690,11 +732,12 @@ static int co_frame(collapser *c, const frame_line *f)
 		fn.n -= 2;
 	if (fn.n == 0)
 		return 0;
+	int kind = (c->flags & PS_COLLAPSE_ALL) ? mod_kind(c, f->mod) : 0;
 	const char *p = fn.p, *end = fn.p + fn.n;
 	for (int k = 0;; k++) {
-		const char *arrow = memmem(p, (size_t)(end - p), "->", 2);
+		const char *arrow = find(p, (size_t)(end - p), "->", 2);
 		span part = {p, (size_t)((arrow ? arrow : end) - p)};
-		int err = co_name(c, part, f, k > 0, k == 0);
+		int err = co_name(c, part, f, kind, k > 0, k == 0);
 		if (err)
 			return err;
 		if (!arrow)
@@ -758,6 +801,7 @@ int ps_perfscript_collapse_opts(FILE *in, const ps_collapse_opts *opts, ps_profi
 	ps_buf_release(&c.groups);
 	ps_buf_release(&c.tmp);
 	ps_buf_release(&c.out);
+	ps_buf_release(&c.mod);
 	free(c.goff);
 	return err;
 }
