@@ -20,7 +20,7 @@ typedef struct ps_ps_frame {
 } ps_ps_frame;
 
 typedef struct ps_ps_sample {
-	const char *comm;  /* may contain spaces */
+	const char *comm;  /* may contain spaces; at least 2 bytes, as the script reads it */
 	int pid, tid;	   /* -1 when absent ("comm TID" prints no pid) */
 	int cpu;	   /* the "[NNN]" column, -1 when absent */
 	const char *event; /* e.g. "cpu-clock" (without the trailing ':'); "" when absent */
@@ -39,9 +39,10 @@ typedef int (*ps_ps_sample_fn)(void *ctx, const ps_ps_sample *s);
  * stackcollapse-perf.pl recognises one) and the frame lines that follow it; it ends at a
  * blank line, at the next header, or at the end of input (a truncated last sample is
  * delivered too). Lines starting with '#', frame lines outside a sample and unrecognised
- * lines are skipped. Frames whose symbol is "(...)" are kept (the collapse drops them).
- * Returns 0 at the end of input, the callback's non-zero value if it stopped the read, or
- * a negative errno / PS_E* code (-EIO, -ENOMEM, PS_ELIMIT for a line over 1 GiB). */
+ * lines are skipped. The strings are C strings: a NUL byte in the input ends one early. Frames
+ * whose symbol is "(...)" are kept (the collapse drops them). Returns 0 at the end of input, the
+ * callback's non-zero value if it stopped the read, or a negative errno / PS_E* code (-EIO,
+ * -ENOMEM, PS_ELIMIT for a line over 1 GiB). */
 int ps_perfscript_read(FILE *in, ps_ps_sample_fn fn, void *ctx);
 
 /* Options of stackcollapse-perf.pl. */
