@@ -268,6 +268,7 @@ struct source {
 	int strict;             /* malformed folded lines are fatal */
 	ps_sym_opts sym;
 	unsigned collapse;      /* PS_COLLAPSE_* for perf-script input */
+	const char *event_filter; /* perf-script input: keep this event (default: the first) */
 	int weight_period;
 };
 
@@ -402,7 +403,8 @@ static ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_
 	}
 	if (s->perfscript) {
 		FILE *f = open_text(s->perfscript);
-		ps_collapse_opts co = {s->collapse, NULL, on_collapse_warn, (void *)s->perfscript};
+		ps_collapse_opts co = {s->collapse, s->event_filter, on_collapse_warn,
+				       (void *)s->perfscript};
 		int err = ps_perfscript_collapse_opts(f, &co, p);
 		if (err)
 			die("cannot read '%s': %s", s->perfscript, ps_strerror(err));
@@ -444,6 +446,7 @@ enum {
 	OPT_NO_EMBED,
 	OPT_CONTROL,
 	OPT_DEBUG_DIR,
+	OPT_EVENT_FILTER,
 	OPT_FLAME, /* flamegraph.pl options: OPT_FLAME + index into ps_flame_optdefs */
 };
 
@@ -482,6 +485,9 @@ static int source_option(struct source *s, int c, const char *arg)
 		return 1;
 	case OPT_DEBUG_DIR:
 		s->sym.debug_dir = arg;
+		return 1;
+	case OPT_EVENT_FILTER:
+		s->event_filter = arg;
 		return 1;
 	}
 	return 0;
@@ -1022,6 +1028,8 @@ static const char fold_help[] =
 	"      --no-demangle        keep C++/Rust names mangled\n"
 	"      --debug-dir DIR      where separate debug files are (default /usr/lib/debug)\n"
 	"      --period             weight by sample period instead of counting samples\n"
+	"      --event-filter EVENT with --input perf-script: keep EVENT's samples (default:\n"
+	"                           the first event seen, as stackcollapse-perf.pl does)\n"
 	"      --select-pid PID[,..] only these processes; --select-tid TID[,..] threads\n"
 	"      --comm NAME          only threads with this name\n";
 
@@ -1037,6 +1045,7 @@ static const struct option stack_longopts[] = {
 	{"period", no_argument, 0, OPT_PERIOD},
 	{"comm", required_argument, 0, OPT_COMM},
 	{"debug-dir", required_argument, 0, OPT_DEBUG_DIR},
+	{"event-filter", required_argument, 0, OPT_EVENT_FILTER},
 	{"help", no_argument, 0, 'h'},
 };
 #define N_STACK_LONGOPTS (sizeof(stack_longopts) / sizeof(stack_longopts[0]))

@@ -19,6 +19,12 @@ done
 $PS fold --input perf-script --all - < "$corpus/perf-funcab-cmd-01.txt" > stdin.txt || fail "stdin"
 cmp -s "$corpus/results/perf-funcab-cmd-01-collapsed-all.txt" stdin.txt || fail "stdin differs"
 
+# --event-filter keeps another event's samples (the default keeps the first seen).
+mixed="$corpus/perf-cycles-instructions-01.txt"
+n_first=$($PS fold --input perf-script "$mixed" | awk '{ s += $NF } END { print s }')
+n_cycles=$($PS fold --input perf-script --event-filter cycles "$mixed" | awk '{ s += $NF } END { print s }')
+[ "$n_first" = 333 ] && [ "$n_cycles" = 111 ] || fail "event filter: $n_first/$n_cycles samples, expected 333/111"
+
 [ "$(id -u)" = 0 ] || { echo "checked $n corpus cases"; exit 0; }
 $PS record -q -F 999 -g -- "$TOP/examples/split" 1 >/dev/null || fail "record failed"
 $PS fold --no-inline > direct.txt
