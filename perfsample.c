@@ -881,6 +881,9 @@ static int cmd_record(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A command that dies before it is released closes the pipe we write "go" to: that
+	 * must be an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	o.stop = &stop_flag;
 
 	struct status_ctx sc = {!quiet && isatty(2), 0};
@@ -978,6 +981,8 @@ static int cmd_record(int argc, char **argv)
 	if (rc) {
 		ps_trace_abort(w);
 		ps_record_free(rec);
+		if (rc == -ENOSPC || rc == -EIO || rc == -EDQUOT || rc == -EFBIG)
+			die("cannot write '%s': %s", rot.active ? rot.path : out, ps_strerror(rc));
 		die("%s", *err ? err : "recording failed");
 	}
 	ps_record_free(rec);
@@ -1055,7 +1060,8 @@ static struct option *build_longopts(const struct option *extra, size_t nextra)
 {
 	struct option *o = calloc(N_STACK_LONGOPTS + nextra + 1, sizeof(*o));
 	memcpy(o, stack_longopts, sizeof(stack_longopts));
-	memcpy(o + N_STACK_LONGOPTS, extra, nextra * sizeof(*o));
+	if (nextra) /* extra may be NULL: memcpy's source must not be, even for 0 bytes */
+		memcpy(o + N_STACK_LONGOPTS, extra, nextra * sizeof(*o));
 	return o;
 }
 

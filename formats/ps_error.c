@@ -12,6 +12,7 @@ const char *ps_strerror(int err)
 	case PS_EZSTD: return "zstd error";
 	case PS_EEMPTY: return "empty";
 	case PS_ELIMIT: return "too large";
+	case PS_ENOTREG: return "not a regular file";
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);

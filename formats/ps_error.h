@@ -11,6 +11,7 @@ enum {
 	PS_EZSTD,            /* zstd failed to compress or decompress */
 	PS_EEMPTY,           /* no data where some was required */
 	PS_ELIMIT,           /* input exceeds a size limit */
+	PS_ENOTREG,          /* a path that must be a regular file is not */
 };
 
 /* Static string for a negative errno or PS_E* code. */

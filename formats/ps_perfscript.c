@@ -48,9 +48,9 @@ static int next_line(line_reader *r, const char **line, size_t *len)
 {
 	size_t scanned = 0; /* bytes after start known to hold no '\n' */
 	for (;;) {
-		char *from = r->buf + r->start + scanned;
+		/* No arithmetic on buf before the first read: NULL + 0 is undefined. */
 		char *nl = r->end > r->start + scanned
-			       ? memchr(from, '\n', r->end - r->start - scanned)
+			       ? memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned)
 			       : NULL;
 		if (nl) {
 			*line = r->buf + r->start;

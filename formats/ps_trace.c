@@ -84,7 +84,7 @@ static int open_partial(const char *partial)
 	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	int fd = open(partial, flags, 0600);
 	if (fd < 0 && errno == EEXIST) {
-		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (old >= 0) {
 			int busy = flock(old, LOCK_EX | LOCK_NB) < 0;
 			close(old);
@@ -127,7 +127,12 @@ int ps_trace_create(ps_trace_writer **out, const char *path, const ps_kv *meta, 
 	/* zstd's own checksum lets the reader tell a corrupt chunk from a good one. */
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
 
-	int fd = open_partial(w->partial);
+	/* The trace replaces PATH by rename: never a device, fifo or directory (as root,
+	 * -o /dev/null would otherwise turn /dev/null into a trace). */
+	struct stat st;
+	int fd = PS_ENOTREG;
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		fd = open_partial(w->partial);
 	if (fd < 0) {
 		free(w->partial);
 		w->partial = NULL; /* nothing of ours to remove */

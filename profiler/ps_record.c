@@ -55,6 +55,10 @@ struct ps_record {
 	uint64_t chain[MAX_CHAIN + 2];
 	ps_unwinder *unwinder;
 	int enabled;
+	/* Events that are disabled emit no COMM/MMAP records: what exec'd or mapped meanwhile
+	 * is synthesized from /proc when sampling is enabled (-D, --control). */
+	int resync;
+	uint64_t synth_time; /* time of synthesized records: 0 at attach, else the enable */
 	ps_event *log; /* state records, for rotation */
 	size_t nlog, logcap;
 	ps_arena *log_strings;
@@ -358,7 +362,8 @@ static int replay_state(ps_record *r)
 static int write_comm(ps_record *r, pid_t pid, pid_t tid, const char *comm)
 {
 	ps_event ev = {.type = PS_REC_COMM};
-	ev.comm = (ps_comm){.time = 0, .pid = (uint32_t)pid, .tid = (uint32_t)tid, .comm = comm};
+	ev.comm = (ps_comm){.time = r->synth_time, .pid = (uint32_t)pid, .tid = (uint32_t)tid,
+			    .comm = comm};
 	return write_state(r, &ev);
 }
 
@@ -424,8 +429,8 @@ static int synthesize_process(ps_record *r, pid_t pid)
 		if (r->unwinder)
 			ps_unwind_mmap(r->unwinder, (uint32_t)pid, start, end - start, pgoff, name);
 		ps_event ev = {.type = PS_REC_MMAP};
-		ev.mmap = (ps_mmap){.pid = (uint32_t)pid, .tid = (uint32_t)pid, .start = start,
-				    .len = end - start, .pgoff = pgoff, .ino = ino, .maj = maj,
+		ev.mmap = (ps_mmap){.time = r->synth_time, .pid = (uint32_t)pid,
+				    .tid = (uint32_t)pid, .start = start, .len = end - start, .pgoff = pgoff, .ino = ino, .maj = maj,
 				    .min = min, .prot = PROT_READ | PROT_EXEC, .filename = name};
 		err = write_state(r, &ev);
 	}
@@ -554,8 +559,13 @@ static int start_command(ps_record *r, char *err, size_t errlen)
 		/* Wait for the parent: a byte means go, EOF means it gave up. */
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
+		/* The recorder's signal choices are not the command's (an ignored SIGPIPE would
+		 * survive exec). */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGUSR2, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		execvp(r->o.argv[0], r->o.argv);
 		int e = errno;
 		if (write(ex[1], &e, sizeof(e)) < 0)
@@ -722,6 +732,10 @@ int ps_record_child_status(const ps_record *r) { return r->child_status; }
 
 void ps_record_enable(ps_record *r, int on)
 {
+	if (on && !r->enabled && (r->o.start_disabled || r->o.delay_ms)) {
+		r->resync = 1;
+		r->synth_time = now_ns(); /* before the events run: every later sample sees it */
+	}
 	for (size_t i = 0; i < r->nfds; i++)
 		ioctl(r->fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
 	r->enabled = on;
@@ -1040,6 +1054,16 @@ int ps_record_run(ps_record *r, ps_trace_writer **w, char *err, size_t errlen)
 	return rc;
 }
 
+/* After an enable: names and mappings of what changed while the events were off. A
+ * command may have exec'd and forked meanwhile, so with one every process is read. */
+static int resync(ps_record *r)
+{
+	if (!r->resync)
+		return 0;
+	r->resync = 0;
+	return r->o.argv ? synthesize_all(r) : synthesize(r);
+}
+
 static int record_loop(ps_record *r, char *err, size_t errlen)
 {
 	int rc = synthesize(r);
@@ -1075,7 +1099,9 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 		if (r->o.control_fd >= 0 && r->o.on_control && npfd > r->nrings &&
 		    (pfd[npfd - 1].revents & (POLLIN | POLLHUP)))
 			r->o.on_control(r->o.control_ctx, r->o.control_fd);
-		rc = drain_all(r);
+		rc = resync(r);
+		if (!rc)
+			rc = drain_all(r);
 		if (!rc)
 			rc = ps_trace_tick(r->w);
 		if (rc) {
@@ -1084,8 +1110,14 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 		}
 		uint64_t now = now_ns();
 		if (r->o.delay_ms && !r->enabled && !r->o.start_disabled &&
-		    now - start >= r->o.delay_ms * 1000000ull)
+		    now - start >= r->o.delay_ms * 1000000ull) {
 			ps_record_enable(r, 1);
+			rc = resync(r);
+			if (rc) {
+				snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+				break;
+			}
+		}
 		if (r->o.on_rotate && ((r->o.rotate && *r->o.rotate) ||
 				       (r->o.rotate_ms && now - last_rotate >= r->o.rotate_ms * 1000000ull))) {
 			if (r->o.rotate)

@@ -81,7 +81,8 @@ int ps_kallsyms_load(ps_kallsyms **out, const char *path)
 		return err;
 	}
 	k->hidden = k->n == 0 && zero > 0;
-	qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
+	if (k->n) /* syms is NULL when kallsyms showed nothing; qsort's base must not be */
+		qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
 	*out = k;
 	return 0;
 }

@@ -19,6 +19,17 @@
 
 #include "profiler/ps_unwind.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 #define NREGS 17
 enum { R_AX, R_BX, R_CX, R_DX, R_SI, R_DI, R_BP, R_SP, R_IP, R_R8 };
 #define STACK_MAX (64 * 1024)
@@ -266,12 +277,18 @@ Test(unwind, self_through_nofp_functions_and_libc_qsort)
 	cr_assert_eq(ips[0], cap_regs[R_IP], "the sampled IP comes first, unchanged");
 	cr_assert_str_eq(where(ips[0]), "unwind_leaf_c");
 	cr_assert_eq(find_frame(n, 1, "unwind_cmp_b"), 1);
+#if UNDER_ASAN
+	/* ASan replaces qsort with its own interceptor: only our frames' order is checked. */
+	int a = find_frame(n, 2, "unwind_mid_a");
+	cr_assert_gt(a, 1);
+#else
 	int libc = find_frame(n, 2, "libc");
 	cr_assert_eq(libc, 2, "qsort's frames follow the callback");
 	int a = find_frame(n, libc, "unwind_mid_a");
 	cr_assert_gt(a, libc);
 	for (int i = libc; i < a; i++)
 		cr_assert_str_eq(where(ips[i] - 1), "libc", "only libc between b and a");
+#endif
 	cr_assert_eq(find_frame(n, a, "unwind_test_root"), a + 1);
 	/* The whole stack was copied: the chain ends at _start, the outermost frame. */
 	cr_assert_str_eq(where(ips[n - 1] - 1), "_start");
