@@ -417,7 +417,9 @@ def machine():
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
             "perf": perfv, "load": "%.2f %.2f %.2f" % os.getloadavg(),
-            "python": platform.python_version()}
+            "python": platform.python_version(),
+            "commit": subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                                     capture_output=True, text=True).stdout.strip()}
 
 
 def svg_plot(bars, path):
@@ -463,6 +465,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
+    # One binary for the whole run: others may rebuild ./perfsample meanwhile.
+    global PS
+    shutil.copy2(PS, os.path.join(WORK, "perfsample"))
+    PS = os.path.join(WORK, "perfsample")
     LOG = open(os.path.join(WORK, "stderr.log"), "ab")
     if not PERF:
         sys.exit("bench: perf is missing (apt-get install linux-perf)")
@@ -523,6 +529,7 @@ def write_results(args, mach, ovh, real, synth, sym, prof, elapsed, quick):
     A("| date | %s |" % mach["date"])
     A("| machine | %s CPUs, %s |" % (mach["nproc"], mach["cpu"]))
     A("| kernel | %s |" % mach["kernel"])
+    A("| perfsample | %s (the binary copied at the start of the run) |" % mach["commit"])
     A("| perf | %s |" % mach["perf"])
     A("| FlameGraph | %s |" % (FG or "unset: Perl rows skipped"))
     A("| load average at start | %s (other work on the machine adds noise to every row) |"
