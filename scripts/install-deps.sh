@@ -32,6 +32,9 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 	command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 	command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes
+	command -v clang >/dev/null 2>&1 || missing="$missing clang"
+	dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || missing="$missing libclang-rt-14-dev"
 fi
 if [ "$want" = bench ]; then
 	[ -x /usr/bin/time ] || missing="$missing time"
