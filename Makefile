@@ -122,7 +122,7 @@ fuzz: perfsample examples $(FUZZ_BINS)
 # clang when there is one: its UBSan also checks pointer arithmetic (e.g. NULL + 0).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_CC ?= $(if $(shell command -v clang),clang,$(CC))
-check-asan: examples
+check-asan: test-deps examples
 	$(MAKE) BUILD=build-asan CC="$(ASAN_CC) $(ASAN_FLAGS)" build-asan/libperfsample.a \
 		build-asan/unit-tests build-asan/perfsample.o
 	$(ASAN_CC) $(ASAN_FLAGS) $(CFLAGS) -o build-asan/perfsample build-asan/perfsample.o \
