@@ -38,11 +38,34 @@ def log(msg):
 
 # ---- running things ----
 
-def measure(argv, stdout=None, stdin=None):
-    """Runs argv; wall time, CPU time and peak RSS from wait4 (the same numbers
-    /usr/bin/time -v prints: the process and the children it reaped)."""
+_nrss = [0]
+
+
+def small(argv):
+    """Runs argv under bench/rusage: ru_maxrss survives fork and exec (Linux keeps the old
+    mm's high-water mark), so a child of this Python process never reports less than
+    Python's own RSS; a grandchild forked by the small C wrapper reports its own. Returns
+    the wrapped argv and the file the wrapper writes."""
+    _nrss[0] += 1
+    f = os.path.join(WORK, "rss.%d" % _nrss[0])
+    return [RUSAGE, f, "--"] + argv, f
+
+
+def rss_of(f):
+    with open(f) as fh:
+        v = fh.read().split()
+    os.unlink(f)
+    return int(v[3]) / 1024.0
+
+
+def measure(argv, stdout=None, stdin=None, wrap=True):
+    """Runs argv; wall time and CPU time from wait4 (the same numbers /usr/bin/time -v
+    prints: the process and the children it reaped), peak RSS through bench/rusage."""
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL
     inp = open(stdin, "rb") if stdin else subprocess.DEVNULL
+    rf = None
+    if wrap:
+        argv, rf = small(argv)
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=out, stdin=inp, stderr=LOG)
     _, status, ru = os.wait4(p.pid, 0)
@@ -54,7 +77,8 @@ def measure(argv, stdout=None, stdin=None):
         inp.close()
     if p.returncode != 0:
         raise RuntimeError("%s: exit %d" % (" ".join(argv), p.returncode))
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss / 1024.0}
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+            "rss": rss_of(rf) if rf else ru.ru_maxrss / 1024.0}
 
 
 def pipeline(stages, stdout=None, stdin=None):
@@ -63,8 +87,10 @@ def pipeline(stages, stdout=None, stdin=None):
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL
     prev = open(stdin, "rb") if stdin else subprocess.DEVNULL
     t0 = time.monotonic()
-    procs = []
+    procs, files = [], []
     for i, argv in enumerate(stages):
+        argv, rf = small(argv)
+        files.append(rf)
         last = i == len(stages) - 1
         p = subprocess.Popen(argv, stdin=prev, stdout=out if last else subprocess.PIPE,
                              stderr=LOG)
@@ -77,9 +103,10 @@ def pipeline(stages, stdout=None, stdin=None):
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         cpu += ru.ru_utime + ru.ru_stime
-        rss = max(rss, ru.ru_maxrss / 1024.0)
         if p.returncode != 0:
             raise RuntimeError("%s: exit %d" % (" ".join(p.args), p.returncode))
+    for f in files:
+        rss = max(rss, rss_of(f))
     wall = time.monotonic() - t0
     if stdout:
         out.close()
@@ -171,7 +198,7 @@ def overhead_case(name, workload, ps_args, perf_args, pairs):
             m = None
             for attempt in range(2):
                 try:
-                    m = measure(argv, stdout=stdout)
+                    m = measure(argv, stdout=stdout, wrap=v != "alone")
                     break
                 except RuntimeError as e:
                     log("bench: %s failed (%s)%s" % (v, e, "; again" if not attempt else ""))
@@ -186,6 +213,7 @@ def overhead_case(name, workload, ps_args, perf_args, pairs):
             r = {"rounds": rounds, "wall": wall, "wcpu": wcpu,
                  "wall_per": wall / rounds, "cpu_per": wcpu / rounds}
             if v != "alone":
+                # The outer rusage wrapper is charged too; it only waits.
                 r["rec_cpu"] = m["cpu"] - wcpu - wrap_cpu
                 r["rec_rss"] = m["rss"]
                 r["finish"] = m["wall"] - wall  # after the workload: embedding, build-ids
@@ -539,7 +567,9 @@ def write_results(args, mach, ovh, real, synth, sym, prof, elapsed, quick):
     A("Every case runs perfsample and the peer on the same input, interleaved (A B, B A, "
       "...); numbers are medians over the pairs, ratios are medians of the per-pair ratios. "
       "Wall, CPU and peak RSS come from wait4(2) on the process (what /usr/bin/time -v "
-      "reports: the process and the children it reaped).")
+      "reports: the process and the children it reaped); peak RSS is the largest of the process "
+      "and the children it reaped, measured through bench/rusage, since a process forked by "
+      "the Python driver would report at least the driver's own RSS.")
     A("")
 
     # targets first: the summary
