@@ -294,11 +294,19 @@ static FILE *open_text(const char *path)
 struct folded_warn {
 	const char *path;
 	size_t n;
+	int strict; /* the first bad line ends the read: keep it for the one error line */
+	size_t lineno;
+	const char *reason;
 };
 
 static void on_folded_warn(void *ctx, size_t lineno, const char *reason)
 {
 	struct folded_warn *w = ctx;
+	if (w->strict) {
+		w->lineno = lineno;
+		w->reason = reason;
+		return;
+	}
 	if (w->n++ < 10)
 		warn("%s:%zu: %s; line skipped", w->path, lineno, reason);
 	else if (w->n == 11)
@@ -390,11 +398,13 @@ static ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_
 		memset(sum, 0, sizeof(*sum));
 	if (s->folded) {
 		FILE *f = open_text(s->folded);
-		struct folded_warn w = {strcmp(s->folded, "-") ? s->folded : "<stdin>", 0};
+		struct folded_warn w = {strcmp(s->folded, "-") ? s->folded : "<stdin>", 0, s->strict,
+					0, NULL};
 		int err = ps_profile_read_folded(p, f, s->strict ? PS_FOLDED_STRICT : 0,
 						 on_folded_warn, &w);
 		if (err == PS_EFORMAT)
-			die("%s: malformed folded line (--strict)", w.path);
+			die("%s:%zu: malformed folded line: %s", w.path, w.lineno,
+			    w.reason ? w.reason : "?");
 		if (err)
 			die("cannot read '%s': %s", w.path, ps_strerror(err));
 		if (f != stdin)

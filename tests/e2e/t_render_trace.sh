@@ -33,6 +33,36 @@ $PS export --format pprof -i a.data -o a.pb.gz || fail "export pprof"
 if command -v go >/dev/null; then
 	HOME=$TMP GOCACHE=$TMP/go go tool pprof -top a.pb.gz 2>/dev/null | grep -q ' spin$' || fail "pprof -top lacks spin"
 fi
+# Malformed folded lines: reported with their line number and skipped, or fatal with --strict.
+printf 'a;b 3\nno count here\na;c -2\n\na;d x1\na;b 1\n' > bad.folded
+$PS flamegraph --folded bad.folded > bad.svg 2>bad.err || fail "flamegraph of a partly bad file failed"
+grep -q 'bad.folded:2: sample count is not a number' bad.err || { cat bad.err; fail "line 2 not reported"; }
+grep -q 'bad.folded:3: negative sample count' bad.err || fail "line 3 not reported"
+grep -q 'bad.folded:5: ' bad.err || fail "line 5 not reported"
+xmllint --noout bad.svg || fail "svg of a partly bad file is not XML"
+grep -q '<title>b (4 samples' bad.svg || fail "good lines lost"
+expect_error "malformed" $PS flamegraph --strict --folded bad.folded
+: > empty.folded
+$PS flamegraph --folded empty.folded > empty.svg || fail "empty profile"
+xmllint --noout empty.svg && grep -qi 'no samples' empty.svg || fail "empty profile SVG"
+printf 'a;\377\001x<&> 2\n' | $PS flamegraph --folded - > odd.svg || fail "odd bytes"
+xmllint --noout odd.svg || fail "odd bytes break the XML"
+
+# Per-process filters on a system-wide trace.
+"$TOP/examples/split" 2 >/dev/null &
+"$TOP/examples/inline" 2 >/dev/null &
+sleep 0.3
+$PS record -q -F 499 -g -a -d 1 -o sys.data || fail "record -a"
+wait
+$PS flamegraph -i sys.data --comm split > split.svg || fail "--comm"
+grep -q '<title>heavy (' split.svg || fail "--comm split lacks heavy"
+grep -q '<title>outer (' split.svg && fail "--comm split shows inline's frames"
+pid=$($PS fold -i sys.data --pid | sed -n 's/^inline-\([0-9]*\);.*/\1/p' | head -1)
+[ -n "$pid" ] || fail "no inline process in the system trace"
+$PS flamegraph -i sys.data --pid "$pid" > one.svg || fail "--pid"
+grep -q '<title>outer (' one.svg || fail "--pid lacks the process's frames"
+grep -q '<title>heavy (' one.svg && fail "--pid shows another process"
+
 expect_error "unknown export format 'xml'" $PS export --format xml -i a.data -o x
 expect_error "cannot write '/nonexistent/x.pb'" $PS export --format pprof -i a.data -o /nonexistent/x.pb
 ls /nonexistent 2>/dev/null && fail "export left a file"
