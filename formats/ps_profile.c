@@ -173,6 +173,7 @@ const ps_stack *ps_profile_stacks(ps_profile *p, size_t *n)
 }
 
 size_t ps_profile_nstacks(const ps_profile *p) { return p->n; }
+unsigned ps_profile_flags(const ps_profile *p) { return p->flags; }
 uint64_t ps_profile_total(const ps_profile *p) { return p->total; }
 uint64_t ps_profile_total2(const ps_profile *p) { return p->total2; }
 int ps_profile_is_diff(const ps_profile *p) { return p->diff; }

@@ -26,6 +26,7 @@ enum {
 
 ps_profile *ps_profile_new(unsigned flags);
 void ps_profile_free(ps_profile *p); /* NULL is fine */
+unsigned ps_profile_flags(const ps_profile *p);
 
 /* Adds count (and count2) samples of the stack folded[0..len). The text is copied. */
 int ps_profile_add(ps_profile *p, const char *folded, size_t len, uint64_t count);

@@ -833,6 +833,7 @@ struct fold_ctx {
 	ps_profile *out;
 	ps_buf line;
 	int weight_period;
+	uint64_t count; /* when not 0, the count to add (aggregated samples) */
 };
 
 static int fold_sample(void *ctx, const ps_sym_sample *s)
@@ -864,16 +865,149 @@ static int fold_sample(void *ctx, const ps_sym_sample *s)
 		return err;
 	if (!b->len)
 		return 0;
-	uint64_t n = fc->weight_period ? (s->period ? s->period : 1) : 1;
+	uint64_t n = fc->count ? fc->count : fc->weight_period ? (s->period ? s->period : 1) : 1;
 	return ps_profile_add(fc->out, b->data, b->len, n);
+}
+
+/* Samples repeat a few call chains, so the profile is built from distinct (process,
+ * thread name, chain) keys: each sample costs a hash of its chain, and each distinct
+ * chain is resolved and folded once. */
+struct agg {
+	uint64_t hash;
+	uint32_t pid, tid, nr;
+	const char *comm; /* interned, or NULL when unknown (then tid names it) */
+	uint64_t time;    /* of its first sample: which mappings were current */
+	uint64_t count;
+	const uint64_t *ips; /* copy in the session arena */
+};
+
+struct agg_table {
+	struct agg *v;
+	size_t n, cap;
+	uint32_t *slots; /* index + 1 */
+	size_t nslots;
+};
+
+static int agg_grow(struct agg_table *t)
+{
+	size_t ns = t->nslots ? t->nslots * 2 : 4096;
+	uint32_t *slots = calloc(ns, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = t->v[i].hash & (ns - 1);
+		while (slots[j])
+			j = (j + 1) & (ns - 1);
+		slots[j] = (uint32_t)i + 1;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = ns;
+	return 0;
+}
+
+static int agg_add(struct sess *s, struct agg_table *t, const ps_sample *sm, const char *comm,
+		   int key_tid, uint64_t weight)
+{
+	uint32_t tid = key_tid || !comm ? sm->tid : 0;
+	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
+		     ps_hash_u64(((uint64_t)sm->pid << 32 | tid) ^ (uintptr_t)comm);
+	if ((t->n + 1) * 2 > t->nslots) {
+		int err = agg_grow(t);
+		if (err)
+			return err;
+	}
+	size_t j = h & (t->nslots - 1);
+	while (t->slots[j]) {
+		struct agg *a = &t->v[t->slots[j] - 1];
+		if (a->hash == h && a->pid == sm->pid && a->tid == tid && a->comm == comm &&
+		    a->nr == sm->nr && !memcmp(a->ips, sm->ips, sm->nr * sizeof(*sm->ips))) {
+			a->count += weight;
+			return 0;
+		}
+		j = (j + 1) & (t->nslots - 1);
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct agg *v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	uint64_t *ips = ps_arena_alloc(s->arena, sm->nr * sizeof(*ips) + 1);
+	if (!ips)
+		return -ENOMEM;
+	memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
+	t->v[t->n] = (struct agg){h, sm->pid, tid, sm->nr, comm, sm->time, weight, ips};
+	t->slots[j] = (uint32_t)++t->n;
+	return 0;
 }
 
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep)
 {
-	struct fold_ctx fc = {o, out, {0}, weight_period};
-	int err = ps_sym_walk(r, o, fold_sample, &fc, rep);
+	struct fold_ctx fc = {o, out, {0}, weight_period, 0};
+	/* A sequence (flame charts) needs every sample in order: no aggregation. */
+	if (ps_profile_flags(out) & PS_PROFILE_ORDERED) {
+		int err = ps_sym_walk(r, o, fold_sample, &fc, rep);
+		ps_buf_release(&fc.line);
+		return err;
+	}
+	struct sess s = {0};
+	struct agg_table t = {0};
+	s.o = o;
+	s.arena = ps_arena_new();
+	if (!s.arena)
+		return -ENOMEM;
+	int err = ps_trace_rewind(r);
+	if (!err)
+		err = pass_one(&s, r);
+	if (!err)
+		err = ps_trace_rewind(r);
+	ps_event ev;
+	int got = 0;
+	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
+		if (ev.type != PS_REC_SAMPLE)
+			continue;
+		const ps_sample *sm = &ev.sample;
+		if (o->npids && !id_in(o->pids, o->npids, sm->pid))
+			continue;
+		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
+			continue;
+		const char *comm = get_comm(&s, sm->pid, sm->tid, sm->time);
+		if (o->comm && (!comm || strcmp(o->comm, comm)))
+			continue;
+		uint64_t weight = weight_period ? (sm->period ? sm->period : 1) : 1;
+		err = agg_add(&s, &t, sm, comm, o->root == PS_ROOT_TID, weight);
+		s.rep.samples++;
+	}
+	if (!err && got < 0)
+		err = got;
+	for (size_t i = 0; !err && i < t.n; i++) {
+		const struct agg *a = &t.v[i];
+		ps_sample sm = {.time = a->time, .pid = a->pid, .tid = a->tid, .nr = a->nr,
+				.ips = a->ips};
+		struct walk_ctx w = {0};
+		err = for_each_addr(&s, &sm, collect_frames, &w);
+		if (err)
+			break;
+		char unknown_comm[32];
+		const char *comm = a->comm;
+		if (!comm) {
+			snprintf(unknown_comm, sizeof(unknown_comm), ":%u", a->tid);
+			comm = unknown_comm;
+		}
+		ps_sym_sample one = {comm, a->pid, a->tid, 0, a->time, 0, w.n, s.out};
+		fc.count = a->count;
+		err = fold_sample(&fc, &one);
+	}
+	if (rep)
+		*rep = s.rep;
+	free(t.v);
+	free(t.slots);
 	ps_buf_release(&fc.line);
+	sess_release(&s);
 	return err;
 }
 
