@@ -72,6 +72,15 @@ if command -v perf >/dev/null 2>&1 &&
 	# DESIGN.md's budget: at most 1/20 of perf's bytes per sample.
 	awk -v a="$ours" -v n="$samples" -v b="$theirs" -v m="$psamples" \
 		'BEGIN { exit !(a / n * 20 <= b / m) }' || fail "trace is not 20x smaller than perf's per sample"
+	# The same stacks as perf's own DWARF unwinding of the same binary (from main on: the
+	# libc frames below it are named differently by the two symbolizers).
+	perf script -i perf.data 2>/dev/null | $PS fold --input perf-script - > perf.folded ||
+		fail "cannot fold perf's script output"
+	pleaf=$(share perf.folded ";main;work_a;work_b;work_leaf\$")
+	pdeep=$(share perf.folded ";main$rec;recurse_leaf\$")
+	echo "perf --call-graph dwarf: work_leaf $pleaf%, recurse_leaf $pdeep%"
+	within "$leaf" "$pleaf" 5 || fail "work_leaf: $leaf% here, $pleaf% by perf"
+	within "$deep" "$pdeep" 5 || fail "recurse_leaf: $deep% here, $pdeep% by perf"
 else
 	echo "perf record --call-graph dwarf does not work here: size not compared"
 fi
