@@ -3,7 +3,9 @@
  * microseconds of CPU in churn_worker_work before it ends. Runs SECONDS (default 10).
  * Prints the number of threads it started at the end.
  * Usage: churn [SECONDS] [RATE] [WORK_US] */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -9,7 +9,9 @@
  * The thread state comes from the sample (regs + stack copy) through our own
  * Dwfl_Thread_Callbacks; nothing ever touches the live process. */
 #ifndef _GNU_SOURCE
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #endif
 #include "profiler/ps_unwind.h"
 

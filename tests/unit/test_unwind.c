@@ -2,7 +2,9 @@
  * the way the kernel captures a sample (registers + a copy of the stack from SP), through
  * functions built without frame pointers and through libc's qsort. */
 #ifndef _GNU_SOURCE
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #endif
 #include <criterion/criterion.h>
 #include <dlfcn.h>
