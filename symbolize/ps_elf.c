@@ -7,11 +7,13 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <linux/openat2.h>
 #include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -255,13 +257,45 @@ static int crc_file(int fd, uint32_t *out)
 	return 0;
 }
 
+int ps_open_in_root(const char *root, const char *path)
+{
+	int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	/* RESOLVE_IN_ROOT: ".." and absolute symlinks stop at root, as they would for the
+	 * process that lives there, instead of escaping to this machine's files. */
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	while (*path == '/')
+		path++;
+	int fd = (int)syscall(SYS_openat2, dir, *path ? path : ".", &how, sizeof(how));
+	int err = fd < 0 ? -errno : 0;
+	close(dir);
+	return fd < 0 ? err : fd;
+}
+
+/* Opens path; a path inside another process's root ("/proc/PID/root/...") is resolved
+ * within that root. */
+static int open_file(const char *path)
+{
+	unsigned pid;
+	int n = 0;
+	if (sscanf(path, "/proc/%u/root%n", &pid, &n) == 1 && n > 0 && path[n] == '/') {
+		char root[64];
+		snprintf(root, sizeof(root), "%.*s", n, path);
+		int fd = ps_open_in_root(root, path + n);
+		if (fd != -ENOSYS)
+			return fd < 0 ? (errno = -fd, -1) : fd;
+	}
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /* Opens a candidate debug file and keeps it only when it belongs to this binary: the same
  * build-id, or, when either lacks one, the CRC the debuglink names. */
 static int try_debug_file(ps_elf *e, const char *path, const uint32_t *crc, const char *source)
 {
 	if (!strcmp(path, e->debug_path ? e->debug_path : ""))
 		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_file(path);
 	if (fd < 0)
 		return 0;
 	struct stat st;
@@ -532,7 +566,7 @@ int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 	if (!e)
 		return -ENOMEM;
 	int err = 0;
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	e->fd = open_file(path);
 	if (e->fd < 0) {
 		err = -errno;
 		goto fail;

@@ -61,6 +61,11 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max);
 const uint8_t *ps_elf_build_id(const ps_elf *e, size_t *len);
 size_t ps_elf_nsyms(const ps_elf *e);
 
+/* Opens path (read-only) as seen from root, a directory such as /proc/PID/root: symlinks
+ * and ".." resolve inside it, never to this machine's files. Returns an fd or a negative
+ * errno. */
+int ps_open_in_root(const char *root, const char *path);
+
 /* Demangles a C++ (Itanium) or Rust (legacy or v0) symbol into buf; returns buf, or name
  * unchanged when it is not mangled. */
 const char *ps_demangle(const char *name, char *buf, size_t size);

@@ -3,6 +3,7 @@
  * corrupted images, the fuzzer's crash files) that must fail cleanly, never crash. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -236,4 +237,32 @@ Test(elf, odd_files)
 	cr_expect_neq(ps_elf_open(&e, "/proc/self", NULL, 0, 0), 0);
 	cr_expect_neq(ps_elf_open(&e, "/nonexistent (deleted)", NULL, 0, 0), 0);
 	cr_expect_neq(ps_elf_open(&e, "/proc/self/status", NULL, 0, 0), 0);
+}
+
+/* A binary inside another root (a container's /proc/PID/root) that is an absolute symlink
+ * must resolve inside that root, not to this machine's file of the same name. */
+Test(elf, open_in_root_keeps_symlinks_inside)
+{
+	char dir[] = "/tmp/ps-root-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char p[512], cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd %s; mkdir -p root/usr/lib root/etc; cp /proc/%d/exe root/usr/lib/real.so; "
+		 "ln -s /usr/lib/real.so root/usr/lib/link.so; ln -s /etc/hostname root/etc/host; "
+		 "ln -s ../../../../../../etc/hostname root/usr/lib/up",
+		 dir, (int)getpid());
+	cr_assert_eq(system(cmd), 0);
+	snprintf(p, sizeof(p), "%s/root", dir);
+	/* The absolute link resolves to root/usr/lib/real.so, an ELF file. */
+	int fd = ps_open_in_root(p, "/usr/lib/link.so");
+	cr_assert_geq(fd, 0, "link inside root: %s", strerror(-fd));
+	char magic[4] = {0};
+	cr_assert_eq(read(fd, magic, 4), 4);
+	cr_assert_eq(memcmp(magic, "\177ELF", 4), 0);
+	close(fd);
+	/* /etc/hostname exists on this machine but not in root: it must not be opened. */
+	cr_assert_eq(ps_open_in_root(p, "/etc/host"), -ENOENT);
+	cr_assert_eq(ps_open_in_root(p, "/usr/lib/up"), -ENOENT);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
 }
