@@ -55,6 +55,21 @@ static void warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* What the command line is parsed into (option tables, id lists) lives as long as the
+ * process: one arena, never freed, so every exit path (--help, die) leaves nothing behind. */
+static ps_arena *arg_arena;
+static void *arg_alloc(size_t n, size_t size)
+{
+	if (!arg_arena && !(arg_arena = ps_arena_new()))
+		die("out of memory");
+	size_t bytes = n * size + 1;
+	void *p = ps_arena_alloc(arg_arena, bytes);
+	if (!p)
+		die("out of memory");
+	memset(p, 0, bytes);
+	return p;
+}
+
 /* Prints a command's usage to stdout (for --help) and exits 0. */
 static void help(const char *text)
 {
@@ -94,9 +109,7 @@ static size_t parse_id_list(const char *what, const char *s, uint32_t **out)
 	size_t n = 1;
 	for (const char *p = s; *p; p++)
 		n += *p == ',';
-	uint32_t *ids = calloc(n, sizeof(*ids));
-	if (!ids)
-		die("out of memory");
+	uint32_t *ids = arg_alloc(n, sizeof(*ids));
 	n = 0;
 	char *copy = strdup(s), *save = NULL;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
@@ -855,7 +868,7 @@ static int cmd_record(int argc, char **argv)
 		o.argv = argv + optind;
 	pid_t *p = NULL;
 	if (npids) {
-		p = calloc(npids, sizeof(*p));
+		p = arg_alloc(npids, sizeof(*p));
 		for (size_t i = 0; i < npids; i++)
 			p[i] = (pid_t)pids[i];
 		o.pids = p;
@@ -863,7 +876,7 @@ static int cmd_record(int argc, char **argv)
 	}
 	pid_t *t = NULL;
 	if (ntids) {
-		t = calloc(ntids, sizeof(*t));
+		t = arg_alloc(ntids, sizeof(*t));
 		for (size_t i = 0; i < ntids; i++)
 			t[i] = (pid_t)tids[i];
 		o.tids = t;
@@ -1003,10 +1016,6 @@ static int cmd_record(int argc, char **argv)
 		die("cannot write '%s': %s", rot.active ? rot.path : out, ps_strerror(rc));
 	if (rot.active && !quiet)
 		warn("wrote %d files %s.*", rot.nfiles + 1, out);
-	free(pids);
-	free(tids);
-	free(p);
-	free(t);
 	if (ctl_fd >= 0)
 		close(ctl_fd);
 	if (o.argv && status >= 0) {
@@ -1068,7 +1077,7 @@ static const struct option stack_longopts[] = {
 /* Builds a getopt table: the shared stack options, then extra. */
 static struct option *build_longopts(const struct option *extra, size_t nextra)
 {
-	struct option *o = calloc(N_STACK_LONGOPTS + nextra + 1, sizeof(*o));
+	struct option *o = arg_alloc(N_STACK_LONGOPTS + nextra + 1, sizeof(*o));
 	memcpy(o, stack_longopts, sizeof(stack_longopts));
 	if (nextra) /* extra may be NULL: memcpy's source must not be, even for 0 bytes */
 		memcpy(o + N_STACK_LONGOPTS, extra, nextra * sizeof(*o));
@@ -1157,7 +1166,6 @@ static int cmd_fold(int argc, char **argv)
 			bad_usage("fold");
 		}
 	}
-	free(longopts);
 	take_input(&s, format, argc, argv, "fold");
 	ps_profile *p = load_profile(&s, 0, NULL);
 	int err = ps_profile_write_folded(p, stdout);
@@ -1210,7 +1218,7 @@ static void parse_flame_args(int argc, char **argv, const char *cmd, const char 
 		{"jit", no_argument, 0, OPT_JIT},
 	};
 	size_t nextra = sizeof(extra) / sizeof(extra[0]);
-	struct option *all = calloc(nflame + nextra, sizeof(*all));
+	struct option *all = arg_alloc(nflame + nextra, sizeof(*all));
 	memcpy(all, extra, sizeof(extra));
 	size_t n = nextra;
 	for (size_t i = 0; i < nflame; i++) {
@@ -1227,7 +1235,6 @@ static void parse_flame_args(int argc, char **argv, const char *cmd, const char 
 					   0, OPT_FLAME + (int)i};
 	}
 	struct option *longopts = build_longopts(all, n);
-	free(all);
 	int c;
 	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
 		if (source_option(s, c, optarg)) {
@@ -1263,7 +1270,6 @@ static void parse_flame_args(int argc, char **argv, const char *cmd, const char 
 			bad_usage(cmd);
 		}
 	}
-	free(longopts);
 }
 
 static void render_flame(ps_profile *p, ps_flame_opts *fo, const struct trace_summary *sum,
@@ -1315,7 +1321,7 @@ static int cmd_diff(int argc, char **argv)
 	ps_flame_opts_init(&fo);
 	int folded = 0, normalize = 0;
 	/* --folded and --normalize take no value here; strip them before the shared parser. */
-	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	char **args = arg_alloc((size_t)argc + 1, sizeof(*args));
 	int n = 0;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--folded"))
@@ -1372,7 +1378,6 @@ static int cmd_diff(int argc, char **argv)
 	ps_profile_free(d);
 	ps_profile_free(prof[0]);
 	ps_profile_free(prof[1]);
-	free(args);
 	return 0;
 }
 
@@ -1457,8 +1462,8 @@ static int cmd_callgraph(int argc, char **argv)
 	ps_cg_opts co;
 	ps_cg_opts_init(&co);
 	const char *format = NULL;
-	const char **hide = calloc((size_t)argc, sizeof(char *));
-	const char **focus = calloc((size_t)argc, sizeof(char *));
+	const char **hide = arg_alloc((size_t)argc, sizeof(char *));
+	const char **focus = arg_alloc((size_t)argc, sizeof(char *));
 	size_t nhide = 0, nfocus = 0;
 	unsigned split = 0;
 	int c;
@@ -1509,7 +1514,6 @@ static int cmd_callgraph(int argc, char **argv)
 			bad_usage("callgraph");
 		}
 	}
-	free(longopts);
 	take_input(&s, format, argc, argv, "callgraph");
 	co.hide = hide;
 	co.nhide = nhide;
@@ -1545,8 +1549,6 @@ static int cmd_callgraph(int argc, char **argv)
 	if (err || fflush(stdout))
 		die("cannot write the output: %s", ps_strerror(err ? err : -EIO));
 	ps_profile_free(p);
-	free(hide);
-	free(focus);
 	return 0;
 }
 
@@ -1596,7 +1598,6 @@ static int cmd_report(int argc, char **argv)
 			bad_usage("report");
 		}
 	}
-	free(longopts);
 	take_input(&s, format, argc, argv, "report");
 	ps_profile *p = load_profile(&s, 0, NULL);
 	int err = ps_report_render(p, &ro, stdout);
@@ -1774,7 +1775,6 @@ static int cmd_script(int argc, char **argv)
 			help(script_help);
 		bad_usage("script");
 	}
-	free(longopts);
 	take_input(&s, NULL, argc, argv, "script");
 	const char *path = s.trace ? s.trace : DEFAULT_TRACE;
 	ps_trace_reader *r = open_trace(path);
@@ -1836,7 +1836,6 @@ static int cmd_export(int argc, char **argv)
 			bad_usage("export");
 		}
 	}
-	free(longopts);
 	take_input(&s, format, argc, argv, "export");
 	if (!fmt)
 		die("export needs --format pprof, speedscope or callgrind");

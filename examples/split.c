@@ -25,9 +25,9 @@ __attribute__((noinline)) static void spin(long n)
 		__asm__ volatile("" ::: "memory"); \
 	} while (0)
 
-__attribute__((noinline)) void heavy(void) { CALL(spin(60000)); }
-__attribute__((noinline)) void medium(void) { CALL(spin(30000)); }
-__attribute__((noinline)) void light(void) { CALL(spin(10000)); }
+__attribute__((noinline)) void heavy(void) { CALL(spin(600000)); }
+__attribute__((noinline)) void medium(void) { CALL(spin(300000)); }
+__attribute__((noinline)) void light(void) { CALL(spin(100000)); }
 
 __attribute__((noinline)) void work(void)
 {
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	double end = now() + secs;
 	long rounds = 0;
 	while (now() < end) {
-		for (int i = 0; i < 20; i++) {
+		for (int i = 0; i < 2; i++) {
 			CALL(work());
 			CALL(light());
 		}

@@ -43,12 +43,30 @@ int ps_kallsyms_load(ps_kallsyms **out, const char *path)
 	size_t lcap = 0;
 	int err = 0;
 	const char *last_mod = "";
-	while (getline(&line, &lcap, f) > 0) {
-		unsigned long long addr;
-		char type, name[512], mod[256] = "";
-		int got = sscanf(line, "%llx %c %511s [%255[^]]]", &addr, &type, name, mod);
-		if (got < 3)
+	ssize_t len;
+	while ((len = getline(&line, &lcap, f)) > 0) {
+		/* "ADDR TYPE NAME[\t[MODULE]]", parsed by hand: kallsyms has ~200k lines, and
+		 * sscanf was most of a cold symbolization. */
+		char *p = line, *end;
+		unsigned long long addr = strtoull(p, &end, 16);
+		if (end == p || *end != ' ' || !end[1] || end[2] != ' ')
 			continue;
+		char type = end[1];
+		char *name = end + 3;
+		size_t nlen = strcspn(name, " \t\n");
+		if (!nlen || nlen >= 512)
+			continue;
+		char *rest = name + nlen;
+		char mod[256] = "";
+		char *open_br = strchr(rest, '[');
+		if (open_br) {
+			size_t mlen = strcspn(open_br + 1, "]\n");
+			if (mlen < sizeof(mod)) {
+				memcpy(mod, open_br + 1, mlen);
+				mod[mlen] = '\0';
+			}
+		}
+		name[nlen] = '\0';
 		/* Text symbols only: t/T, and weak w/W that point at code. */
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
