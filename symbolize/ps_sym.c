@@ -757,44 +757,66 @@ static int collect_frames(struct sess *s, const ps_sample *sm, uint32_t pid, int
 	return 0;
 }
 
-int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
-		ps_sym_report *rep)
+/* Starts a session: address spaces, names and embedded symbols from a first pass over
+ * the trace, then back to its start for the samples. */
+static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 {
-	struct sess s = {0};
-	s.o = o;
-	s.arena = ps_arena_new();
-	if (!s.arena)
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->arena = ps_arena_new();
+	if (!s->arena)
 		return -ENOMEM;
 	int err = ps_trace_rewind(r);
 	if (!err)
-		err = pass_one(&s, r);
+		err = pass_one(s, r);
 	if (!err)
 		err = ps_trace_rewind(r);
-	ps_event ev;
-	int got = 0;
-	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
-		if (ev.type != PS_REC_SAMPLE)
+	return err;
+}
+
+/* The next sample that passes the options' filters, and its thread's name (NULL when
+ * unknown: no name filter matches it). Returns 1, 0 at the end, or a negative code. */
+static int next_sample(struct sess *s, ps_trace_reader *r, ps_event *ev, const char **comm)
+{
+	const ps_sym_opts *o = s->o;
+	int got;
+	while ((got = ps_trace_next(r, ev)) > 0) {
+		if (ev->type != PS_REC_SAMPLE)
 			continue;
-		const ps_sample *sm = &ev.sample;
+		const ps_sample *sm = &ev->sample;
 		if (o->npids && !id_in(o->pids, o->npids, sm->pid))
 			continue;
 		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
 			continue;
-		const char *comm = get_comm(&s, sm->pid, sm->tid, sm->time);
+		*comm = get_comm(s, sm->pid, sm->tid, sm->time);
+		if (o->comm && (!*comm || strcmp(o->comm, *comm)))
+			continue;
+		s->rep.samples++;
+		return 1;
+	}
+	return got;
+}
+
+int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
+		ps_sym_report *rep)
+{
+	struct sess s;
+	int err = sess_begin(&s, r, o);
+	ps_event ev;
+	const char *comm;
+	int got = 0;
+	while (!err && (got = next_sample(&s, r, &ev, &comm)) > 0) {
+		const ps_sample *sm = &ev.sample;
 		char unknown_comm[32];
 		if (!comm) {
 			snprintf(unknown_comm, sizeof(unknown_comm), ":%u", sm->tid);
 			comm = unknown_comm;
 		}
-		if (o->comm && strcmp(o->comm, comm))
-			continue;
 		struct walk_ctx w = {0};
 		err = for_each_addr(&s, sm, collect_frames, &w);
 		if (err)
 			break;
-		ps_sym_sample out = {comm,     sm->pid,	   sm->tid, sm->cpu,
-				     sm->time, sm->period, w.n,	    s.out};
-		s.rep.samples++;
+		ps_sym_sample out = {comm, sm->pid, sm->tid, sm->cpu, sm->time, sm->period, w.n, s.out};
 		err = fn(ctx, &out);
 	}
 	if (!err && got < 0)
@@ -954,33 +976,16 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		ps_buf_release(&fc.line);
 		return err;
 	}
-	struct sess s = {0};
+	struct sess s;
 	struct agg_table t = {0};
-	s.o = o;
-	s.arena = ps_arena_new();
-	if (!s.arena)
-		return -ENOMEM;
-	int err = ps_trace_rewind(r);
-	if (!err)
-		err = pass_one(&s, r);
-	if (!err)
-		err = ps_trace_rewind(r);
+	int err = sess_begin(&s, r, o);
 	ps_event ev;
+	const char *comm;
 	int got = 0;
-	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
-		if (ev.type != PS_REC_SAMPLE)
-			continue;
+	while (!err && (got = next_sample(&s, r, &ev, &comm)) > 0) {
 		const ps_sample *sm = &ev.sample;
-		if (o->npids && !id_in(o->pids, o->npids, sm->pid))
-			continue;
-		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
-			continue;
-		const char *comm = get_comm(&s, sm->pid, sm->tid, sm->time);
-		if (o->comm && (!comm || strcmp(o->comm, comm)))
-			continue;
 		uint64_t weight = weight_period ? (sm->period ? sm->period : 1) : 1;
 		err = agg_add(&s, &t, sm, comm, o->root == PS_ROOT_TID, weight);
-		s.rep.samples++;
 	}
 	if (!err && got < 0)
 		err = got;
@@ -1061,20 +1066,12 @@ static int embed_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int ker
 
 int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w, ps_sym_report *rep)
 {
-	struct sess s = {0};
+	struct sess s;
 	ps_sym_opts eo = *o;
 	eo.use_embedded = 0; /* resolve from disk: this is what writes them */
 	eo.demangle = 0;     /* readers demangle, or not (--no-demangle) */
-	s.o = &eo;
-	s.arena = ps_arena_new();
-	if (!s.arena)
-		return -ENOMEM;
 	struct embed_ctx ec = {w, {0}, {0}};
-	int err = ps_trace_rewind(r);
-	if (!err)
-		err = pass_one(&s, r);
-	if (!err)
-		err = ps_trace_rewind(r);
+	int err = sess_begin(&s, r, &eo);
 	ps_event ev;
 	int got = 0;
 	while (!err && (got = ps_trace_next(r, &ev)) > 0)
