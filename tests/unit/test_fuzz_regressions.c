@@ -112,7 +112,7 @@ Test(fuzz_regressions, replay_saved_inputs)
 		snprintf(path, sizeof(path), "%s/%s", DIR_PATH, de->d_name);
 		size_t size;
 		unsigned char *data = slurp(path, &size);
-		int e1, e2;
+		int e1 = 0, e2 = 0;
 		if (!strncmp(de->d_name, "trace-", 6)) {
 			check_trace(de->d_name, data, size);
 		} else if (!strncmp(de->d_name, "folded-", 7)) {
