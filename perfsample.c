@@ -278,6 +278,7 @@ struct source {
 	const char *trace;      /* -i */
 	const char *folded;     /* --folded FILE|- */
 	const char *perfscript; /* --input perf-script FILE|- */
+	const char *input_format; /* --input FORMAT: its file is the operand (take_input) */
 	int strict;             /* malformed folded lines are fatal */
 	ps_sym_opts sym;
 	unsigned collapse;      /* PS_COLLAPSE_* for perf-script input */
@@ -486,7 +487,7 @@ static int source_option(struct source *s, int c, const char *arg)
 	case OPT_INPUT:
 		if (strcmp(arg, "perf-script") && strcmp(arg, "folded") && strcmp(arg, "trace"))
 			die("unknown input format '%s' (known: trace, folded, perf-script)", arg);
-		/* the file follows as the next argument: see take_input_file */
+		s->input_format = arg; /* the file follows as an operand: see take_input */
 		return 1;
 	case OPT_INLINE:
 		s->sym.inline_frames = 1;
@@ -518,9 +519,9 @@ static int source_option(struct source *s, int c, const char *arg)
 
 /* "--input FORMAT FILE": the format was checked by source_option; the file is the first
  * operand left (or "-"). */
-static void take_input(struct source *s, const char *format, int argc, char **argv,
-		       const char *cmd)
+static void take_input(struct source *s, int argc, char **argv, const char *cmd)
 {
+	const char *format = s->input_format;
 	if (!format) {
 		if (optind < argc) {
 			if (s->trace || s->folded)
@@ -1120,14 +1121,10 @@ static int cmd_fold(int argc, char **argv)
 	struct option *longopts = build_longopts(extra, sizeof(extra) / sizeof(extra[0]));
 	struct source s;
 	source_init(&s);
-	const char *format = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
-		if (source_option(&s, c, optarg)) {
-			if (c == OPT_INPUT)
-				format = optarg;
+		if (source_option(&s, c, optarg))
 			continue;
-		}
 		switch (c) {
 		case OPT_PID:
 			s.collapse |= PS_COLLAPSE_PID;
@@ -1166,7 +1163,7 @@ static int cmd_fold(int argc, char **argv)
 			bad_usage("fold");
 		}
 	}
-	take_input(&s, format, argc, argv, "fold");
+	take_input(&s, argc, argv, "fold");
 	ps_profile *p = load_profile(&s, 0, NULL);
 	int err = ps_profile_write_folded(p, stdout);
 	if (err || fflush(stdout))
@@ -1206,7 +1203,7 @@ static const char flamegraph_usage[] =
 
 /* Parses flamegraph.pl's options into fo, and the stack source options into s. */
 static void parse_flame_args(int argc, char **argv, const char *cmd, const char *usage,
-			     struct source *s, ps_flame_opts *fo, const char **format)
+			     struct source *s, ps_flame_opts *fo)
 {
 	size_t nflame = 0;
 	while (ps_flame_optdefs[nflame].name)
@@ -1237,11 +1234,8 @@ static void parse_flame_args(int argc, char **argv, const char *cmd, const char 
 	struct option *longopts = build_longopts(all, n);
 	int c;
 	while ((c = getopt_long(argc, argv, "i:h", longopts, NULL)) != -1) {
-		if (source_option(s, c, optarg)) {
-			if (c == OPT_INPUT)
-				*format = optarg;
+		if (source_option(s, c, optarg))
 			continue;
-		}
 		if (c >= OPT_FLAME) {
 			const ps_flame_optdef *d = &ps_flame_optdefs[c - OPT_FLAME];
 			int err = ps_flame_opt_set(fo, d->name, d->takes_value ? optarg : NULL);
@@ -1292,9 +1286,8 @@ static int cmd_flamegraph(int argc, char **argv)
 	source_init(&s);
 	ps_flame_opts fo;
 	ps_flame_opts_init(&fo);
-	const char *format = NULL;
-	parse_flame_args(argc, argv, "flamegraph", flamegraph_usage, &s, &fo, &format);
-	take_input(&s, format, argc, argv, "flamegraph");
+	parse_flame_args(argc, argv, "flamegraph", flamegraph_usage, &s, &fo);
+	take_input(&s, argc, argv, "flamegraph");
 	struct trace_summary sum;
 	ps_profile *p = load_profile(&s, fo.flamechart ? PS_PROFILE_ORDERED : 0, &sum);
 	char subtitle[128];
@@ -1331,8 +1324,7 @@ static int cmd_diff(int argc, char **argv)
 		else
 			args[n++] = argv[i];
 	}
-	const char *format = NULL;
-	parse_flame_args(n, args, "diff", diff_usage, &s, &fo, &format);
+	parse_flame_args(n, args, "diff", diff_usage, &s, &fo);
 	if (n - optind != 2)
 		bad_usage("diff");
 	ps_profile *prof[2];
@@ -1461,18 +1453,14 @@ static int cmd_callgraph(int argc, char **argv)
 	source_init(&s);
 	ps_cg_opts co;
 	ps_cg_opts_init(&co);
-	const char *format = NULL;
 	const char **hide = arg_alloc((size_t)argc, sizeof(char *));
 	const char **focus = arg_alloc((size_t)argc, sizeof(char *));
 	size_t nhide = 0, nfocus = 0;
 	unsigned split = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "i:n:e:h", longopts, NULL)) != -1) {
-		if (source_option(&s, c, optarg)) {
-			if (c == OPT_INPUT)
-				format = optarg;
+		if (source_option(&s, c, optarg))
 			continue;
-		}
 		switch (c) {
 		case 'n':
 			co.node_thres = parse_double("node threshold", optarg, 0, 100);
@@ -1514,7 +1502,7 @@ static int cmd_callgraph(int argc, char **argv)
 			bad_usage("callgraph");
 		}
 	}
-	take_input(&s, format, argc, argv, "callgraph");
+	take_input(&s, argc, argv, "callgraph");
 	co.hide = hide;
 	co.nhide = nhide;
 	co.focus = focus;
@@ -1570,14 +1558,10 @@ static int cmd_report(int argc, char **argv)
 	struct source s;
 	source_init(&s);
 	ps_report_opts ro = {0, 30, 1};
-	const char *format = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "i:n:s:h", longopts, NULL)) != -1) {
-		if (source_option(&s, c, optarg)) {
-			if (c == OPT_INPUT)
-				format = optarg;
+		if (source_option(&s, c, optarg))
 			continue;
-		}
 		switch (c) {
 		case 's':
 			if (!strcmp(optarg, "total"))
@@ -1598,7 +1582,7 @@ static int cmd_report(int argc, char **argv)
 			bad_usage("report");
 		}
 	}
-	take_input(&s, format, argc, argv, "report");
+	take_input(&s, argc, argv, "report");
 	ps_profile *p = load_profile(&s, 0, NULL);
 	int err = ps_report_render(p, &ro, stdout);
 	if (err || fflush(stdout))
@@ -1775,7 +1759,7 @@ static int cmd_script(int argc, char **argv)
 			help(script_help);
 		bad_usage("script");
 	}
-	take_input(&s, NULL, argc, argv, "script");
+	take_input(&s, argc, argv, "script");
 	const char *path = s.trace ? s.trace : DEFAULT_TRACE;
 	ps_trace_reader *r = open_trace(path);
 	const char *ev = ps_trace_meta(r, "event");
@@ -1811,14 +1795,11 @@ static int cmd_export(int argc, char **argv)
 	struct option *longopts = build_longopts(extra, sizeof(extra) / sizeof(extra[0]));
 	struct source s;
 	source_init(&s);
-	const char *fmt = NULL, *out = NULL, *format = NULL;
+	const char *fmt = NULL, *out = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "i:f:o:h", longopts, NULL)) != -1) {
-		if (source_option(&s, c, optarg)) {
-			if (c == OPT_INPUT)
-				format = optarg;
+		if (source_option(&s, c, optarg))
 			continue;
-		}
 		switch (c) {
 		case 'f':
 			fmt = optarg;
@@ -1836,7 +1817,7 @@ static int cmd_export(int argc, char **argv)
 			bad_usage("export");
 		}
 	}
-	take_input(&s, format, argc, argv, "export");
+	take_input(&s, argc, argv, "export");
 	if (!fmt)
 		die("export needs --format pprof, speedscope or callgrind");
 	ps_export_fn fn = ps_export_by_name(fmt);
@@ -1855,7 +1836,7 @@ static int cmd_export(int argc, char **argv)
 		const char *freq = ps_trace_meta(r, "freq"), *period = ps_trace_meta(r, "period");
 		const char *cl = ps_trace_meta(r, "cmdline");
 		snprintf(name, sizeof(name), "%s", cl ? cl : "");
-		m.event = ev && !strcmp(ev, "cpu-clock") ? "cpu-clock" : ev;
+		/* The reader is closed before the export runs: keep a copy. */
 		static char evbuf[64];
 		if (ev) {
 			snprintf(evbuf, sizeof(evbuf), "%s", ev);
