@@ -1165,7 +1165,7 @@ static int cmd_fold(int argc, char **argv)
 	}
 	take_input(&s, argc, argv, "fold");
 	ps_profile *p = load_profile(&s, 0, NULL);
-	int err = ps_profile_write_folded(p, stdout);
+	int err = ps_profile_write_folded(p, 0, stdout);
 	if (err || fflush(stdout))
 		die("cannot write the output: %s", strerror(errno ? errno : EIO));
 	ps_profile_free(p);
@@ -1337,7 +1337,7 @@ static int cmd_diff(int argc, char **argv)
 		prof[i] = load_profile(&one, 0, NULL);
 	}
 	ps_profile *d = ps_profile_new(0);
-	uint64_t t0 = ps_profile_total(prof[0]), t1 = ps_profile_total(prof[1]);
+	uint64_t t0 = ps_profile_total(prof[0], 0), t1 = ps_profile_total(prof[1], 0);
 	double scale = normalize && t0 ? (double)t1 / (double)t0 : 1.0;
 	/* Every stack of either side, with its before and after counts. */
 	size_t n0, n1;

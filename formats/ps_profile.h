@@ -1,6 +1,22 @@
-/* ps_profile: a set of symbolic stacks with sample counts — the folded-stack model that
- * every renderer reads. A stack is stored as FlameGraph's folded text, "comm;root;...;leaf",
- * frames separated by ';'. Identical stacks merge (unless PS_PROFILE_ORDERED). */
+/* ps_profile: the profile model every command builds and every renderer reads.
+ *
+ * A profile is pprof's idea in flat memory:
+ * - mappings: the files code ran from (path, build-id, mapped range);
+ * - frames: an interned table; a frame is a name as the binary spells it (not demangled),
+ *   its mapping, address, source file:line and kind (user, kernel, JIT, inline, or the
+ *   process root that FlameGraph puts first: comm, comm-PID or comm-PID/TID);
+ * - stacks: a trie of frame ids from the root, whose nodes carry N value columns declared
+ *   as sample types (name + unit, as "samples"/"count", "cpu"/"nanoseconds",
+ *   "off-cpu"/"nanoseconds", "alloc_space"/"bytes");
+ * - samples (only with PS_PROFILE_SAMPLES): the individual samples in order, each with its
+ *   stack node, pid, tid, time and values, for the views that need them (flame charts,
+ *   time ranges, per-thread views, timelines).
+ * FlameGraph's folded text is one import and export format of it (ps_profile_read_folded,
+ * ps_profile_write_folded), byte for byte what stackcollapse-perf.pl writes.
+ *
+ * Ids are dense from 0 (frames, mappings, nodes); node 0 is the root, which has no frame,
+ * and a node's parent always has a smaller id. Pointers the profile hands out stay valid
+ * until it is freed, unless a function says otherwise. */
 #ifndef PS_PROFILE_H
 #define PS_PROFILE_H
 
@@ -8,47 +24,165 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef struct ps_profile ps_profile;
+#include "formats/ps_util.h"
 
-typedef struct ps_stack {
-	const char *folded; /* "a;b;c", NUL-terminated, owned by the profile */
-	size_t len;         /* strlen(folded) */
-	uint64_t count;     /* samples (or summed periods); "before" of a differential */
-	uint64_t count2;    /* "after" of a differential profile (second column), else 0 */
-} ps_stack;
+typedef struct ps_profile ps_profile;
+typedef uint32_t ps_frame_id;
+typedef uint32_t ps_node_id;
+#define PS_NODE_ROOT ((ps_node_id)0)
+#define PS_MAPPING_NONE 0 /* mapping ids start at 1 */
+
+typedef enum ps_frame_kind {
+	PS_FRAME_UNKNOWN = 0, /* a name and nothing else (folded text) */
+	PS_FRAME_USER,
+	PS_FRAME_KERNEL,
+	PS_FRAME_JIT,
+	PS_FRAME_INLINE,  /* inlined into the frame below it, at the same address */
+	PS_FRAME_PROCESS, /* the root: comm, comm-PID or comm-PID/TID */
+} ps_frame_kind;
+
+typedef struct ps_mapping {
+	const char *path;     /* "/usr/lib/x86_64-linux-gnu/libc.so.6", "[kernel.kallsyms]" */
+	const char *build_id; /* lowercase hex, or NULL */
+	uint64_t start, limit, pgoff; /* mapped range, file offset of start; 0s when unknown */
+} ps_mapping;
+
+typedef struct ps_frame {
+	const char *name;   /* as the binary spells it; never NULL */
+	const char *file;   /* source file, or NULL */
+	uint64_t addr;      /* sampled address, 0 when unknown or frames are per function */
+	uint32_t line;      /* 1-based, 0 when unknown */
+	uint32_t mapping;   /* mapping id, PS_MAPPING_NONE */
+	uint8_t kind;       /* ps_frame_kind */
+	uint8_t unresolved; /* name is a placeholder ("[unknown]", "[libc.so.6]") */
+} ps_frame;
 
 enum {
-	/* Keep stacks in arrival order and merge only consecutive equal stacks (flame charts). */
-	PS_PROFILE_ORDERED = 1 << 0,
-	/* With ORDERED: merge nothing, one entry per add (a sequence of samples). */
-	PS_PROFILE_NOMERGE = 1 << 1,
+	/* Keep every sample in order (ps_profile_add_sample), not only their sums. */
+	PS_PROFILE_SAMPLES = 1 << 0,
+	/* A differential profile: column 0 is "before", column 1 "after". */
+	PS_PROFILE_DIFF = 1 << 1,
 };
 
 ps_profile *ps_profile_new(unsigned flags);
 void ps_profile_free(ps_profile *p); /* NULL is fine */
 unsigned ps_profile_flags(const ps_profile *p);
+int ps_profile_is_diff(const ps_profile *p);
 
-/* Adds count (and count2) samples of the stack folded[0..len). The text is copied. */
-int ps_profile_add(ps_profile *p, const char *folded, size_t len, uint64_t count);
-int ps_profile_add2(ps_profile *p, const char *folded, size_t len, uint64_t count,
-		    uint64_t count2);
+/* ---- value columns ---- */
 
-/* The stacks: sorted bytewise by folded text (as stackcollapse-perf.pl's `sort`), or in
- * arrival order for PS_PROFILE_ORDERED. The array is owned by the profile and valid until
- * the next add. */
-const ps_stack *ps_profile_stacks(ps_profile *p, size_t *n);
-size_t ps_profile_nstacks(const ps_profile *p);
-uint64_t ps_profile_total(const ps_profile *p);
-uint64_t ps_profile_total2(const ps_profile *p);
-int ps_profile_is_diff(const ps_profile *p); /* some stack had a second count */
+/* Declares a column (strings copied); returns its index, or a negative code. At most
+ * PS_PROFILE_MAX_COLS. Declare all columns before adding values. */
+#define PS_PROFILE_MAX_COLS 8
+int ps_profile_add_type(ps_profile *p, const char *type, const char *unit);
+size_t ps_profile_ntypes(const ps_profile *p);
+/* The column's type ("samples") and unit ("count"); NULL past the end. */
+const char *ps_profile_type(const ps_profile *p, size_t col, const char **unit);
+/* Column index of a type, or -1. */
+int ps_profile_find_type(const ps_profile *p, const char *type);
+/* The sum of a column over every stack. */
+uint64_t ps_profile_total(const ps_profile *p, size_t col);
 
-/* Writes "stack count\n" per stack, sorted, as stackcollapse-perf.pl does. */
-int ps_profile_write_folded(ps_profile *p, FILE *out);
+/* ---- mappings and frames ---- */
+
+/* Interns a mapping or a frame (strings copied; equal fields give the same id). */
+int ps_profile_mapping(ps_profile *p, const ps_mapping *m, uint32_t *id);
+int ps_profile_frame(ps_profile *p, const ps_frame *f, ps_frame_id *id);
+/* Shorthand: a frame of the given kind with only a name (name[0..len)). */
+int ps_profile_frame_named(ps_profile *p, const char *name, size_t len, ps_frame_kind kind,
+			   ps_frame_id *id);
+size_t ps_profile_nmappings(const ps_profile *p); /* ids 1..n */
+const ps_mapping *ps_profile_mapping_at(const ps_profile *p, uint32_t id); /* NULL for 0 */
+size_t ps_profile_nframes(const ps_profile *p);
+const ps_frame *ps_profile_frame_at(const ps_profile *p, ps_frame_id id);
+
+/* ---- labels: how a frame prints ---- */
+
+enum {
+	PS_LABEL_KERNEL = 1 << 0, /* "_[k]" after kernel frames (stackcollapse-perf --kernel) */
+	PS_LABEL_JIT = 1 << 1,    /* "_[j]" after JIT frames (--jit) */
+	PS_LABEL_INLINE = 1 << 2, /* "_[i]" after inlined frames (--inline) */
+	PS_LABEL_LINES = 1 << 3,  /* " [file:line]" where known */
+};
+/* Turns a name as the binary spells it into its printed form (demangling): appends to out
+ * and returns 1, returns 0 to print the name as it is, or a negative code. */
+typedef int (*ps_demangle_fn)(void *ctx, const char *name, ps_buf *out);
+typedef struct ps_label_opts {
+	unsigned flags;
+	ps_demangle_fn demangle; /* NULL: names print as spelled (--no-demangle) */
+	void *ctx;
+} ps_label_opts;
+/* Sets how labels print; labels made before are forgotten. */
+void ps_profile_set_labels(ps_profile *p, const ps_label_opts *o);
+/* The frame's label: demangled (not PS_FRAME_UNKNOWN or PROCESS frames: those are text
+ * already), annotated, and escaped as a folded frame (no ';', no control bytes). Made once
+ * per frame and cached; NULL only when out of memory. *len may be NULL. */
+const char *ps_profile_label(ps_profile *p, ps_frame_id id, size_t *len);
+
+/* ---- stacks ---- */
+
+/* The child of parent for frame f, created when absent. */
+int ps_profile_child(ps_profile *p, ps_node_id parent, ps_frame_id f, ps_node_id *out);
+/* The node of the stack frames[0..n), root first (n == 0 is the root). */
+int ps_profile_stack(ps_profile *p, const ps_frame_id *frames, size_t n, ps_node_id *out);
+/* Adds v to a node's column. PS_ELIMIT when the column's total would pass INT64_MAX. */
+int ps_profile_add_value(ps_profile *p, ps_node_id node, size_t col, uint64_t v);
+
+size_t ps_profile_nnodes(const ps_profile *p); /* the root included */
+ps_node_id ps_profile_node_parent(const ps_profile *p, ps_node_id n);
+ps_frame_id ps_profile_node_frame(const ps_profile *p, ps_node_id n);
+uint32_t ps_profile_node_depth(const ps_profile *p, ps_node_id n); /* root 0 */
+/* First child and next sibling (in creation order); PS_NODE_ROOT when none. */
+ps_node_id ps_profile_node_child(const ps_profile *p, ps_node_id n);
+ps_node_id ps_profile_node_next(const ps_profile *p, ps_node_id n);
+/* The node's own (self) value in a column. */
+uint64_t ps_profile_node_self(const ps_profile *p, ps_node_id n, size_t col);
+/* Inclusive values of every node for a column: an array of nnodes, the caller frees it.
+ * Returns NULL when out of memory. */
+uint64_t *ps_profile_node_totals(const ps_profile *p, size_t col);
+/* Fills out[0..depth) with the frames of node n, root first; returns the depth. */
+size_t ps_profile_node_path(const ps_profile *p, ps_node_id n, ps_frame_id *out, size_t max);
+
+/* ---- samples (PS_PROFILE_SAMPLES) ---- */
+
+typedef struct ps_profile_sample {
+	uint64_t time; /* ns, on the recording's clock; 0 when unknown */
+	uint32_t pid, tid;
+	ps_node_id node;
+} ps_profile_sample;
+
+/* Adds values (one per column, ntypes of them) to s->node and, with PS_PROFILE_SAMPLES,
+ * keeps the sample. */
+int ps_profile_add_sample(ps_profile *p, const ps_profile_sample *s, const uint64_t *values);
+size_t ps_profile_nsamples(const ps_profile *p);
+const ps_profile_sample *ps_profile_sample_at(const ps_profile *p, size_t i);
+uint64_t ps_profile_sample_value(const ps_profile *p, size_t i, size_t col);
+/* Orders the kept samples by time (stable: equal times keep their order). */
+int ps_profile_sort_samples(ps_profile *p);
+
+/* ---- folded text ---- */
+
+/* Adds count to the stack of a folded line's stack part "a;b;c" (len bytes), each frame a
+ * PS_FRAME_UNKNOWN frame named by its text. With PS_PROFILE_SAMPLES the stack is also kept
+ * as a sample (in the order added). count2 goes to column 1 of a differential profile. */
+int ps_profile_add_folded(ps_profile *p, const char *folded, size_t len, uint64_t count,
+			  uint64_t count2);
+
+/* Writes "frame;frame;... count\n" (two counts for a differential profile: column 0 then
+ * column 1) for every stack with a non-zero value in col, sorted bytewise as
+ * stackcollapse-perf.pl's output is. Frames print as ps_profile_label gives them. Returns
+ * 0 or a negative code (-EIO when writing fails). */
+int ps_profile_write_folded(ps_profile *p, size_t col, FILE *out);
 
 /* Reads folded text ("stack count" or "stack count1 count2" per line, as flamegraph.pl
- * accepts). A malformed line is passed to warn (1-based line number, reason) and skipped,
- * or, with PS_FOLDED_STRICT, ends the read with PS_EFORMAT. Returns 0 or a negative code. */
+ * accepts) into a profile that declares "samples"/"count" (and a second column for the
+ * differential form) when it has no columns yet. A malformed line is passed to warn
+ * (1-based line number, reason) and skipped, or, with PS_FOLDED_STRICT, ends the read with
+ * PS_EFORMAT. A count past INT64_MAX, or counts whose sum would pass it, end the read with
+ * PS_ELIMIT (warn names the line). Input whose lines are all malformed is PS_EFORMAT. A
+ * line longer than PS_FOLDED_MAX_LINE is malformed. Returns 0 or a negative code. */
 enum { PS_FOLDED_STRICT = 1 << 0 };
+#define PS_FOLDED_MAX_LINE (16u << 20)
 typedef void (*ps_folded_warn_fn)(void *ctx, size_t lineno, const char *reason);
 int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_warn_fn warn,
 			   void *ctx);
@@ -57,5 +191,29 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
  * *count2, *has2, or PS_EFORMAT with *reason set. Exposed for fuzzing and tests. */
 int ps_folded_parse_line(const char *line, size_t len, size_t *stack_len, uint64_t *count,
 			 uint64_t *count2, int *has2, const char **reason);
+
+/* ---- transition: folded strings for renderers not yet reading the trie ---- */
+
+typedef struct ps_stack {
+	const char *folded; /* "a;b;c" of labels, NUL-terminated, owned by the profile */
+	size_t len;
+	uint64_t count;  /* column 0 */
+	uint64_t count2; /* column 1 of a differential profile, else 0 */
+} ps_stack;
+/* Every stack with a value (column 0 or 1): sorted bytewise, or, with PS_PROFILE_SAMPLES,
+ * one entry per sample in sample order with neighbours of the same stack merged. Valid
+ * until the next change to the profile. */
+const ps_stack *ps_profile_stacks(ps_profile *p, size_t *n);
+
+/* The old names of the folded-string API, until every caller builds frames. */
+#define PS_PROFILE_ORDERED PS_PROFILE_SAMPLES
+enum { PS_PROFILE_NOMERGE = 1 << 2 }; /* ps_profile_stacks: no merging of neighbours */
+static inline int ps_profile_add(ps_profile *p, const char *folded, size_t len, uint64_t count)
+{
+	return ps_profile_add_folded(p, folded, len, count, 0);
+}
+int ps_profile_add2(ps_profile *p, const char *folded, size_t len, uint64_t count,
+		    uint64_t count2);
+static inline uint64_t ps_profile_total2(const ps_profile *p) { return ps_profile_total(p, 1); }
 
 #endif

@@ -135,3 +135,176 @@ uint64_t ps_hash(const void *data, size_t len)
 		h = (h ^ *p++) * 0x100000001b3ULL;
 	return ps_hash_u64(h);
 }
+
+int ps_grow(void *arr, size_t *cap, size_t need, size_t elem)
+{
+	void **p = arr;
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 16;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / elem)
+			return -ENOMEM;
+		c *= 2;
+	}
+	void *n = realloc(*p, c * elem);
+	if (!n)
+		return -ENOMEM;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq, const void *ctx)
+{
+	if (!x->ids)
+		return UINT32_MAX;
+	for (size_t j = h & x->mask; x->ids[j]; j = (j + 1) & x->mask)
+		if (x->hashes[j] == h && (!eq || eq(ctx, x->ids[j] - 1)))
+			return x->ids[j] - 1;
+	return UINT32_MAX;
+}
+
+static void index_put(ps_index *x, uint64_t h, uint32_t id1)
+{
+	size_t j = h & x->mask;
+	while (x->ids[j])
+		j = (j + 1) & x->mask;
+	x->hashes[j] = h;
+	x->ids[j] = id1;
+}
+
+int ps_index_insert(ps_index *x, uint64_t h, uint32_t id)
+{
+	if (id == UINT32_MAX)
+		return -EOVERFLOW;
+	if (!x->ids || (x->n + 1) * 2 > x->mask + 1) {
+		/* Half full at most: probes stay short. */
+		size_t size = x->ids ? (x->mask + 1) * 2 : 1024;
+		ps_index big = {calloc(size, sizeof(uint64_t)), calloc(size, sizeof(uint32_t)),
+				size - 1, x->n};
+		if (!big.hashes || !big.ids) {
+			free(big.hashes);
+			free(big.ids);
+			return -ENOMEM;
+		}
+		for (size_t j = 0; x->ids && j <= x->mask; j++)
+			if (x->ids[j])
+				index_put(&big, x->hashes[j], x->ids[j]);
+		ps_index_release(x);
+		*x = big;
+	}
+	index_put(x, h, id + 1);
+	x->n++;
+	return 0;
+}
+
+void ps_index_release(ps_index *x)
+{
+	free(x->hashes);
+	free(x->ids);
+	memset(x, 0, sizeof(*x));
+}
+
+size_t ps_utf8_len(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char c = s[0];
+	size_t need;
+	unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* UTF-16 surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* beyond U+10FFFF */
+	} else
+		return 0;
+	if (n < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return need;
+}
+
+int ps_escape(ps_buf *b, enum ps_esc how, const char *str, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	int err = ps_buf_reserve(b, len);
+	size_t i = 0, run = 0;
+	while (!err && i < len) {
+		unsigned char c = s[i];
+		const char *rep = NULL;
+		char tmp[8];
+		size_t k = 1;
+		switch (how) {
+		case PS_ESC_FOLDED:
+			if (c == ';')
+				rep = ":";
+			else if (c < 0x20 || c == 0x7f)
+				rep = "?";
+			break;
+		case PS_ESC_TERM:
+			if (c < 0x20 || c == 0x7f || (c >= 0x80 && !(k = ps_utf8_len(str + i, len - i)))) {
+				snprintf(tmp, sizeof(tmp), "\\x%c%c", hex[c >> 4], hex[c & 15]);
+				rep = tmp;
+				k = 1;
+			}
+			break;
+		case PS_ESC_XML:
+			if (c == '&' || c == '<' || c == '>' || c == '"' || c == '\'')
+				rep = c == '&'	 ? "&amp;"
+				      : c == '<' ? "&lt;"
+				      : c == '>' ? "&gt;"
+				      : c == '"' ? "&quot;"
+						 : "&apos;";
+			else if ((c < 0x20 && c != '\t') || c == 0x7f ||
+				 (c >= 0x80 && !(k = ps_utf8_len(str + i, len - i)))) {
+				snprintf(tmp, sizeof(tmp), "\\x%c%c", hex[c >> 4], hex[c & 15]);
+				rep = tmp;
+				k = 1;
+			}
+			break;
+		case PS_ESC_JSON:
+			if (c == '"' || c == '\\') {
+				tmp[0] = '\\', tmp[1] = (char)c, tmp[2] = 0;
+				rep = tmp;
+			} else if (c < 0x20) {
+				rep = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+				if (!rep) {
+					snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+					rep = tmp;
+				}
+			} else if (c >= 0x80 && !(k = ps_utf8_len(str + i, len - i))) {
+				rep = "\\ufffd"; /* one per bad byte, as browsers decode it */
+				k = 1;
+			}
+			break;
+		}
+		if (!rep) {
+			i += k;
+			run += k;
+			continue;
+		}
+		err = ps_buf_add(b, str + i - run, run);
+		if (!err)
+			err = ps_buf_addstr(b, rep);
+		run = 0;
+		i += k;
+	}
+	if (!err)
+		err = ps_buf_add(b, str + i - run, run);
+	return err;
+}

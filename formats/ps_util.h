@@ -1,5 +1,5 @@
 /* ps_util: flat-memory helpers shared by every module: a string arena, a growable byte
- * buffer and a fast hash. */
+ * buffer, growable arrays, a fast hash, one hash index and one text escaper. */
 #ifndef PS_UTIL_H
 #define PS_UTIL_H
 
@@ -34,5 +34,41 @@ static inline uint64_t ps_hash_u64(uint64_t x)
 	x ^= x >> 33;
 	return x;
 }
+
+/* Growable arrays: makes room for need elements of elem bytes in *arr (capacity *cap,
+ * doubling). Returns 0 or -ENOMEM (then *arr and *cap are unchanged). */
+int ps_grow(void *arr, size_t *cap, size_t need, size_t elem);
+#define PS_GROW(arr, cap, need) ps_grow(&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* One hash index for the whole project: maps a 64-bit hash to dense uint32 ids that the
+ * caller owns (entries live in the caller's own array). Lookups pass an equality test, so
+ * colliding hashes are told apart. Zero-initialise, then ps_index_release. */
+typedef struct ps_index {
+	uint64_t *hashes;
+	uint32_t *ids; /* id + 1; 0 = empty */
+	size_t mask, n;
+} ps_index;
+typedef int (*ps_index_eq_fn)(const void *ctx, uint32_t id);
+/* The id stored for hash h that eq accepts, or UINT32_MAX. eq may be NULL: the hash alone
+ * is the key (then store each hash once). */
+uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq, const void *ctx);
+int ps_index_insert(ps_index *x, uint64_t h, uint32_t id); /* 0 or -ENOMEM */
+void ps_index_release(ps_index *x);
+
+/* The one text escaper. Writes s[0..len) to b for the given context:
+ * - PS_ESC_FOLDED: a frame of FlameGraph's folded format (as stackcollapse-perf.pl
+ *   writes them): ';' becomes ':', control bytes become '?', so a name can never start
+ *   a new frame, line or count;
+ * - PS_ESC_XML: &, <, >, " and ' as entities; control bytes (invalid in XML) as '?';
+ * - PS_ESC_JSON: a JSON string body (no quotes): '"', '\\' and control bytes escaped,
+ *   invalid UTF-8 as U+FFFD per byte;
+ * - PS_ESC_TERM: for a terminal: control bytes and DEL as '?' (no escape sequences).
+ * Returns 0 or -ENOMEM. */
+/* Length of the valid UTF-8 sequence at s (at most n bytes; overlong forms, surrogates
+ * and code points past U+10FFFF are invalid), or 0 when there is none. */
+size_t ps_utf8_len(const char *s, size_t n);
+
+enum ps_esc { PS_ESC_FOLDED, PS_ESC_XML, PS_ESC_JSON, PS_ESC_TERM };
+int ps_escape(ps_buf *b, enum ps_esc how, const char *s, size_t len);
 
 #endif

@@ -26,10 +26,10 @@ static int ps_fuzz_folded(const uint8_t *data, size_t size)
 	ps_profile *p = ps_profile_new(0);
 	size_t warned = 0;
 	if (p && ps_profile_read_folded(p, in, flags, folded_on_warn, &warned) == 0) {
-		(void)ps_profile_total(p);
+		(void)ps_profile_total(p, 0);
 		(void)ps_profile_total2(p);
 		if (sink)
-			ps_profile_write_folded(p, sink);
+			ps_profile_write_folded(p, 0, sink);
 	}
 	ps_profile_free(p);
 	fclose(in);

@@ -1310,7 +1310,7 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 		goto out;
 	layout l = {.o = o, .diff = t.diff};
 	/* the scale is known before the tree is: build() drops what will be too narrow */
-	uint64_t time = t.diff ? ps_profile_total2(p) : ps_profile_total(p);
+	uint64_t time = t.diff ? ps_profile_total(p, 1) : ps_profile_total(p, 0);
 	l.timemax = o->total > time ? o->total : time;
 	l.wpt = ((double)o->width - 2 * XPAD) / (double)(l.timemax ? l.timemax : 1);
 	l.minwidth_cnt =

@@ -76,7 +76,7 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 {
 	size_t n;
 	const ps_stack *st = ps_profile_stacks(p, &n);
-	uint64_t total = ps_profile_total(p);
+	uint64_t total = ps_profile_total(p, 0);
 	struct table t = {0};
 	int err = 0;
 	for (size_t i = 0; i < n && !err; i++) {

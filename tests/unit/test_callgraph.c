@@ -538,7 +538,7 @@ Test(callgraph, perfscript_sample_names)
 	size_t n;
 	const ps_stack *st = ps_profile_stacks(p, &n);
 	cr_assert_eq(n, 3);
-	cr_assert_eq(ps_profile_total(p), 3);
+	cr_assert_eq(ps_profile_total(p, 0), 3);
 	const char *tail = ";/tmp/perf-1.map`Ljava/lang/Thread:::run;[unknown]`7f00;"
 			   "/root/func_ab`func_b";
 	char expect[256];

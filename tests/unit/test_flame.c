@@ -470,8 +470,9 @@ Test(flame, names_are_escaped_into_valid_xml)
 			  "control byte 0x%02x at %zu", (unsigned char)text[i], i);
 	cr_assert(strstr(text, "a&amp;b&lt;c&gt;&quot;d&quot;"));
 	cr_assert(strstr(text, "bad\\xff\\xfe utf8"));
-	cr_assert(strstr(text, "ctl\\x01\\x1b"));
-	cr_assert(strstr(text, "nul\\x00x"));
+	/* Control bytes never enter a profile's frames (they could forge folded lines). */
+	cr_assert(strstr(text, "ctl??"));
+	cr_assert(strstr(text, "nul?x"));
 	cr_assert(strstr(text, "ok\xc3\xa9"), "valid UTF-8 is kept");
 	cr_assert(strstr(text, "operator&lt;&lt;(int)"));
 	int ok = xmllint_ok(text, len);

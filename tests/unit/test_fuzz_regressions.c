@@ -70,7 +70,7 @@ static uint64_t folded_total(const unsigned char *data, size_t size, int *err)
 	cr_assert_not_null(in);
 	ps_profile *p = ps_profile_new(0);
 	*err = ps_profile_read_folded(p, in, 0, NULL, NULL);
-	uint64_t t = ps_profile_total(p);
+	uint64_t t = ps_profile_total(p, 0);
 	ps_profile_free(p);
 	fclose(in);
 	return t;
@@ -93,7 +93,7 @@ static uint64_t collapse_total(const unsigned char *data, size_t size, unsigned 
 	ps_profile *p = ps_profile_new(0);
 	int e = ps_perfscript_collapse(in, flags, p);
 	*err = *err ? *err : e;
-	uint64_t t = ps_profile_total(p);
+	uint64_t t = ps_profile_total(p, 0);
 	ps_profile_free(p);
 	fclose(in);
 	return t;

@@ -48,7 +48,7 @@ static char *collapse_opts(FILE *in, const ps_collapse_opts *o, size_t *len, int
 	char *out = NULL;
 	size_t cap = 0;
 	FILE *m = open_memstream(&out, &cap);
-	cr_assert_eq(ps_profile_write_folded(p, m), 0);
+	cr_assert_eq(ps_profile_write_folded(p, 0, m), 0);
 	fclose(m);
 	ps_profile_free(p);
 	*len = cap;
@@ -242,28 +242,27 @@ static const char quirks[] = "a 5 [000] 1.0: 2 cycles:\n\t1 f (/x)\n\n"
 			     "\t2 [unknown] (/lib/\xfe\x00y)\n\n"
 			     "ww 9 1.0: 3 cycles:\n\t1 lost (/x)\n";
 
+/* As stackcollapse-perf.pl writes them, except that control bytes (here NULs) become '?':
+ * they never reach folded output, where they could end or forge a line. */
 Test(perfscript, quirks_match_the_script)
 {
 	size_t len;
 	char *got = collapse_mem(quirks, sizeof(quirks) - 1, 0, &len);
 	ASSERT_FOLDED("default",
 		      "a_5_[000]_1.0:;f 2\nc\xff"
-		      "d\x00"
-		      "e;[\xfe\x00y];s\xc3 1\nyy;j;i 5\nzz;g 1\nzz;h 0\n",
+		      "d?e;[\xfe?y];s\xc3 1\nyy;j;i 5\nzz;g 1\nzz;h 0\n",
 		      got, len);
 	free(got);
 	got = collapse_mem(quirks, sizeof(quirks) - 1, PS_COLLAPSE_TID, &len);
 	ASSERT_FOLDED("tid",
 		      "a_5_[000]_1.0:-?/2;f 2\nc\xff"
-		      "d\x00"
-		      "e-?/9;[\xfe\x00y];s\xc3 1\nyy-?/8;j;i 5\nzz-?/5;g 1\nzz-?/6;h 0\n",
+		      "d?e-?/9;[\xfe?y];s\xc3 1\nyy-?/8;j;i 5\nzz-?/5;g 1\nzz-?/6;h 0\n",
 		      got, len);
 	free(got);
 	got = collapse_mem(quirks, sizeof(quirks) - 1, PS_COLLAPSE_ADDRS, &len);
 	ASSERT_FOLDED("addrs",
 		      "a_5_[000]_1.0:;f 2\nc\xff"
-		      "d\x00"
-		      "e;[\xfe\x00y <2>];s\xc3 1\nyy;j;i 5\nzz;g 1\nzz;h 0\n",
+		      "d?e;[\xfe?y <2>];s\xc3 1\nyy;j;i 5\nzz;g 1\nzz;h 0\n",
 		      got, len);
 	free(got);
 }

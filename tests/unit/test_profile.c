@@ -1,8 +1,17 @@
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats/ps_error.h"
 #include "formats/ps_profile.h"
+
+static size_t nstacks(ps_profile *p)
+{
+	size_t n;
+	ps_profile_stacks(p, &n);
+	return n;
+}
 
 Test(profile, merges_and_sorts)
 {
@@ -19,7 +28,7 @@ Test(profile, merges_and_sorts)
 	cr_assert_str_eq(s[1].folded, "a;b");
 	cr_assert_str_eq(s[2].folded, "a;b;c");
 	cr_assert_eq(s[2].count, 5);
-	cr_assert_eq(ps_profile_total(p), 13);
+	cr_assert_eq(ps_profile_total(p, 0), 13);
 	/* adding after sorting still merges */
 	cr_assert_eq(ps_profile_add(p, "a;b", 3, 1), 0);
 	s = ps_profile_stacks(p, &n);
@@ -37,7 +46,7 @@ Test(profile, many_stacks_grow_the_index)
 			int len = snprintf(buf, sizeof(buf), "x;f%d", i);
 			cr_assert_eq(ps_profile_add(p, buf, (size_t)len, 1), 0);
 		}
-	cr_assert_eq(ps_profile_nstacks(p), 5000);
+	cr_assert_eq(nstacks(p), 5000);
 	size_t n;
 	const ps_stack *s = ps_profile_stacks(p, &n);
 	for (size_t i = 0; i < n; i++)
@@ -87,9 +96,14 @@ Test(folded, parse_line)
 	cr_assert_eq(ps_folded_parse_line("a;b x3", 6, &sl, &c, &c2, &has2, &why), PS_EFORMAT);
 	cr_assert_eq(ps_folded_parse_line(" 3", 2, &sl, &c, &c2, &has2, &why), PS_EFORMAT);
 	cr_assert_str_eq(why, "empty stack");
+	/* Past 2^63-1 is not "malformed": the read stops there, naming the line. */
 	cr_assert_eq(ps_folded_parse_line("a 99999999999999999999999", 25, &sl, &c, &c2, &has2,
 					  &why),
-		     PS_EFORMAT);
+		     PS_ELIMIT);
+	cr_assert_eq(ps_folded_parse_line("a 9223372036854775808", 21, &sl, &c, &c2, &has2, &why),
+		     PS_ELIMIT);
+	cr_assert_eq(ps_folded_parse_line("a 9223372036854775807", 21, &sl, &c, &c2, &has2, &why),
+		     0);
 }
 
 struct warns {
@@ -114,8 +128,8 @@ Test(folded, read_skips_bad_lines_with_line_numbers)
 	cr_assert_eq(w.n, 2);
 	cr_assert_eq(w.lines[0], 2);
 	cr_assert_eq(w.lines[1], 6);
-	cr_assert_eq(ps_profile_nstacks(p), 2);
-	cr_assert_eq(ps_profile_total(p), 6);
+	cr_assert_eq(nstacks(p), 2);
+	cr_assert_eq(ps_profile_total(p, 0), 6);
 	fclose(f);
 	ps_profile_free(p);
 
@@ -134,9 +148,207 @@ Test(folded, write_round_trip)
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
-	cr_assert_eq(ps_profile_write_folded(p, f), 0);
+	cr_assert_eq(ps_profile_write_folded(p, 0, f), 0);
 	fclose(f);
 	cr_assert_str_eq(out, "a 1\nz;y 5\n");
 	free(out);
+	ps_profile_free(p);
+}
+
+/* ---- the model itself ---- */
+
+static int upper(void *ctx, const char *name, ps_buf *out)
+{
+	(void)ctx;
+	if (strncmp(name, "_Z", 2))
+		return 0;
+	for (const char *c = name + 2; *c; c++)
+		if (ps_buf_add(out, &(char){(char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c)}, 1))
+			return -1;
+	return 1;
+}
+
+Test(model, frames_intern_by_every_field)
+{
+	ps_profile *p = ps_profile_new(0);
+	uint32_t m1, m2, m3;
+	ps_mapping lib = {"/lib/libc.so.6", "abcd", 0x1000, 0x9000, 0};
+	cr_assert_eq(ps_profile_mapping(p, &lib, &m1), 0);
+	cr_assert_eq(ps_profile_mapping(p, &lib, &m2), 0);
+	cr_assert_eq(m1, m2);
+	cr_assert_eq(m1, 1, "mapping ids start at 1");
+	lib.start = 0x2000;
+	cr_assert_eq(ps_profile_mapping(p, &lib, &m3), 0);
+	cr_assert_neq(m1, m3);
+	cr_assert_eq(ps_profile_nmappings(p), 2);
+	cr_assert_str_eq(ps_profile_mapping_at(p, m1)->build_id, "abcd");
+	cr_assert_null(ps_profile_mapping_at(p, 0));
+
+	ps_frame f = {.name = "_Zfoo", .file = "a.c", .line = 3, .addr = 0x1234,
+		      .mapping = m1, .kind = PS_FRAME_USER};
+	ps_frame_id a, b, c;
+	cr_assert_eq(ps_profile_frame(p, &f, &a), 0);
+	cr_assert_eq(ps_profile_frame(p, &f, &b), 0);
+	cr_assert_eq(a, b);
+	f.line = 4;
+	cr_assert_eq(ps_profile_frame(p, &f, &c), 0);
+	cr_assert_neq(a, c);
+	f.mapping = 99;
+	cr_assert_eq(ps_profile_frame(p, &f, &c), -EINVAL, "an unknown mapping is refused");
+	const ps_frame *got = ps_profile_frame_at(p, a);
+	cr_assert_str_eq(got->name, "_Zfoo");
+	cr_assert_eq(got->mapping, m1);
+	cr_assert_eq(got->line, 3);
+	ps_profile_free(p);
+}
+
+Test(model, labels_demangle_annotate_and_escape)
+{
+	ps_profile *p = ps_profile_new(0);
+	ps_frame_id k, u, un, inl, text;
+	ps_frame f = {.name = "_Zfoo", .file = "/src/a.c", .line = 7, .kind = PS_FRAME_USER};
+	cr_assert_eq(ps_profile_frame(p, &f, &u), 0);
+	f = (ps_frame){.name = "schedule", .kind = PS_FRAME_KERNEL};
+	cr_assert_eq(ps_profile_frame(p, &f, &k), 0);
+	f = (ps_frame){.name = "_Zbar", .kind = PS_FRAME_INLINE};
+	cr_assert_eq(ps_profile_frame(p, &f, &inl), 0);
+	f = (ps_frame){.name = "[lib;x\n.so]", .kind = PS_FRAME_USER, .unresolved = 1};
+	cr_assert_eq(ps_profile_frame(p, &f, &un), 0);
+	cr_assert_eq(ps_profile_frame_named(p, "_Ztext", 6, PS_FRAME_UNKNOWN, &text), 0);
+
+	cr_assert_str_eq(ps_profile_label(p, u, NULL), "_Zfoo", "no demangler: as spelled");
+	ps_label_opts lo = {PS_LABEL_KERNEL | PS_LABEL_INLINE | PS_LABEL_LINES, upper, NULL};
+	ps_profile_set_labels(p, &lo);
+	size_t len;
+	cr_assert_str_eq(ps_profile_label(p, u, &len), "FOO [a.c:7]");
+	cr_assert_eq(len, 11);
+	cr_assert_str_eq(ps_profile_label(p, k, NULL), "schedule_[k]");
+	cr_assert_str_eq(ps_profile_label(p, inl, NULL), "BAR_[i]");
+	cr_assert_str_eq(ps_profile_label(p, un, NULL), "[lib:x?.so]", "escaped, not demangled");
+	cr_assert_str_eq(ps_profile_label(p, text, NULL), "_Ztext", "folded text stays text");
+	cr_assert_null(ps_profile_label(p, 1000, NULL));
+	ps_profile_free(p);
+}
+
+Test(model, trie_values_totals_and_paths)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	cr_assert_eq(ps_profile_add_type(p, "cpu", "nanoseconds"), 1);
+	cr_assert_eq(ps_profile_find_type(p, "cpu"), 1);
+	cr_assert_eq(ps_profile_find_type(p, "heap"), -1);
+	ps_frame_id m, a, b;
+	ps_profile_frame_named(p, "main", 4, PS_FRAME_USER, &m);
+	ps_profile_frame_named(p, "a", 1, PS_FRAME_USER, &a);
+	ps_profile_frame_named(p, "b", 1, PS_FRAME_USER, &b);
+	ps_node_id ma, mab, mb, again;
+	cr_assert_eq(ps_profile_stack(p, (ps_frame_id[]){m, a}, 2, &ma), 0);
+	cr_assert_eq(ps_profile_stack(p, (ps_frame_id[]){m, a, b}, 3, &mab), 0);
+	cr_assert_eq(ps_profile_stack(p, (ps_frame_id[]){m, b}, 2, &mb), 0);
+	cr_assert_eq(ps_profile_stack(p, (ps_frame_id[]){m, a}, 2, &again), 0);
+	cr_assert_eq(ma, again);
+	cr_assert_eq(ps_profile_nnodes(p), 5);
+	cr_assert_eq(ps_profile_add_value(p, ma, 0, 2), 0);
+	cr_assert_eq(ps_profile_add_value(p, mab, 0, 3), 0);
+	cr_assert_eq(ps_profile_add_value(p, mb, 1, 1000), 0);
+	cr_assert_eq(ps_profile_add_value(p, mb, 2, 1), -EINVAL, "no such column");
+	cr_assert_eq(ps_profile_total(p, 0), 5);
+	cr_assert_eq(ps_profile_total(p, 1), 1000);
+	uint64_t *t = ps_profile_node_totals(p, 0);
+	cr_assert_eq(t[PS_NODE_ROOT], 5);
+	cr_assert_eq(t[ma], 5);
+	cr_assert_eq(t[mab], 3);
+	cr_assert_eq(t[mb], 0);
+	free(t);
+	ps_node_id top = ps_profile_node_child(p, PS_NODE_ROOT);
+	cr_assert_eq(ps_profile_node_frame(p, top), m);
+	cr_assert_eq(ps_profile_node_child(p, top), ma, "children in creation order");
+	cr_assert_eq(ps_profile_node_next(p, ma), mb);
+	cr_assert_eq(ps_profile_node_next(p, mb), PS_NODE_ROOT);
+	cr_assert_eq(ps_profile_node_parent(p, mab), ma);
+	cr_assert_eq(ps_profile_node_depth(p, mab), 3);
+	ps_frame_id path[8];
+	cr_assert_eq(ps_profile_node_path(p, mab, path, 8), 3);
+	cr_assert_eq(path[0], m);
+	cr_assert_eq(path[2], b);
+	/* Overflow is an error, never a wrapped count. */
+	cr_assert_eq(ps_profile_add_value(p, mb, 0, (uint64_t)INT64_MAX), PS_ELIMIT);
+	cr_assert_eq(ps_profile_total(p, 0), 5, "a refused value changes nothing");
+	ps_profile_free(p);
+}
+
+Test(model, samples_keep_order_and_sort_by_time)
+{
+	ps_profile *p = ps_profile_new(PS_PROFILE_SAMPLES);
+	ps_profile_add_type(p, "samples", "count");
+	ps_frame_id x, y;
+	ps_profile_frame_named(p, "x", 1, PS_FRAME_USER, &x);
+	ps_profile_frame_named(p, "y", 1, PS_FRAME_USER, &y);
+	ps_node_id nx, ny;
+	ps_profile_stack(p, &x, 1, &nx);
+	ps_profile_stack(p, &y, 1, &ny);
+	uint64_t one = 1;
+	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){30, 1, 1, nx}, &one), 0);
+	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){10, 1, 2, ny}, &one), 0);
+	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){10, 1, 3, nx}, &one), 0);
+	cr_assert_eq(ps_profile_add_type(p, "late", "count"), -EINVAL, "columns come first");
+	cr_assert_eq(ps_profile_nsamples(p), 3);
+	cr_assert_eq(ps_profile_sort_samples(p), 0);
+	cr_assert_eq(ps_profile_sample_at(p, 0)->tid, 2, "stable: equal times keep their order");
+	cr_assert_eq(ps_profile_sample_at(p, 1)->tid, 3);
+	cr_assert_eq(ps_profile_sample_at(p, 2)->tid, 1);
+	cr_assert_eq(ps_profile_sample_value(p, 2, 0), 1);
+	cr_assert_eq(ps_profile_node_self(p, nx, 0), 2);
+	ps_profile_free(p);
+}
+
+Test(model, folded_names_cannot_forge_lines)
+{
+	/* A process that names itself "ev;il 9999999\nz" must not make a line of its own. */
+	ps_profile *p = ps_profile_new(0);
+	ps_profile_add_type(p, "samples", "count");
+	ps_frame_id comm, fn;
+	ps_frame f = {.name = "ev;il 9999999\nz", .kind = PS_FRAME_PROCESS};
+	cr_assert_eq(ps_profile_frame(p, &f, &comm), 0);
+	ps_profile_frame_named(p, "main", 4, PS_FRAME_USER, &fn);
+	ps_node_id n;
+	ps_profile_stack(p, (ps_frame_id[]){comm, fn}, 2, &n);
+	ps_profile_add_value(p, n, 0, 1);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	cr_assert_eq(ps_profile_write_folded(p, 0, m), 0);
+	fclose(m);
+	cr_assert_str_eq(text, "ev:il 9999999?z;main 1\n");
+	free(text);
+	ps_profile_free(p);
+}
+
+Test(folded, sums_past_int64_are_an_error_naming_the_line)
+{
+	const char text[] = "a 9223372036854775000\nb 1000\n";
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	ps_profile *p = ps_profile_new(0);
+	struct warns w = {0};
+	cr_assert_eq(ps_profile_read_folded(p, f, 0, count_warn, &w), PS_ELIMIT);
+	cr_assert_eq(w.n, 1);
+	cr_assert_eq(w.lines[0], 2);
+	fclose(f);
+	ps_profile_free(p);
+}
+
+Test(folded, all_malformed_is_an_error_empty_is_not)
+{
+	const char bad[] = "x\ny z\n";
+	FILE *f = fmemopen((void *)bad, sizeof(bad) - 1, "r");
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_read_folded(p, f, 0, NULL, NULL), PS_EFORMAT);
+	fclose(f);
+	ps_profile_free(p);
+	f = fmemopen((void *)"\n\n", 2, "r");
+	p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_read_folded(p, f, 0, NULL, NULL), 0);
+	cr_assert_eq(ps_profile_ntypes(p), 1, "samples/count declared even when empty");
+	fclose(f);
 	ps_profile_free(p);
 }

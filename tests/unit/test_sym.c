@@ -153,7 +153,7 @@ static char *fold_trace(const char *trace, const ps_sym_opts *o, ps_sym_report *
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	cr_assert_eq(ps_profile_write_folded(p, f), 0);
+	cr_assert_eq(ps_profile_write_folded(p, 0, f), 0);
 	fclose(f);
 	ps_profile_free(p);
 	ps_trace_close(r);

@@ -1,0 +1,88 @@
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/ps_util.h"
+
+static char *esc(enum ps_esc how, const char *s, size_t len)
+{
+	ps_buf b = {0};
+	cr_assert_eq(ps_escape(&b, how, s, len), 0);
+	return b.data ? b.data : strdup("");
+}
+
+Test(util, escape_each_context)
+{
+	static const char s[] = "a;b<&>\"'\x01\n\xff\xc3\xa9z";
+	size_t n = sizeof(s) - 1;
+	char *t = esc(PS_ESC_FOLDED, s, n);
+	cr_assert_str_eq(t, "a:b<&>\"'??\xff\xc3\xa9z");
+	free(t);
+	t = esc(PS_ESC_XML, s, n);
+	cr_assert_str_eq(t, "a;b&lt;&amp;&gt;&quot;&apos;\\x01\\x0a\\xff\xc3\xa9z");
+	free(t);
+	t = esc(PS_ESC_JSON, s, n);
+	cr_assert_str_eq(t, "a;b<&>\\\"'\\u0001\\n\\ufffd\xc3\xa9z");
+	free(t);
+	t = esc(PS_ESC_TERM, "\x1b[31mred\x7f", 9);
+	cr_assert_str_eq(t, "\\x1b[31mred\\x7f");
+	free(t);
+	t = esc(PS_ESC_FOLDED, "", 0);
+	cr_assert_str_eq(t, "");
+	free(t);
+}
+
+Test(util, utf8_rejects_overlong_and_surrogates)
+{
+	cr_assert_eq(ps_utf8_len("\xc3\xa9", 2), 2);
+	cr_assert_eq(ps_utf8_len("\xc0\xaf", 2), 0);
+	cr_assert_eq(ps_utf8_len("\xed\xa0\x80", 3), 0);
+	cr_assert_eq(ps_utf8_len("\xf4\x90\x80\x80", 4), 0);
+	cr_assert_eq(ps_utf8_len("\xe2\x82", 2), 0, "cut short");
+}
+
+struct keys {
+	uint64_t *v;
+	uint64_t want;
+};
+static int key_eq(const void *ctx, uint32_t id)
+{
+	const struct keys *k = ctx;
+	return k->v[id] == k->want;
+}
+
+Test(util, index_grows_and_tells_collisions_apart)
+{
+	ps_index x = {0};
+	enum { N = 100000 };
+	uint64_t *v = malloc(N * sizeof(*v));
+	for (uint32_t i = 0; i < N; i++) {
+		v[i] = i * 7919ULL;
+		/* every key shares one of 16 hashes: equality decides */
+		cr_assert_eq(ps_index_insert(&x, v[i] & 15, i), 0);
+		if (i > 20000)
+			break;
+	}
+	for (uint32_t i = 0; i <= 20001; i += 997) {
+		struct keys k = {v, v[i]};
+		cr_assert_eq(ps_index_find(&x, v[i] & 15, key_eq, &k), i);
+	}
+	struct keys none = {v, 3};
+	cr_assert_eq(ps_index_find(&x, 3, key_eq, &none), UINT32_MAX);
+	ps_index_release(&x);
+	free(v);
+}
+
+Test(util, grow_doubles_and_keeps_contents)
+{
+	int *a = NULL;
+	size_t cap = 0;
+	for (int i = 0; i < 1000; i++) {
+		cr_assert_eq(PS_GROW(a, cap, (size_t)i + 1), 0);
+		a[i] = i;
+	}
+	cr_assert_geq(cap, 1000);
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq(a[i], i);
+	free(a);
+}
