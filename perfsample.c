@@ -339,69 +339,6 @@ static void on_collapse_warn(void *ctx, size_t lineno, const char *msg)
 
 static int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript; }
 
-/* Flame charts need samples in time order, but the trace holds them in the order the
- * CPUs' rings were drained: fold them, sort by time, then add. */
-struct timed_stack {
-	uint64_t time;
-	const char *folded;
-	size_t len;
-	uint64_t count;
-};
-
-struct timed_ctx {
-	struct timed_stack *v;
-	size_t n, cap;
-};
-
-static int collect_timed(void *ctx, const ps_sym_sample *s)
-{
-	struct timed_ctx *t = ctx;
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 4096;
-		struct timed_stack *v = realloc(t->v, t->cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-	}
-	t->v[t->n++] = (struct timed_stack){s->time, NULL, 0, s->period};
-	return 0;
-}
-
-static int cmp_timed(const void *a, const void *b)
-{
-	const struct timed_stack *x = a, *y = b;
-	return (x->time > y->time) - (x->time < y->time);
-}
-
-static int time_ordered_profile(ps_trace_reader *r, struct source *s, ps_profile *out)
-{
-	/* Two walks: the first folds each sample (in drain order) into its own ordered
-	 * profile entry, the second reads the times; both see samples in the same order. */
-	ps_profile *seq = ps_profile_new(PS_PROFILE_ORDERED | PS_PROFILE_NOMERGE);
-	struct timed_ctx t = {0};
-	if (!seq)
-		return -ENOMEM;
-	int err = ps_sym_profile(r, &s->sym, s->weight_period, seq, NULL);
-	if (!err)
-		err = ps_sym_walk(r, &s->sym, collect_timed, &t, NULL);
-	size_t n;
-	const ps_stack *st = ps_profile_stacks(seq, &n);
-	if (!err && n != t.n)
-		err = PS_ECORRUPT;
-	for (size_t i = 0; !err && i < n; i++) {
-		t.v[i].folded = st[i].folded;
-		t.v[i].len = st[i].len;
-		t.v[i].count = st[i].count;
-	}
-	if (!err)
-		qsort(t.v, t.n, sizeof(*t.v), cmp_timed);
-	for (size_t i = 0; !err && i < t.n; i++)
-		err = ps_profile_add(out, t.v[i].folded, t.v[i].len, t.v[i].count);
-	free(t.v);
-	ps_profile_free(seq);
-	return err;
-}
-
 /* Loads the stacks. The trace summary is filled when the source is a trace. */
 static ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)
 {
@@ -441,8 +378,7 @@ static ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_
 	if (sum)
 		summarize(r, path, sum);
 	ps_sym_report rep;
-	int err = (pflags & PS_PROFILE_ORDERED) ? time_ordered_profile(r, s, p)
-						: ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
+	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
 	trace_read_done(r, path, err);
 	ps_trace_close(r);
 	return p;

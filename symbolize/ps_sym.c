@@ -850,168 +850,373 @@ int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, ps_buf *b)
 	return err;
 }
 
-struct fold_ctx {
-	const ps_sym_opts *o;
-	ps_profile *out;
-	ps_buf line;
-	int weight_period;
-	uint64_t count; /* when not 0, the count to add (aggregated samples) */
-};
-
-static int fold_sample(void *ctx, const ps_sym_sample *s)
-{
-	struct fold_ctx *fc = ctx;
-	ps_buf *b = &fc->line;
-	b->len = 0;
-	int err = 0;
-	switch (fc->o->root) {
-	case PS_ROOT_COMM:
-		err = ps_buf_addstr(b, s->comm);
-		break;
-	case PS_ROOT_PID:
-		err = ps_buf_printf(b, "%s-%u", s->comm, s->pid);
-		break;
-	case PS_ROOT_TID:
-		err = ps_buf_printf(b, "%s-%u/%u", s->comm, s->pid, s->tid);
-		break;
-	case PS_ROOT_NONE:
-		break;
-	}
-	for (size_t i = s->nframes; i-- > 0 && !err;) {
-		if (b->len)
-			err = ps_buf_add(b, ";", 1);
-		if (!err)
-			err = ps_sym_frame_label(fc->o, &s->frames[i], b);
-	}
-	if (err)
-		return err;
-	if (!b->len)
-		return 0;
-	uint64_t n = fc->count ? fc->count : fc->weight_period ? (s->period ? s->period : 1) : 1;
-	return ps_profile_add(fc->out, b->data, b->len, n);
-}
+/* ---- the profile model ---- */
 
 /* Samples repeat a few call chains, so the profile is built from distinct (process,
  * thread name, chain) keys: each sample costs a hash of its chain, and each distinct
- * chain is resolved and folded once. */
+ * chain is resolved and turned into a stack once. */
 struct agg {
-	uint64_t hash;
 	uint32_t pid, tid, nr;
 	const char *comm; /* interned, or NULL when unknown (then tid names it) */
 	uint64_t time;    /* of its first sample: which mappings were current */
-	uint64_t count;
+	uint64_t count, period;
 	const uint64_t *ips; /* copy in the session arena */
 };
 
-struct agg_table {
-	struct agg *v;
-	size_t n, cap;
-	uint32_t *slots; /* index + 1 */
-	size_t nslots;
+/* One kept sample (PS_PROFILE_SAMPLES): which chain, when, whose. */
+struct kept {
+	uint64_t time, period;
+	uint32_t pid, tid, agg;
 };
 
-static int agg_grow(struct agg_table *t)
+struct build {
+	struct sess *s;
+	ps_profile *p;
+	int addresses;             /* frames per address (with file:line), else per function */
+	struct agg *aggs;
+	size_t naggs, aggcap;
+	ps_index agg_index;
+	uint32_t *pool_fid;        /* per pool frame: model frame id + 1 (0: not made yet) */
+	size_t pool_fid_cap;
+	uint32_t *dso_mapping;     /* per dso: model mapping id + 1, function detail */
+	size_t dso_mapping_cap;
+	ps_frame_id fids[MAX_FRAMES + 1];
+	size_t nfids;
+	ps_buf name;
+};
+
+struct agg_key {
+	const struct build *b;
+	const ps_sample *sm;
+	uint32_t tid;
+	const char *comm;
+};
+
+static int agg_eq(const void *ctx, uint32_t id)
 {
-	size_t ns = t->nslots ? t->nslots * 2 : 4096;
-	uint32_t *slots = calloc(ns, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t j = t->v[i].hash & (ns - 1);
-		while (slots[j])
-			j = (j + 1) & (ns - 1);
-		slots[j] = (uint32_t)i + 1;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = ns;
-	return 0;
+	const struct agg_key *k = ctx;
+	const struct agg *a = &k->b->aggs[id];
+	return a->pid == k->sm->pid && a->tid == k->tid && a->comm == k->comm &&
+	       a->nr == k->sm->nr && !memcmp(a->ips, k->sm->ips, k->sm->nr * sizeof(*a->ips));
 }
 
-static int agg_add(struct sess *s, struct agg_table *t, const ps_sample *sm, const char *comm,
-		   int key_tid, uint64_t weight)
+static int agg_add(struct build *b, const ps_sample *sm, const char *comm, int key_tid,
+		   uint32_t *out)
 {
 	uint32_t tid = key_tid || !comm ? sm->tid : 0;
 	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
 		     ps_hash_u64(((uint64_t)sm->pid << 32 | tid) ^ (uintptr_t)comm);
-	if ((t->n + 1) * 2 > t->nslots) {
-		int err = agg_grow(t);
+	struct agg_key k = {b, sm, tid, comm};
+	uint32_t id = ps_index_find(&b->agg_index, h, agg_eq, &k);
+	if (id == UINT32_MAX) {
+		if (PS_GROW(b->aggs, b->aggcap, b->naggs + 1))
+			return -ENOMEM;
+		uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
+		if (!ips)
+			return -ENOMEM;
+		memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
+		id = (uint32_t)b->naggs;
+		int err = ps_index_insert(&b->agg_index, h, id);
 		if (err)
 			return err;
+		b->aggs[b->naggs++] = (struct agg){sm->pid, tid, sm->nr, comm, sm->time, 0, 0, ips};
 	}
-	size_t j = h & (t->nslots - 1);
-	while (t->slots[j]) {
-		struct agg *a = &t->v[t->slots[j] - 1];
-		if (a->hash == h && a->pid == sm->pid && a->tid == tid && a->comm == comm &&
-		    a->nr == sm->nr && !memcmp(a->ips, sm->ips, sm->nr * sizeof(*sm->ips))) {
-			a->count += weight;
-			return 0;
-		}
-		j = (j + 1) & (t->nslots - 1);
-	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct agg *v = realloc(t->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
-	uint64_t *ips = ps_arena_alloc(s->arena, sm->nr * sizeof(*ips) + 1);
-	if (!ips)
-		return -ENOMEM;
-	memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
-	t->v[t->n] = (struct agg){h, sm->pid, tid, sm->nr, comm, sm->time, weight, ips};
-	t->slots[j] = (uint32_t)++t->n;
+	b->aggs[id].count++;
+	b->aggs[id].period += sm->period ? sm->period : 1;
+	*out = id;
 	return 0;
+}
+
+static void hex(char *out, const uint8_t *id, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The model's mapping for a user address: the file mapped there with its build-id, and
+ * (per address only) the mapped range, as pprof wants it. */
+static int mapping_of(struct build *b, uint32_t pid, uint64_t lookup, uint64_t time,
+		      uint32_t *out)
+{
+	struct sess *s = b->s;
+	*out = PS_MAPPING_NONE;
+	const struct map *m = find_map(s, pid, lookup, time);
+	if (!m)
+		return 0;
+	if (!b->addresses && m->dso < b->dso_mapping_cap && b->dso_mapping[m->dso]) {
+		*out = b->dso_mapping[m->dso] - 1;
+		return 0;
+	}
+	const struct dso *d = &s->dsos[m->dso];
+	char bid[41];
+	hex(bid, d->build_id, d->build_id_size);
+	ps_mapping pm = {d->path, d->build_id_size ? bid : NULL, 0, 0, 0};
+	if (b->addresses) {
+		pm.start = m->start;
+		pm.limit = m->end;
+		pm.pgoff = m->pgoff;
+	}
+	int err = ps_profile_mapping(b->p, &pm, out);
+	if (err || b->addresses)
+		return err;
+	size_t cap = b->dso_mapping_cap;
+	if (PS_GROW(b->dso_mapping, b->dso_mapping_cap, s->ndsos))
+		return -ENOMEM;
+	memset(b->dso_mapping + cap, 0, (b->dso_mapping_cap - cap) * sizeof(*b->dso_mapping));
+	b->dso_mapping[m->dso] = *out + 1;
+	return 0;
+}
+
+static int kernel_mapping(struct build *b, const char *module, uint32_t *out)
+{
+	ps_mapping pm = {module && *module ? module : "[kernel.kallsyms]", NULL, 0, 0, 0};
+	return ps_profile_mapping(b->p, &pm, out);
+}
+
+/* The model frame of pool frame i, made on first use. */
+static int model_frame(struct build *b, size_t i, const ps_sample *sm, int kernel,
+		       uint64_t lookup, uint64_t addr, ps_frame_id *out)
+{
+	struct sess *s = b->s;
+	/* Named by its sampled address, an unresolved frame is not one per pool frame. */
+	int by_addr = !s->pool[i].resolved && s->o->addrs;
+	if (!by_addr && i < b->pool_fid_cap && b->pool_fid[i]) {
+		*out = b->pool_fid[i] - 1;
+		return 0;
+	}
+	const ps_sym_frame *f = &s->pool[i];
+	ps_frame pf = {.name = f->name,
+		       .kind = f->kernel	? PS_FRAME_KERNEL
+			       : f->jit		? PS_FRAME_JIT
+			       : f->inlined	? PS_FRAME_INLINE
+						: PS_FRAME_USER,
+		       .unresolved = !f->resolved};
+	int err = kernel ? kernel_mapping(b, f->module, &pf.mapping)
+			 : mapping_of(b, sm->pid, lookup, sm->time, &pf.mapping);
+	if (err)
+		return err;
+	if (b->addresses || s->o->lines) {
+		pf.file = f->file;
+		pf.line = f->line;
+	}
+	if (b->addresses)
+		pf.addr = lookup;
+	if (!f->resolved && s->o->addrs) {
+		/* An unresolved frame is named by where it is: module+offset or the address. */
+		b->name.len = 0;
+		const struct map *m = kernel ? NULL : find_map(s, sm->pid, lookup, sm->time);
+		if (m && !(f->module && !strcmp(f->module, "[jit]")))
+			err = ps_buf_printf(&b->name, "%s+0x%llx", s->dsos[m->dso].base,
+					    (unsigned long long)(lookup - m->start + m->pgoff));
+		else
+			err = ps_buf_printf(&b->name, "0x%llx", (unsigned long long)addr);
+		if (err)
+			return err;
+		pf.name = b->name.data;
+	}
+	err = ps_profile_frame(b->p, &pf, out);
+	if (err || by_addr)
+		return err;
+	size_t cap = b->pool_fid_cap;
+	if (PS_GROW(b->pool_fid, b->pool_fid_cap, s->npool))
+		return -ENOMEM;
+	memset(b->pool_fid + cap, 0, (b->pool_fid_cap - cap) * sizeof(*b->pool_fid));
+	b->pool_fid[i] = *out + 1;
+	return 0;
+}
+
+static int build_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int kernel,
+		      uint64_t lookup, uint64_t addr, void *ctx)
+{
+	struct build *b = ctx;
+	struct resolved *res = NULL;
+	int err = resolve(s, pid, kernel, lookup, addr, sm->time, &res);
+	uint32_t first = res ? res->first : 0, n = res ? res->n : 0;
+	for (uint32_t i = 0; !err && i < n && b->nfids < MAX_FRAMES; i++) {
+		const ps_sym_frame *f = &s->pool[first + i];
+		/* Embedded symbols carry inline frames; --no-inline leaves them out here. */
+		if (f->inlined && !s->o->inline_frames)
+			continue;
+		s->rep.frames++;
+		if (!f->resolved)
+			s->rep.unresolved++;
+		err = model_frame(b, first + i, sm, kernel, lookup, addr, &b->fids[b->nfids++]);
+	}
+	return err;
+}
+
+/* The stack of one distinct chain: the root frame the options ask for, then the chain's
+ * frames from the outermost. */
+static int agg_node(struct build *b, const struct agg *a, ps_node_id *out)
+{
+	struct sess *s = b->s;
+	const ps_sym_opts *o = s->o;
+	ps_sample sm = {.time = a->time, .pid = a->pid, .tid = a->tid, .nr = a->nr, .ips = a->ips};
+	b->nfids = 0;
+	int err = for_each_addr(s, &sm, build_addr, b);
+	if (err)
+		return err;
+	if (!b->nfids && o->root == PS_ROOT_NONE) {
+		*out = PS_NODE_ROOT;
+		return 0;
+	}
+	ps_node_id at = PS_NODE_ROOT;
+	if (o->root != PS_ROOT_NONE) {
+		char unknown[32];
+		const char *comm = a->comm;
+		if (!comm) {
+			snprintf(unknown, sizeof(unknown), ":%u", a->tid);
+			comm = unknown;
+		}
+		b->name.len = 0;
+		err = o->root == PS_ROOT_PID   ? ps_buf_printf(&b->name, "%s-%u", comm, a->pid)
+		      : o->root == PS_ROOT_TID ? ps_buf_printf(&b->name, "%s-%u/%u", comm, a->pid,
+							       a->tid)
+					       : ps_buf_addstr(&b->name, comm);
+		ps_frame_id root;
+		if (!err)
+			err = ps_profile_frame_named(b->p, b->name.data, b->name.len,
+						     PS_FRAME_PROCESS, &root);
+		if (!err)
+			err = ps_profile_child(b->p, at, root, &at);
+	}
+	for (size_t i = b->nfids; !err && i-- > 0;)
+		err = ps_profile_child(b->p, at, b->fids[i], &at);
+	*out = at;
+	return err;
+}
+
+static int cmp_kept(const void *x, const void *y)
+{
+	const struct kept *a = x, *b = y;
+	if (a->time != b->time)
+		return a->time < b->time ? -1 : 1;
+	return 0;
+}
+
+static int sym_demangle(void *ctx, const char *name, ps_buf *out)
+{
+	(void)ctx;
+	char buf[4096];
+	const char *d = ps_demangle(name, buf, sizeof(buf));
+	if (d == name || !strcmp(d, name))
+		return 0;
+	return ps_buf_addstr(out, d) ? -ENOMEM : 1;
+}
+
+void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p)
+{
+	ps_label_opts lo = {0};
+	lo.flags = (o->annotate_kernel ? PS_LABEL_KERNEL : 0) | (o->annotate_jit ? PS_LABEL_JIT : 0) |
+		   (o->annotate_inline ? PS_LABEL_INLINE : 0) | (o->lines ? PS_LABEL_LINES : 0);
+	lo.demangle = o->demangle ? sym_demangle : NULL;
+	ps_profile_set_labels(p, &lo);
+}
+
+static int is_clock_event(const char *ev)
+{
+	return ev && (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock"));
 }
 
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep)
 {
-	struct fold_ctx fc = {o, out, {0}, weight_period, 0};
-	/* A sequence (flame charts) needs every sample in order: no aggregation. */
-	if (ps_profile_flags(out) & PS_PROFILE_ORDERED) {
-		int err = ps_sym_walk(r, o, fold_sample, &fc, rep);
-		ps_buf_release(&fc.line);
-		return err;
-	}
+	/* Names stay as the binaries spell them; labels demangle when they print. */
+	ps_sym_opts ro = *o;
+	ro.demangle = 0;
 	struct sess s;
-	struct agg_table t = {0};
-	int err = sess_begin(&s, r, o);
+	struct build b = {.s = &s, .p = out, .addresses = o->addresses};
+	struct kept *kept = NULL;
+	size_t nkept = 0, keptcap = 0;
+	int keep = !!(ps_profile_flags(out) & PS_PROFILE_SAMPLES);
+	int err = sess_begin(&s, r, &ro);
+
+	/* Columns: what one sample counts, and the time it stands for when the event is a
+	 * clock (its period is nanoseconds). */
+	int clock = is_clock_event(ps_trace_meta(r, "event"));
+	int c_samples = -1, c_cpu = -1;
+	if (!err && ps_profile_ntypes(out) == 0) {
+		if (weight_period)
+			c_cpu = ps_profile_add_type(out, clock ? "cpu" : "events",
+						    clock ? "nanoseconds" : "count");
+		else {
+			c_samples = ps_profile_add_type(out, "samples", "count");
+			if (clock && c_samples >= 0)
+				c_cpu = ps_profile_add_type(out, "cpu", "nanoseconds");
+		}
+		if (c_samples < -1 || c_cpu < -1)
+			err = -ENOMEM;
+	} else if (!err) {
+		c_samples = ps_profile_find_type(out, "samples");
+		c_cpu = ps_profile_find_type(out, clock ? "cpu" : "events");
+	}
+
 	ps_event ev;
 	const char *comm;
 	int got = 0;
 	while (!err && (got = next_sample(&s, r, &ev, &comm)) > 0) {
 		const ps_sample *sm = &ev.sample;
-		uint64_t weight = weight_period ? (sm->period ? sm->period : 1) : 1;
-		err = agg_add(&s, &t, sm, comm, o->root == PS_ROOT_TID, weight);
+		uint32_t id;
+		err = agg_add(&b, sm, comm, o->root == PS_ROOT_TID, &id);
+		if (!err && keep) {
+			if (PS_GROW(kept, keptcap, nkept + 1))
+				err = -ENOMEM;
+			else
+				kept[nkept++] = (struct kept){sm->time, sm->period ? sm->period : 1,
+							      sm->pid, sm->tid, id};
+		}
 	}
 	if (!err && got < 0)
 		err = got;
-	for (size_t i = 0; !err && i < t.n; i++) {
-		const struct agg *a = &t.v[i];
-		ps_sample sm = {.time = a->time, .pid = a->pid, .tid = a->tid, .nr = a->nr,
-				.ips = a->ips};
-		struct walk_ctx w = {0};
-		err = for_each_addr(&s, &sm, collect_frames, &w);
-		if (err)
-			break;
-		char unknown_comm[32];
-		const char *comm = a->comm;
-		if (!comm) {
-			snprintf(unknown_comm, sizeof(unknown_comm), ":%u", a->tid);
-			comm = unknown_comm;
+
+	ps_node_id *nodes = err ? NULL : malloc((b.naggs + 1) * sizeof(*nodes));
+	if (!err && !nodes)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < b.naggs; i++)
+		err = agg_node(&b, &b.aggs[i], &nodes[i]);
+	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
+	if (!err && keep) {
+		/* Flame charts and time views need samples in time order, but the trace holds
+		 * them in the order the CPUs' rings were drained. */
+		qsort(kept, nkept, sizeof(*kept), cmp_kept);
+		for (size_t i = 0; !err && i < nkept; i++) {
+			if (!nodes[kept[i].agg] && o->root == PS_ROOT_NONE)
+				continue;
+			if (c_samples >= 0)
+				v[c_samples] = 1;
+			if (c_cpu >= 0)
+				v[c_cpu] = kept[i].period;
+			ps_profile_sample ps = {kept[i].time, kept[i].pid, kept[i].tid,
+						nodes[kept[i].agg]};
+			err = ps_profile_add_sample(out, &ps, v);
 		}
-		ps_sym_sample one = {comm, a->pid, a->tid, 0, a->time, 0, w.n, s.out};
-		fc.count = a->count;
-		err = fold_sample(&fc, &one);
+	} else {
+		for (size_t i = 0; !err && i < b.naggs; i++) {
+			if (!nodes[i] && o->root == PS_ROOT_NONE)
+				continue;
+			if (c_samples >= 0)
+				err = ps_profile_add_value(out, nodes[i], (size_t)c_samples,
+							   b.aggs[i].count);
+			if (!err && c_cpu >= 0)
+				err = ps_profile_add_value(out, nodes[i], (size_t)c_cpu,
+							   b.aggs[i].period);
+		}
 	}
+	if (!err)
+		ps_sym_set_labels(o, out);
 	if (rep)
 		*rep = s.rep;
-	free(t.v);
-	free(t.slots);
-	ps_buf_release(&fc.line);
+	free(nodes);
+	free(kept);
+	free(b.aggs);
+	ps_index_release(&b.agg_index);
+	free(b.pool_fid);
+	free(b.dso_mapping);
+	ps_buf_release(&b.name);
 	sess_release(&s);
 	return err;
 }
