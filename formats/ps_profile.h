@@ -143,6 +143,18 @@ uint64_t *ps_profile_node_totals(const ps_profile *p, size_t col);
 /* Fills out[0..depth) with the frames of node n, root first; returns the depth. */
 size_t ps_profile_node_path(const ps_profile *p, ps_node_id n, ps_frame_id *out, size_t max);
 
+/* Adds src's stacks to dst: every stack with a value in src_col gets that value times
+ * scale (rounded to the nearest integer) in dst_col, with src's frames and mappings
+ * copied. dst keeps its own labels. Returns 0 or a negative code. */
+int ps_profile_merge(ps_profile *dst, size_t dst_col, ps_profile *src, size_t src_col,
+		     double scale);
+
+/* A differential profile of before and after (column 0 of each): every stack of either,
+ * with its before count in column 0 (scaled by after's total / before's total when
+ * normalize is set, as difffolded.pl -n) and its after count in column 1. Labels are
+ * before's. Returns 0 and *out (free with ps_profile_free) or a negative code. */
+int ps_profile_diff(ps_profile *before, ps_profile *after, int normalize, ps_profile **out);
+
 /* ---- samples (PS_PROFILE_SAMPLES) ---- */
 
 typedef struct ps_profile_sample {
