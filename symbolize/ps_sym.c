@@ -664,35 +664,43 @@ static const char *get_comm(struct sess *s, uint32_t pid, uint32_t tid, uint64_t
 	return c ? c : comm_at(s, pid, time, 0);
 }
 
+/* Address spaces, names and embedded symbols: what samples need to be named. */
+static int take_record(struct sess *s, const ps_event *ev)
+{
+	int err = 0;
+	if (ev->type == PS_REC_MMAP) {
+		err = add_map(s, &ev->mmap);
+	} else if (ev->type == PS_REC_COMM) {
+		err = add_comm(s, ev->comm.tid, ev->comm.comm, ev->comm.time);
+	} else if (ev->type == PS_REC_FORK) {
+		err = add_fork(s, &ev->task);
+		if (!err && ev->task.pid != ev->task.ppid) {
+			struct proc *p = get_proc(s, ev->task.pid, 1);
+			if (!p)
+				return -ENOMEM;
+			if (!p->has_parent) {
+				p->has_parent = 1;
+				p->ppid = ev->task.ppid;
+				p->fork_time = ev->task.time;
+			}
+		}
+	} else if (ev->type == PS_REC_SYMBOL && s->o->use_embedded) {
+		s->have_embedded = 1;
+		err = add_embedded(s, &ev->sym);
+	} else if (ev->type == PS_REC_NOTE && !strcmp(ev->note.key, "kernel_hidden")) {
+		s->rep.kernel_hidden = 1;
+	}
+	return err;
+}
+
 /* First pass: address spaces and embedded symbols, which later samples need. */
 static int pass_one(struct sess *s, ps_trace_reader *r)
 {
 	ps_event ev;
 	int got;
 	while ((got = ps_trace_next(r, &ev)) > 0) {
-		int err = 0;
-		if (ev.type == PS_REC_MMAP) {
-			err = add_map(s, &ev.mmap);
-		} else if (ev.type == PS_REC_COMM) {
-			err = add_comm(s, ev.comm.tid, ev.comm.comm, ev.comm.time);
-		} else if (ev.type == PS_REC_FORK) {
-			err = add_fork(s, &ev.task);
-			if (!err && ev.task.pid != ev.task.ppid) {
-				struct proc *p = get_proc(s, ev.task.pid, 1);
-				if (!p)
-					return -ENOMEM;
-				if (!p->has_parent) {
-					p->has_parent = 1;
-					p->ppid = ev.task.ppid;
-					p->fork_time = ev.task.time;
-				}
-			}
-		} else if (ev.type == PS_REC_SYMBOL && s->o->use_embedded) {
-			s->have_embedded = 1;
-			err = add_embedded(s, &ev.sym);
-		} else if (ev.type == PS_REC_NOTE && !strcmp(ev.note.key, "kernel_hidden")) {
-			s->rep.kernel_hidden = 1;
-		}
+		ps_trace_summary_add(&s->rep.trace, &ev);
+		int err = take_record(s, &ev);
 		if (err)
 			return err;
 	}
@@ -857,16 +865,14 @@ int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, ps_buf *b)
  * chain is resolved and turned into a stack once. */
 struct agg {
 	uint32_t pid, tid, nr;
-	const char *comm; /* interned, or NULL when unknown (then tid names it) */
+	const char *comm; /* the thread's name, NULL when unknown (then tid names it) */
 	uint64_t time;    /* of its first sample: which mappings were current */
+	uint64_t last;    /* of its last sample */
 	uint64_t count, period;
 	const uint64_t *ips; /* copy in the session arena */
-};
-
-/* One kept sample (PS_PROFILE_SAMPLES): which chain, when, whose. */
-struct kept {
-	uint64_t time, period;
-	uint32_t pid, tid, agg;
+	ps_node_id node;
+	uint8_t renamed; /* the thread's name changed while it ran this chain */
+	uint8_t excluded; /* --comm leaves it out */
 };
 
 struct build {
@@ -876,6 +882,14 @@ struct build {
 	struct agg *aggs;
 	size_t naggs, aggcap;
 	ps_index agg_index;
+	/* The chunk's stack numbers seen last: stack -> agg, while chunk is current. */
+	uint32_t *stack_agg;
+	uint64_t *stack_chunk;
+	size_t stackcap;
+	/* Every sample: when, which chain (and its period, when samples are kept). */
+	uint64_t *stime, *speriod;
+	uint32_t *sagg;
+	size_t nseen, stimecap, speriodcap, saggcap;
 	uint32_t *pool_fid;        /* per pool frame: model frame id + 1 (0: not made yet) */
 	size_t pool_fid_cap;
 	uint32_t *dso_mapping;     /* per dso: model mapping id + 1, function detail */
@@ -888,41 +902,68 @@ struct build {
 struct agg_key {
 	const struct build *b;
 	const ps_sample *sm;
-	uint32_t tid;
-	const char *comm;
 };
 
 static int agg_eq(const void *ctx, uint32_t id)
 {
 	const struct agg_key *k = ctx;
 	const struct agg *a = &k->b->aggs[id];
-	return a->pid == k->sm->pid && a->tid == k->tid && a->comm == k->comm &&
-	       a->nr == k->sm->nr && !memcmp(a->ips, k->sm->ips, k->sm->nr * sizeof(*a->ips));
+	return a->pid == k->sm->pid && a->tid == k->sm->tid && a->nr == k->sm->nr &&
+	       !memcmp(a->ips, k->sm->ips, k->sm->nr * sizeof(*a->ips));
 }
 
-static int agg_add(struct build *b, const ps_sample *sm, const char *comm, int key_tid,
-		   uint32_t *out)
+/* Counts a sample to its (pid, tid, chain). The chunk's stack number finds the chain
+ * again without hashing it: most samples repeat a stack of their chunk. */
+static int agg_add(struct build *b, const ps_sample *sm, uint32_t *out)
 {
-	uint32_t tid = key_tid || !comm ? sm->tid : 0;
-	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
-		     ps_hash_u64(((uint64_t)sm->pid << 32 | tid) ^ (uintptr_t)comm);
-	struct agg_key k = {b, sm, tid, comm};
-	uint32_t id = ps_index_find(&b->agg_index, h, agg_eq, &k);
-	if (id == UINT32_MAX) {
-		if (PS_GROW(b->aggs, b->aggcap, b->naggs + 1))
-			return -ENOMEM;
-		uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
-		if (!ips)
-			return -ENOMEM;
-		memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
-		id = (uint32_t)b->naggs;
-		int err = ps_index_insert(&b->agg_index, h, id);
-		if (err)
-			return err;
-		b->aggs[b->naggs++] = (struct agg){sm->pid, tid, sm->nr, comm, sm->time, 0, 0, ips};
+	uint32_t id = UINT32_MAX;
+	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk) {
+		const struct agg *a = &b->aggs[b->stack_agg[sm->stack]];
+		if (a->pid == sm->pid && a->tid == sm->tid)
+			id = b->stack_agg[sm->stack];
 	}
-	b->aggs[id].count++;
-	b->aggs[id].period += sm->period ? sm->period : 1;
+	if (id == UINT32_MAX) {
+		uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
+			     ps_hash_u64((uint64_t)sm->pid << 32 | sm->tid);
+		struct agg_key k = {b, sm};
+		id = ps_index_find(&b->agg_index, h, agg_eq, &k);
+		if (id == UINT32_MAX) {
+			if (PS_GROW(b->aggs, b->aggcap, b->naggs + 1))
+				return -ENOMEM;
+			uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
+			if (!ips)
+				return -ENOMEM;
+			memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
+			id = (uint32_t)b->naggs;
+			int err = ps_index_insert(&b->agg_index, h, id);
+			if (err)
+				return err;
+			b->aggs[b->naggs++] = (struct agg){.pid = sm->pid, .tid = sm->tid,
+							   .nr = sm->nr, .time = sm->time,
+							   .last = sm->time, .ips = ips};
+		}
+		if (sm->stack != UINT32_MAX) {
+			size_t cap = b->stackcap;
+			if (sm->stack >= cap) {
+				size_t c2 = cap;
+				if (PS_GROW(b->stack_agg, cap, (size_t)sm->stack + 1) ||
+				    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1))
+					return -ENOMEM;
+				memset(b->stack_chunk + b->stackcap, 0xff,
+				       (cap - b->stackcap) * sizeof(*b->stack_chunk));
+				b->stackcap = cap < c2 ? cap : c2;
+			}
+			b->stack_agg[sm->stack] = id;
+			b->stack_chunk[sm->stack] = sm->chunk;
+		}
+	}
+	struct agg *a = &b->aggs[id];
+	a->count++;
+	a->period += sm->period ? sm->period : 1;
+	if (sm->time < a->time)
+		a->time = sm->time;
+	if (sm->time > a->last)
+		a->last = sm->time;
 	*out = id;
 	return 0;
 }
@@ -1090,14 +1131,6 @@ static int agg_node(struct build *b, const struct agg *a, ps_node_id *out)
 	return err;
 }
 
-static int cmp_kept(const void *x, const void *y)
-{
-	const struct kept *a = x, *b = y;
-	if (a->time != b->time)
-		return a->time < b->time ? -1 : 1;
-	return 0;
-}
-
 static int sym_demangle(void *ctx, const char *name, ps_buf *out)
 {
 	(void)ctx;
@@ -1122,6 +1155,90 @@ static int is_clock_event(const char *ev)
 	return ev && (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock"));
 }
 
+static int names_differ(const char *a, const char *b)
+{
+	return a != b && (!a || !b || strcmp(a, b));
+}
+
+/* The name of the agg's thread, once every COMM record is in: a chain's samples share it
+ * unless the thread was renamed (exec, prctl) while it ran that chain. */
+static void agg_names(struct build *b)
+{
+	struct sess *s = b->s;
+	for (size_t i = 0; i < b->naggs; i++) {
+		struct agg *a = &b->aggs[i];
+		a->comm = get_comm(s, a->pid, a->tid, a->time);
+		a->renamed = names_differ(a->comm, get_comm(s, a->pid, a->tid, a->last));
+		a->excluded = s->o->comm && (!a->comm || strcmp(s->o->comm, a->comm));
+	}
+}
+
+/* Samples of a renamed thread's chain: its node for the name at the sample's time. */
+struct renamed_tab {
+	ps_index index;
+	struct {
+		uint32_t agg;
+		const char *comm;
+		ps_node_id node;
+		int excluded;
+	} *v;
+	size_t n, cap;
+};
+
+struct renamed_key {
+	const struct renamed_tab *t;
+	uint32_t agg;
+	const char *comm;
+};
+
+static int renamed_eq(const void *ctx, uint32_t id)
+{
+	const struct renamed_key *k = ctx;
+	return k->t->v[id].agg == k->agg && k->t->v[id].comm == k->comm;
+}
+
+static int renamed_node(struct build *b, struct renamed_tab *t, uint32_t agg, uint64_t time,
+			ps_node_id *node, int *excluded)
+{
+	struct agg a = b->aggs[agg];
+	const char *comm = get_comm(b->s, a.pid, a.tid, time);
+	uint64_t h = ps_hash_u64((uint64_t)agg << 32 ^ (uintptr_t)comm);
+	struct renamed_key k = {t, agg, comm};
+	uint32_t id = ps_index_find(&t->index, h, renamed_eq, &k);
+	if (id != UINT32_MAX) {
+		*node = t->v[id].node;
+		*excluded = t->v[id].excluded;
+		return 0;
+	}
+	a.comm = comm;
+	int ex = b->s->o->comm && (!comm || strcmp(b->s->o->comm, comm));
+	ps_node_id n = PS_NODE_ROOT;
+	int err = ex ? 0 : agg_node(b, &a, &n);
+	if (!err && PS_GROW(t->v, t->cap, t->n + 1))
+		err = -ENOMEM;
+	if (!err)
+		err = ps_index_insert(&t->index, h, (uint32_t)t->n);
+	if (err)
+		return err;
+	t->v[t->n].agg = agg;
+	t->v[t->n].comm = comm;
+	t->v[t->n].node = n;
+	t->v[t->n].excluded = ex;
+	t->n++;
+	*node = n;
+	*excluded = ex;
+	return 0;
+}
+
+static const uint64_t *sort_times;
+static int cmp_by_time(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	if (sort_times[a] != sort_times[b])
+		return sort_times[a] < sort_times[b] ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep)
 {
@@ -1130,10 +1247,13 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	ro.demangle = 0;
 	struct sess s;
 	struct build b = {.s = &s, .p = out, .addresses = o->addresses};
-	struct kept *kept = NULL;
-	size_t nkept = 0, keptcap = 0;
+	struct renamed_tab rt = {0};
+	uint32_t *order = NULL;
 	int keep = !!(ps_profile_flags(out) & PS_PROFILE_SAMPLES);
-	int err = sess_begin(&s, r, &ro);
+	memset(&s, 0, sizeof(s));
+	s.o = &ro;
+	s.arena = ps_arena_new();
+	int err = s.arena ? ps_trace_rewind(r) : -ENOMEM;
 
 	/* Columns: what one sample counts, and the time it stands for when the event is a
 	 * clock (its period is nanoseconds). */
@@ -1155,65 +1275,109 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		c_cpu = ps_profile_find_type(out, clock ? "cpu" : "events");
 	}
 
+	/* One pass over the trace: address spaces, names and symbols are taken in, samples
+	 * are counted to their chains, which are named when every record is in (embedded
+	 * symbols come last, and a CPU's ring can deliver a thread's name after samples). */
 	ps_event ev;
-	const char *comm;
 	int got = 0;
-	while (!err && (got = next_sample(&s, r, &ev, &comm)) > 0) {
-		const ps_sample *sm = &ev.sample;
-		uint32_t id;
-		err = agg_add(&b, sm, comm, o->root == PS_ROOT_TID, &id);
-		if (!err && keep) {
-			if (PS_GROW(kept, keptcap, nkept + 1))
-				err = -ENOMEM;
-			else
-				kept[nkept++] = (struct kept){sm->time, sm->period ? sm->period : 1,
-							      sm->pid, sm->tid, id};
+	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
+		ps_trace_summary_add(&s.rep.trace, &ev);
+		if (ev.type != PS_REC_SAMPLE) {
+			err = take_record(&s, &ev);
+			continue;
 		}
+		const ps_sample *sm = &ev.sample;
+		if ((o->npids && !id_in(o->pids, o->npids, sm->pid)) ||
+		    (o->ntids && !id_in(o->tids, o->ntids, sm->tid)))
+			continue;
+		uint32_t id;
+		err = agg_add(&b, sm, &id);
+		if (!err && (PS_GROW(b.stime, b.stimecap, b.nseen + 1) ||
+			     PS_GROW(b.sagg, b.saggcap, b.nseen + 1) ||
+			     (keep && PS_GROW(b.speriod, b.speriodcap, b.nseen + 1))))
+			err = -ENOMEM;
+		if (err)
+			break;
+		b.stime[b.nseen] = sm->time;
+		b.sagg[b.nseen] = id;
+		if (keep)
+			b.speriod[b.nseen] = sm->period ? sm->period : 1;
+		b.nseen++;
 	}
 	if (!err && got < 0)
 		err = got;
+	if (!err)
+		agg_names(&b);
 
-	ps_node_id *nodes = err ? NULL : malloc((b.naggs + 1) * sizeof(*nodes));
-	if (!err && !nodes)
-		err = -ENOMEM;
-	for (size_t i = 0; !err && i < b.naggs; i++)
-		err = agg_node(&b, &b.aggs[i], &nodes[i]);
+	int any_renamed = 0;
+	for (size_t i = 0; !err && i < b.naggs; i++) {
+		struct agg *a = &b.aggs[i];
+		any_renamed |= a->renamed;
+		if (!a->renamed && !a->excluded)
+			err = agg_node(&b, a, &a->node);
+	}
 	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
-	if (!err && keep) {
-		/* Flame charts and time views need samples in time order, but the trace holds
-		 * them in the order the CPUs' rings were drained. */
-		qsort(kept, nkept, sizeof(*kept), cmp_kept);
-		for (size_t i = 0; !err && i < nkept; i++) {
-			if (!nodes[kept[i].agg] && o->root == PS_ROOT_NONE)
+	if (!err && !keep) {
+		for (size_t i = 0; !err && i < b.naggs; i++) {
+			const struct agg *a = &b.aggs[i];
+			if (a->renamed || a->excluded || (!a->node && o->root == PS_ROOT_NONE))
 				continue;
+			s.rep.samples += a->count;
+			if (c_samples >= 0)
+				err = ps_profile_add_value(out, a->node, (size_t)c_samples, a->count);
+			if (!err && c_cpu >= 0)
+				err = ps_profile_add_value(out, a->node, (size_t)c_cpu, a->period);
+		}
+	}
+	if (!err && (keep || any_renamed)) {
+		/* Sample by sample: kept samples in time order (the trace holds them in the
+		 * order the CPUs' rings were drained), and renamed threads' samples under the
+		 * name they had then. */
+		order = malloc((b.nseen + 1) * sizeof(*order));
+		if (!order)
+			err = -ENOMEM;
+		for (size_t i = 0; !err && i < b.nseen; i++)
+			order[i] = (uint32_t)i;
+		if (!err && keep) {
+			sort_times = b.stime;
+			qsort(order, b.nseen, sizeof(*order), cmp_by_time);
+		}
+		for (size_t k = 0; !err && k < b.nseen; k++) {
+			size_t i = order[k];
+			const struct agg *a = &b.aggs[b.sagg[i]];
+			if (!keep && !a->renamed)
+				continue;
+			ps_node_id node = a->node;
+			int excluded = a->excluded;
+			if (a->renamed)
+				err = renamed_node(&b, &rt, b.sagg[i], b.stime[i], &node, &excluded);
+			if (err || excluded || (!node && o->root == PS_ROOT_NONE))
+				continue;
+			s.rep.samples++;
+			/* Without kept periods a renamed chain's time is shared out evenly. */
+			uint64_t period = keep ? b.speriod[i] : a->period / (a->count ? a->count : 1);
 			if (c_samples >= 0)
 				v[c_samples] = 1;
 			if (c_cpu >= 0)
-				v[c_cpu] = kept[i].period;
-			ps_profile_sample ps = {kept[i].time, kept[i].pid, kept[i].tid,
-						nodes[kept[i].agg]};
+				v[c_cpu] = period;
+			ps_profile_sample ps = {b.stime[i], a->pid, a->tid, node};
 			err = ps_profile_add_sample(out, &ps, v);
-		}
-	} else {
-		for (size_t i = 0; !err && i < b.naggs; i++) {
-			if (!nodes[i] && o->root == PS_ROOT_NONE)
-				continue;
-			if (c_samples >= 0)
-				err = ps_profile_add_value(out, nodes[i], (size_t)c_samples,
-							   b.aggs[i].count);
-			if (!err && c_cpu >= 0)
-				err = ps_profile_add_value(out, nodes[i], (size_t)c_cpu,
-							   b.aggs[i].period);
 		}
 	}
 	if (!err)
 		ps_sym_set_labels(o, out);
 	if (rep)
 		*rep = s.rep;
-	free(nodes);
-	free(kept);
+	free(order);
+	free(rt.v);
+	ps_index_release(&rt.index);
 	free(b.aggs);
 	ps_index_release(&b.agg_index);
+	free(b.stack_agg);
+	free(b.stack_chunk);
+	free(b.stime);
+	free(b.speriod);
+	free(b.sagg);
 	free(b.pool_fid);
 	free(b.dso_mapping);
 	ps_buf_release(&b.name);

@@ -61,6 +61,7 @@ typedef struct ps_sym_report {
 	uint64_t addresses;        /* distinct addresses resolved */
 	uint64_t embedded;         /* SYMBOL records written or used */
 	int kernel_hidden;         /* kallsyms shows zeros (kptr_restrict) */
+	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 
 /* Calls fn for every sample of the trace (after the filters). Strings and frames are

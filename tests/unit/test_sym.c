@@ -239,6 +239,52 @@ Test(sym, model_frames_carry_kind_mapping_and_address, .init = mk_tmp, .fini = r
 	}
 }
 
+/* One pass over the trace names samples by the name their thread had when they were
+ * taken, even when a chain's samples straddle a rename and the rename's COMM record
+ * comes after them in the file (as a lagging CPU ring delivers it). */
+Test(sym, renamed_thread_samples_keep_their_names, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128], ks[128];
+	snprintf(trace, sizeof(trace), "%s/r.data", tmpdir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_exec_work\n");
+	ps_trace_writer *w;
+	ps_kv meta[] = {{"event", "cpu-clock"}};
+	cr_assert_eq(ps_trace_create(&w, trace, meta, 1, 0), 0);
+	ps_event ev = {.type = PS_REC_COMM};
+	ev.comm = (ps_comm){.time = 1, .pid = 77, .tid = 77, .comm = "sh"};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	uint64_t ips[] = {PS_CONTEXT_KERNEL, 0xffffffff81001010ull};
+	for (uint64_t t = 10; t <= 60; t += 10) {
+		ev = (ps_event){.type = PS_REC_SAMPLE};
+		ev.sample = (ps_sample){.time = t, .period = 5, .pid = 77, .tid = 77, .nr = 2,
+					.ips = ips};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+		if (t == 30)
+			cr_assert_eq(ps_trace_flush(w), 0); /* the chain spans two chunks */
+	}
+	ev = (ps_event){.type = PS_REC_COMM};
+	ev.comm = (ps_comm){.time = 35, .pid = 77, .tid = 77, .exec = 1, .comm = "split"};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	cr_assert_eq(ps_trace_commit(w), 0);
+
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.kallsyms = ks;
+	ps_sym_report rep;
+	char *out = fold_trace(trace, &o, &rep);
+	cr_expect_str_eq(out, "sh;do_exec_work 3\nsplit;do_exec_work 3\n");
+	cr_expect_eq(rep.samples, 6);
+	cr_expect_eq(rep.trace.samples, 6);
+	cr_expect_eq(rep.trace.first_time, 10);
+	free(out);
+	o.comm = "split";
+	out = fold_trace(trace, &o, &rep);
+	cr_expect_str_eq(out, "split;do_exec_work 3\n");
+	cr_expect_eq(rep.samples, 3);
+	free(out);
+}
+
 Test(sym, kallsyms_parse)
 {
 	char path[] = "/tmp/ps-kallsyms-XXXXXX";
