@@ -1557,7 +1557,7 @@ static int cmd_report(int argc, char **argv)
 	struct option *longopts = build_longopts(extra, sizeof(extra) / sizeof(extra[0]));
 	struct source s;
 	source_init(&s);
-	ps_report_opts ro = {0, 30, 1};
+	ps_report_opts ro = {.limit = 30};
 	int c;
 	while ((c = getopt_long(argc, argv, "i:n:s:h", longopts, NULL)) != -1) {
 		if (source_option(&s, c, optarg))
@@ -1583,7 +1583,8 @@ static int cmd_report(int argc, char **argv)
 		}
 	}
 	take_input(&s, argc, argv, "report");
-	ps_profile *p = load_profile(&s, 0, NULL);
+	/* Traces and perf-script text fold with the process name first: no function. */
+	ps_profile *p = load_profile(&s, s.folded ? 0 : PS_PROFILE_FOLDED_PROCESS, NULL);
 	int err = ps_report_render(p, &ro, stdout);
 	if (err || fflush(stdout))
 		die("cannot write the output: %s", ps_strerror(err ? err : -EIO));
