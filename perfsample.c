@@ -1335,7 +1335,8 @@ struct cg_fold {
 	enum ps_sym_root root;
 };
 
-/* Trace samples as "comm;module`name;..." so the graph shows modules as gprof2dot does. */
+/* Trace samples as frames under their process root, each in a mapping of its module, so
+ * the graph shows modules as gprof2dot does. */
 static int cg_fold_sample(void *ctx, const ps_sym_sample *s)
 {
 	struct cg_fold *cf = ctx;
@@ -1344,18 +1345,34 @@ static int cg_fold_sample(void *ctx, const ps_sym_sample *s)
 	int err = cf->root == PS_ROOT_TID   ? ps_buf_printf(b, "%s-%u/%u", s->comm, s->pid, s->tid)
 		  : cf->root == PS_ROOT_PID ? ps_buf_printf(b, "%s-%u", s->comm, s->pid)
 					    : ps_buf_addstr(b, s->comm);
+	ps_frame_id id;
+	ps_node_id at = PS_NODE_ROOT;
+	if (!err)
+		err = ps_profile_frame_named(cf->p, b->data ? b->data : "", b->len,
+					     PS_FRAME_PROCESS, &id);
+	if (!err)
+		err = ps_profile_child(cf->p, at, id, &at);
 	for (size_t i = s->nframes; i-- > 0 && !err;) {
 		const ps_sym_frame *f = &s->frames[i];
-		const char *mod = f->module && *f->module ? strrchr(f->module, '/') : NULL;
-		mod = mod ? mod + 1 : f->module;
-		if (mod && *mod && f->resolved)
-			err = ps_buf_printf(b, ";%s`%s", mod, f->name);
-		else
-			err = ps_buf_printf(b, ";%s", f->name);
+		/* a frame per function: the graph has no use for addresses */
+		ps_frame fr = {.name = f->name, .unresolved = !f->resolved};
+		fr.kind = f->kernel    ? PS_FRAME_KERNEL
+			  : f->jit     ? PS_FRAME_JIT
+			  : f->inlined ? PS_FRAME_INLINE
+				       : PS_FRAME_USER;
+		if (f->resolved && f->module && *f->module)
+			err = ps_profile_mapping(cf->p, &(ps_mapping){.path = f->module},
+						 &fr.mapping);
+		if (!err)
+			err = ps_profile_frame(cf->p, &fr, &id);
+		if (!err)
+			err = ps_profile_child(cf->p, at, id, &at);
 	}
 	if (err)
 		return err;
-	return ps_profile_add(cf->p, b->data, b->len, 1);
+	uint64_t one[PS_PROFILE_MAX_COLS] = {1};
+	ps_profile_sample ps = {.time = s->time, .pid = s->pid, .tid = s->tid, .node = at};
+	return ps_profile_add_sample(cf->p, &ps, one);
 }
 
 struct cg_ps {
@@ -1443,7 +1460,7 @@ static int cmd_callgraph(int argc, char **argv)
 	co.nhide = nhide;
 	co.focus = focus;
 	co.nfocus = nfocus;
-	co.skip_first_frame = !split;
+	co.keep_process = split != 0;
 	ps_profile *p;
 	if (s.perfscript) {
 		p = ps_profile_new(0);
@@ -1455,12 +1472,13 @@ static int cmd_callgraph(int argc, char **argv)
 		if (f != stdin)
 			fclose(f);
 	} else if (s.folded) {
-		co.module_sep = 0;
 		p = load_profile(&s, 0, NULL);
 	} else {
 		const char *path = s.trace ? s.trace : DEFAULT_TRACE;
 		ps_trace_reader *r = open_trace(path);
 		p = ps_profile_new(0);
+		if (!p || ps_profile_add_type(p, "samples", "count") < 0)
+			die("out of memory");
 		struct cg_fold cf = {p, {0}, split == PS_CG_TID ? PS_ROOT_TID : split ? PS_ROOT_PID : PS_ROOT_COMM};
 		int err = ps_sym_walk(r, &s.sym, cg_fold_sample, &cf, NULL);
 		trace_read_done(r, path, err);
@@ -1493,7 +1511,7 @@ static int cmd_report(int argc, char **argv)
 	struct option *longopts = build_longopts(extra, sizeof(extra) / sizeof(extra[0]));
 	struct source s;
 	source_init(&s);
-	ps_report_opts ro = {0, 30, 1};
+	ps_report_opts ro = {.limit = 30};
 	int c;
 	while ((c = getopt_long(argc, argv, "i:n:s:h", longopts, NULL)) != -1) {
 		if (source_option(&s, c, optarg))
@@ -1519,7 +1537,8 @@ static int cmd_report(int argc, char **argv)
 		}
 	}
 	take_input(&s, argc, argv, "report");
-	ps_profile *p = load_profile(&s, 0, NULL);
+	/* Traces and perf-script text fold with the process name first: no function. */
+	ps_profile *p = load_profile(&s, s.folded ? 0 : PS_PROFILE_FOLDED_PROCESS, NULL);
 	int err = ps_report_render(p, &ro, stdout);
 	if (err || fflush(stdout))
 		die("cannot write the output: %s", ps_strerror(err ? err : -EIO));

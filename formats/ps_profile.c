@@ -737,9 +737,12 @@ int ps_profile_add_folded(ps_profile *p, const char *folded, size_t len, uint64_
 				name = p->scratch.data;
 				break;
 			}
+		ps_frame_kind kind = i == 0 && (p->flags & PS_PROFILE_FOLDED_PROCESS)
+					 ? PS_FRAME_PROCESS
+					 : PS_FRAME_UNKNOWN;
 		ps_frame_id f;
 		if (!err)
-			err = ps_profile_frame_named(p, name, nlen, PS_FRAME_UNKNOWN, &f);
+			err = ps_profile_frame_named(p, name, nlen, kind, &f);
 		if (!err)
 			err = ps_profile_child(p, at, f, &at);
 		i = end + 1;

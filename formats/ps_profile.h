@@ -62,6 +62,10 @@ enum {
 	PS_PROFILE_SAMPLES = 1 << 0,
 	/* A differential profile: column 0 is "before", column 1 "after". */
 	PS_PROFILE_DIFF = 1 << 1,
+	/* Folded text added to it (ps_profile_add_folded, ps_profile_read_folded) starts with
+	 * the process column stackcollapse-perf.pl writes: the first frame of each stack is a
+	 * PS_FRAME_PROCESS frame. (1 << 2 is PS_PROFILE_NOMERGE, below.) */
+	PS_PROFILE_FOLDED_PROCESS = 1 << 3,
 };
 
 ps_profile *ps_profile_new(unsigned flags);
@@ -175,7 +179,8 @@ int ps_profile_sort_samples(ps_profile *p);
 /* ---- folded text ---- */
 
 /* Adds count to the stack of a folded line's stack part "a;b;c" (len bytes), each frame a
- * PS_FRAME_UNKNOWN frame named by its text. With PS_PROFILE_SAMPLES the stack is also kept
+ * PS_FRAME_UNKNOWN frame named by its text (the first a PS_FRAME_PROCESS frame with
+ * PS_PROFILE_FOLDED_PROCESS). With PS_PROFILE_SAMPLES the stack is also kept
  * as a sample (in the order added). count2 goes to column 1 of a differential profile. */
 int ps_profile_add_folded(ps_profile *p, const char *folded, size_t len, uint64_t count,
 			  uint64_t count2);
