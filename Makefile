@@ -21,7 +21,7 @@ $(BUILD)/config.mk: scripts/install-deps.sh
 	@mkdir -p $(BUILD)
 	@scripts/install-deps.sh build
 	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS := $$(pkg-config --libs $(PKGS)) -lunwind-x86_64 -llzma -lstdc++"; \
+	   echo "DEP_LIBS := $$(pkg-config --libs $(PKGS)) -lunwind-x86_64 -liberty -llzma"; \
 	   echo "CRIT_CFLAGS := $$(pkg-config --cflags criterion 2>/dev/null)"; \
 	   echo "CRIT_LIBS := $$(pkg-config --libs criterion 2>/dev/null)"; } > $@.tmp
 	@mv $@.tmp $@

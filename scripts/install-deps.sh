@@ -20,6 +20,8 @@ for pair in $pcs; do
 done
 # liblzma (MiniDebugInfo) ships with libelf's dependencies but its headers may not.
 [ -f /usr/include/lzma.h ] || missing="$missing liblzma-dev"
+# libiberty (the demangler; a static library without a .pc file).
+[ -f /usr/include/libiberty/demangle.h ] || missing="$missing libiberty-dev"
 
 if [ "$want" = test ] || [ "$want" = bench ]; then
 	# Real consumers of what perfsample writes, and the tools the tests drive.
