@@ -5,7 +5,7 @@
 set -e
 want=${1:-build}
 
-# pkg-config name -> Debian package
+# pkg-config name -> Debian package (libunwind-dev is installed, not linked: nothing uses it yet)
 pcs="zlib:zlib1g-dev libelf:libelf-dev libdw:libdw-dev libunwind:libunwind-dev libzstd:libzstd-dev criterion:libcriterion-dev"
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
