@@ -23,9 +23,9 @@
 
 struct sym {
 	uint64_t start, size;
-	const char *name;      /* points into an ELF string table (mapped) */
+	const char *name;      /* points into an ELF string table (mapped) or the arena */
 	const char *demangled; /* lazily, in the arena */
-	int rank;	       /* for duplicates at one address: global beats weak/local */
+	int rank;	       /* for duplicates at one address; see sym_rank */
 };
 
 struct seg {
@@ -76,6 +76,16 @@ struct inl {
 	int depth;     /* nesting: a deeper one is inlined into a shallower one */
 };
 
+/* Which of the names at one address is shown: a plain name beats a versioned one
+ * ("__libc_start_main@@GLIBC_2.34" is a .symver alias made for the dynamic linker; the
+ * code's own name, __libc_start_main_impl, is at the same address), then global beats
+ * weak beats local; cmp_sym then prefers the shorter name (glibc's other aliases are
+ * decorated: __GI_memcpy, __libc_start_main_alias_1), then the first in byte order. */
+static int sym_rank(int bind, int versioned)
+{
+	return (versioned ? 0 : 3) + (bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
+}
+
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct sym *x = a, *y = b;
@@ -83,7 +93,10 @@ static int cmp_sym(const void *a, const void *b)
 		return x->start < y->start ? -1 : 1;
 	if (x->rank != y->rank)
 		return y->rank - x->rank;
-	return 0;
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 static size_t read_build_id(Elf *elf, uint8_t *out)
@@ -183,11 +196,16 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			const char *name = elf_strptr(elf, sh.sh_link, gs.st_name);
 			if (!name || !*name)
 				continue;
-			int bind = GELF_ST_BIND(gs.st_info);
+			/* "name@VERSION" / "name@@VERSION" (.symtab spells versions into the
+			 * name; .dynsym keeps them apart): never shown, and ranked below the
+			 * plain names at the same address. */
+			size_t len = strcspn(name, "@");
+			int versioned = name[len] == '@' && len > 0;
+			if (versioned && !(name = ps_arena_strndup(e->arena, name, len)))
+				return -ENOMEM;
 			e->syms[e->nsyms++] = (struct sym){gs.st_value, gs.st_size, name, NULL,
-							   bind == STB_GLOBAL ? 2
-							   : bind == STB_WEAK ? 1
-									      : 0};
+							   sym_rank(GELF_ST_BIND(gs.st_info),
+								    versioned)};
 		}
 	}
 	return 0;

@@ -3,6 +3,7 @@
  * corrupted images, the fuzzer's crash files) that must fail cleanly, never crash. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -144,6 +145,74 @@ Test(elf, debuglink_and_build_id, .init = setup, .fini = teardown)
 	uint8_t wrong[20] = {1, 2, 3};
 	cr_expect_eq(ps_elf_open(&e, path, wrong, 20, 0), PS_ECORRUPT);
 	cr_expect_null(e);
+}
+
+/* Symbol versions: .symtab spells them into names ("api@@V2"), next to the code's own
+ * plain name at the same address. The plain name is shown, and a name that exists only
+ * versioned loses its version. */
+Test(elf, symbol_versions, .init = setup, .fini = teardown)
+{
+	if (sh("command -v cc >/dev/null && command -v nm >/dev/null") != 0)
+		cr_skip_test("needs cc and nm");
+	cr_assert_eq(sh("cd %s && printf '%s' > lib.c && printf '%s' > v.map && "
+			"cc -O1 -fPIC -shared -Wl,--version-script=v.map -o libv.so lib.c && "
+			"strip -s -o libv.stripped libv.so",
+			dir,
+			"int impl_new(int x) { return x * 3; }\n"
+			"int impl_old(int x) { return x * 2; }\n"
+			"__asm__(\".symver impl_new, api@@V2\");\n"
+			"__asm__(\".symver impl_old, api@V1\");\n"
+			"int only(int x) { return x + 1; }\n"
+			"__asm__(\".symver only, only_api@@V2, remove\");\n",
+			"V1 { global: api; local: *; };\nV2 { global: api; only_api; } V1;\n"),
+		     0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/libv.so", dir);
+	uint64_t new_at = sym_addr(path, "impl_new"), old_at = sym_addr(path, "impl_old");
+	uint64_t only_at = sym_addr(path, "only_api@@V2");
+	cr_assert_eq(sym_addr(path, "api@@V2"), new_at);
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, PS_ELF_DEMANGLE), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "symtab");
+	cr_expect_str_eq(lookup(e, new_at), "impl_new");
+	cr_expect_str_eq(lookup(e, old_at), "impl_old");
+	cr_expect_str_eq(lookup(e, only_at), "only_api");
+	ps_elf_free(e);
+	/* .dynsym names carry no version: the exported name. */
+	snprintf(path, sizeof(path), "%s/libv.stripped", dir);
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, PS_ELF_DEMANGLE), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "dynsym");
+	cr_expect_str_eq(lookup(e, new_at), "api");
+	cr_expect_str_eq(lookup(e, only_at), "only_api");
+	ps_elf_free(e);
+}
+
+/* glibc as this machine has it (with its debug symbols when installed, which is where
+ * the versioned names come from): no name carries a version. */
+Test(elf, libc_names_unversioned)
+{
+	Dl_info info;
+	void *start = dlsym(RTLD_DEFAULT, "__libc_start_main");
+	if (!start || !dladdr(start, &info) || !info.dli_fname)
+		cr_skip_test("no dynamic glibc");
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, info.dli_fname, NULL, 0, PS_ELF_DEMANGLE), 0, "%s",
+		     info.dli_fname);
+	const char *fns[] = {"__libc_start_main", "memcpy", "fsetpos", "pthread_mutex_lock",
+			     "pthread_mutexattr_gettype", "clock_gettime", "free"};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		void *p = dlsym(RTLD_DEFAULT, fns[i]);
+		if (!p)
+			continue;
+		const char *name = lookup(e, (uint64_t)((uintptr_t)p - (uintptr_t)info.dli_fbase));
+		cr_expect_not_null(name, "%s", fns[i]);
+		if (name)
+			cr_expect(strchr(name, '@') == NULL, "%s: %s", fns[i], name);
+	}
+	cr_log_info("__libc_start_main is %s (symbols: %s)",
+		    lookup(e, (uint64_t)((uintptr_t)start - (uintptr_t)info.dli_fbase)),
+		    ps_elf_symbol_source(e, NULL));
+	ps_elf_free(e);
 }
 
 /* Every prefix length class and a sweep of byte corruptions of a real binary: open and
