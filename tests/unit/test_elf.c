@@ -147,6 +147,117 @@ Test(elf, debuglink_and_build_id, .init = setup, .fini = teardown)
 	cr_expect_null(e);
 }
 
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Calls through the PLT: libc functions called directly, one also through a pointer,
+ * and (from a shared library or PIE) __cxa_finalize's stub in .plt.got. */
+static const char plt_src[] =
+    "#include <ctype.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+    "int (*volatile fp)(const void *, const void *, size_t) = memcmp;\n"
+    "int main(int argc, char **argv) {\n"
+    "	char a[8] = \"abc\", b[8] = \"abd\";\n"
+    "	int s = memcmp(a, b, 3) + (int)strlen(argv[0]) + toupper(argc) + abs(-argc);\n"
+    "	s += fp(a, b, 2);\n"
+    "	printf(\"%d\\n\", s);\n"
+    "	return 0;\n"
+    "}\n";
+static const char plt_cxx_src[] = "#include <string>\n"
+				  "int main(int argc, char **argv) {\n"
+				  "	std::string *s = new std::string(argv[0]);\n"
+				  "	int n = (int)s->size();\n"
+				  "	delete s;\n"
+				  "	return n == 1;\n"
+				  "}\n";
+
+/* Checks every stub objdump labels in bin (objdump -C: demangled, as we are asked to)
+ * against ps_elf's name for its first and last byte; the .plt header is nobody's, not
+ * _init's. Returns the number of stubs checked. */
+static int check_plt(const char *bin, int entsize_min)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "objdump -d -C -j .plt -j .plt.sec -j .plt.got %s | grep -E '^[0-9a-f]+ <'", bin);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, bin, NULL, 0, PS_ELF_DEMANGLE), 0, "%s", bin);
+	char line[1024];
+	int stubs = 0;
+	while (fgets(line, sizeof(line), p)) {
+		unsigned long long addr;
+		char label[900];
+		if (sscanf(line, "%llx <%899[^\n]", &addr, label) != 2)
+			continue;
+		label[strcspn(label, "\n")] = '\0';
+		size_t len = strlen(label);
+		if (len >= 2 && !strcmp(label + len - 2, ">:"))
+			label[len - 2] = '\0';
+		const char *got = lookup(e, addr);
+		if (!strcmp(label, ".plt") || strstr(label, "@plt-0x")) {
+			cr_expect_null(got, "%s: the .plt header at %llx is named %s", bin, addr, got);
+			continue;
+		}
+		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx: %s, objdump: %s", bin,
+				 addr, got, label);
+		got = lookup(e, addr + (uint64_t)entsize_min - 1);
+		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx+%d: %s, objdump: %s",
+				 bin, addr, entsize_min - 1, got, label);
+		stubs++;
+	}
+	pclose(p);
+	ps_elf_free(e);
+	return stubs;
+}
+
+/* PLT stubs are named after the function they jump to, "memcmp@plt", as perf and
+ * objdump name them, in every layout ld makes; before, they had no name or _init's. */
+Test(elf, plt_stubs, .init = setup, .fini = teardown)
+{
+	if (sh("command -v cc >/dev/null && command -v objdump >/dev/null") != 0)
+		cr_skip_test("needs cc and objdump");
+	write_file("p.c", plt_src);
+	static const struct {
+		const char *name, *flags;
+	} variants[] = {
+	    {"lazy", ""},				 /* .plt, .plt.got */
+	    {"now", "-Wl,-z,now"},			 /* bound at load time */
+	    {"nopie", "-no-pie"},			 /* .plt only */
+	    {"ibt", "-fcf-protection=full -Wl,-z,ibtplt"}, /* .plt.sec */
+	    {"ibtnow", "-fcf-protection=full -Wl,-z,ibtplt -Wl,-z,now"},
+	    {"lib.so", "-fPIC -shared"},
+	};
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		cr_assert_eq(sh("cd %s && cc -O1 -fno-builtin %s -o %s p.c && "
+				"strip -s -o %s.stripped %s",
+				dir, variants[i].flags, variants[i].name, variants[i].name,
+				variants[i].name),
+			     0, "%s", variants[i].name);
+		char bin[256];
+		snprintf(bin, sizeof(bin), "%s/%s", dir, variants[i].name);
+		/* memcmp, strlen, __ctype_toupper_loc, abs, printf (+ __cxa_finalize) */
+		cr_expect_geq(check_plt(bin, 8), 5, "%s", bin);
+		/* .dynsym and the relocations are all it takes. */
+		strcat(bin, ".stripped");
+		cr_expect_geq(check_plt(bin, 8), 5, "%s", bin);
+	}
+	/* C++: demangled, then @plt ("operator new(unsigned long)@plt"). */
+	if (sh("command -v g++ >/dev/null") == 0) {
+		write_file("p.cc", plt_cxx_src);
+		cr_assert_eq(sh("cd %s && g++ -O1 -o cxx p.cc", dir), 0);
+		char bin[256];
+		snprintf(bin, sizeof(bin), "%s/cxx", dir);
+		cr_expect_geq(check_plt(bin, 8), 3, "%s", bin);
+	}
+}
+
 /* Symbol versions: .symtab spells them into names ("api@@V2"), next to the code's own
  * plain name at the same address. The plain name is shown, and a name that exists only
  * versioned loses its version. */
