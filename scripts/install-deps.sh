@@ -34,6 +34,8 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 	command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 	command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
+	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
 	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes
 	command -v clang >/dev/null 2>&1 || missing="$missing clang"
 	dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || missing="$missing libclang-rt-14-dev"
