@@ -213,9 +213,9 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			    gelf_getshdr(elf_getscn(elf, gs.st_shndx), &ssh) &&
 			    gs.st_value >= ssh.sh_addr && gs.st_value - ssh.sh_addr < ssh.sh_size)
 				end = ssh.sh_addr + ssh.sh_size;
-			e->syms[e->nsyms++] = (struct sym){
-			    gs.st_value, gs.st_size, name, NULL, end,
-			    sym_rank(GELF_ST_BIND(gs.st_info), versioned)};
+			int rank = sym_rank(GELF_ST_BIND(gs.st_info), versioned);
+			e->syms[e->nsyms++] =
+			    (struct sym){gs.st_value, gs.st_size, name, NULL, end, rank};
 		}
 	}
 	return 0;
@@ -320,8 +320,8 @@ static const struct sym *sym_at(const ps_elf *e, uint64_t vaddr)
 /* Appends the named GOT slots of one relocation section (.rela.dyn of a large library
  * holds mostly RELATIVE ones, which name nothing); with order (for .rela.plt), also each
  * relocation's name by index, NULL where it has none. */
-static int read_slots(ps_elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct slot **slots,
-		      size_t *n, size_t *cap, const char ***order, size_t *norder)
+static int read_slots(ps_elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct slot **slots, size_t *n,
+		      size_t *cap, const char ***order, size_t *norder)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 	GElf_Shdr symsh;
@@ -441,8 +441,7 @@ static int name_stubs(ps_elf *e, const char *section, const struct slot *slots, 
 		memcpy(full, name, len);
 		memcpy(full + len, "@plt", 5);
 		/* Ranked below every real symbol: one that names a stub itself wins. */
-		e->syms[e->nsyms++] =
-		    (struct sym){vaddr, entsize, full, NULL, vaddr + entsize, -1};
+		e->syms[e->nsyms++] = (struct sym){vaddr, entsize, full, NULL, vaddr + entsize, -1};
 	}
 	return 0;
 }

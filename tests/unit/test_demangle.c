@@ -41,7 +41,8 @@ Test(demangle, rust_legacy_llvm_suffix)
 	dm("_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h612b7d111904d179E.llvm."
 	   "18146420874761721863",
 	   "std::rt::lang_start::{{closure}}");
-	dm("_ZN4core3ptr30drop_in_place$LT$prog2..Ev$GT$17h979d59551519fca0E.llvm.10923080325131558005",
+	dm("_ZN4core3ptr30drop_in_place$LT$prog2..Ev$GT$17h979d59551519fca0E.llvm."
+	   "10923080325131558005",
 	   "core::ptr::drop_in_place<prog2::Ev>");
 	dm("_ZN4core3fmt5Write9write_fmt17hf7d884d96ce70779E.llvm.9D1C9369AB",
 	   "core::fmt::Write::write_fmt");

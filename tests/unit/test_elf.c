@@ -202,14 +202,15 @@ static int check_plt(const char *bin, int entsize_min)
 			label[len - 2] = '\0';
 		const char *got = lookup(e, addr);
 		if (!strcmp(label, ".plt") || strstr(label, "@plt-0x")) {
-			cr_expect_null(got, "%s: the .plt header at %llx is named %s", bin, addr, got);
+			cr_expect_null(got, "%s: the .plt header at %llx is named %s", bin, addr,
+				       got);
 			continue;
 		}
 		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx: %s, objdump: %s", bin,
 				 addr, got, label);
 		got = lookup(e, addr + (uint64_t)entsize_min - 1);
-		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx+%d: %s, objdump: %s",
-				 bin, addr, entsize_min - 1, got, label);
+		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx+%d: %s, objdump: %s", bin,
+				 addr, entsize_min - 1, got, label);
 		stubs++;
 	}
 	pclose(p);
@@ -227,9 +228,9 @@ Test(elf, plt_stubs, .init = setup, .fini = teardown)
 	static const struct {
 		const char *name, *flags;
 	} variants[] = {
-	    {"lazy", ""},				 /* .plt, .plt.got */
-	    {"now", "-Wl,-z,now"},			 /* bound at load time */
-	    {"nopie", "-no-pie"},			 /* .plt only */
+	    {"lazy", ""},				   /* .plt, .plt.got */
+	    {"now", "-Wl,-z,now"},			   /* bound at load time */
+	    {"nopie", "-no-pie"},			   /* .plt only */
 	    {"ibt", "-fcf-protection=full -Wl,-z,ibtplt"}, /* .plt.sec */
 	    {"ibtnow", "-fcf-protection=full -Wl,-z,ibtplt -Wl,-z,now"},
 	    {"lib.so", "-fPIC -shared"},
@@ -309,8 +310,9 @@ Test(elf, libc_names_unversioned)
 	ps_elf *e;
 	cr_assert_eq(ps_elf_open(&e, info.dli_fname, NULL, 0, PS_ELF_DEMANGLE), 0, "%s",
 		     info.dli_fname);
-	const char *fns[] = {"__libc_start_main", "memcpy", "fsetpos", "pthread_mutex_lock",
-			     "pthread_mutexattr_gettype", "clock_gettime", "free"};
+	const char *fns[] = {
+	    "__libc_start_main",	 "memcpy",	  "fsetpos", "pthread_mutex_lock",
+	    "pthread_mutexattr_gettype", "clock_gettime", "free"};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		void *p = dlsym(RTLD_DEFAULT, fns[i]);
 		if (!p)
