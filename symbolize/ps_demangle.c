@@ -19,7 +19,7 @@
 static size_t v0_suffix(const char *name, const char **at)
 {
 	const char *dot = strchr(name, '.');
-	*at = dot;
+	*at = dot ? dot : "";
 	if (!dot)
 		return 0;
 	const char *llvm = strstr(dot, ".llvm.");
