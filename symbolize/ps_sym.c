@@ -167,6 +167,10 @@ struct sess {
 	ps_kallsyms *kallsyms;
 	int kallsyms_tried;
 	int have_embedded;
+	/* The recording's start, for the time range: the STATS record's, else the earliest
+	 * sample's (samples are stored in the order the CPUs' rings were drained). */
+	uint64_t stats_start, first_sample;
+	int have_stats, have_sample;
 	ps_elf *vdso;
 	int vdso_tried;
 	ps_sym_report rep;
@@ -692,6 +696,13 @@ static int pass_one(struct sess *s, ps_trace_reader *r)
 			err = add_embedded(s, &ev.sym);
 		} else if (ev.type == PS_REC_NOTE && !strcmp(ev.note.key, "kernel_hidden")) {
 			s->rep.kernel_hidden = 1;
+		} else if (ev.type == PS_REC_STATS) {
+			s->stats_start = ev.stats.start_ns;
+			s->have_stats = 1;
+		} else if (ev.type == PS_REC_SAMPLE &&
+			   (!s->have_sample || ev.sample.time < s->first_sample)) {
+			s->first_sample = ev.sample.time;
+			s->have_sample = 1;
 		}
 		if (err)
 			return err;
@@ -788,6 +799,12 @@ static int next_sample(struct sess *s, ps_trace_reader *r, ps_event *ev, const c
 			continue;
 		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
 			continue;
+		if (o->time_range) {
+			uint64_t t0 = s->have_stats ? s->stats_start : s->first_sample;
+			uint64_t t = sm->time > t0 ? sm->time - t0 : 0;
+			if (t < o->time_start_ns || t >= o->time_end_ns)
+				continue;
+		}
 		*comm = get_comm(s, sm->pid, sm->tid, sm->time);
 		if (o->comm && (!*comm || strcmp(o->comm, *comm)))
 			continue;
