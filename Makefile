@@ -52,7 +52,9 @@ $(BUILD)/libperfsample.a: $(LIB_OBJS)
 perfsample: $(BUILD)/perfsample.o $(CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
 
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libperfsample.a
+# The option parser is tested too: it is the one part of cmd/ that the unit tests link.
+UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CRIT_LIBS) $(DEP_LIBS) -lm
 
 # Workloads with known behaviour. Most keep frame pointers (the -g path); the *_nofp

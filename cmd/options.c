@@ -114,16 +114,22 @@ static void print_wrapped(const char *text, int indent, int *col)
 
 static void print_option(const struct opt *o)
 {
+	/* "  -F, --freq HZ", "      --call-graph MODE", "  -g", "  -z LEVEL" */
 	char left[256];
-	int n = snprintf(left, sizeof(left), "  %c%c%c%s%s", o->short_name ? '-' : ' ',
-			 o->short_name ? o->short_name : ' ',
-			 o->short_name && o->long_name ? ',' : ' ', o->long_name ? " --" : "",
-			 o->long_name ? o->long_name : "");
-	if (o->argh && n < (int)sizeof(left)) {
+	int n;
+	if (o->short_name && o->long_name)
+		n = snprintf(left, sizeof(left), "  -%c, --%s", o->short_name, o->long_name);
+	else if (o->short_name)
+		n = snprintf(left, sizeof(left), "  -%c", o->short_name);
+	else
+		n = snprintf(left, sizeof(left), "      --%s", o->long_name);
+	if (o->argh && n >= 0 && n < (int)sizeof(left)) {
 		int opt = (o->flags & OPT_OPTARG) != 0;
 		n += snprintf(left + n, sizeof(left) - (size_t)n, "%s%s%s",
 			      opt ? (o->long_name ? "[=" : "[") : " ", o->argh, opt ? "]" : "");
 	}
+	if (n < 0 || n >= (int)sizeof(left))
+		n = (int)strlen(left);
 	fputs(left, stdout);
 	int col = n;
 	if (col > HELP_COL - 2) {

@@ -4,6 +4,7 @@
 #ifndef PS_CMD_OPTIONS_H
 #define PS_CMD_OPTIONS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum opt_type {
