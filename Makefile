@@ -28,6 +28,8 @@ $(BUILD)/config.mk: scripts/install-deps.sh
 
 LIB_SRCS := $(sort $(wildcard formats/*.c profiler/*.c symbolize/*.c render/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_SRCS := $(sort $(wildcard cmd/*.c))
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 EXAMPLES := $(patsubst %.c,%,$(wildcard examples/*.c)) $(patsubst %.cc,%,$(wildcard examples/*.cc))
@@ -46,10 +48,13 @@ $(BUILD)/libperfsample.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-perfsample: $(BUILD)/perfsample.o $(BUILD)/libperfsample.a
+# The commands (cmd/) go into the binary only: the unit tests link the library.
+perfsample: $(BUILD)/perfsample.o $(CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
 
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libperfsample.a
+# The option parser is tested too: it is the one part of cmd/ that the unit tests link.
+UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CRIT_LIBS) $(DEP_LIBS) -lm
 
 # Workloads with known behaviour. Most keep frame pointers (the -g path); the *_nofp
@@ -86,7 +91,7 @@ clean:
 	rm -rf $(BUILD) perfsample $(EXAMPLES) demo.svg
 
 .PHONY: all examples test test-deps unit demo install clean
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d
 
 # bench/: perfsample side by side with perf and FlameGraph (BENCHMARKS.md). QUICK=1: about a
 # minute. FLAMEGRAPH_DIR: FlameGraph's scripts (their rows are skipped when unset).
@@ -124,9 +129,9 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_CC ?= $(if $(shell command -v clang),clang,$(CC))
 check-asan: test-deps examples
 	$(MAKE) BUILD=build-asan CC="$(ASAN_CC) $(ASAN_FLAGS)" build-asan/libperfsample.a \
-		build-asan/unit-tests build-asan/perfsample.o
+		build-asan/unit-tests build-asan/perfsample.o $(CMD_SRCS:%.c=build-asan/%.o)
 	$(ASAN_CC) $(ASAN_FLAGS) $(CFLAGS) -o build-asan/perfsample build-asan/perfsample.o \
-		build-asan/libperfsample.a $(DEP_LIBS) -lm
+		$(CMD_SRCS:%.c=build-asan/%.o) build-asan/libperfsample.a $(DEP_LIBS) -lm
 	@build-asan/unit-tests --jobs 2; u=$$?; \
 	PS_BIN=$(CURDIR)/build-asan/perfsample tests/e2e/run.sh; e=$$?; \
 	echo "check-asan: unit tests exit $$u, e2e exit $$e"; [ $$u = 0 ] && [ $$e = 0 ]

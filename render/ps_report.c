@@ -23,6 +23,7 @@ struct report {
 	size_t n, cap;
 	ps_index index;
 	uint32_t *frame_fn; /* per frame: 0 unseen, FN_NONE, or function index + 1 */
+	const ps_report_opts *o;
 };
 
 struct fn_key {
@@ -50,7 +51,7 @@ static int frame_fn(struct report *r, ps_frame_id id, uint32_t *out)
 		return 0;
 	}
 	const ps_frame *f = ps_profile_frame_at(r->p, id);
-	if (f->kind == PS_FRAME_PROCESS) {
+	if (f->kind == PS_FRAME_PROCESS && !r->o->keep_process) {
 		r->frame_fn[id] = *out = FN_NONE;
 		return 0;
 	}
@@ -186,7 +187,7 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 	size_t col = o->col;
 	if (col && col >= ps_profile_ntypes(p))
 		return -EINVAL;
-	struct report r = {p, NULL, 0, 0, {0}, NULL};
+	struct report r = {p, NULL, 0, 0, {0}, NULL, o};
 	size_t nstacks = 0;
 	ps_buf mods = {0}; /* the shown rows' module base names, NUL-separated */
 	size_t *modoff = NULL;

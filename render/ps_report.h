@@ -16,6 +16,7 @@ typedef struct ps_report_opts {
 	int sort_total; /* sort by total (inclusive) instead of self */
 	size_t limit;   /* rows; 0 = all */
 	size_t col;     /* the value column (0: the first, samples for most profiles) */
+	int keep_process; /* process roots (comm-PID with --pid) are rows too */
 } ps_report_opts;
 
 /* Writes the report: a header with the column's total ("# 190 samples in 8 stacks", or

@@ -707,6 +707,17 @@ static int pass_one(struct sess *s, ps_trace_reader *r)
 	return got;
 }
 
+/* --time: seconds from the recording's start, the STATS record's, else the earliest
+ * sample's (samples are stored in the order the CPUs' rings were drained). */
+static int in_time_range(const ps_sym_opts *o, const ps_trace_summary *t, uint64_t time)
+{
+	if (!o->time_range)
+		return 1;
+	uint64_t t0 = ps_trace_summary_start(t);
+	uint64_t rel = time > t0 ? time - t0 : 0;
+	return rel >= o->time_start_ns && rel < o->time_end_ns;
+}
+
 static int id_in(const uint32_t *ids, size_t n, uint32_t id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -795,6 +806,8 @@ static int next_sample(struct sess *s, ps_trace_reader *r, ps_event *ev, const c
 		if (o->npids && !id_in(o->pids, o->npids, sm->pid))
 			continue;
 		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
+			continue;
+		if (!in_time_range(o, &s->rep.trace, sm->time))
 			continue;
 		*comm = get_comm(s, sm->pid, sm->tid, sm->time);
 		if (o->comm && (!*comm || strcmp(o->comm, *comm)))
@@ -1250,6 +1263,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	struct renamed_tab rt = {0};
 	uint32_t *order = NULL;
 	int keep = !!(ps_profile_flags(out) & PS_PROFILE_SAMPLES);
+	/* A time range needs the recording's start, known at the end: samples are taken one
+	 * by one then (as kept ones are). */
+	int by_sample = keep || o->time_range;
 	memset(&s, 0, sizeof(s));
 	s.o = &ro;
 	s.arena = ps_arena_new();
@@ -1294,13 +1310,13 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		err = agg_add(&b, sm, &id);
 		if (!err && (PS_GROW(b.stime, b.stimecap, b.nseen + 1) ||
 			     PS_GROW(b.sagg, b.saggcap, b.nseen + 1) ||
-			     (keep && PS_GROW(b.speriod, b.speriodcap, b.nseen + 1))))
+			     (by_sample && PS_GROW(b.speriod, b.speriodcap, b.nseen + 1))))
 			err = -ENOMEM;
 		if (err)
 			break;
 		b.stime[b.nseen] = sm->time;
 		b.sagg[b.nseen] = id;
-		if (keep)
+		if (by_sample)
 			b.speriod[b.nseen] = sm->period ? sm->period : 1;
 		b.nseen++;
 	}
@@ -1317,7 +1333,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			err = agg_node(&b, a, &a->node);
 	}
 	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
-	if (!err && !keep) {
+	if (!err && !by_sample) {
 		for (size_t i = 0; !err && i < b.naggs; i++) {
 			const struct agg *a = &b.aggs[i];
 			if (a->renamed || a->excluded || (!a->node && o->root == PS_ROOT_NONE))
@@ -1329,7 +1345,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				err = ps_profile_add_value(out, a->node, (size_t)c_cpu, a->period);
 		}
 	}
-	if (!err && (keep || any_renamed)) {
+	if (!err && (by_sample || any_renamed)) {
 		/* Sample by sample: kept samples in time order (the trace holds them in the
 		 * order the CPUs' rings were drained), and renamed threads' samples under the
 		 * name they had then. */
@@ -1345,7 +1361,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		for (size_t k = 0; !err && k < b.nseen; k++) {
 			size_t i = order[k];
 			const struct agg *a = &b.aggs[b.sagg[i]];
-			if (!keep && !a->renamed)
+			if (!by_sample && !a->renamed)
+				continue;
+			if (!in_time_range(o, &s.rep.trace, b.stime[i]))
 				continue;
 			ps_node_id node = a->node;
 			int excluded = a->excluded;
@@ -1355,7 +1373,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				continue;
 			s.rep.samples++;
 			/* Without kept periods a renamed chain's time is shared out evenly. */
-			uint64_t period = keep ? b.speriod[i] : a->period / (a->count ? a->count : 1);
+			uint64_t period =
+			    by_sample ? b.speriod[i] : a->period / (a->count ? a->count : 1);
 			if (c_samples >= 0)
 				v[c_samples] = 1;
 			if (c_cpu >= 0)

@@ -27,6 +27,12 @@ typedef struct ps_sym_opts {
 	const uint32_t *tids;  /* only these threads */
 	size_t ntids;
 	const char *comm;      /* only threads of this name */
+	/* Only samples at [time_start_ns, time_end_ns) after the recording's start, when
+	 * time_range is set. The start is the STATS record's start_ns (the recorder's start, on
+	 * the samples' clock), or in a trace without one (its recorder did not finish) the
+	 * earliest sample's time. */
+	int time_range;
+	uint64_t time_start_ns, time_end_ns;
 	const char *kallsyms;  /* default /proc/kallsyms */
 	const char *jit_dir;   /* where perf-PID.map files are, default /tmp */
 	const char *debug_dir; /* global debug files (build-id and debuglink trees); NULL:

@@ -8,7 +8,7 @@ expect_error "cannot execute '/nonexistent/prog': No such file" $PS record -- /n
 expect_error "cannot write '/nonexistent/dir/x.data'" $PS record -o /nonexistent/dir/x.data -- true
 expect_error 'nothing to record' $PS record
 expect_error 'unknown event' $PS record -e bogus -- true
-expect_error 'invalid frequency' $PS record -F abc -- true
+expect_error 'invalid --freq' $PS record -F abc -- true
 expect_error 'unknown command' $PS frobnicate
 expect_error "cannot open 'missing.data': no such file" $PS fold -i missing.data
 : > empty.data

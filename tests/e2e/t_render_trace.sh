@@ -65,9 +65,9 @@ grep -q '<title>heavy (' split.svg || fail "--comm split lacks heavy"
 grep -q '<title>outer (' split.svg && fail "--comm split shows inline's frames"
 pid=$($PS fold -i sys.data --pid | sed -n 's/^inline-\([0-9]*\);.*/\1/p' | head -1)
 [ -n "$pid" ] || fail "no inline process in the system trace"
-$PS flamegraph -i sys.data --pid "$pid" > one.svg || fail "--pid"
-grep -q '<title>outer (' one.svg || fail "--pid lacks the process's frames"
-grep -q '<title>heavy (' one.svg && fail "--pid shows another process"
+$PS flamegraph -i sys.data --select-pid "$pid" > one.svg || fail "--select-pid"
+grep -q '<title>outer (' one.svg || fail "--select-pid lacks the process's frames"
+grep -q '<title>heavy (' one.svg && fail "--select-pid shows another process"
 
 expect_error "unknown export format 'xml'" $PS export --format xml -i a.data -o x
 expect_error "cannot write '/nonexistent/x.pb'" $PS export --format pprof -i a.data -o /nonexistent/x.pb

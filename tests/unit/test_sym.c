@@ -396,3 +396,71 @@ Test(sym, jit_map_parse)
 	ps_jit_free(NULL);
 	unlink(path);
 }
+
+/* Samples at 1.5, 2.5 and 3.5 s on the trace's clock, weighing 1, 10 and 100, stored out of
+ * time order as the rings drain them; with_stats: the recording started at 1 s. */
+static void write_timed_trace(const char *path, int with_stats)
+{
+	ps_trace_writer *w;
+	ps_kv meta[] = {{"event", "cpu-clock"}};
+	cr_assert_eq(ps_trace_create(&w, path, meta, 1, 0), 0);
+	static const uint64_t ips[] = {PS_CONTEXT_USER, 0x1234};
+	const uint64_t times[] = {2500000000ull, 1500000000ull, 3500000000ull};
+	const uint64_t periods[] = {10, 1, 100};
+	for (int i = 0; i < 3; i++) {
+		ps_event ev = {.type = PS_REC_SAMPLE};
+		ev.sample = (ps_sample){.time = times[i], .period = periods[i], .pid = 7, .tid = 7,
+					.nr = 2, .ips = ips};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+	}
+	if (with_stats) {
+		ps_event ev = {.type = PS_REC_STATS};
+		ev.stats = (ps_stats){.samples = 3, .start_ns = 1000000000ull, .end_ns = 4000000000ull};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+	}
+	cr_assert_eq(ps_trace_commit(w), 0);
+}
+
+/* The total period of the samples in [from, to) seconds after the recording's start. */
+static uint64_t total_in(const char *trace, double from, double to)
+{
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.time_range = 1;
+	o.time_start_ns = (uint64_t)(from * 1e9);
+	o.time_end_ns = to < 0 ? UINT64_MAX : (uint64_t)(to * 1e9);
+	ps_trace_reader *r;
+	cr_assert_eq(ps_trace_open(&r, trace), 0);
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_not_null(p);
+	cr_assert_eq(ps_sym_profile(r, &o, 1, p, NULL), 0);
+	uint64_t t = ps_profile_total(p, 0);
+	ps_profile_free(p);
+	ps_trace_close(r);
+	return t;
+}
+
+Test(sym, time_range_from_the_recording_start, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	write_timed_trace(trace, 1);
+	/* The STATS record says the recording began at 1 s: samples at 0.5, 1.5, 2.5 s. */
+	cr_expect_eq(total_in(trace, 0, 1), 1);
+	cr_expect_eq(total_in(trace, 1, -1), 110);
+	cr_expect_eq(total_in(trace, 0.5, 1.5), 1, "START is in the range, END is not");
+	cr_expect_eq(total_in(trace, 0, -1), 111);
+	cr_expect_eq(total_in(trace, 3, -1), 0);
+}
+
+Test(sym, time_range_without_stats, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	write_timed_trace(trace, 0);
+	/* A recorder that did not finish wrote no STATS: the earliest sample (stored second)
+	 * is the start. */
+	cr_expect_eq(total_in(trace, 0, 1), 1);
+	cr_expect_eq(total_in(trace, 1, 2), 10);
+	cr_expect_eq(total_in(trace, 2, -1), 100);
+}

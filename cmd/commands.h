@@ -1,0 +1,17 @@
+/* cmd/commands: the commands, one file each under cmd/; perfsample.c's table calls them.
+ * Each takes its arguments after "perfsample" (argv[0] is the command's name) and returns
+ * the exit status, or exits itself (cmd/util.h). */
+#ifndef PS_CMD_COMMANDS_H
+#define PS_CMD_COMMANDS_H
+
+int cmd_record(int argc, char **argv);
+int cmd_fold(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_callgraph(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_script(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+#endif

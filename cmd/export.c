@@ -1,0 +1,71 @@
+/* perfsample export: pprof, speedscope and callgrind files. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "cmd/options.h"
+#include "cmd/source.h"
+#include "cmd/util.h"
+#include "formats/ps_error.h"
+#include "render/ps_export.h"
+
+static const char export_usage[] =
+	"usage: perfsample export --format pprof|speedscope|callgrind\n"
+	"                         [-i TRACE | --folded FILE|- | --input FORMAT FILE|-] -o OUT\n"
+	"\n"
+	"Writes the stacks in a format other profilers read.\n";
+
+int cmd_export(int argc, char **argv)
+{
+	struct source s;
+	source_init(&s);
+	const char *fmt = NULL, *out = NULL;
+	const struct opt options[] = {
+		OPT_GROUP("export:"),
+		OPT_STRING('f', "format", &fmt, "FORMAT",
+			   "pprof: gzipped profile.proto for go tool pprof, Pyroscope, Parca\n"
+			   "speedscope: speedscope's JSON\n"
+			   "callgrind: for kcachegrind, callgrind_annotate, gprof2dot -f callgrind"),
+		OPT_STRING('o', "output", &out, "OUT", "the file to write ('-': stdout)"),
+		SOURCE_OPTIONS(&s),
+		OPT_GROUP("frames:"),
+		SOURCE_LABEL_OPTIONS(&s),
+		OPT_END(),
+	};
+	argc = parse_options(argc, argv, options, export_usage, 0);
+	source_operands(&s, "export", argc, argv);
+	if (!fmt)
+		usage_error("export", "export needs --format pprof, speedscope or callgrind");
+	ps_export_fn fn = ps_export_by_name(fmt);
+	if (!fn)
+		die_usage("unknown export format '%s' (known: pprof, speedscope, callgrind)", fmt);
+	if (!out)
+		usage_error("export", "export needs -o OUT");
+	ps_export_meta m;
+	ps_export_meta_init(&m);
+	struct trace_summary sum;
+	ps_profile *p = load_profile(&s, 0, &sum);
+	if (source_is_trace(&s)) {
+		const char *ev = sum.event;
+		uint64_t f = sum.freq ? strtoull(sum.freq, NULL, 10) : 0;
+		uint64_t per = sum.period ? strtoull(sum.period, NULL, 10) : 0;
+		int timer = ev && (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock"));
+		if (ev)
+			m.event = ev;
+		m.period_ns = f ? 1000000000ull / f : timer ? per : 0;
+		m.name = sum.cmdline ? sum.cmdline : "";
+		m.start_ns = sum.have_stats ? sum.stats.start_ns : sum.first_time;
+		m.duration_ns = sum.have_stats ? sum.stats.end_ns - sum.stats.start_ns
+					       : sum.last_time - sum.first_time;
+	}
+	struct outfile of;
+	out_open(&of, out);
+	int err = fn(p, &m, of.f);
+	if (err) {
+		out_abort(&of);
+		die("cannot export to '%s': %s", out, ps_strerror(err));
+	}
+	out_close(&of);
+	ps_profile_free(p);
+	return 0;
+}

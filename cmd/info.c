@@ -1,0 +1,74 @@
+/* perfsample info: what a trace holds. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/commands.h"
+#include "cmd/options.h"
+#include "cmd/source.h"
+#include "cmd/util.h"
+
+static const char info_usage[] =
+	"usage: perfsample info [-i TRACE | TRACE]\n"
+	"\n"
+	"What a trace holds: how it was recorded, samples, lost samples, processes.\n";
+
+int cmd_info(int argc, char **argv)
+{
+	const char *path = NULL;
+	const struct opt options[] = {
+		OPT_STRING('i', "input-file", &path, "TRACE",
+			   "the trace (default perfsample.data; an operand is one too)"),
+		OPT_END(),
+	};
+	argc = parse_options(argc, argv, options, info_usage, 0);
+	if (argc > 1 || (argc && path))
+		usage_error("info", "unexpected argument '%s'", argv[argc - 1]);
+	if (argc)
+		path = argv[0];
+	if (!path)
+		path = DEFAULT_TRACE;
+	ps_trace_reader *r = open_trace(path);
+	struct trace_summary s;
+	summarize(r, path, &s);
+	struct proc_count *procs;
+	size_t nprocs = count_processes(r, path, &procs);
+	ps_trace_status st = ps_trace_get_status(r);
+	printf("file:         %s\n", path);
+	for (size_t i = 0; i < ps_trace_nmeta(r); i++) {
+		ps_kv kv = ps_trace_meta_at(r, i);
+		printf("%-13s %s\n", kv.key, kv.value);
+	}
+	double dur = s.have_stats ? (double)(s.stats.end_ns - s.stats.start_ns) / 1e9
+		     : s.last_time > s.first_time ? (double)(s.last_time - s.first_time) / 1e9
+						     : 0;
+	printf("duration:     %.3f s\n", dur);
+	printf("samples:      %llu\n", (unsigned long long)s.samples);
+	printf("lost:         %llu\n", (unsigned long long)s.lost);
+	printf("throttled:    %llu\n", (unsigned long long)s.throttled);
+	if (s.have_stats)
+		printf("truncated:    %llu (stacks the unwinder could not finish)\n",
+		       (unsigned long long)s.stats.truncated);
+	printf("records:      %llu mmap, %llu comm, %llu fork, %llu exit, %llu symbols\n",
+	       (unsigned long long)s.mmaps, (unsigned long long)s.comms, (unsigned long long)s.forks,
+	       (unsigned long long)s.exits, (unsigned long long)s.symbols);
+	printf("chunks:       %llu\n", (unsigned long long)st.chunks);
+	printf("complete:     %s\n", s.have_stats ? "yes"
+				     : "no (the recorder did not finish; whole chunks were read)");
+	if (st.dropped_bytes)
+		printf("dropped:      %llu bytes of a truncated tail\n",
+		       (unsigned long long)st.dropped_bytes);
+	if (s.kernel_hidden)
+		printf("kernel:       addresses hidden by kernel.kptr_restrict; kernel frames are "
+		       "unnamed (run as root or set kptr_restrict=0)\n");
+	size_t with_samples = 0;
+	for (size_t i = 0; i < nprocs; i++)
+		with_samples += procs[i].samples > 0;
+	printf("processes:    %zu with samples\n", with_samples);
+	for (size_t i = 0; i < nprocs && i < 20 && procs[i].samples; i++)
+		printf("  %8llu  %-16s pid %u\n", (unsigned long long)procs[i].samples,
+		       procs[i].comm[0] ? procs[i].comm : "?", procs[i].pid);
+	free(procs);
+	ps_trace_close(r);
+	stdout_done(0);
+	return 0;
+}

@@ -1,0 +1,494 @@
+/* perfsample record: samples stacks with perf_event_open and writes a trace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/commands.h"
+#include "cmd/options.h"
+#include "cmd/util.h"
+#include "formats/ps_error.h"
+#include "formats/ps_trace.h"
+#include "formats/ps_util.h"
+#include "profiler/ps_record.h"
+#include "symbolize/ps_sym.h"
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t rotate_flag;
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct status_ctx {
+	int live;
+	double started;
+};
+
+static void on_tick(void *ctx, const ps_stats *st, uint64_t bytes)
+{
+	struct status_ctx *sc = ctx;
+	if (!sc->live)
+		return;
+	double secs = (double)(st->end_ns ? st->end_ns - st->start_ns : 0) / 1e9;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!st->end_ns)
+		secs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - (double)st->start_ns / 1e9;
+	fprintf(stderr, "\r[ perfsample record: %.0fs, %llu samples, %llu lost, %llu KB ]\033[K",
+		secs, (unsigned long long)st->samples, (unsigned long long)st->lost,
+		(unsigned long long)(bytes / 1024));
+}
+
+struct control_ctx {
+	ps_record *rec;
+	int fd;
+};
+
+static void on_control(void *ctx, int fd)
+{
+	struct control_ctx *cc = ctx;
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *save = NULL, *tok = strtok_r(buf, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (!strcmp(tok, "enable"))
+			ps_record_enable(cc->rec, 1);
+		else if (!strcmp(tok, "disable"))
+			ps_record_enable(cc->rec, 0);
+		else if (!strcmp(tok, "stop"))
+			stop_flag = 1;
+	}
+}
+
+/* Ends a recording's file: resolves every sampled address now, while the binaries are
+ * here, so the trace renders anywhere; writes the totals; renames it into place. */
+static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int quiet,
+			const char *path)
+{
+	int rc = ps_trace_flush(w);
+	uint64_t embedded = 0;
+	if (!rc && embed) {
+		ps_trace_reader *r;
+		rc = ps_trace_open(&r, ps_trace_partial_path(w));
+		if (!rc) {
+			ps_sym_opts so;
+			ps_sym_opts_init(&so);
+			so.lines = 1;
+			ps_sym_report rep;
+			rc = ps_sym_embed(r, &so, w, &rep);
+			embedded = rep.embedded;
+			ps_trace_close(r);
+		}
+	}
+	if (!rc) {
+		ps_event ev = {.type = PS_REC_STATS, .stats = *st};
+		rc = ps_trace_write(w, &ev);
+	}
+	uint64_t bytes = ps_trace_bytes(w);
+	if (rc) {
+		ps_trace_abort(w);
+		return rc;
+	}
+	rc = ps_trace_commit(w);
+	if (rc)
+		return rc;
+	if (!quiet) {
+		double secs = (double)(st->end_ns - st->start_ns) / 1e9;
+		fprintf(stderr,
+			"[ perfsample record: %llu samples in %.2f s, %llu lost, %llu throttled; "
+			"%llu symbols; %.1f KB written to '%s' ]\n",
+			(unsigned long long)st->samples, secs, (unsigned long long)st->lost,
+			(unsigned long long)st->throttled, (unsigned long long)embedded,
+			(double)bytes / 1024.0, path);
+	}
+	return 0;
+}
+
+/* --switch-output: every file is OUT.YYYYMMDDHHMMSSmmm, as perf names them. */
+struct rotation {
+	int active;
+	const char *base;
+	char path[4096];
+	const ps_kv *meta;
+	size_t nmeta;
+	int level, embed, quiet, nfiles;
+	ps_stats last; /* totals when the current file began */
+};
+
+static void rotated_name(struct rotation *rot)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	localtime_r(&ts.tv_sec, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+	snprintf(rot->path, sizeof(rot->path), "%s.%s%03ld", rot->base, stamp, ts.tv_nsec / 1000000);
+	/* Two rotations within a millisecond must not collide. */
+	struct stat sb;
+	for (int i = 1; stat(rot->path, &sb) == 0 && i < 1000; i++)
+		snprintf(rot->path, sizeof(rot->path), "%s.%s%03ld-%d", rot->base, stamp,
+			 ts.tv_nsec / 1000000, i);
+}
+
+/* The totals of the file being finished: what came since the last rotation. */
+static ps_stats file_stats(const struct rotation *rot, const ps_stats *now)
+{
+	ps_stats d = *now;
+	if (rot->active) {
+		d.samples -= rot->last.samples;
+		d.lost -= rot->last.lost;
+		d.throttled -= rot->last.throttled;
+		d.truncated -= rot->last.truncated;
+	}
+	return d;
+}
+
+static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
+{
+	struct rotation *rot = ctx;
+	ps_stats fs = file_stats(rot, st);
+	int rc = finish_trace(*w, rot->embed, &fs, rot->quiet, rot->path);
+	*w = NULL;
+	if (rc)
+		return rc;
+	rot->nfiles++;
+	rot->last = *st;
+	rotated_name(rot);
+	return ps_trace_create(w, rot->path, rot->meta, rot->nmeta, rot->level);
+}
+
+static void on_rotate_signal(int sig)
+{
+	(void)sig;
+	rotate_flag = 1;
+}
+
+/* What the command line asks for, beyond ps_record_opts itself. */
+struct record_cli {
+	ps_record_opts o;
+	struct rotation rot;
+	const char *out, *control;
+	int level, quiet, embed;
+	double duration;
+	int cpus[4096];
+};
+
+static void cb_fp(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	(void)arg;
+	c->o.callgraph = PS_CG_FP;
+}
+
+static void cb_call_graph(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	if (!strcmp(arg, "fp")) {
+		c->o.callgraph = PS_CG_FP;
+	} else if (!strncmp(arg, "dwarf", 5) && (arg[5] == '\0' || arg[5] == ',')) {
+		c->o.callgraph = PS_CG_DWARF;
+		if (arg[5] == ',')
+			c->o.stack_size = (uint32_t)parse_u64("--call-graph stack size", arg + 6, 8,
+							      65528);
+		c->o.stack_size = (c->o.stack_size + 7) & ~7u;
+	} else {
+		die_usage("unknown call graph mode '%s' (known: fp, dwarf[,BYTES])", arg);
+	}
+}
+
+static pid_t *id_list(const char *what, const char *arg, size_t *n)
+{
+	uint32_t *ids;
+	*n = parse_id_list(what, arg, &ids);
+	pid_t *p = arg_alloc(*n, sizeof(*p));
+	for (size_t i = 0; i < *n; i++)
+		p[i] = (pid_t)ids[i];
+	return p;
+}
+
+static void cb_pid(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	c->o.pids = id_list("--pid", arg, &c->o.npids);
+}
+
+static void cb_tid(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	c->o.tids = id_list("--tid", arg, &c->o.ntids);
+}
+
+static void cb_cpu(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	int n = ps_parse_cpu_list(arg, c->cpus, 4096);
+	if (n <= 0)
+		die_usage("invalid CPU list '%s' (expected e.g. 0-3,6)", arg);
+	c->o.cpus = c->cpus;
+	c->o.ncpus = (size_t)n;
+}
+
+static void cb_control(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	if (strncmp(arg, "fifo:", 5) || !arg[5])
+		die_usage("invalid --control '%s' (expected fifo:PATH)", arg);
+	c->control = arg + 5;
+}
+
+static void cb_switch_output(const struct opt *opt, const char *arg)
+{
+	struct record_cli *c = opt->value;
+	c->rot.active = 1;
+	if (arg && strcmp(arg, "signal")) {
+		char *end;
+		double v = strtod(arg, &end);
+		double unit = !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : 0;
+		if (end == arg || !unit || !(v > 0))
+			die_usage("invalid --switch-output '%s' (signal, Ns, Nm or Nh)", arg);
+		c->o.rotate_ms = (uint64_t)(v * unit * 1000);
+	}
+}
+
+static const char record_usage[] =
+	"usage: perfsample record [options] [-- COMMAND [ARGS...]]\n"
+	"\n"
+	"Samples stacks with perf_event_open and writes a trace (default perfsample.data).\n";
+
+/* The header's command line: "perfsample record" and the arguments as given. */
+static const char *record_cmdline(int argc, char **argv)
+{
+	ps_buf cl = {0};
+	int err = ps_buf_addstr(&cl, "perfsample record");
+	for (int i = 1; i < argc && i < 256 && !err; i++)
+		err = ps_buf_printf(&cl, " %s", argv[i]);
+	if (err)
+		die("out of memory");
+	const char *s = arg_strdup(cl.data);
+	ps_buf_release(&cl);
+	return s;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_cli c = {.out = DEFAULT_TRACE, .embed = 1};
+	ps_record_opts *o = &c.o;
+	o->control_fd = -1;
+	const char *cmdline = record_cmdline(argc, argv);
+	const struct opt options[] = {
+		OPT_GROUP("how:"),
+		OPT_U64('F', "freq", &o->freq, "HZ", "samples per second (default 99)", 1, 100000),
+		OPT_U64('c', "count", &o->period, "PERIOD", "sample every PERIOD events instead", 1,
+			UINT64_MAX / 2),
+		OPT_STRING('e', "event", &o->event, "EVENT",
+			   "cpu-clock (default), task-clock, cycles, instructions; cycles falls "
+			   "back to cpu-clock without a hardware PMU"),
+		OPT_CALLBACK('g', NULL, &c, NULL, "call graphs from frame pointers (--call-graph fp)",
+			     cb_fp),
+		OPT_CALLBACK(0, "call-graph", &c, "MODE",
+			     "fp, or dwarf[,BYTES] (user stack copied per sample, default 8192, "
+			     "unwound with DWARF at record time)",
+			     cb_call_graph),
+		OPT_BOOL(0, "no-kernel", &o->no_kernel, "user space only"),
+		OPT_GROUP("what:"),
+		OPT_BOOL('a', "all-cpus", &o->all_cpus, "the whole system, every CPU"),
+		OPT_CALLBACK('p', "pid", &c, "PID[,..]",
+			     "attach to processes (all their threads, and threads they start later)",
+			     cb_pid),
+		OPT_CALLBACK('t', "tid", &c, "TID[,..]", "attach to threads only", cb_tid),
+		OPT_CALLBACK('C', "cpu", &c, "LIST", "only these CPUs, e.g. 0-3,6", cb_cpu),
+		OPT_GROUP("when:"),
+		OPT_DOUBLE('d', "duration", &c.duration, "SECONDS", "stop after this long", 0.001,
+			   1e7),
+		OPT_U64('D', "delay", &o->delay_ms, "MS",
+			"start sampling MS milliseconds after launch", 0, 86400000),
+		OPT_CALLBACK(0, "control", &c, "fifo:PATH",
+			     "'enable', 'disable' or 'stop' written to PATH steer the recording; "
+			     "with it, sampling starts disabled unless 'enable' is written",
+			     cb_control),
+		OPT_GROUP("output:"),
+		OPT_STRING('o', "output", &c.out, "FILE", "the trace (default perfsample.data)"),
+		OPT_INT('z', "compression", &c.level, "LEVEL", "zstd level, 1-19 (default 3)", 1, 19),
+		OPT_SET_INT(0, "no-embed-symbols", &c.embed,
+			    "do not store resolved names in the trace", 0),
+		OPT_CALLBACK_F(0, "switch-output", &c, "signal|Ns|Nm|Nh",
+			       "a new file on SIGUSR2 (the default) or every N seconds, minutes "
+			       "or hours; files are OUT.YYYYMMDDHHMMSSmmm",
+			       cb_switch_output, OPT_OPTARG),
+		OPT_BOOL('q', "quiet", &c.quiet, "no status line or summary"),
+		OPT_TEXT("Recording ends when the command exits, every target exits, -d expires, "
+			 "or on SIGINT/SIGTERM; the trace is always whole. With a command, the exit "
+			 "status is the command's."),
+		OPT_END(),
+	};
+	argc = parse_options(argc, argv, options, record_usage, PARSE_STOP_AT_NON_OPTION);
+	o->duration_ms = (uint64_t)(c.duration * 1000);
+	int targets = (argc > 0) + o->all_cpus + (o->npids > 0) + (o->ntids > 0);
+	if (targets == 0)
+		usage_error("record", "nothing to record: give a command, -p PID, -t TID or -a");
+	if (targets > 1)
+		usage_error("record", "give one target: a command, -p, -t or -a");
+	if (o->freq && o->period)
+		usage_error("record", "give -F or -c, not both");
+	if (argc > 0)
+		o->argv = argv;
+	struct rotation *rot = &c.rot;
+	const char *out = c.out;
+	int quiet = c.quiet, level = c.level, embed = c.embed;
+	int ctl_fd = -1;
+	if (c.control) {
+		const char *control = c.control;
+		struct stat st;
+		if (stat(control, &st) < 0) {
+			if (mkfifo(control, 0600) < 0)
+				die("cannot create fifo '%s': %s", control, strerror(errno));
+		} else if (!S_ISFIFO(st.st_mode)) {
+			die("cannot use '%s' for --control: not a fifo", control);
+		}
+		/* O_RDWR keeps the fifo open when writers come and go, so poll never sees EOF. */
+		ctl_fd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (ctl_fd < 0)
+			die("cannot open fifo '%s': %s", control, strerror(errno));
+		o->start_disabled = 1;
+	}
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A command that dies before it is released closes the pipe we write "go" to: that
+	 * must be an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	o->stop = &stop_flag;
+
+	struct status_ctx sc = {!quiet && isatty(2), 0};
+	o->tick = on_tick;
+	o->tick_ctx = &sc;
+
+	/* Callbacks reach the recorder through these contexts, filled in once it exists. */
+	struct control_ctx cc = {NULL, ctl_fd};
+	if (ctl_fd >= 0) {
+		o->control_fd = ctl_fd;
+		o->on_control = on_control;
+		o->control_ctx = &cc;
+	}
+	if (rot->active) {
+		o->on_rotate = on_rotate;
+		o->rotate_ctx = rot;
+		o->rotate = &rotate_flag;
+		struct sigaction su = {0};
+		su.sa_handler = on_rotate_signal;
+		sigemptyset(&su.sa_mask);
+		sigaction(SIGUSR2, &su, NULL);
+	}
+	ps_record *rec;
+	char err[512];
+	int rc = ps_record_open(&rec, o, err, sizeof(err));
+	if (rc)
+		die("%s", err);
+	cc.rec = rec;
+	if (ps_record_notice(rec) && !quiet)
+		warn("%s", ps_record_notice(rec));
+
+	/* The header says what was recorded, how and where. */
+	char freq[32], period[32], start[64], ncpu[16];
+	snprintf(freq, sizeof(freq), "%llu",
+		 (unsigned long long)(o->period ? 0 : (o->freq ? o->freq : 99)));
+	snprintf(period, sizeof(period), "%llu", (unsigned long long)o->period);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(ncpu, sizeof(ncpu), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	struct utsname un;
+	uname(&un);
+	const char *target = o->argv      ? o->argv[0]
+			     : o->all_cpus ? "all-cpus"
+			     : o->npids    ? "pid"
+					   : "tid";
+	ps_kv meta[] = {
+		{"version", PS_VERSION},
+		{"cmdline", cmdline},
+		{"event", ps_record_event_name(rec)},
+		{"freq", freq},
+		{"period", period},
+		{"clock", "monotonic"},
+		{"start_time", start},
+		{"hostname", un.nodename},
+		{"release", un.release},
+		{"ncpus", ncpu},
+		{"callgraph", o->callgraph == PS_CG_DWARF ? "dwarf"
+			      : o->callgraph == PS_CG_FP  ? "fp"
+							  : "none"},
+		{"target", target},
+	};
+	ps_trace_writer *w;
+	const char *first = out;
+	if (rot->active) {
+		rot->base = out;
+		rot->meta = meta;
+		rot->nmeta = sizeof(meta) / sizeof(meta[0]);
+		rot->level = level;
+		rot->embed = embed;
+		rot->quiet = quiet;
+		rotated_name(rot);
+		first = rot->path;
+	}
+	rc = ps_trace_create(&w, first, meta, sizeof(meta) / sizeof(meta[0]), level);
+	if (rc) {
+		ps_record_free(rec);
+		if (rc == -EBUSY)
+			die("cannot write '%s.partial': another recording is writing it", out);
+		die("cannot write '%s': %s", out, ps_strerror(rc));
+	}
+
+	rc = ps_record_run(rec, &w, err, sizeof(err));
+	if (sc.live)
+		fputs("\r\033[K", stderr);
+	ps_stats st = ps_record_stats(rec);
+	st = file_stats(rot, &st);
+	int status = ps_record_child_status(rec);
+	if (rc) {
+		ps_trace_abort(w);
+		ps_record_free(rec);
+		if (rc == -ENOSPC || rc == -EIO || rc == -EDQUOT || rc == -EFBIG)
+			die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
+		die("%s", *err ? err : "recording failed");
+	}
+	ps_record_free(rec);
+	status = status >= 0 ? status : -1;
+
+	rc = finish_trace(w, embed, &st, quiet, rot->active ? rot->path : out);
+	if (rc)
+		die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
+	if (rot->active && !quiet)
+		warn("wrote %d files %s.*", rot->nfiles + 1, out);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	if (o->argv && status >= 0) {
+		if (WIFSIGNALED(status)) {
+			int sig = WTERMSIG(status);
+			warn("'%s' was killed by signal %d (%s)", o->argv[0], sig, strsignal(sig));
+			return 128 + sig;
+		}
+		if (WIFEXITED(status))
+			return WEXITSTATUS(status);
+	}
+	return 0;
+}

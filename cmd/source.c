@@ -1,0 +1,472 @@
+/* cmd/source: inputs, their shared options, and loading them into profiles. */
+#include "cmd/source.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd/util.h"
+#include "formats/ps_error.h"
+#include "formats/ps_perfscript.h"
+#include "formats/ps_util.h"
+#include "render/ps_callgraph.h"
+
+void source_init(struct source *s)
+{
+	memset(s, 0, sizeof(*s));
+	ps_sym_opts_init(&s->sym);
+}
+
+/* ---- options ---- */
+
+static int known_format(const char *f)
+{
+	return !strcmp(f, "trace") || !strcmp(f, "folded") || !strcmp(f, "perf-script");
+}
+
+void source_cb_input(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	if (!known_format(arg))
+		die_usage("unknown input format '%s' (known: trace, folded, perf-script)", arg);
+	s->input_format = arg;
+}
+
+void source_cb_select_pid(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	uint32_t *ids;
+	s->sym.npids = parse_id_list("--select-pid", arg, &ids);
+	s->sym.pids = ids;
+}
+
+void source_cb_select_tid(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	uint32_t *ids;
+	s->sym.ntids = parse_id_list("--select-tid", arg, &ids);
+	s->sym.tids = ids;
+}
+
+/* One side of --time: seconds, or empty for an open end. */
+static int time_side(const char *s, size_t len, uint64_t open, uint64_t *ns)
+{
+	if (!len) {
+		*ns = open;
+		return 0;
+	}
+	char buf[64], *end;
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	double v = strtod(buf, &end);
+	if (*end || errno || !(v >= 0 && v <= 1e9))
+		return -1;
+	*ns = (uint64_t)llround(v * 1e9);
+	return 0;
+}
+
+void source_cb_time(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	const char *comma = strchr(arg, ',');
+	uint64_t from, to;
+	if (!comma || time_side(arg, (size_t)(comma - arg), 0, &from) ||
+	    time_side(comma + 1, strlen(comma + 1), UINT64_MAX, &to))
+		die_usage("invalid --time '%s' (expected START,END: seconds after the recording "
+			  "started, either may be empty)",
+			  arg);
+	if (from > to)
+		die_usage("invalid --time '%s' (START is after END)", arg);
+	s->sym.time_range = 1;
+	s->sym.time_start_ns = from;
+	s->sym.time_end_ns = to;
+}
+
+void source_cb_all(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	(void)arg;
+	s->sym.annotate_kernel = s->sym.annotate_jit = 1;
+}
+
+/* ---- the choices together ---- */
+
+static void check(struct source *s, const char *cmd)
+{
+	int inputs = !!s->trace + !!s->folded + !!s->perfscript;
+	if (inputs > 1)
+		usage_error(cmd, "give one input: a trace (-i), --folded or --input");
+	if (source_is_trace(s))
+		return;
+	/* Text input carries no samples to filter (folded) or is collapsed as
+	 * stackcollapse-perf.pl does it: a filter that silently did nothing would mislead. */
+	const char *filter = s->sym.npids ? "--select-pid"
+			     : s->sym.ntids ? "--select-tid"
+			     : s->sym.comm ? "--comm"
+			     : s->sym.time_range ? "--time" : NULL;
+	if (filter)
+		usage_error(cmd, "%s filters the samples of a trace, not folded or perf-script text",
+			    filter);
+	if (s->folded && (s->pid_root || s->tid_root))
+		usage_error(cmd, "%s sets the root frame of a trace or perf-script input; folded "
+			    "stacks have theirs",
+			    s->tid_root ? "--tid" : "--pid");
+}
+
+void source_set_input(struct source *s, const char *cmd, const char *format, const char *path)
+{
+	s->trace = s->folded = s->perfscript = NULL;
+	if (!strcmp(format, "perf-script"))
+		s->perfscript = path;
+	else if (!strcmp(format, "folded"))
+		s->folded = path;
+	else
+		s->trace = path;
+	check(s, cmd);
+}
+
+void source_operands(struct source *s, const char *cmd, int argc, char **argv)
+{
+	if (argc > 1)
+		usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	if (s->input_format) {
+		if (s->trace || s->folded)
+			usage_error(cmd, "give one input: a trace (-i), --folded or --input");
+		const char *file = argc ? argv[0] : NULL;
+		if (!strcmp(s->input_format, "trace"))
+			s->trace = file; /* NULL: perfsample.data */
+		else if (!strcmp(s->input_format, "folded"))
+			s->folded = file ? file : "-";
+		else
+			s->perfscript = file ? file : "-";
+	} else if (argc) {
+		if (s->trace || s->folded)
+			usage_error(cmd, "unexpected argument '%s'", argv[0]);
+		s->trace = argv[0];
+	}
+	check(s, cmd);
+}
+
+int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript; }
+
+const char *source_trace_path(const struct source *s)
+{
+	return s->trace ? s->trace : DEFAULT_TRACE;
+}
+
+enum ps_sym_root source_root(const struct source *s)
+{
+	return s->tid_root ? PS_ROOT_TID : s->pid_root ? PS_ROOT_PID : PS_ROOT_COMM;
+}
+
+/* The options as the symbolizer and the perf-script collapse take them. */
+static void prepare(struct source *s)
+{
+	s->sym.root = source_root(s);
+}
+
+static unsigned collapse_flags(const struct source *s)
+{
+	unsigned f = 0;
+	f |= s->tid_root ? PS_COLLAPSE_TID : s->pid_root ? PS_COLLAPSE_PID : 0;
+	f |= s->sym.annotate_kernel ? PS_COLLAPSE_KERNEL : 0;
+	f |= s->sym.annotate_jit ? PS_COLLAPSE_JIT : 0;
+	f |= s->sym.addrs ? PS_COLLAPSE_ADDRS : 0;
+	return f;
+}
+
+/* ---- traces ---- */
+
+ps_trace_reader *open_trace(const char *path)
+{
+	ps_trace_reader *r;
+	int err = ps_trace_open(&r, path);
+	if (err == -ENOENT)
+		die("cannot open '%s': no such file (record one with 'perfsample record')", path);
+	if (err == PS_EEMPTY)
+		die("cannot read '%s': the file is empty", path);
+	if (err == PS_EFORMAT)
+		die("cannot read '%s': not a perfsample trace", path);
+	if (err == PS_ETRUNC)
+		die("cannot read '%s': truncated inside its header", path);
+	if (err)
+		die("cannot read '%s': %s", path, ps_strerror(err));
+	return r;
+}
+
+/* Dies when a read of the trace failed. */
+static void read_check(ps_trace_reader *r, const char *path, int err)
+{
+	if (err == PS_ECORRUPT)
+		die("cannot read '%s': corrupt data after %llu whole chunks", path,
+		    (unsigned long long)ps_trace_get_status(r).chunks);
+	if (err < 0)
+		die("cannot read '%s': %s", path, ps_strerror(err));
+}
+
+void trace_read_done(ps_trace_reader *r, const char *path, int err)
+{
+	read_check(r, path, err);
+	ps_trace_status st = ps_trace_get_status(r);
+	if (st.dropped_bytes)
+		warn("'%s' is truncated: read %llu whole chunks, dropped the last %llu bytes", path,
+		     (unsigned long long)st.chunks, (unsigned long long)st.dropped_bytes);
+}
+
+static const char *meta_copy(ps_trace_reader *r, const char *key)
+{
+	const char *v = ps_trace_meta(r, key);
+	return v ? arg_strdup(v) : NULL;
+}
+
+static void summary_header(ps_trace_reader *r, struct trace_summary *s)
+{
+	s->event = meta_copy(r, "event");
+	s->cmdline = meta_copy(r, "cmdline");
+	s->freq = meta_copy(r, "freq");
+	s->period = meta_copy(r, "period");
+}
+
+static void summary_counts(struct trace_summary *s, const ps_trace_summary *t)
+{
+	s->stats = t->stats;
+	s->have_stats = t->have_stats;
+	s->samples = t->samples;
+	s->lost = t->lost;
+	s->throttled = t->throttled;
+	s->mmaps = t->mmaps;
+	s->comms = t->comms;
+	s->forks = t->forks;
+	s->exits = t->exits;
+	s->symbols = t->symbols;
+	s->first_time = t->first_time;
+	s->last_time = t->last_time;
+	s->kernel_hidden = t->kernel_hidden;
+}
+
+void summarize(ps_trace_reader *r, const char *path, struct trace_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	summary_header(r, s);
+	ps_trace_summary t;
+	int err = ps_trace_summarize(r, &t);
+	summary_counts(s, &t);
+	trace_read_done(r, path, err);
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct proc_count *x = a, *y = b;
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+size_t count_processes(ps_trace_reader *r, const char *path, struct proc_count **out)
+{
+	struct proc_count *procs = NULL;
+	size_t nprocs = 0, cap = 0;
+	ps_event ev;
+	ps_trace_rewind(r);
+	int got;
+	while ((got = ps_trace_next(r, &ev)) > 0) {
+		uint32_t pid;
+		if (ev.type == PS_REC_SAMPLE)
+			pid = ev.sample.pid;
+		else if (ev.type == PS_REC_COMM)
+			pid = ev.comm.pid;
+		else
+			continue;
+		size_t i = 0;
+		while (i < nprocs && procs[i].pid != pid)
+			i++;
+		if (i == nprocs) {
+			if (nprocs == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct proc_count *p = realloc(procs, cap * sizeof(*procs));
+				if (!p)
+					die("out of memory");
+				procs = p;
+			}
+			procs[nprocs] = (struct proc_count){pid, 0, ""};
+			nprocs++;
+		}
+		if (ev.type == PS_REC_SAMPLE)
+			procs[i].samples++;
+		else if (ev.comm.tid == ev.comm.pid || !procs[i].comm[0])
+			snprintf(procs[i].comm, sizeof(procs[i].comm), "%s", ev.comm.comm);
+	}
+	read_check(r, path, got);
+	if (nprocs)
+		qsort(procs, nprocs, sizeof(*procs), cmp_proc);
+	*out = procs;
+	return nprocs;
+}
+
+/* ---- text input ---- */
+
+static FILE *open_text(const char *path)
+{
+	if (!strcmp(path, "-"))
+		return stdin;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die("cannot open '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+		die("cannot read '%s': is a directory", path);
+	return f;
+}
+
+static void close_text(FILE *f)
+{
+	if (f != stdin)
+		fclose(f);
+}
+
+struct folded_warn {
+	const char *path;
+	size_t n;
+	int strict; /* the first bad line ends the read: keep it for the one error line */
+	size_t lineno;
+	const char *reason;
+};
+
+static void on_folded_warn(void *ctx, size_t lineno, const char *reason)
+{
+	struct folded_warn *w = ctx;
+	if (w->strict) {
+		w->lineno = lineno;
+		w->reason = reason;
+		return;
+	}
+	if (w->n++ < 10)
+		warn("%s:%zu: %s; line skipped", w->path, lineno, reason);
+	else if (w->n == 11)
+		warn("%s: more malformed lines skipped", w->path);
+}
+
+static void on_collapse_warn(void *ctx, size_t lineno, const char *msg)
+{
+	/* stackcollapse-perf.pl's remarks (unrecognised lines, the event it keeps) are noise
+	 * for users of a pipe; errors are reported by the return code. */
+	(void)ctx;
+	(void)lineno;
+	(void)msg;
+}
+
+static void read_folded(struct source *s, ps_profile *p)
+{
+	FILE *f = open_text(s->folded);
+	struct folded_warn w = {strcmp(s->folded, "-") ? s->folded : "<stdin>", 0, s->strict, 0,
+				NULL};
+	int err = ps_profile_read_folded(p, f, s->strict ? PS_FOLDED_STRICT : 0, on_folded_warn,
+					 &w);
+	if (err == PS_EFORMAT)
+		die("%s:%zu: malformed folded line: %s", w.path, w.lineno, w.reason ? w.reason : "?");
+	if (err)
+		die("cannot read '%s': %s", w.path, ps_strerror(err));
+	close_text(f);
+}
+
+/* ---- traces into profiles ---- */
+
+ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)
+{
+	prepare(s);
+	ps_profile *p = ps_profile_new(pflags);
+	if (!p)
+		die("out of memory");
+	if (sum)
+		memset(sum, 0, sizeof(*sum));
+	if (s->folded) {
+		read_folded(s, p);
+		return p;
+	}
+	if (s->perfscript) {
+		/* The collapse folds with the process name first: a process root, no function. */
+		ps_profile_free(p);
+		p = ps_profile_new(pflags | PS_PROFILE_FOLDED_PROCESS);
+		if (!p)
+			die("out of memory");
+		FILE *f = open_text(s->perfscript);
+		ps_collapse_opts co = {collapse_flags(s), s->event_filter, on_collapse_warn, NULL};
+		int err = ps_perfscript_collapse_opts(f, &co, p);
+		if (err)
+			die("cannot read '%s': %s", s->perfscript, ps_strerror(err));
+		close_text(f);
+		return p;
+	}
+	const char *path = source_trace_path(s);
+	ps_trace_reader *r = open_trace(path);
+	/* One pass: the model and the trace's summary. */
+	ps_sym_report rep;
+	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
+	if (sum) {
+		summary_header(r, sum);
+		summary_counts(sum, &rep.trace);
+	}
+	trace_read_done(r, path, err);
+	ps_trace_close(r);
+	return p;
+}
+
+struct module_ps {
+	ps_profile *p;
+	unsigned flags;
+};
+
+static int module_ps_sample(void *ctx, const ps_ps_sample *s)
+{
+	struct module_ps *c = ctx;
+	return ps_cg_add_perfscript_sample(c->p, s, c->flags);
+}
+
+ps_profile *load_profile_modules(struct source *s)
+{
+	prepare(s);
+	/* A trace's frames carry their mappings already: the model is what the graph needs. */
+	if (!s->perfscript)
+		return load_profile(s, 0, NULL);
+	ps_profile *p = ps_profile_new(0);
+	if (!p)
+		die("out of memory");
+	{
+		FILE *f = open_text(s->perfscript);
+		struct module_ps mp = {p, s->tid_root ? PS_CG_TID : s->pid_root ? PS_CG_PID : 0};
+		int err = ps_perfscript_read(f, module_ps_sample, &mp);
+		if (err)
+			die("cannot read '%s': %s", s->perfscript, ps_strerror(err));
+		close_text(f);
+	}
+	return p;
+}
+
+int source_walk(struct source *s, ps_sym_sample_fn fn, void *ctx)
+{
+	prepare(s);
+	const char *path = source_trace_path(s);
+	ps_trace_reader *r = open_trace(path);
+	int err = ps_sym_walk(r, &s->sym, fn, ctx, NULL);
+	if (err == -EIO) { /* the callback's own write failed: the caller says so */
+		ps_trace_close(r);
+		return err;
+	}
+	trace_read_done(r, path, err);
+	ps_trace_close(r);
+	return 0;
+}
+
+const char *source_trace_meta(struct source *s, const char *key)
+{
+	ps_trace_reader *r = open_trace(source_trace_path(s));
+	const char *v = meta_copy(r, key);
+	ps_trace_close(r);
+	return v;
+}
