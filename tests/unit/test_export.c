@@ -142,16 +142,18 @@ static int rd_field(pbr *r, unsigned *field, uint64_t *v, pbr *sub)
 }
 
 #define MAXN 64
+#define MAXL 8
 typedef struct pp_sample {
 	uint64_t loc[MAXN];
 	size_t nloc;
 	int64_t value[4];
 	size_t nvalue;
-	int64_t label_key, label_str;
+	int64_t label_key[MAXL], label_str[MAXL], label_num[MAXL];
 	size_t nlabel;
 } pp_sample;
 typedef struct pp_loc {
-	uint64_t id, mapping, address, fn, line;
+	uint64_t id, mapping, address;
+	uint64_t fn[MAXL], line[MAXL]; /* innermost first */
 	size_t nline;
 } pp_loc;
 typedef struct pp_fn {
@@ -159,7 +161,7 @@ typedef struct pp_fn {
 	int64_t name, system_name, filename;
 } pp_fn;
 typedef struct pp_map {
-	uint64_t id, start, limit, offset, has_functions, has_filenames, has_lines;
+	uint64_t id, start, limit, offset, has_functions, has_filenames, has_lines, has_inline;
 	int64_t filename, build_id;
 } pp_map;
 typedef struct pp {
@@ -223,14 +225,17 @@ static void decode_pprof(mem raw, pp *d)
 					for (size_t i = 0; i < nv; i++)
 						s->value[s->nvalue++] = (int64_t)vals[i];
 				} else if (g == 3) {
-					s->nlabel++;
+					cr_assert_lt(s->nlabel, MAXL);
+					size_t k = s->nlabel++;
 					unsigned h;
 					uint64_t x;
 					while (rd_field(&s2, &h, &x, &s3))
 						if (h == 1)
-							s->label_key = (int64_t)x;
+							s->label_key[k] = (int64_t)x;
 						else if (h == 2)
-							s->label_str = (int64_t)x;
+							s->label_str[k] = (int64_t)x;
+						else if (h == 3)
+							s->label_num[k] = (int64_t)x;
 				}
 			}
 			break;
@@ -246,9 +251,10 @@ static void decode_pprof(mem raw, pp *d)
 					      (uint64_t *)&m->build_id,
 					      &m->has_functions,
 					      &m->has_filenames,
-					      &m->has_lines};
+					      &m->has_lines,
+					      &m->has_inline};
 			while (rd_field(&sub, &g, &w, &s2))
-				if (g >= 1 && g <= 9)
+				if (g >= 1 && g <= 10)
 					*fields[g] = w;
 			break;
 		}
@@ -262,14 +268,15 @@ static void decode_pprof(mem raw, pp *d)
 				else if (g == 3)
 					l->address = w;
 				else if (g == 4) {
-					l->nline++;
+					cr_assert_lt(l->nline, MAXL);
+					size_t k = l->nline++;
 					unsigned h;
 					uint64_t x;
 					while (rd_field(&s2, &h, &x, &s3))
 						if (h == 1)
-							l->fn = x;
+							l->fn[k] = x;
 						else if (h == 2)
-							l->line = x;
+							l->line[k] = x;
 				}
 			}
 			break;
@@ -340,8 +347,25 @@ static void pp_free(pp *d)
 		free(d->str[i]);
 }
 
-/* Rebuilds the folded stacks from the decoded samples: leaf-first locations reversed, with
- * the comm label in front. */
+/* The string label key of a sample, or NULL. */
+static const char *label_of(const pp *d, const pp_sample *s, const char *key)
+{
+	for (size_t i = 0; i < s->nlabel; i++)
+		if (!strcmp(S(d, s->label_key[i]), key))
+			return s->label_str[i] ? S(d, s->label_str[i]) : "";
+	return NULL;
+}
+
+static int64_t num_label_of(const pp *d, const pp_sample *s, const char *key)
+{
+	for (size_t i = 0; i < s->nlabel; i++)
+		if (!strcmp(S(d, s->label_key[i]), key))
+			return s->label_num[i];
+	return -1;
+}
+
+/* Rebuilds the folded stacks from the decoded samples: leaf-first locations reversed, each
+ * location's lines outermost first, with the comm label in front. */
 static ps_profile *pprof_to_profile(const pp *d, size_t value_index)
 {
 	ps_profile *p = ps_profile_new(0);
@@ -349,20 +373,148 @@ static ps_profile *pprof_to_profile(const pp *d, size_t value_index)
 		const pp_sample *s = &d->sample[i];
 		char buf[1024] = "";
 		size_t n = 0;
-		if (s->nlabel) {
-			cr_assert_str_eq(S(d, s->label_key), "comm");
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", S(d, s->label_str));
-		}
+		const char *comm = label_of(d, s, "comm");
+		if (comm)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", comm);
 		for (size_t k = s->nloc; k > 0; k--) {
 			const pp_loc *l = find_loc(d, s->loc[k - 1]);
-			cr_assert_eq(l->nline, 1);
-			const char *name = S(d, find_fn(d, l->fn)->name);
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? ";" : "", name);
+			cr_assert_gt(l->nline, 0);
+			for (size_t j = l->nline; j > 0; j--) {
+				const char *name = S(d, find_fn(d, l->fn[j - 1])->name);
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+						      n ? ";" : "", name);
+			}
 		}
 		cr_assert_gt(s->nvalue, value_index);
 		ps_profile_add(p, buf, n, (uint64_t)s->value[value_index]);
 	}
 	return p;
+}
+
+static pp export_pprof_of(ps_profile *p, const ps_export_meta *m)
+{
+	int err;
+	mem gz = run_export(ps_export_pprof, p, m, &err);
+	cr_assert_eq(err, 0, "%s", ps_strerror(err));
+	mem raw = gunzip(gz);
+	pp d;
+	decode_pprof(raw, &d);
+	free(raw.data);
+	free(gz.data);
+	return d;
+}
+
+/* ---- hand-made profiles through the model's API ---- */
+
+static uint32_t mapping_of(ps_profile *p, ps_mapping m)
+{
+	uint32_t id;
+	cr_assert_eq(ps_profile_mapping(p, &m, &id), 0);
+	return id;
+}
+
+static ps_frame_id frame_of(ps_profile *p, ps_frame f)
+{
+	ps_frame_id id;
+	cr_assert_eq(ps_profile_frame(p, &f, &id), 0);
+	return id;
+}
+
+static ps_node_id stack_n(ps_profile *p, uint64_t v, const ps_frame_id *f, size_t n)
+{
+	ps_node_id node;
+	cr_assert_eq(ps_profile_stack(p, f, n, &node), 0);
+	cr_assert_eq(ps_profile_add_value(p, node, 0, v), 0);
+	return node;
+}
+#define STACK(p, v, ...)                                                                           \
+	stack_n(p, v, (ps_frame_id[]){__VA_ARGS__},                                                \
+		sizeof((ps_frame_id[]){__VA_ARGS__}) / sizeof(ps_frame_id))
+
+/* A demangler stand-in: "_Zname" prints as "name()". */
+static int demangle_z(void *ctx, const char *name, ps_buf *out)
+{
+	int *fail = ctx;
+	if (fail && *fail)
+		return -EIO;
+	if (strncmp(name, "_Z", 2))
+		return 0;
+	return ps_buf_printf(out, "%s()", name + 2) ? -ENOMEM : 1;
+}
+
+/* A program as a symbolizer would give it: app and libc mapped with build-ids; work()
+ * calls helper() and inner() inlined at one address; rec() recursing; the comm root. */
+typedef struct model {
+	ps_profile *p;
+	uint32_t app, libc;
+	ps_frame_id comm, main, work, helper, inner, memcpy_, work2, rec, hot;
+} model;
+
+static model model_profile(unsigned flags)
+{
+	model m;
+	m.p = ps_profile_new(flags);
+	cr_assert_not_null(m.p);
+	cr_assert_eq(ps_profile_add_type(m.p, "samples", "count"), 0);
+	ps_label_opts lo = {PS_LABEL_KERNEL | PS_LABEL_LINES | PS_LABEL_INLINE, demangle_z, NULL};
+	ps_profile_set_labels(m.p, &lo);
+	m.app = mapping_of(m.p, (ps_mapping){"/usr/bin/app", "0123abcd", 0x400000, 0x500000, 0});
+	m.libc = mapping_of(
+	    m.p, (ps_mapping){"/lib/libc.so.6", "beef", 0x7f0000000000, 0x7f0000200000, 0x28000});
+	m.comm = frame_of(m.p, (ps_frame){.name = "app", .kind = PS_FRAME_PROCESS});
+	m.main = frame_of(
+	    m.p, (ps_frame){"_Zmain", "/src/app.c", 0x401000, 10, m.app, PS_FRAME_USER, 0});
+	m.work = frame_of(
+	    m.p, (ps_frame){"_Zwork", "/src/app.c", 0x401100, 20, m.app, PS_FRAME_USER, 0});
+	m.helper = frame_of(
+	    m.p, (ps_frame){"_Zhelper", "/src/util.h", 0x401100, 5, m.app, PS_FRAME_INLINE, 0});
+	m.inner = frame_of(
+	    m.p, (ps_frame){"_Zinner", "/src/util.h", 0x401100, 9, m.app, PS_FRAME_INLINE, 0});
+	m.memcpy_ =
+	    frame_of(m.p, (ps_frame){"memcpy", NULL, 0x7f0000001234, 0, m.libc, PS_FRAME_USER, 0});
+	m.work2 = frame_of(
+	    m.p, (ps_frame){"_Zwork", "/src/app.c", 0x401180, 25, m.app, PS_FRAME_USER, 0});
+	m.rec =
+	    frame_of(m.p, (ps_frame){"_Zrec", "/src/app.c", 0x401200, 30, m.app, PS_FRAME_USER, 0});
+	m.hot =
+	    frame_of(m.p, (ps_frame){"_Zhot", "/src/app.c", 0x401300, 40, m.app, PS_FRAME_USER, 0});
+	return m;
+}
+
+static void model_stacks(model *m)
+{
+	STACK(m->p, 5, m->comm, m->main, m->work, m->helper, m->inner);
+	STACK(m->p, 3, m->comm, m->main, m->work, m->helper, m->inner, m->memcpy_);
+	STACK(m->p, 2, m->comm, m->main, m->work2);
+	STACK(m->p, 4, m->comm, m->main, m->rec, m->rec, m->rec, m->hot);
+	STACK(m->p, 1, m->comm, m->main, m->rec, m->rec);
+}
+
+static const pp_fn *fn_named(const pp *d, const char *name)
+{
+	for (size_t i = 0; i < d->nfn; i++)
+		if (!strcmp(S(d, d->fn[i].name), name))
+			return &d->fn[i];
+	cr_assert_fail("no function %s", name);
+	return NULL;
+}
+
+static const pp_map *map_named(const pp *d, const char *file)
+{
+	for (size_t i = 0; i < d->nmap; i++)
+		if (!strcmp(S(d, d->map[i].filename), file))
+			return &d->map[i];
+	cr_assert_fail("no mapping %s", file);
+	return NULL;
+}
+
+static const pp_loc *loc_at(const pp *d, uint64_t address)
+{
+	for (size_t i = 0; i < d->nloc; i++)
+		if (d->loc[i].address == address)
+			return &d->loc[i];
+	cr_assert_fail("no location at %#llx", (unsigned long long)address);
+	return NULL;
 }
 
 Test(export_pprof, round_trips_stacks_counts_and_comm_labels)
@@ -484,84 +636,196 @@ static int meta_hook(void *ctx, const char *name, ps_export_frame_meta *out)
 	return 0;
 }
 
-Test(export_pprof, frame_meta_gives_mappings_files_and_lines)
+Test(export_pprof, mappings_locations_inline_lines_and_functions)
 {
-	static const char *const st[] = {
-	    "app;main;liba;libbb", "5", "app;main;liba", "2", "app;main;other", "1", NULL};
-	ps_profile *p = profile_of(st);
-	ps_export_meta m;
-	ps_export_meta_init(&m);
-	int calls = 0;
-	m.frame_meta = meta_hook;
-	m.frame_meta_ctx = &calls;
-	int err;
-	mem gz = run_export(ps_export_pprof, p, &m, &err);
-	cr_assert_eq(err, 0);
-	cr_assert_eq(calls, 4, "once per distinct frame");
-	mem raw = gunzip(gz);
-	pp d;
-	decode_pprof(raw, &d);
-	cr_assert_eq(d.nmap, 3, "synthetic, /bin/app, /lib/libx.so");
-	const pp_map *lib = NULL, *app = NULL;
-	for (size_t i = 0; i < d.nmap; i++) {
-		if (!strcmp(S(&d, d.map[i].filename), "/lib/libx.so"))
-			lib = &d.map[i];
-		if (!strcmp(S(&d, d.map[i].filename), "/bin/app"))
-			app = &d.map[i];
+	model m = model_profile(0);
+	model_stacks(&m);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	pp d = export_pprof_of(m.p, &meta);
+
+	/* mappings: the profile's, ids kept, flags true to what their locations have */
+	cr_assert_eq(d.nmap, 2, "no synthetic mapping when every frame has one");
+	const pp_map *app = map_named(&d, "/usr/bin/app"), *libc = map_named(&d, "/lib/libc.so.6");
+	cr_assert_eq(app->id, m.app);
+	cr_assert_eq(libc->id, m.libc);
+	cr_assert_str_eq(S(&d, app->build_id), "0123abcd");
+	cr_assert_str_eq(S(&d, libc->build_id), "beef");
+	cr_assert_eq(app->start, 0x400000);
+	cr_assert_eq(app->limit, 0x500000);
+	cr_assert_eq(libc->start, 0x7f0000000000);
+	cr_assert_eq(libc->limit, 0x7f0000200000);
+	cr_assert_eq(libc->offset, 0x28000);
+	cr_assert_eq(app->has_functions, 1);
+	cr_assert_eq(app->has_filenames, 1);
+	cr_assert_eq(app->has_lines, 1);
+	cr_assert_eq(app->has_inline, 1);
+	cr_assert_eq(libc->has_functions, 1);
+	cr_assert_eq(libc->has_filenames, 0, "memcpy has no file");
+	cr_assert_eq(libc->has_lines, 0);
+	cr_assert_eq(libc->has_inline, 0);
+
+	/* one location per address; the inlined frames are lines of work's, innermost first */
+	cr_assert_eq(d.nloc, 6, "main, work+inlines, memcpy, work2, rec, hot");
+	const pp_loc *w = loc_at(&d, 0x401100);
+	cr_assert_eq(w->mapping, m.app);
+	cr_assert_eq(w->nline, 3);
+	cr_assert_str_eq(S(&d, find_fn(&d, w->fn[0])->name), "inner()");
+	cr_assert_eq(w->line[0], 9);
+	cr_assert_str_eq(S(&d, find_fn(&d, w->fn[1])->name), "helper()");
+	cr_assert_eq(w->line[1], 5);
+	cr_assert_str_eq(S(&d, find_fn(&d, w->fn[2])->name), "work()");
+	cr_assert_eq(w->line[2], 20);
+	const pp_loc *mc = loc_at(&d, 0x7f0000001234);
+	cr_assert_eq(mc->mapping, m.libc);
+	cr_assert_eq(mc->nline, 1);
+	cr_assert_eq(mc->line[0], 0);
+	const pp_loc *w2 = loc_at(&d, 0x401180);
+	cr_assert_eq(w2->fn[0], w->fn[2], "one function at two addresses");
+	cr_assert_eq(w2->line[0], 25);
+
+	/* functions: demangled name, name as spelled, file; the comm is no function */
+	cr_assert_eq(d.nfn, 7);
+	const pp_fn *work = fn_named(&d, "work()"), *memcpy_ = fn_named(&d, "memcpy");
+	cr_assert_str_eq(S(&d, work->system_name), "_Zwork");
+	cr_assert_str_eq(S(&d, work->filename), "/src/app.c");
+	cr_assert_str_eq(S(&d, fn_named(&d, "helper()")->filename), "/src/util.h");
+	cr_assert_str_eq(S(&d, memcpy_->system_name), "memcpy");
+	cr_assert_eq(memcpy_->filename, 0);
+	for (size_t i = 0; i < d.nfn; i++)
+		cr_assert_str_neq(S(&d, d.fn[i].name), "app");
+
+	/* samples: leaf first, comm as a label, no thread labels without kept samples */
+	cr_assert_eq(d.nsample, 5);
+	for (size_t i = 0; i < d.nsample; i++) {
+		cr_assert_str_eq(label_of(&d, &d.sample[i], "comm"), "app");
+		cr_assert_null(label_of(&d, &d.sample[i], "pid"));
 	}
-	cr_assert_not_null(lib);
-	cr_assert_not_null(app);
-	cr_assert_str_eq(S(&d, lib->build_id), "abcdef");
-	cr_assert_eq(lib->start, 0x7f0000000000);
-	cr_assert_eq(lib->limit, 0x7f0000100000);
-	cr_assert_eq(lib->offset, 0x1000);
-	cr_assert_eq(lib->has_filenames, 1);
-	cr_assert_eq(lib->has_lines, 1);
-	cr_assert_eq(app->has_lines, 0);
-	for (size_t i = 0; i < d.nloc; i++) {
-		const pp_loc *l = &d.loc[i];
-		const pp_fn *fn = find_fn(&d, l->fn);
-		const char *name = S(&d, fn->name);
-		if (!strcmp(name, "libbb")) {
-			cr_assert_eq(l->mapping, lib->id);
-			cr_assert_eq(l->address, 0x7f0000000000 + 5 * 16);
-			cr_assert_eq(l->line, 5);
-			cr_assert_str_eq(S(&d, fn->filename), "src/libbb.c");
-		} else if (!strcmp(name, "liba")) {
-			cr_assert_str_eq(S(&d, fn->filename), "src/liba.c");
-			cr_assert_eq(l->line, 4);
-		} else if (!strcmp(name, "main")) {
-			cr_assert_eq(l->mapping, app->id);
-			cr_assert_str_eq(S(&d, fn->system_name), "_Z4mainv");
+	ps_profile *back = pprof_to_profile(&d, 0);
+	char *actual = folded_text(back);
+	cr_assert_str_eq(actual, "app;main();rec();rec() 1\n"
+				 "app;main();rec();rec();rec();hot() 4\n"
+				 "app;main();work() 2\n"
+				 "app;main();work();helper();inner() 5\n"
+				 "app;main();work();helper();inner();memcpy 3\n");
+	free(actual);
+	ps_profile_free(back);
+	pp_free(&d);
+	ps_profile_free(m.p);
+}
+
+Test(export_pprof, kept_samples_are_labelled_with_pid_tid_and_comm)
+{
+	model m = model_profile(PS_PROFILE_SAMPLES);
+	ps_node_id a = STACK(m.p, 0, m.comm, m.main, m.work);
+	ps_node_id b = STACK(m.p, 0, m.comm, m.main, m.hot);
+	ps_profile_sample s[] = {
+	    {100, 42, 42, a}, {200, 42, 43, a}, {300, 42, 42, a}, {400, 42, 43, b}, {500, 0, 0, b},
+	};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){i + 1}), 0);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.period_ns = 1000;
+	pp d = export_pprof_of(m.p, &meta);
+	cr_assert_eq(d.nsample, 4, "one per stack and thread");
+	uint64_t total = 0;
+	int seen = 0;
+	for (size_t i = 0; i < d.nsample; i++) {
+		const pp_sample *x = &d.sample[i];
+		cr_assert_str_eq(label_of(&d, x, "comm"), "app");
+		cr_assert_eq(x->nvalue, 2);
+		cr_assert_eq(x->value[1], x->value[0] * 1000);
+		total += (uint64_t)x->value[0];
+		int64_t pid = num_label_of(&d, x, "pid"), tid = num_label_of(&d, x, "tid");
+		const pp_loc *leaf = find_loc(&d, x->loc[0]);
+		if (pid == 42 && tid == 42) {
+			cr_assert_eq(x->value[0], 1 + 3, "samples of one thread and stack merge");
+			seen |= 1;
+		} else if (tid == 43 && leaf->address == 0x401100) {
+			cr_assert_eq(x->value[0], 2);
+			seen |= 2;
+		} else if (tid == 43) {
+			cr_assert_eq(x->value[0], 4);
+			seen |= 4;
 		} else {
-			cr_assert_str_eq(name, "other");
-			cr_assert_eq(l->mapping, 1, "unknown frames go to the synthetic mapping");
-			cr_assert_eq(l->address, 0);
+			cr_assert_eq(pid, -1, "pid 0 has no label (pprof drops a 0)");
+			cr_assert_eq(x->value[0], 5);
+			seen |= 8;
 		}
 	}
+	cr_assert_eq(seen, 15);
+	cr_assert_eq(total, 15);
 	pp_free(&d);
-	free(raw.data);
-	free(gz.data);
+	ps_profile_free(m.p);
+}
+
+Test(export_pprof, frames_without_mapping_share_a_synthetic_one_after_the_real_ones)
+{
+	model m = model_profile(0);
+	ps_frame_id jit =
+	    frame_of(m.p, (ps_frame){.name = "jitted", .kind = PS_FRAME_JIT, .addr = 0x9000});
+	ps_frame_id unk = frame_of(m.p, (ps_frame){.name = "[unknown]",
+						   .kind = PS_FRAME_USER,
+						   .addr = 0x7f0000000100,
+						   .mapping = m.libc,
+						   .unresolved = 1});
+	STACK(m.p, 2, m.comm, m.main, jit);
+	STACK(m.p, 1, m.comm, m.main, unk);
+	pp d = export_pprof_of(m.p, NULL);
+	cr_assert_eq(d.nmap, 3);
+	const pp_map *syn = map_named(&d, "[perfsample]");
+	cr_assert_eq(syn->id, 3, "after the profile's mappings");
+	cr_assert_eq(syn->has_functions, 1);
+	cr_assert_eq(loc_at(&d, 0x9000)->mapping, 3);
+	const pp_map *libc = map_named(&d, "/lib/libc.so.6");
+	cr_assert_eq(libc->has_functions, 0, "an unresolved frame: pprof may symbolize it");
+	cr_assert_eq(loc_at(&d, 0x7f0000000100)->mapping, m.libc);
+	pp_free(&d);
+	ps_profile_free(m.p);
+}
+
+Test(export_pprof, sample_types_are_the_profiles_columns)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "alloc_objects", "count"), 0);
+	cr_assert_eq(ps_profile_add_type(p, "alloc_space", "bytes"), 1);
+	ps_frame_id f = frame_of(p, (ps_frame){.name = "malloc", .kind = PS_FRAME_USER});
+	ps_node_id n = STACK(p, 2, f);
+	cr_assert_eq(ps_profile_add_value(p, n, 1, 4096), 0);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.period_ns = 1000; /* no samples column: nothing to derive cpu time from */
+	meta.first_frame_is_comm = 0;
+	pp d = export_pprof_of(p, &meta);
+	cr_assert_eq(d.nstype, 2);
+	cr_assert_str_eq(S(&d, d.stype[0][0]), "alloc_objects");
+	cr_assert_str_eq(S(&d, d.stype[0][1]), "count");
+	cr_assert_str_eq(S(&d, d.stype[1][0]), "alloc_space");
+	cr_assert_str_eq(S(&d, d.stype[1][1]), "bytes");
+	cr_assert_eq(d.nsample, 1);
+	cr_assert_eq(d.sample[0].nvalue, 2);
+	cr_assert_eq(d.sample[0].value[0], 2);
+	cr_assert_eq(d.sample[0].value[1], 4096);
+	pp_free(&d);
 	ps_profile_free(p);
 }
 
-Test(export, frame_meta_error_aborts_every_format)
+Test(export, demangler_errors_abort_every_format)
 {
-	static const char *const st[] = {"app;main;boom", "1", NULL};
-	ps_profile *p = profile_of(st);
-	ps_export_meta m;
-	ps_export_meta_init(&m);
-	int calls = 0;
-	m.frame_meta = meta_hook;
-	m.frame_meta_ctx = &calls;
-	export_fn fns[] = {ps_export_pprof, ps_export_speedscope, ps_export_callgrind};
-	for (size_t i = 0; i < 3; i++) {
+	model m = model_profile(0);
+	model_stacks(&m);
+	int fail = 1;
+	ps_label_opts lo = {0, demangle_z, &fail};
+	ps_profile_set_labels(m.p, &lo);
+	export_fn fns[] = {ps_export_pprof};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		int err;
-		mem out = run_export(fns[i], p, &m, &err);
+		mem out = run_export(fns[i], m.p, NULL, &err);
 		cr_assert_eq(err, -EIO, "format %zu", i);
 		free(out.data);
 	}
-	ps_profile_free(p);
+	ps_profile_free(m.p);
 }
 
 Test(export, write_errors_are_reported)
