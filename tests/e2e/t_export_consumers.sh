@@ -135,6 +135,34 @@ for line in open("annotate.txt", encoding="utf-8"):
 assert got == want, "callgrind_annotate self costs differ:\n%s\n%s" % (sorted(got.items()), sorted(want.items()))
 print("callgrind_annotate: %d functions, self costs match" % len(got))
 EOF
+# Inclusive costs: a function's is the samples whose stack holds it (pprof's cum), so
+# recursion (rec;rec;rec) never lifts one past 100%, as it does in callgrind's own files.
+callgrind_annotate --auto=no --threshold=100 --inclusive=yes out.callgrind >inclusive.txt ||
+	{ cat inclusive.txt; echo "callgrind_annotate --inclusive=yes failed"; exit 1; }
+python3 - <<'EOF'
+import re
+want = {}
+for line in open("expect.tsv", encoding="utf-8"):
+    f, flat, cum = line.rstrip("\n").split("\t")
+    want[f] = int(cum)
+got, total = {}, None
+for line in open("inclusive.txt", encoding="utf-8"):
+    m = re.match(r"^\s*([\d,]+) \(\s*([\d.]+)%\)\s+PROGRAM TOTALS$", line)
+    if m:
+        total = int(m.group(1).replace(",", ""))
+        continue
+    m = re.match(r"^\s*([\d,]+) \(\s*([\d.]+)%\)\s+(.*?):(.*)$", line.rstrip("\n"))
+    if not m:
+        continue
+    n = int(m.group(1).replace(",", ""))
+    assert float(m.group(2)) <= 100.0, "inclusive cost over 100%%: %s" % line
+    if m.group(3) != "[comm]":
+        got[m.group(4)] = n
+assert total, "no PROGRAM TOTALS"
+assert all(v <= total for v in got.values())
+assert got == want, "callgrind_annotate inclusive costs differ from pprof's cum:\n%s\n%s" % (sorted(got.items()), sorted(want.items()))
+print("callgrind_annotate --inclusive=yes: %d functions, none above 100%%, equal to cum" % len(got))
+EOF
 
 # gprof2dot is not packaged by Debian; when one is installed, it must read the file too.
 if command -v gprof2dot >/dev/null 2>&1; then

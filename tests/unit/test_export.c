@@ -818,7 +818,7 @@ Test(export, demangler_errors_abort_every_format)
 	int fail = 1;
 	ps_label_opts lo = {0, demangle_z, &fail};
 	ps_profile_set_labels(m.p, &lo);
-	export_fn fns[] = {ps_export_pprof};
+	export_fn fns[] = {ps_export_pprof, ps_export_callgrind};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		int err;
 		mem out = run_export(fns[i], m.p, NULL, &err);
@@ -1169,19 +1169,23 @@ Test(export_speedscope, empty_profile_still_has_one_profile)
 /* ---- callgrind ---- */
 
 typedef struct cg_fn {
-	char name[64], file[64];
+	char name[64], file[64], obj[64];
 	uint64_t self;
-	uint64_t calls_to[16];
-	char callee[16][64];
+	uint32_t self_line[8];
+	uint64_t self_at[8];
+	size_t nself;
+	uint64_t calls_to[16], ncalls[16];
+	uint32_t call_line[16];
+	char callee[16][64]; /* "file:name" */
 	size_t ncallee;
 } cg_fn;
 
 typedef struct cg {
-	char fn_names[64][64], fl_names[16][64];
+	char fn_names[64][64], fl_names[16][64], ob_names[16][64];
 	cg_fn fn[64];
 	size_t nfn;
 	uint64_t summary, totals;
-	int has_events;
+	char events[64];
 } cg;
 
 /* "(id) name" defines id, "(id)" uses it, a bare name is itself. */
@@ -1204,6 +1208,7 @@ static cg_fn *cg_fn_of(cg *c, const char *file, const char *name)
 	for (size_t i = 0; i < c->nfn; i++)
 		if (!strcmp(c->fn[i].name, name) && !strcmp(c->fn[i].file, file))
 			return &c->fn[i];
+	cr_assert_lt(c->nfn, 64);
 	cg_fn *f = &c->fn[c->nfn++];
 	snprintf(f->name, 64, "%s", name);
 	snprintf(f->file, 64, "%s", file);
@@ -1215,27 +1220,31 @@ static void parse_callgrind(mem m, cg *c)
 	memset(c, 0, sizeof(*c));
 	char *text = strndup(m.data, m.len), *save = NULL;
 	cr_assert_eq(strncmp(text, "# callgrind format\n", 19), 0);
-	const char *fl = "", *cfl = "", *cfn = NULL;
+	const char *ob = "", *fl = "", *cfl = "", *cfn = NULL;
 	cg_fn *cur = NULL;
 	uint64_t pending_calls = 0;
 	int in_call = 0;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#')
 			continue;
-		if (!strncmp(line, "events: ", 8)) {
-			cr_assert_str_eq(line + 8, "Samples");
-			c->has_events = 1;
-		} else if (!strncmp(line, "summary: ", 9))
+		if (!strncmp(line, "events: ", 8))
+			snprintf(c->events, sizeof(c->events), "%s", line + 8);
+		else if (!strncmp(line, "summary: ", 9))
 			c->summary = strtoull(line + 9, NULL, 10);
 		else if (!strncmp(line, "totals: ", 8))
 			c->totals = strtoull(line + 8, NULL, 10);
+		else if (!strncmp(line, "ob=", 3))
+			ob = cg_name(c->ob_names, 16, line + 3);
+		else if (!strncmp(line, "cob=", 4))
+			cg_name(c->ob_names, 16, line + 4);
 		else if (!strncmp(line, "fl=", 3))
 			fl = cfl = cg_name(c->fl_names, 16, line + 3);
 		else if (!strncmp(line, "cfl=", 4))
 			cfl = cg_name(c->fl_names, 16, line + 4);
-		else if (!strncmp(line, "fn=", 3))
+		else if (!strncmp(line, "fn=", 3)) {
 			cur = cg_fn_of(c, fl, cg_name(c->fn_names, 64, line + 3));
-		else if (!strncmp(line, "cfn=", 4))
+			snprintf(cur->obj, 64, "%s", ob);
+		} else if (!strncmp(line, "cfn=", 4))
 			cfn = cg_name(c->fn_names, 64, line + 4);
 		else if (!strncmp(line, "calls=", 6)) {
 			pending_calls = strtoull(line + 6, NULL, 10);
@@ -1244,29 +1253,64 @@ static void parse_callgrind(mem m, cg *c)
 		} else if (line[0] >= '0' && line[0] <= '9') {
 			cr_assert_not_null(cur, "cost line before fn=");
 			char *e;
-			strtoull(line, &e, 10); /* position */
+			uint32_t pos = (uint32_t)strtoul(line, &e, 10);
 			cr_assert_eq(*e, ' ');
 			uint64_t cost = strtoull(e + 1, NULL, 10);
 			if (in_call) {
 				cr_assert_lt(cur->ncallee, 16);
-				snprintf(cur->callee[cur->ncallee], 64, "%s:%s", cfl, cfn);
-				cur->calls_to[cur->ncallee++] = cost;
-				cr_assert_eq(pending_calls, cost);
+				size_t k = cur->ncallee++;
+				snprintf(cur->callee[k], 64, "%s:%s", cfl, cfn);
+				cur->calls_to[k] = cost;
+				cur->ncalls[k] = pending_calls;
+				cur->call_line[k] = pos;
 				in_call = 0;
 				cfl = fl;
-			} else
+			} else {
+				cr_assert_lt(cur->nself, 8);
+				cur->self_line[cur->nself] = pos;
+				cur->self_at[cur->nself++] = cost;
 				cur->self += cost;
+			}
 		} else if (strchr(line, ':') == NULL)
 			cr_assert_fail("unexpected line '%s'", line);
 	}
 	free(text);
 }
 
+/* The cost of every call from f to callee (at any line). */
 static uint64_t cg_call(const cg_fn *f, const char *callee)
 {
+	uint64_t sum = 0;
 	for (size_t i = 0; i < f->ncallee; i++)
 		if (!strcmp(f->callee[i], callee))
-			return f->calls_to[i];
+			sum += f->calls_to[i];
+	return sum;
+}
+
+/* Inclusive cost as callgrind_annotate --inclusive=yes computes it: the incoming calls of a
+ * function that is called, else its self cost and its outgoing calls. */
+static uint64_t cg_inclusive(const cg *c, const cg_fn *f)
+{
+	char key[130];
+	snprintf(key, sizeof(key), "%s:%s", f->file, f->name);
+	uint64_t in = 0, out = f->self;
+	int called = 0;
+	for (size_t i = 0; i < c->nfn; i++)
+		for (size_t k = 0; k < c->fn[i].ncallee; k++)
+			if (!strcmp(c->fn[i].callee[k], key)) {
+				called = 1;
+				in += c->fn[i].calls_to[k];
+			}
+	for (size_t k = 0; k < f->ncallee; k++)
+		out += f->calls_to[k];
+	return called ? in : out;
+}
+
+static uint64_t cg_self_at(const cg_fn *f, uint32_t line)
+{
+	for (size_t i = 0; i < f->nself; i++)
+		if (f->self_line[i] == line)
+			return f->self_at[i];
 	return 0;
 }
 
@@ -1278,31 +1322,33 @@ Test(export_callgrind, self_costs_and_inclusive_calls)
 	cr_assert_eq(err, 0);
 	cg c;
 	parse_callgrind(out, &c);
-	cr_assert(c.has_events);
+	cr_assert_str_eq(c.events, "samples");
 	cr_assert_eq(c.summary, 95);
 	cr_assert_eq(c.totals, 95);
 	struct {
 		const char *file, *name;
-		uint64_t self;
+		uint64_t self, incl;
 	} want[] = {
-	    {"???", "hot", 60}, {"???", "warm", 20},	 {"???", "idle", 5},
-	    {"???", "spin", 7}, {"???", "q\"uo\\te", 1}, {"???", "main", 0},
-	    {"???", "rec", 0},	{"[comm]", "prog", 2},	 {"[comm]", "other", 0},
+	    {"???", "hot", 60, 60}, {"???", "warm", 20, 20},	{"???", "idle", 5, 5},
+	    {"???", "spin", 7, 7},  {"???", "q\"uo\\te", 1, 1}, {"???", "main", 0, 92},
+	    {"???", "rec", 0, 10},  {"[comm]", "prog", 2, 87},	{"[comm]", "other", 0, 8},
+	    {"???", "work", 0, 70}, {"???", "start", 0, 1},
 	};
 	uint64_t sum = 0;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		cg_fn *f = cg_fn_of(&c, want[i].file, want[i].name);
 		cr_assert_eq(f->self, want[i].self, "%s", want[i].name);
+		cr_assert_eq(cg_inclusive(&c, f), want[i].incl, "%s inclusive", want[i].name);
 	}
 	for (size_t i = 0; i < c.nfn; i++)
 		sum += c.fn[i].self;
 	cr_assert_eq(sum, 95, "every sample is some function's self cost");
 	cr_assert_eq(c.nfn, 11);
-	/* inclusive edges; recursion counts a stack once per edge */
+	/* inclusive edges: the call that first entered a function; recursion adds nothing */
 	cr_assert_eq(cg_call(cg_fn_of(&c, "[comm]", "prog"), "???:main"), 85);
 	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "main"), "???:work"), 70);
 	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "main"), "???:rec"), 10);
-	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "rec"), "???:rec"), 10);
+	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "rec"), "???:rec"), 0);
 	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "rec"), "???:hot"), 10);
 	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "work"), "???:hot"), 50);
 	cr_assert_eq(cg_call(cg_fn_of(&c, "[comm]", "other"), "???:start"), 1);
@@ -1310,26 +1356,113 @@ Test(export_callgrind, self_costs_and_inclusive_calls)
 	ps_profile_free(p);
 }
 
-Test(export_callgrind, files_from_frame_meta_and_no_newlines_in_names)
+Test(export_callgrind, recursion_never_passes_the_samples_under_it)
 {
-	static const char *const st[] = {"main;liba;bad\nname", "3", "main;libbb", "2", NULL};
+	/* a -> b -> a -> b ... and direct recursion, deep: every function's inclusive cost
+	 * is the samples whose stack holds it, never more. */
+	static const char *const st[] = {
+	    "t;a;b;a;b;a;b;leaf", "7", "t;a;a;a;a", "3", "t;b;a;b", "2", "t;a;b", "1", NULL,
+	};
 	ps_profile *p = profile_of(st);
-	ps_export_meta m;
-	ps_export_meta_init(&m);
-	int calls = 0;
-	m.first_frame_is_comm = 0;
-	m.frame_meta = meta_hook;
-	m.frame_meta_ctx = &calls;
 	int err;
-	mem out = run_export(ps_export_callgrind, p, &m, &err);
+	mem out = run_export(ps_export_callgrind, p, NULL, &err);
 	cr_assert_eq(err, 0);
 	cg c;
 	parse_callgrind(out, &c);
-	cr_assert_eq(cg_fn_of(&c, "???", "bad?name")->self, 3);
-	cr_assert_eq(cg_fn_of(&c, "src/libbb.c", "libbb")->self, 2);
-	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "main"), "src/liba.c:liba"), 3);
-	cr_assert_eq(cg_call(cg_fn_of(&c, "src/liba.c", "liba"), "???:bad?name"), 3);
-	cr_assert_eq(c.nfn, 4, "no comm root when first_frame_is_comm is off");
+	cr_assert_eq(cg_inclusive(&c, cg_fn_of(&c, "???", "a")), 13);
+	cr_assert_eq(cg_inclusive(&c, cg_fn_of(&c, "???", "b")), 10);
+	cr_assert_eq(cg_inclusive(&c, cg_fn_of(&c, "???", "leaf")), 7);
+	cr_assert_eq(cg_inclusive(&c, cg_fn_of(&c, "[comm]", "t")), 13);
+	for (size_t i = 0; i < c.nfn; i++)
+		cr_assert_leq(cg_inclusive(&c, &c.fn[i]), c.totals, "%s", c.fn[i].name);
+	free(out.data);
+	ps_profile_free(p);
+}
+
+Test(export_callgrind, objects_files_lines_and_inlined_callees)
+{
+	model m = model_profile(0);
+	model_stacks(&m);
+	int err;
+	mem out = run_export(ps_export_callgrind, m.p, NULL, &err);
+	cr_assert_eq(err, 0);
+	cg c;
+	parse_callgrind(out, &c);
+	cr_assert_eq(c.totals, 15);
+	cg_fn *app = cg_fn_of(&c, "[comm]", "app"), *main_ = cg_fn_of(&c, "/src/app.c", "main()");
+	cg_fn *work = cg_fn_of(&c, "/src/app.c", "work()"),
+	      *rec = cg_fn_of(&c, "/src/app.c", "rec()");
+	cg_fn *helper = cg_fn_of(&c, "/src/util.h", "helper()");
+	cg_fn *inner = cg_fn_of(&c, "/src/util.h", "inner()"), *mc = cg_fn_of(&c, "???", "memcpy");
+	cr_assert_str_eq(main_->obj, "/usr/bin/app");
+	cr_assert_str_eq(inner->obj, "/usr/bin/app");
+	cr_assert_str_eq(mc->obj, "/lib/libc.so.6");
+	cr_assert_str_eq(app->obj, "???");
+	cr_assert_eq(c.nfn, 8, "work at two addresses is one function");
+	/* self costs by line */
+	cr_assert_eq(cg_self_at(inner, 9), 5);
+	cr_assert_eq(cg_self_at(mc, 0), 3);
+	cr_assert_eq(cg_self_at(work, 25), 2);
+	cr_assert_eq(work->nself, 1);
+	cr_assert_eq(cg_self_at(rec, 30), 1);
+	cr_assert_eq(cg_self_at(cg_fn_of(&c, "/src/app.c", "hot()"), 40), 4);
+	/* calls from the caller's line; inlined functions are callees like any other */
+	cr_assert_eq(cg_call(app, "/src/app.c:main()"), 15);
+	cr_assert_eq(main_->ncallee, 2);
+	cr_assert_eq(cg_call(main_, "/src/app.c:work()"), 10, "both addresses of work");
+	cr_assert_eq(main_->call_line[0], 10);
+	cr_assert_eq(cg_call(main_, "/src/app.c:rec()"), 5);
+	cr_assert_eq(cg_call(work, "/src/util.h:helper()"), 8);
+	cr_assert_eq(work->call_line[0], 20);
+	cr_assert_eq(cg_call(helper, "/src/util.h:inner()"), 8);
+	cr_assert_eq(helper->call_line[0], 5);
+	cr_assert_eq(cg_call(inner, "???:memcpy"), 3);
+	cr_assert_eq(inner->call_line[0], 9);
+	cr_assert_eq(cg_call(rec, "/src/app.c:rec()"), 0);
+	cr_assert_eq(cg_call(rec, "/src/app.c:hot()"), 4);
+	cr_assert_eq(cg_inclusive(&c, rec), 5);
+	cr_assert_eq(cg_inclusive(&c, main_), 15);
+	free(out.data);
+	ps_profile_free(m.p);
+}
+
+Test(export_callgrind, control_bytes_in_names_cannot_end_a_line)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id a = frame_of(p, (ps_frame){.name = "main", .kind = PS_FRAME_USER});
+	ps_frame_id b = frame_of(
+	    p, (ps_frame){.name = "bad\nname\r", .kind = PS_FRAME_USER, .file = "/src/x\n.c"});
+	STACK(p, 3, a, b);
+	int err;
+	mem out = run_export(ps_export_callgrind, p, NULL, &err);
+	cr_assert_eq(err, 0);
+	cg c;
+	parse_callgrind(out, &c);
+	cr_assert_eq(cg_fn_of(&c, "/src/x?.c", "bad?name?")->self, 3);
+	cr_assert_eq(cg_call(cg_fn_of(&c, "???", "main"), "/src/x?.c:bad?name?"), 3);
+	cr_assert_eq(c.nfn, 2);
+	free(out.data);
+	ps_profile_free(p);
+}
+
+Test(export_callgrind, one_event_per_column)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	cr_assert_eq(ps_profile_add_type(p, "off-cpu", "nanoseconds"), 1);
+	ps_frame_id a = frame_of(p, (ps_frame){.name = "main", .kind = PS_FRAME_USER});
+	ps_node_id n = STACK(p, 3, a);
+	cr_assert_eq(ps_profile_add_value(p, n, 1, 5000), 0);
+	int err;
+	mem out = run_export(ps_export_callgrind, p, NULL, &err);
+	cr_assert_eq(err, 0);
+	char *text = strndup(out.data, out.len);
+	cr_assert_not_null(strstr(text, "\nevent: off_cpu : cpu-clock off-cpu (nanoseconds)\n"));
+	cr_assert_not_null(strstr(text, "\nevents: samples off_cpu\nsummary: 3 5000\n"));
+	cr_assert_not_null(strstr(text, "\nfn=(1) main\n0 3 5000\n"));
+	cr_assert_not_null(strstr(text, "\ntotals: 3 5000\n"));
+	free(text);
 	free(out.data);
 	ps_profile_free(p);
 }
