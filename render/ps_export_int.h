@@ -92,10 +92,6 @@ typedef struct ps_xstrs {
 int ps_xstrs_id(ps_xstrs *t, const char *s, size_t len, uint32_t *id);
 void ps_xstrs_release(ps_xstrs *t);
 
-/* Writes s[0..len) as a JSON string with its quotes: '"', '\\' and control bytes escaped,
- * invalid UTF-8 (bad, overlong, surrogate or out-of-range sequences) as \ufffd per byte. */
-void ps_x_json_str(FILE *out, const char *s, size_t len);
-
 /* 0 when out has no error, else -EIO (or the errno fwrite left). */
 int ps_x_check_stream(FILE *out);
 

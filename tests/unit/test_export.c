@@ -607,35 +607,6 @@ Test(export_pprof, without_comm_or_period)
 	ps_profile_free(p);
 }
 
-/* A symbolizer stand-in: frames named "lib*" live in /lib/libx.so, "main" in /bin/app. */
-static int meta_hook(void *ctx, const char *name, ps_export_frame_meta *out)
-{
-	int *calls = ctx;
-	(*calls)++;
-	static char buf[64];
-	if (!strncmp(name, "lib", 3)) {
-		out->module = "/lib/libx.so";
-		out->build_id = "abcdef";
-		out->module_start = 0x7f0000000000;
-		out->module_limit = 0x7f0000100000;
-		out->module_offset = 0x1000;
-		out->address = 0x7f0000000000 + (uint64_t)strlen(name) * 16;
-		/* the same buffer for every call: the exporter has to copy */
-		snprintf(buf, sizeof(buf), "src/%s.c", name);
-		out->file = buf;
-		out->line = (uint32_t)strlen(name);
-		return 1;
-	}
-	if (!strcmp(name, "main")) {
-		out->module = "/bin/app";
-		out->system_name = "_Z4mainv";
-		return 1;
-	}
-	if (!strcmp(name, "boom"))
-		return -EIO;
-	return 0;
-}
-
 Test(export_pprof, mappings_locations_inline_lines_and_functions)
 {
 	model m = model_profile(0);
@@ -818,7 +789,7 @@ Test(export, demangler_errors_abort_every_format)
 	int fail = 1;
 	ps_label_opts lo = {0, demangle_z, &fail};
 	ps_profile_set_labels(m.p, &lo);
-	export_fn fns[] = {ps_export_pprof, ps_export_callgrind};
+	export_fn fns[] = {ps_export_pprof, ps_export_callgrind, ps_export_speedscope};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		int err;
 		mem out = run_export(fns[i], m.p, NULL, &err);
@@ -865,13 +836,14 @@ Test(export, deterministic_and_named)
 
 /* ---- JSON ---- */
 
+/* The JSON string speedscope's writer makes of s: ps_escape's body in quotes. */
 static char *json_of(const char *s, size_t len)
 {
-	mem out = {0};
-	FILE *f = open_memstream(&out.data, &out.len);
-	ps_x_json_str(f, s, len);
-	fclose(f);
-	return out.data;
+	ps_buf b = {0};
+	cr_assert_eq(ps_buf_add(&b, "\"", 1), 0);
+	cr_assert_eq(ps_escape(&b, PS_ESC_JSON, s, len), 0);
+	cr_assert_eq(ps_buf_add(&b, "\"", 2), 0);
+	return b.data;
 }
 
 Test(export_json, escapes_quotes_controls_and_bad_utf8)
@@ -1112,44 +1084,147 @@ Test(export_speedscope, valid_file_with_one_profile_per_comm)
 
 Test(export_speedscope, single_profile_and_frame_files)
 {
-	static const char *const st[] = {"main;liba", "3", "main;weird\x01\xff", "2", NULL};
-	ps_profile *p = profile_of(st);
-	ps_export_meta m;
-	ps_export_meta_init(&m);
-	int calls = 0;
-	m.first_frame_is_comm = 0;
-	m.name = "my \"app\"";
-	m.frame_meta = meta_hook;
-	m.frame_meta_ctx = &calls;
+	model m = model_profile(0);
+	ps_frame_id weird =
+	    frame_of(m.p, (ps_frame){.name = "weird\x01\xff", .kind = PS_FRAME_USER});
+	STACK(m.p, 3, m.main, m.work, m.helper);
+	STACK(m.p, 2, m.main, m.work2);
+	STACK(m.p, 1, m.main, weird);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.name = "my \"app\"";
 	int err;
-	mem out = run_export(ps_export_speedscope, p, &m, &err);
+	mem out = run_export(ps_export_speedscope, m.p, &meta, &err);
 	cr_assert_eq(err, 0);
 	jv *doc = parse_doc(out);
 	cr_assert_str_eq(jget(doc, "name")->s, "my \"app\"");
 	jv *profiles = jget(doc, "profiles");
-	cr_assert_eq(profiles->len, 1);
+	cr_assert_eq(profiles->len, 1, "no process root: one profile named by the title");
 	cr_assert_str_eq(jget(profiles->items[0], "name")->s, "my \"app\"");
 	cr_assert_str_eq(jget(profiles->items[0], "unit")->s, "none");
-	cr_assert_eq(jget(profiles->items[0], "endValue")->n, 5);
+	cr_assert_eq(jget(profiles->items[0], "endValue")->n, 6);
 	jv *frames = jget(jget(doc, "shared"), "frames");
+	cr_assert_eq(frames->len, 4, "main, work (both addresses), helper, weird");
 	int seen = 0;
 	for (size_t i = 0; i < frames->len; i++) {
 		const char *name = jget(frames->items[i], "name")->s;
-		if (!strcmp(name, "liba")) {
-			cr_assert_str_eq(jget(frames->items[i], "file")->s, "src/liba.c");
-			cr_assert_eq(jget(frames->items[i], "line")->n, 4);
+		if (!strcmp(name, "work()")) {
+			cr_assert_str_eq(jget(frames->items[i], "file")->s, "/src/app.c");
+			cr_assert_eq(jget(frames->items[i], "line")->n, 20, "its first line");
 			seen |= 1;
 		}
-		if (!strncmp(name, "weird", 5)) {
-			cr_assert_str_eq(name, "weird?\xef\xbf\xbd");
-			cr_assert_null(jget(frames->items[i], "file"));
+		if (!strcmp(name, "helper()")) {
+			cr_assert_str_eq(jget(frames->items[i], "file")->s, "/src/util.h");
+			cr_assert_eq(jget(frames->items[i], "line")->n, 5);
 			seen |= 2;
 		}
+		if (!strncmp(name, "weird", 5)) {
+			cr_assert_str_eq(name, "weird\x01\xef\xbf\xbd");
+			cr_assert_null(jget(frames->items[i], "file"));
+			cr_assert_null(jget(frames->items[i], "line"));
+			seen |= 4;
+		}
 	}
-	cr_assert_eq(seen, 3);
+	cr_assert_eq(seen, 7);
 	jfree(doc);
 	free(out.data);
-	ps_profile_free(p);
+	ps_profile_free(m.p);
+}
+
+/* Rebuilds "name;frame;... weight" lines of every profile's samples, in order. */
+static char *speedscope_samples(jv *doc)
+{
+	jv *frames = jget(jget(doc, "shared"), "frames");
+	jv *profiles = jget(doc, "profiles");
+	ps_buf b = {0};
+	for (size_t i = 0; i < profiles->len; i++) {
+		jv *pr = profiles->items[i];
+		jv *samples = jget(pr, "samples"), *weights = jget(pr, "weights");
+		cr_assert_eq(samples->len, weights->len);
+		ps_buf_printf(&b, "%s %g..%g:\n", jget(pr, "name")->s, jget(pr, "startValue")->n,
+			      jget(pr, "endValue")->n);
+		for (size_t k = 0; k < samples->len; k++) {
+			jv *st = samples->items[k];
+			ps_buf_addstr(&b, " ");
+			for (size_t f = 0; f < st->len; f++)
+				ps_buf_printf(
+				    &b, "%s%s", f ? ";" : "",
+				    jget(frames->items[(size_t)st->items[f]->n], "name")->s);
+			ps_buf_printf(&b, " %g\n", weights->items[k]->n);
+		}
+	}
+	ps_buf_add(&b, "", 1);
+	return b.data;
+}
+
+Test(export_speedscope, kept_samples_make_a_timeline_per_process)
+{
+	model m = model_profile(PS_PROFILE_SAMPLES);
+	ps_frame_id other = frame_of(m.p, (ps_frame){.name = "db", .kind = PS_FRAME_PROCESS});
+	ps_node_id a = STACK(m.p, 0, m.comm, m.main, m.work);
+	ps_node_id b = STACK(m.p, 0, m.comm, m.main, m.hot);
+	ps_node_id c = STACK(m.p, 0, other, m.main);
+	ps_node_id idle = STACK(m.p, 0, m.comm);
+	/* added out of time order, as CPUs' rings are drained */
+	ps_profile_sample s[] = {
+	    {15000, 1, 1, b}, {13000, 1, 1, a},	   {14000, 1, 1, a}, {12000, 2, 2, c},
+	    {19000, 2, 2, c}, {16000, 1, 1, idle}, {20000, 2, 2, c},
+	};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){1}), 0);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.period_ns = 1000;
+	int err;
+	mem out = run_export(ps_export_speedscope, m.p, &meta, &err);
+	cr_assert_eq(err, 0);
+	jv *doc = parse_doc(out);
+	jv *profiles = jget(doc, "profiles");
+	cr_assert_eq(profiles->len, 2);
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_str_eq(jget(profiles->items[i], "unit")->s, "nanoseconds");
+	/* Each sample covers the period before it; the earliest starts at 0 (db's at 11000);
+	 * db was not seen from 12000 to 18000: an empty sample. */
+	char *got = speedscope_samples(doc);
+	cr_assert_str_eq(got, "app 1000..5000:\n"
+			      " main();work() 1000\n"
+			      " main();work() 1000\n"
+			      " main();hot() 1000\n"
+			      "  1000\n"
+			      "db 0..9000:\n"
+			      " main() 1000\n"
+			      "  6000\n"
+			      " main() 1000\n"
+			      " main() 1000\n");
+	free(got);
+	jfree(doc);
+	free(out.data);
+	ps_profile_free(m.p);
+}
+
+Test(export_speedscope, without_process_roots_a_profile_per_pid)
+{
+	model m = model_profile(PS_PROFILE_SAMPLES);
+	ps_node_id a = STACK(m.p, 0, m.main, m.work);
+	ps_profile_sample s[] = {{3000, 7, 8, a}, {1000, 7, 7, a}, {2000, 9, 9, a}};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){2}), 0);
+	int err;
+	mem out = run_export(ps_export_speedscope, m.p, NULL, &err);
+	cr_assert_eq(err, 0);
+	jv *doc = parse_doc(out);
+	char *got = speedscope_samples(doc);
+	cr_assert_str_eq(got,
+			 "pid 7 0..4:\n"
+			 " main();work() 2\n"
+			 " main();work() 2\n"
+			 "pid 9 0..2:\n"
+			 " main();work() 2\n",
+			 "no period: counts, in time order, no gaps");
+	free(got);
+	jfree(doc);
+	free(out.data);
+	ps_profile_free(m.p);
 }
 
 Test(export_speedscope, empty_profile_still_has_one_profile)
