@@ -1847,7 +1847,11 @@ static int cmd_export(int argc, char **argv)
 		int timer = ev && (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock"));
 		m.period_ns = f ? 1000000000ull / f : timer ? per : 0;
 		m.name = name;
-		m.start_ns = sum.have_stats ? sum.stats.start_ns : sum.first_time;
+		/* pprof's time_nanos is wall-clock; the stats are on CLOCK_MONOTONIC. */
+		const char *st = ps_trace_meta(r, "start_time");
+		struct tm tm = {0};
+		if (st && strptime(st, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			m.start_ns = (uint64_t)timegm(&tm) * 1000000000ull;
 		m.duration_ns = sum.have_stats ? sum.stats.end_ns - sum.stats.start_ns
 					       : sum.last_time - sum.first_time;
 		ps_trace_close(r);
