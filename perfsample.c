@@ -1828,7 +1828,9 @@ static int cmd_export(int argc, char **argv)
 	ps_export_meta m;
 	ps_export_meta_init(&m);
 	struct trace_summary sum;
-	ps_profile *p = load_profile(&s, 0, &sum);
+	/* speedscope's Time Order view wants the trace's samples, in time order. */
+	unsigned keep = fn == ps_export_speedscope && source_is_trace(&s) ? PS_PROFILE_SAMPLES : 0;
+	ps_profile *p = load_profile(&s, keep, &sum);
 	char name[4096] = "";
 	if (source_is_trace(&s)) {
 		ps_trace_reader *r = open_trace(s.trace ? s.trace : DEFAULT_TRACE);
