@@ -24,7 +24,17 @@ pct=$(grep -o 'heavy\\n[0-9.]*%' cg.dot | head -1 | sed 's/.*\\n//; s/%//')
 within "$pct" 60 8 || fail "heavy is $pct% in the call graph"
 
 $PS export --format speedscope -i a.data -o a.json || fail "export speedscope"
-python3 -c 'import json,sys; d=json.load(open("a.json")); assert d["profiles"]' || fail "speedscope JSON"
+# Every sample of the trace, in time order, one period each.
+n=$(info_field a.data samples)
+python3 - "$n" <<'EOF' || fail "speedscope JSON"
+import json, sys
+d = json.load(open("a.json"))
+(p,) = d["profiles"]
+assert p["name"] == "split", p["name"]
+got = [w for s, w in zip(p["samples"], p["weights"]) if s]
+assert len(got) == int(sys.argv[1]), (len(got), sys.argv[1])
+assert set(got) == {1000000000 // 999}, set(got)
+EOF
 $PS export --format callgrind -o a.callgrind -i a.data || fail "export callgrind"
 if command -v callgrind_annotate >/dev/null; then
 	callgrind_annotate a.callgrind | grep -q spin || fail "callgrind_annotate lacks spin"
@@ -32,6 +42,10 @@ fi
 $PS export --format pprof -i a.data -o a.pb.gz || fail "export pprof"
 if command -v go >/dev/null; then
 	HOME=$TMP GOCACHE=$TMP/go go tool pprof -top a.pb.gz 2>/dev/null | grep -q ' spin$' || fail "pprof -top lacks spin"
+	# time_nanos is the recording's wall-clock start (the header's start_time), not boot time.
+	day=$($PS info -i a.data | awk '$1 == "start_time" { print substr($2, 1, 10) }')
+	HOME=$TMP GOCACHE=$TMP/go go tool pprof -raw a.pb.gz 2>/dev/null | grep -q "^Time: $day " ||
+		fail "pprof time is not the recording's start ($day)"
 fi
 # Malformed folded lines: reported with their line number and skipped, or fatal with --strict.
 printf 'a;b 3\nno count here\na;c -2\n\na;d x1\na;b 1\n' > bad.folded
