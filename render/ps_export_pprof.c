@@ -68,7 +68,8 @@ typedef struct pb {
 
 static void pb_raw(pb *p, const void *d, size_t len)
 {
-	if (!p->err)
+	/* An empty message may have no buffer yet (d NULL). */
+	if (len && !p->err)
 		p->err = ps_buf_add(&p->b, d, len);
 }
 
