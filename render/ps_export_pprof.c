@@ -158,6 +158,7 @@ typedef struct enc {
 
 	mapinfo *maps; /* per mapping id; the last one is the synthetic mapping */
 	uint32_t synthetic;
+	uint32_t *fn_id; /* per function: its pprof id, 0 for a process root (a label) */
 } enc;
 
 static uint64_t str_id(enc *e, const char *s, size_t len)
@@ -409,7 +410,7 @@ static void write_locations(enc *e, pb *out, pb *sub, pb *line)
 			mi->no_file |= !f->file;
 			mi->no_line |= !f->line;
 			mi->inline_frames |= k != c || e->chains[k].below != NONE;
-			pb_uint(line, LINE_FUNCTION_ID, (uint64_t)x->frame_fn[fid] + 1);
+			pb_uint(line, LINE_FUNCTION_ID, e->fn_id[x->frame_fn[fid]]);
 			pb_uint(line, LINE_LINE, f->line);
 			pb_msg(sub, LOCATION_LINE, line);
 		}
@@ -447,8 +448,8 @@ static void write_mappings(enc *e, pb *out, pb *sub)
 	}
 }
 
-/* Functions: name demangled, system_name as the binary spells it. Ids are the writer's
- * function ids + 1; process roots are labels and are left out. */
+/* Functions: name demangled, system_name as the binary spells it. Process roots are
+ * labels and are left out. */
 static void write_functions(enc *e, pb *out, pb *sub)
 {
 	ps_xmodel *x = e->x;
@@ -456,7 +457,7 @@ static void write_functions(enc *e, pb *out, pb *sub)
 		const ps_xfn *f = &x->fn[i];
 		if (f->process)
 			continue;
-		pb_uint(sub, FUNCTION_ID, i + 1);
+		pb_uint(sub, FUNCTION_ID, e->fn_id[i]);
 		pb_uint(sub, FUNCTION_NAME, str_id(e, f->name, f->namelen));
 		pb_uint(sub, FUNCTION_SYSTEM_NAME, cstr_id(e, f->sysname));
 		pb_uint(sub, FUNCTION_FILENAME, cstr_id(e, f->file));
@@ -476,6 +477,7 @@ static void enc_release(enc *e)
 	free(e->vals);
 	ps_index_release(&e->sample_index);
 	free(e->maps);
+	free(e->fn_id);
 }
 
 static int gzip_to(FILE *out, const void *data, size_t len)
@@ -533,10 +535,13 @@ int ps_export_pprof(ps_profile *p, const ps_export_meta *m, FILE *out)
 	e.ncols = ps_profile_ntypes(p);
 	e.synthetic = (uint32_t)ps_profile_nmappings(p) + 1;
 	e.maps = calloc((size_t)e.synthetic + 1, sizeof(*e.maps));
-	if (!e.maps) {
+	e.fn_id = calloc(x.nfn ? x.nfn : 1, sizeof(*e.fn_id));
+	if (!e.maps || !e.fn_id) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0, id = 0; i < x.nfn; i++)
+		e.fn_id[i] = x.fn[i].process ? 0 : (uint32_t)++id;
 	/* samples/count then cpu/nanoseconds when the period is known: the last type is
 	 * pprof's default and what `go tool pprof` users expect of a CPU profile. */
 	int sc = ps_profile_find_type(p, "samples");
