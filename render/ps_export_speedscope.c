@@ -29,7 +29,7 @@ typedef struct group {
 	uint64_t key;	 /* kind << 32 | function id or pid */
 	uint64_t weight; /* without the gaps */
 	uint64_t start, end;
-	uint64_t last;	 /* timeline: the end of its last sample on the recording's clock */
+	uint64_t pos;	 /* timeline: where its next sample goes, on the recording's clock */
 	size_t first, n; /* its entries */
 	uint32_t id;
 	int seen;
@@ -178,9 +178,10 @@ static int cmp_timed(const void *a, const void *b)
 }
 
 /* Kept samples in time order. A sample at time t stands for the weight before it, so it
- * covers [t - weight, t]; where a process's next sample starts later than its last one
- * ended, an empty sample fills the gap. Samples that overlap (threads of one process on
- * two CPUs) follow each other. */
+ * covers [t - weight, t]. Where a process's next sample starts later than the timeline has
+ * got to, by at least that sample's weight (less is the timer's jitter), an empty sample
+ * fills the gap, so the timeline stays within one sample of the recording's clock. Samples
+ * that overlap (threads of one process on two CPUs) follow each other. */
 static int collect_timeline(writer *w)
 {
 	ps_profile *p = w->p;
@@ -206,20 +207,18 @@ static int collect_timeline(writer *w)
 		group *gr = &w->groups[g];
 		if (!gr->seen) {
 			gr->seen = 1;
-			gr->start = gr->last = begin;
+			gr->start = gr->pos = begin;
 		}
-		if (w->timed && begin > gr->last) {
-			err = add_entry(w, g, PS_NODE_ROOT, begin - gr->last);
-			gr->end += begin - gr->last;
+		if (w->timed && begin > gr->pos && begin - gr->pos >= v) {
+			err = add_entry(w, g, PS_NODE_ROOT, begin - gr->pos);
+			gr->end += begin - gr->pos;
+			gr->pos = begin;
 		}
 		if (!err)
 			err = add_entry(w, g, s->node, v);
 		gr->weight += v;
 		gr->end += v;
-		if (!w->timed)
-			gr->last += v;
-		else if (s->time > gr->last)
-			gr->last = s->time;
+		gr->pos += v;
 		if (begin < t0)
 			t0 = begin;
 	}

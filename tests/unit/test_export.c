@@ -1202,6 +1202,39 @@ Test(export_speedscope, kept_samples_make_a_timeline_per_process)
 	ps_profile_free(m.p);
 }
 
+Test(export_speedscope, timer_jitter_is_no_gap_but_adds_up_to_one)
+{
+	model m = model_profile(PS_PROFILE_SAMPLES);
+	ps_node_id a = STACK(m.p, 0, m.comm, m.main);
+	/* 1000 ns a sample, each 100 ns later than the last ended, then one after 1200 more */
+	uint64_t t[] = {1000, 2100, 3200, 4300, 5400, 7700};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ps_profile_sample s = {t[i], 1, 1, a};
+		cr_assert_eq(ps_profile_add_sample(m.p, &s, (uint64_t[]){1}), 0);
+	}
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.period_ns = 1000;
+	int err;
+	mem out = run_export(ps_export_speedscope, m.p, &meta, &err);
+	cr_assert_eq(err, 0);
+	jv *doc = parse_doc(out);
+	char *got = speedscope_samples(doc);
+	/* the 100s add up to 400 by the fifth: still jitter; then the timeline catches up */
+	cr_assert_str_eq(got, "app 0..7700:\n"
+			      " main() 1000\n"
+			      " main() 1000\n"
+			      " main() 1000\n"
+			      " main() 1000\n"
+			      " main() 1000\n"
+			      "  1700\n"
+			      " main() 1000\n");
+	free(got);
+	jfree(doc);
+	free(out.data);
+	ps_profile_free(m.p);
+}
+
 Test(export_speedscope, without_process_roots_a_profile_per_pid)
 {
 	model m = model_profile(PS_PROFILE_SAMPLES);
