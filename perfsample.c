@@ -339,69 +339,6 @@ static void on_collapse_warn(void *ctx, size_t lineno, const char *msg)
 
 static int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript; }
 
-/* Flame charts need samples in time order, but the trace holds them in the order the
- * CPUs' rings were drained: fold them, sort by time, then add. */
-struct timed_stack {
-	uint64_t time;
-	const char *folded;
-	size_t len;
-	uint64_t count;
-};
-
-struct timed_ctx {
-	struct timed_stack *v;
-	size_t n, cap;
-};
-
-static int collect_timed(void *ctx, const ps_sym_sample *s)
-{
-	struct timed_ctx *t = ctx;
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 4096;
-		struct timed_stack *v = realloc(t->v, t->cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-	}
-	t->v[t->n++] = (struct timed_stack){s->time, NULL, 0, s->period};
-	return 0;
-}
-
-static int cmp_timed(const void *a, const void *b)
-{
-	const struct timed_stack *x = a, *y = b;
-	return (x->time > y->time) - (x->time < y->time);
-}
-
-static int time_ordered_profile(ps_trace_reader *r, struct source *s, ps_profile *out)
-{
-	/* Two walks: the first folds each sample (in drain order) into its own ordered
-	 * profile entry, the second reads the times; both see samples in the same order. */
-	ps_profile *seq = ps_profile_new(PS_PROFILE_ORDERED | PS_PROFILE_NOMERGE);
-	struct timed_ctx t = {0};
-	if (!seq)
-		return -ENOMEM;
-	int err = ps_sym_profile(r, &s->sym, s->weight_period, seq, NULL);
-	if (!err)
-		err = ps_sym_walk(r, &s->sym, collect_timed, &t, NULL);
-	size_t n;
-	const ps_stack *st = ps_profile_stacks(seq, &n);
-	if (!err && n != t.n)
-		err = PS_ECORRUPT;
-	for (size_t i = 0; !err && i < n; i++) {
-		t.v[i].folded = st[i].folded;
-		t.v[i].len = st[i].len;
-		t.v[i].count = st[i].count;
-	}
-	if (!err)
-		qsort(t.v, t.n, sizeof(*t.v), cmp_timed);
-	for (size_t i = 0; !err && i < t.n; i++)
-		err = ps_profile_add(out, t.v[i].folded, t.v[i].len, t.v[i].count);
-	free(t.v);
-	ps_profile_free(seq);
-	return err;
-}
-
 /* Loads the stacks. The trace summary is filled when the source is a trace. */
 static ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)
 {
@@ -441,8 +378,7 @@ static ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_
 	if (sum)
 		summarize(r, path, sum);
 	ps_sym_report rep;
-	int err = (pflags & PS_PROFILE_ORDERED) ? time_ordered_profile(r, s, p)
-						: ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
+	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
 	trace_read_done(r, path, err);
 	ps_trace_close(r);
 	return p;
@@ -1399,7 +1335,8 @@ struct cg_fold {
 	enum ps_sym_root root;
 };
 
-/* Trace samples as "comm;module`name;..." so the graph shows modules as gprof2dot does. */
+/* Trace samples as frames under their process root, each in a mapping of its module, so
+ * the graph shows modules as gprof2dot does. */
 static int cg_fold_sample(void *ctx, const ps_sym_sample *s)
 {
 	struct cg_fold *cf = ctx;
@@ -1408,18 +1345,34 @@ static int cg_fold_sample(void *ctx, const ps_sym_sample *s)
 	int err = cf->root == PS_ROOT_TID   ? ps_buf_printf(b, "%s-%u/%u", s->comm, s->pid, s->tid)
 		  : cf->root == PS_ROOT_PID ? ps_buf_printf(b, "%s-%u", s->comm, s->pid)
 					    : ps_buf_addstr(b, s->comm);
+	ps_frame_id id;
+	ps_node_id at = PS_NODE_ROOT;
+	if (!err)
+		err = ps_profile_frame_named(cf->p, b->data ? b->data : "", b->len,
+					     PS_FRAME_PROCESS, &id);
+	if (!err)
+		err = ps_profile_child(cf->p, at, id, &at);
 	for (size_t i = s->nframes; i-- > 0 && !err;) {
 		const ps_sym_frame *f = &s->frames[i];
-		const char *mod = f->module && *f->module ? strrchr(f->module, '/') : NULL;
-		mod = mod ? mod + 1 : f->module;
-		if (mod && *mod && f->resolved)
-			err = ps_buf_printf(b, ";%s`%s", mod, f->name);
-		else
-			err = ps_buf_printf(b, ";%s", f->name);
+		/* a frame per function: the graph has no use for addresses */
+		ps_frame fr = {.name = f->name, .unresolved = !f->resolved};
+		fr.kind = f->kernel    ? PS_FRAME_KERNEL
+			  : f->jit     ? PS_FRAME_JIT
+			  : f->inlined ? PS_FRAME_INLINE
+				       : PS_FRAME_USER;
+		if (f->resolved && f->module && *f->module)
+			err = ps_profile_mapping(cf->p, &(ps_mapping){.path = f->module},
+						 &fr.mapping);
+		if (!err)
+			err = ps_profile_frame(cf->p, &fr, &id);
+		if (!err)
+			err = ps_profile_child(cf->p, at, id, &at);
 	}
 	if (err)
 		return err;
-	return ps_profile_add(cf->p, b->data, b->len, 1);
+	uint64_t one[PS_PROFILE_MAX_COLS] = {1};
+	ps_profile_sample ps = {.time = s->time, .pid = s->pid, .tid = s->tid, .node = at};
+	return ps_profile_add_sample(cf->p, &ps, one);
 }
 
 struct cg_ps {
@@ -1507,7 +1460,7 @@ static int cmd_callgraph(int argc, char **argv)
 	co.nhide = nhide;
 	co.focus = focus;
 	co.nfocus = nfocus;
-	co.skip_first_frame = !split;
+	co.keep_process = split != 0;
 	ps_profile *p;
 	if (s.perfscript) {
 		p = ps_profile_new(0);
@@ -1519,12 +1472,13 @@ static int cmd_callgraph(int argc, char **argv)
 		if (f != stdin)
 			fclose(f);
 	} else if (s.folded) {
-		co.module_sep = 0;
 		p = load_profile(&s, 0, NULL);
 	} else {
 		const char *path = s.trace ? s.trace : DEFAULT_TRACE;
 		ps_trace_reader *r = open_trace(path);
 		p = ps_profile_new(0);
+		if (!p || ps_profile_add_type(p, "samples", "count") < 0)
+			die("out of memory");
 		struct cg_fold cf = {p, {0}, split == PS_CG_TID ? PS_ROOT_TID : split ? PS_ROOT_PID : PS_ROOT_COMM};
 		int err = ps_sym_walk(r, &s.sym, cg_fold_sample, &cf, NULL);
 		trace_read_done(r, path, err);
@@ -1557,7 +1511,7 @@ static int cmd_report(int argc, char **argv)
 	struct option *longopts = build_longopts(extra, sizeof(extra) / sizeof(extra[0]));
 	struct source s;
 	source_init(&s);
-	ps_report_opts ro = {0, 30, 1};
+	ps_report_opts ro = {.limit = 30};
 	int c;
 	while ((c = getopt_long(argc, argv, "i:n:s:h", longopts, NULL)) != -1) {
 		if (source_option(&s, c, optarg))
@@ -1583,7 +1537,8 @@ static int cmd_report(int argc, char **argv)
 		}
 	}
 	take_input(&s, argc, argv, "report");
-	ps_profile *p = load_profile(&s, 0, NULL);
+	/* Traces and perf-script text fold with the process name first: no function. */
+	ps_profile *p = load_profile(&s, s.folded ? 0 : PS_PROFILE_FOLDED_PROCESS, NULL);
 	int err = ps_report_render(p, &ro, stdout);
 	if (err || fflush(stdout))
 		die("cannot write the output: %s", ps_strerror(err ? err : -EIO));

@@ -553,9 +553,13 @@ static int co_header(collapser *c, const header *h, size_t lineno)
 	}
 	if (err)
 		return err;
+	/* Spaces become '_' as stackcollapse-perf.pl writes them; a ';' would start a frame
+	 * of its own, so it becomes ':' as in function names. */
 	for (size_t i = 0; i < p->len; i++)
 		if (p->data[i] == ' ')
 			p->data[i] = '_';
+		else if (p->data[i] == ';')
+			p->data[i] = ':';
 	c->has_pname = 1;
 	if (c->flags & PS_COLLAPSE_JAVA_PREFIX)
 		c->java = p->len >= 4 && memcmp(p->data, "java", 4) == 0;

@@ -1,6 +1,7 @@
 #include "formats/ps_profile.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -564,6 +565,68 @@ size_t ps_profile_node_path(const ps_profile *p, ps_node_id n, ps_frame_id *out,
 	return depth;
 }
 
+int ps_profile_merge(ps_profile *dst, size_t dst_col, ps_profile *src, size_t src_col,
+		     double scale)
+{
+	if (dst_col >= dst->ntypes || !(scale >= 0))
+		return -EINVAL;
+	/* src's ids to dst's, made on first use (+1; 0 = not yet). */
+	uint32_t *fmap = calloc(src->nframes + 1, sizeof(*fmap));
+	uint32_t *mmap_ = calloc(src->nmaps + 1, sizeof(*mmap_));
+	ps_node_id *nmap = calloc(src->nnodes, sizeof(*nmap));
+	int err = fmap && mmap_ && nmap ? 0 : -ENOMEM;
+	for (ps_node_id i = 1; !err && i < src->nnodes; i++) {
+		/* Parents come first: a node's parent is mapped already. */
+		ps_frame_id sf = src->nodes[i].frame;
+		if (!fmap[sf]) {
+			ps_frame f = src->frames[sf];
+			if (f.mapping && !mmap_[f.mapping]) {
+				uint32_t id;
+				err = ps_profile_mapping(dst, &src->maps[f.mapping], &id);
+				mmap_[f.mapping] = id + 1;
+			}
+			if (err)
+				break;
+			f.mapping = f.mapping ? mmap_[f.mapping] - 1 : 0;
+			ps_frame_id id;
+			err = ps_profile_frame(dst, &f, &id);
+			fmap[sf] = id + 1;
+		}
+		if (!err)
+			err = ps_profile_child(dst, nmap[src->nodes[i].parent], fmap[sf] - 1, &nmap[i]);
+		if (err || !src->nodes[i].hit)
+			continue;
+		double v = (double)ps_profile_node_self(src, i, src_col) * scale;
+		if (v >= 9.2e18)
+			err = PS_ELIMIT;
+		else
+			err = ps_profile_add_value(dst, nmap[i], dst_col, (uint64_t)llround(v));
+	}
+	free(fmap);
+	free(mmap_);
+	free(nmap);
+	return err;
+}
+
+int ps_profile_diff(ps_profile *before, ps_profile *after, int normalize, ps_profile **out)
+{
+	ps_profile *d = ps_profile_new(PS_PROFILE_DIFF);
+	if (!d)
+		return -ENOMEM;
+	uint64_t t0 = ps_profile_total(before, 0), t1 = ps_profile_total(after, 0);
+	double scale = normalize && t0 ? (double)t1 / (double)t0 : 1.0;
+	int err = ps_profile_merge(d, 0, before, 0, scale);
+	if (!err)
+		err = ps_profile_merge(d, 1, after, 0, 1.0);
+	if (err) {
+		ps_profile_free(d);
+		return err;
+	}
+	ps_profile_set_labels(d, &before->lopts);
+	*out = d;
+	return 0;
+}
+
 /* ---- samples ---- */
 
 int ps_profile_add_sample(ps_profile *p, const ps_profile_sample *s, const uint64_t *values)
@@ -689,9 +752,12 @@ int ps_profile_add_folded(ps_profile *p, const char *folded, size_t len, uint64_
 				name = p->scratch.data;
 				break;
 			}
+		ps_frame_kind kind = i == 0 && (p->flags & PS_PROFILE_FOLDED_PROCESS)
+					 ? PS_FRAME_PROCESS
+					 : PS_FRAME_UNKNOWN;
 		ps_frame_id f;
 		if (!err)
-			err = ps_profile_frame_named(p, name, nlen, PS_FRAME_UNKNOWN, &f);
+			err = ps_profile_frame_named(p, name, nlen, kind, &f);
 		if (!err)
 			err = ps_profile_child(p, at, f, &at);
 		i = end + 1;

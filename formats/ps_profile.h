@@ -62,6 +62,10 @@ enum {
 	PS_PROFILE_SAMPLES = 1 << 0,
 	/* A differential profile: column 0 is "before", column 1 "after". */
 	PS_PROFILE_DIFF = 1 << 1,
+	/* Folded text added to it (ps_profile_add_folded, ps_profile_read_folded) starts with
+	 * the process column stackcollapse-perf.pl writes: the first frame of each stack is a
+	 * PS_FRAME_PROCESS frame. (1 << 2 is PS_PROFILE_NOMERGE, below.) */
+	PS_PROFILE_FOLDED_PROCESS = 1 << 3,
 };
 
 ps_profile *ps_profile_new(unsigned flags);
@@ -147,6 +151,18 @@ uint64_t *ps_profile_node_totals(const ps_profile *p, size_t col);
 /* Fills out[0..depth) with the frames of node n, root first; returns the depth. */
 size_t ps_profile_node_path(const ps_profile *p, ps_node_id n, ps_frame_id *out, size_t max);
 
+/* Adds src's stacks to dst: every stack with a value in src_col gets that value times
+ * scale (rounded to the nearest integer) in dst_col, with src's frames and mappings
+ * copied. dst keeps its own labels. Returns 0 or a negative code. */
+int ps_profile_merge(ps_profile *dst, size_t dst_col, ps_profile *src, size_t src_col,
+		     double scale);
+
+/* A differential profile of before and after (column 0 of each): every stack of either,
+ * with its before count in column 0 (scaled by after's total / before's total when
+ * normalize is set, as difffolded.pl -n) and its after count in column 1. Labels are
+ * before's. Returns 0 and *out (free with ps_profile_free) or a negative code. */
+int ps_profile_diff(ps_profile *before, ps_profile *after, int normalize, ps_profile **out);
+
 /* ---- samples (PS_PROFILE_SAMPLES) ---- */
 
 typedef struct ps_profile_sample {
@@ -167,7 +183,8 @@ int ps_profile_sort_samples(ps_profile *p);
 /* ---- folded text ---- */
 
 /* Adds count to the stack of a folded line's stack part "a;b;c" (len bytes), each frame a
- * PS_FRAME_UNKNOWN frame named by its text. With PS_PROFILE_SAMPLES the stack is also kept
+ * PS_FRAME_UNKNOWN frame named by its text (the first a PS_FRAME_PROCESS frame with
+ * PS_PROFILE_FOLDED_PROCESS). With PS_PROFILE_SAMPLES the stack is also kept
  * as a sample (in the order added). count2 goes to column 1 of a differential profile. */
 int ps_profile_add_folded(ps_profile *p, const char *folded, size_t len, uint64_t count,
 			  uint64_t count2);

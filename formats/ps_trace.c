@@ -500,6 +500,7 @@ struct ps_trace_reader {
 	ps_kv *meta;
 	size_t nmeta;
 	ZSTD_DCtx *dctx;
+	uint64_t chunk_seq; /* chunks loaded since opening, rewinds included */
 	ps_buf raw;       /* current chunk, decompressed */
 	size_t rpos;      /* next record in raw */
 	uint32_t rleft;   /* records left in raw */
@@ -690,6 +691,7 @@ static int load_chunk(ps_trace_reader *r)
 	r->nstacks = 0;
 	r->pos += CHUNK_HDR_SIZE + csize;
 	r->st.chunks++;
+	r->chunk_seq++;
 	return 1;
 }
 
@@ -748,6 +750,8 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		const unsigned char *st = (const unsigned char *)r->raw.data + r->stacks[id];
 		s->nr = get32(st);
 		s->ips = (const uint64_t *)(st + 8); /* records are 8-byte aligned */
+		s->chunk = r->chunk_seq;
+		s->stack = id;
 		return 1;
 	}
 	case PS_REC_MMAP: {
@@ -868,4 +872,72 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		if (got)
 			return got;
 	}
+}
+
+void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
+{
+	switch (ev->type) {
+	case PS_REC_SAMPLE:
+		s->samples++;
+		if (!s->first_time || ev->sample.time < s->first_time)
+			s->first_time = ev->sample.time;
+		if (ev->sample.time > s->last_time)
+			s->last_time = ev->sample.time;
+		break;
+	case PS_REC_LOST:
+		s->lost += ev->lost;
+		break;
+	case PS_REC_THROTTLE:
+		s->throttled += !ev->throttle.unthrottle;
+		break;
+	case PS_REC_MMAP:
+		s->mmaps++;
+		break;
+	case PS_REC_COMM:
+		s->comms++;
+		break;
+	case PS_REC_FORK:
+		s->forks++;
+		break;
+	case PS_REC_EXIT:
+		s->exits++;
+		break;
+	case PS_REC_SYMBOL:
+		s->symbols++;
+		break;
+	case PS_REC_STATS:
+		s->stats = ev->stats;
+		s->have_stats = 1;
+		break;
+	case PS_REC_NOTE:
+		if (!strcmp(ev->note.key, "kernel_hidden"))
+			s->kernel_hidden = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+uint64_t ps_trace_summary_start(const ps_trace_summary *s)
+{
+	return s->have_stats ? s->stats.start_ns : s->first_time;
+}
+
+uint64_t ps_trace_summary_duration(const ps_trace_summary *s)
+{
+	if (s->have_stats)
+		return s->stats.end_ns > s->stats.start_ns ? s->stats.end_ns - s->stats.start_ns : 0;
+	return s->last_time - s->first_time;
+}
+
+int ps_trace_summarize(ps_trace_reader *r, ps_trace_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	int got = ps_trace_rewind(r);
+	ps_event ev;
+	while (!got && (got = ps_trace_next(r, &ev)) > 0) {
+		ps_trace_summary_add(s, &ev);
+		got = 0;
+	}
+	return got < 0 ? got : 0;
 }

@@ -33,6 +33,11 @@ typedef struct ps_sample {
 	uint32_t pid, tid, cpu;
 	uint32_t nr;         /* entries in ips */
 	const uint64_t *ips; /* leaf first, with PS_CONTEXT_* markers; valid until next read */
+	/* Reading: samples of one chunk with the same stack share it. (chunk, stack) names
+	 * the chain for the reader's lifetime (equal pairs, equal chains; rewinding does not
+	 * reuse chunk numbers), so readers can skip comparing ips. */
+	uint64_t chunk;
+	uint32_t stack;
 } ps_sample;
 
 typedef struct ps_mmap {
@@ -148,5 +153,22 @@ typedef struct ps_trace_status {
 	int complete;           /* a STATS record was seen: the recorder finished */
 } ps_trace_status;
 ps_trace_status ps_trace_get_status(const ps_trace_reader *r);
+
+/* What a trace holds, counted in the pass that reads it (info, subtitles, export
+ * metadata). Zero-initialise, then ps_trace_summary_add each record. */
+typedef struct ps_trace_summary {
+	ps_stats stats; /* the STATS record, when have_stats */
+	int have_stats;
+	uint64_t samples, lost, throttled, mmaps, comms, forks, exits, symbols;
+	uint64_t first_time, last_time; /* of samples, CLOCK_MONOTONIC ns; 0 when none */
+	int kernel_hidden;              /* a note says kernel addresses were hidden */
+} ps_trace_summary;
+void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev);
+/* The recording's start and length: from STATS when the recorder finished, else from
+ * the first and last sample. */
+uint64_t ps_trace_summary_start(const ps_trace_summary *s);
+uint64_t ps_trace_summary_duration(const ps_trace_summary *s);
+/* Reads the whole trace from its start into *s. Returns 0 or a negative code. */
+int ps_trace_summarize(ps_trace_reader *r, ps_trace_summary *s);
 
 #endif

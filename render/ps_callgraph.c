@@ -1,8 +1,9 @@
-/* ps_callgraph: gprof2dot-style DOT call graphs from folded stacks. See ps_callgraph.h.
+/* ps_callgraph: gprof2dot-style DOT call graphs from the profile's stack trie. See
+ * ps_callgraph.h.
  *
  * The figures follow gprof2dot's perf parser with --total=callstacks (read from
  * gprof2dot.py, checked against its output on tests/data/corpus): totals are exact
- * per-sample counts, and an edge's share is its callee's total scaled by the edge's part of
+ * per-stack sums, and an edge's share is its callee's total scaled by the edge's part of
  * the calls into the callee. */
 #include "render/ps_callgraph.h"
 
@@ -23,15 +24,16 @@
 #define CG_MAX_NAME 4096
 #define CG_MAX_ID 1024
 
+#define CG_NONE UINT32_MAX /* no function (a left-out frame), no edge */
+
 struct cg_func {
-	const char *name;   /* NUL-terminated, arena */
-	const char *module; /* NULL when the frame has none */
+	const char *name;   /* the label, NUL-terminated, arena */
+	const char *module; /* the mapping's path, arena; NULL when the frame has none */
 	const char *id;	    /* DOT id before quoting, arena; set for kept nodes */
-	size_t frame_len;   /* the interned key: frame text */
-	const char *frame;
+	size_t name_len;
 	uint64_t self, total;
-	size_t stamp; /* 1 + index of the last stack that counted this function */
-	uint32_t scc; /* strongly connected component; cycles are those of size > 1 */
+	uint32_t active; /* times on the current path of the trie walk */
+	uint32_t scc;	 /* strongly connected component; cycles are those of size > 1 */
 	int hidden, focus;
 	int kept;
 	size_t rank; /* index among kept nodes */
@@ -41,15 +43,9 @@ struct cg_func {
 struct cg_edge {
 	uint32_t caller, callee;
 	uint64_t calls, samples;
-	size_t stamp;
+	uint32_t active; /* times on the current path of the trie walk */
 	double share, weight;
 	int has_share, kept;
-};
-
-/* Open-addressing index of uint32 slots holding item index + 1. */
-struct cg_index {
-	uint32_t *slot;
-	size_t mask;
 };
 
 struct ps_cg {
@@ -58,7 +54,8 @@ struct ps_cg {
 	size_t nf, capf;
 	struct cg_edge *e;
 	size_t ne, cape;
-	struct cg_index fidx, eidx;
+	ps_index fidx, eidx;
+	ps_buf scratch;
 	uint64_t nsamples;
 	/* the result */
 	ps_cg_node *nodes;
@@ -74,63 +71,7 @@ void ps_cg_opts_init(ps_cg_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->node_thres = 0.5;
 	o->edge_thres = 0.1;
-	o->skip_first_frame = 1;
-	o->module_sep = '`';
 	o->depth = -1;
-}
-
-static int index_grow(struct cg_index *ix, size_t n, uint64_t (*hash)(struct ps_cg *, uint32_t),
-		      struct ps_cg *g)
-{
-	/* keep the load under one half */
-	if (ix->slot && n * 2 < ix->mask + 1)
-		return 0;
-	size_t cap = ix->slot ? (ix->mask + 1) * 2 : 1024;
-	uint32_t *slot = calloc(cap, sizeof(*slot));
-	if (!slot)
-		return -ENOMEM;
-	if (ix->slot) {
-		for (size_t i = 0; i <= ix->mask; i++) {
-			if (!ix->slot[i])
-				continue;
-			size_t j = hash(g, ix->slot[i] - 1) & (cap - 1);
-			while (slot[j])
-				j = (j + 1) & (cap - 1);
-			slot[j] = ix->slot[i];
-		}
-		free(ix->slot);
-	}
-	ix->slot = slot;
-	ix->mask = cap - 1;
-	return 0;
-}
-
-static uint64_t func_hash(struct ps_cg *g, uint32_t i)
-{
-	return ps_hash(g->f[i].frame, g->f[i].frame_len);
-}
-
-static uint64_t edge_key(uint32_t caller, uint32_t callee)
-{
-	return ps_hash_u64(((uint64_t)caller << 32) | callee);
-}
-
-static uint64_t edge_hash(struct ps_cg *g, uint32_t i)
-{
-	return edge_key(g->e[i].caller, g->e[i].callee);
-}
-
-static int grow_array(void **arr, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 256;
-	void *a = realloc(*arr, c * size);
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	*cap = c;
-	return 0;
 }
 
 static int matches_any(const char *name, const char *const *pat, size_t npat)
@@ -141,123 +82,207 @@ static int matches_any(const char *name, const char *const *pat, size_t npat)
 	return 0;
 }
 
-/* Returns the function of frame[0..len), adding it on first sight; or -ENOMEM. */
-static int64_t func_intern(struct ps_cg *g, const ps_cg_opts *o, const char *frame, size_t len)
+struct func_key {
+	const struct ps_cg *g;
+	const char *name, *module;
+	size_t len;
+};
+
+static int func_eq(const void *ctx, uint32_t id)
 {
-	uint64_t h = ps_hash(frame, len);
-	if (g->fidx.slot) {
-		for (size_t j = h & g->fidx.mask; g->fidx.slot[j]; j = (j + 1) & g->fidx.mask) {
-			struct cg_func *f = &g->f[g->fidx.slot[j] - 1];
-			if (f->frame_len == len && memcmp(f->frame, frame, len) == 0)
-				return g->fidx.slot[j] - 1;
-		}
+	const struct func_key *k = ctx;
+	const struct cg_func *f = &k->g->f[id];
+	if (f->name_len != k->len || memcmp(f->name, k->name, k->len))
+		return 0;
+	return f->module == k->module || (f->module && k->module && !strcmp(f->module, k->module));
+}
+
+/* The function of frame id: its label and module, added on first sight; CG_NONE for a
+ * left-out process root. */
+static int func_of_frame(struct ps_cg *g, ps_profile *p, const ps_cg_opts *o, ps_frame_id id,
+			 uint32_t *out)
+{
+	const ps_frame *fr = ps_profile_frame_at(p, id);
+	if (fr->kind == PS_FRAME_PROCESS && !o->keep_process) {
+		*out = CG_NONE;
+		return 0;
+	}
+	struct func_key k = {g, NULL, NULL, 0};
+	k.name = ps_profile_label(p, id, &k.len);
+	if (!k.name)
+		return -ENOMEM;
+	uint64_t h = ps_hash(k.name, k.len);
+	const ps_mapping *m = ps_profile_mapping_at(p, fr->mapping);
+	if (m && m->path) {
+		/* a path prints as it is, but no control byte reaches the DOT text */
+		g->scratch.len = 0;
+		int err = ps_escape(&g->scratch, PS_ESC_TERM, m->path, strlen(m->path));
+		if (!err)
+			err = ps_buf_add(&g->scratch, "", 1);
+		if (err)
+			return err;
+		k.module = g->scratch.data;
+		h = ps_hash_u64(h ^ ps_hash(k.module, g->scratch.len - 1));
+	}
+	uint32_t found = ps_index_find(&g->fidx, h, func_eq, &k);
+	if (found != UINT32_MAX) {
+		*out = found;
+		return 0;
 	}
 	if (g->nf >= UINT32_MAX - 1)
 		return PS_ELIMIT;
-	if (grow_array((void **)&g->f, &g->capf, g->nf, sizeof(*g->f)) ||
-	    index_grow(&g->fidx, g->nf + 1, func_hash, g))
+	if (PS_GROW(g->f, g->capf, g->nf + 1) || ps_index_insert(&g->fidx, h, (uint32_t)g->nf))
 		return -ENOMEM;
 	struct cg_func *f = &g->f[g->nf];
 	memset(f, 0, sizeof(*f));
-	f->frame = ps_arena_strndup(g->arena, frame, len);
-	f->frame_len = len;
-	const char *sep = o->module_sep ? memchr(frame, o->module_sep, len) : NULL;
-	if (sep) {
-		f->module = ps_arena_strndup(g->arena, frame, (size_t)(sep - frame));
-		f->name = ps_arena_strndup(g->arena, sep + 1, len - (size_t)(sep - frame) - 1);
-	} else {
-		f->name = f->frame;
-	}
-	if (!f->frame || !f->name || (sep && !f->module))
+	f->name = ps_arena_strndup(g->arena, k.name, k.len);
+	f->name_len = k.len;
+	if (k.module)
+		f->module = ps_arena_strndup(g->arena, k.module, g->scratch.len - 1);
+	if (!f->name || (k.module && !f->module))
 		return -ENOMEM;
 	f->hidden = matches_any(f->name, o->hide, o->nhide);
 	f->focus = matches_any(f->name, o->focus, o->nfocus);
-	size_t j = h & g->fidx.mask;
-	while (g->fidx.slot[j])
-		j = (j + 1) & g->fidx.mask;
-	g->fidx.slot[j] = (uint32_t)g->nf + 1;
-	return (int64_t)g->nf++;
+	*out = (uint32_t)g->nf++;
+	return 0;
 }
 
-static struct cg_edge *edge_get(struct ps_cg *g, uint32_t caller, uint32_t callee)
+struct edge_key {
+	const struct ps_cg *g;
+	uint32_t caller, callee;
+};
+
+static int edge_eq(const void *ctx, uint32_t id)
 {
-	uint64_t h = edge_key(caller, callee);
-	if (g->eidx.slot) {
-		for (size_t j = h & g->eidx.mask; g->eidx.slot[j]; j = (j + 1) & g->eidx.mask) {
-			struct cg_edge *e = &g->e[g->eidx.slot[j] - 1];
-			if (e->caller == caller && e->callee == callee)
-				return e;
-		}
-	}
-	if (g->ne >= UINT32_MAX - 1)
-		return NULL;
-	if (grow_array((void **)&g->e, &g->cape, g->ne, sizeof(*g->e)) ||
-	    index_grow(&g->eidx, g->ne + 1, edge_hash, g))
-		return NULL;
+	const struct edge_key *k = ctx;
+	return k->g->e[id].caller == k->caller && k->g->e[id].callee == k->callee;
+}
+
+/* The edge caller -> callee, added on first sight; CG_NONE when out of memory. */
+static uint32_t edge_get(struct ps_cg *g, uint32_t caller, uint32_t callee)
+{
+	struct edge_key k = {g, caller, callee};
+	uint64_t h = ps_hash_u64(((uint64_t)caller << 32) | callee);
+	uint32_t found = ps_index_find(&g->eidx, h, edge_eq, &k);
+	if (found != UINT32_MAX)
+		return found;
+	if (g->ne >= UINT32_MAX - 1 || PS_GROW(g->e, g->cape, g->ne + 1) ||
+	    ps_index_insert(&g->eidx, h, (uint32_t)g->ne))
+		return CG_NONE;
 	struct cg_edge *e = &g->e[g->ne];
 	memset(e, 0, sizeof(*e));
 	e->caller = caller;
 	e->callee = callee;
-	size_t j = h & g->eidx.mask;
-	while (g->eidx.slot[j])
-		j = (j + 1) & g->eidx.mask;
-	g->eidx.slot[j] = (uint32_t)g->ne + 1;
-	g->ne++;
-	return e;
+	return (uint32_t)g->ne++;
 }
 
-/* Counts one stack (root first) of count samples. */
-static int add_stack(struct ps_cg *g, const ps_cg_opts *o, const ps_stack *s, size_t sidx,
-		     uint32_t **frames, size_t *cap)
+/* Per trie node, what the walk needs. */
+struct cg_walk {
+	uint32_t *fn;	/* the node's function, CG_NONE when left out or hidden */
+	uint32_t *eff;	/* the nearest function at or above the node */
+	uint32_t *edge; /* the edge into the node, CG_NONE when none */
+	uint64_t *incl; /* value of the stacks at or under the node that count */
+};
+
+/* Sums functions and edges over the trie of p. A first pass in id order (parents come
+ * first) finds each node's function, hidden frames giving their place to their caller,
+ * and the value that counts (with focus patterns, only stacks through a focused frame);
+ * inclusive sums come back up; then a depth-first walk adds a node's inclusive value to a
+ * function's total, and to an edge's samples, only where it first appears on the path, so
+ * recursion counts once per stack. Subtrees that count nothing are not entered. */
+static int add_trie(struct ps_cg *g, ps_profile *p, const ps_cg_opts *o)
 {
-	size_t n = 0;
-	int focused = o->nfocus == 0;
-	const char *p = s->folded, *end = s->folded + s->len;
-	int first = 1;
-	g->nsamples += s->count;
-	for (;;) {
-		const char *semi = memchr(p, ';', (size_t)(end - p));
-		const char *fe = semi ? semi : end;
-		if (!(first && o->skip_first_frame)) {
-			int64_t fi = func_intern(g, o, p, (size_t)(fe - p));
-			if (fi < 0)
-				return (int)fi;
-			if (g->f[fi].focus)
-				focused = 1;
-			if (!g->f[fi].hidden) {
-				if (grow_array((void **)frames, cap, n, sizeof(**frames)))
-					return -ENOMEM;
-				(*frames)[n++] = (uint32_t)fi;
+	size_t nn = ps_profile_nnodes(p);
+	uint32_t *frame_fn = calloc(ps_profile_nframes(p) + 1, sizeof(*frame_fn));
+	struct cg_walk w = {malloc(nn * sizeof(*w.fn)), malloc(nn * sizeof(*w.eff)),
+			    malloc(nn * sizeof(*w.edge)), malloc(nn * sizeof(*w.incl))};
+	unsigned char *pass = malloc(nn);
+	int err = -ENOMEM;
+	if (!frame_fn || !w.fn || !w.eff || !w.edge || !w.incl || !pass)
+		goto out;
+	g->nsamples = ps_profile_total(p, o->col);
+	w.fn[PS_NODE_ROOT] = w.eff[PS_NODE_ROOT] = CG_NONE;
+	w.incl[PS_NODE_ROOT] = 0;
+	pass[PS_NODE_ROOT] = o->nfocus == 0;
+	err = 0;
+	for (ps_node_id n = 1; n < nn && !err; n++) {
+		ps_frame_id fid = ps_profile_node_frame(p, n);
+		ps_node_id par = ps_profile_node_parent(p, n);
+		uint32_t fi;
+		if (frame_fn[fid]) {
+			fi = frame_fn[fid] - 1;
+		} else {
+			err = func_of_frame(g, p, o, fid, &fi);
+			if (err)
+				break;
+			frame_fn[fid] = fi + 1; /* CG_NONE + 1 wraps to 0: asked again, cheaply */
+		}
+		const struct cg_func *f = fi != CG_NONE ? &g->f[fi] : NULL;
+		pass[n] = pass[par] || (f && f->focus);
+		w.fn[n] = f && !f->hidden ? fi : CG_NONE;
+		w.eff[n] = w.fn[n] != CG_NONE ? w.fn[n] : w.eff[par];
+		w.incl[n] = pass[n] ? ps_profile_node_self(p, n, o->col) : 0;
+		/* the leaf's self value: a hidden leaf's goes to its caller */
+		if (w.incl[n] && w.eff[n] != CG_NONE)
+			g->f[w.eff[n]].self += w.incl[n];
+	}
+	/* no overflow: the column's total bounds every sum */
+	for (size_t n = nn; !err && n-- > 1;)
+		w.incl[ps_profile_node_parent(p, n)] += w.incl[n];
+
+	ps_node_id n = ps_profile_node_child(p, PS_NODE_ROOT);
+	while (n != PS_NODE_ROOT && !err) {
+		int in = w.incl[n] != 0;
+		w.edge[n] = CG_NONE;
+		uint32_t fi = w.fn[n];
+		if (in && fi != CG_NONE) {
+			uint64_t v = w.incl[n];
+			if (g->f[fi].active++ == 0)
+				g->f[fi].total += v;
+			uint32_t caller = w.eff[ps_profile_node_parent(p, n)];
+			if (caller != CG_NONE) {
+				uint32_t ei = edge_get(g, caller, fi);
+				if (ei == CG_NONE) {
+					err = g->ne >= UINT32_MAX - 1 ? PS_ELIMIT : -ENOMEM;
+					break;
+				}
+				struct cg_edge *e = &g->e[ei];
+				e->calls += v;
+				if (e->active++ == 0)
+					e->samples += v;
+				w.edge[n] = ei;
 			}
 		}
-		first = 0;
-		if (!semi)
-			break;
-		p = semi + 1;
-	}
-	if (!focused || n == 0)
-		return 0;
-	uint32_t *fr = *frames;
-	g->f[fr[n - 1]].self += s->count;
-	for (size_t i = 0; i < n; i++) {
-		struct cg_func *f = &g->f[fr[i]];
-		/* once per sample however deep it recurs */
-		if (f->stamp != sidx + 1) {
-			f->stamp = sidx + 1;
-			f->total += s->count;
+		ps_node_id c = in ? ps_profile_node_child(p, n) : PS_NODE_ROOT;
+		if (c != PS_NODE_ROOT) {
+			n = c;
+			continue;
+		}
+		/* leave n, and its ancestors while they have no next sibling */
+		for (;;) {
+			if (in && w.fn[n] != CG_NONE)
+				g->f[w.fn[n]].active--;
+			if (in && w.edge[n] != CG_NONE)
+				g->e[w.edge[n]].active--;
+			ps_node_id next = ps_profile_node_next(p, n);
+			if (next != PS_NODE_ROOT) {
+				n = next;
+				break;
+			}
+			n = ps_profile_node_parent(p, n);
+			if (n == PS_NODE_ROOT)
+				break;
+			in = 1; /* ancestors were entered */
 		}
 	}
-	for (size_t i = 1; i < n; i++) {
-		struct cg_edge *e = edge_get(g, fr[i - 1], fr[i]);
-		if (!e)
-			return -ENOMEM;
-		e->calls += s->count;
-		if (e->stamp != sidx + 1) {
-			e->stamp = sidx + 1;
-			e->samples += s->count;
-		}
-	}
-	return 0;
+out:
+	free(frame_fn);
+	free(w.fn);
+	free(w.eff);
+	free(w.edge);
+	free(w.incl);
+	free(pass);
+	return err;
 }
 
 static int cmp_edge_caller(const void *a, const void *b)
@@ -500,32 +525,26 @@ static int make_id(struct ps_cg *g, struct cg_func *f, size_t index)
 int ps_cg_build(ps_profile *p, const ps_cg_opts *o, ps_cg **out)
 {
 	*out = NULL;
-	if (!p || !o || !(o->node_thres >= 0) || !(o->edge_thres >= 0))
+	if (!p || !o || !(o->node_thres >= 0) || !(o->edge_thres >= 0) ||
+	    (o->col && o->col >= ps_profile_ntypes(p)))
 		return -EINVAL;
 	ps_cg *g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
 	int err = -ENOMEM;
-	uint32_t *frames = NULL;
 	struct cg_func **sorted = NULL;
-	size_t fcap = 0;
 	g->arena = ps_arena_new();
 	if (!g->arena)
 		goto fail;
 
-	size_t nstacks;
-	const ps_stack *st = ps_profile_stacks(p, &nstacks);
-	for (size_t i = 0; i < nstacks; i++) {
-		err = add_stack(g, o, &st[i], i, &frames, &fcap);
-		if (err)
-			goto fail;
-	}
+	err = add_trie(g, p, o);
+	if (err)
+		goto fail;
 	/* gprof2dot walks calls per function; sorted edges make the SCC walk and the output
-	 * order deterministic */
-	if (g->ne)
+	 * order deterministic (the edge index is done with) */
+	if (g->ne > 1)
 		qsort(g->e, g->ne, sizeof(*g->e), cmp_edge_caller);
-	free(g->eidx.slot);
-	g->eidx.slot = NULL;
+	ps_index_release(&g->eidx);
 
 	if (o->exact_edges) {
 		for (size_t i = 0; i < g->ne; i++) {
@@ -631,14 +650,12 @@ int ps_cg_build(ps_profile *p, const ps_cg_opts *o, ps_cg **out)
 		g->edge_weight[i] = g->edges[i].share;
 	g->nedges = nek;
 
-	free(frames);
 	free(sorted);
-	free(g->fidx.slot);
-	g->fidx.slot = NULL;
+	ps_index_release(&g->fidx);
+	ps_buf_release(&g->scratch);
 	*out = g;
 	return 0;
 fail:
-	free(frames);
 	free(sorted);
 	ps_cg_free(g);
 	return err;
@@ -651,8 +668,9 @@ void ps_cg_free(ps_cg *g)
 	ps_arena_free(g->arena);
 	free(g->f);
 	free(g->e);
-	free(g->fidx.slot);
-	free(g->eidx.slot);
+	ps_index_release(&g->fidx);
+	ps_index_release(&g->eidx);
+	ps_buf_release(&g->scratch);
 	free(g->nodes);
 	free(g->edges);
 	free(g->node_ids);
@@ -864,17 +882,16 @@ int ps_cg_render(ps_profile *p, const ps_cg_opts *o, FILE *out)
 	return err;
 }
 
-/* Frame text cannot hold the folded separator: like stackcollapse-perf.pl, ';' (as in
- * Java's "Ljava/lang/Thread;::run") becomes ':'. A module must not hold the module
- * separator, nor a comm a space (stackcollapse-perf.pl's "comm-PID" roots). */
-static int add_clean(ps_buf *b, const char *s, char also)
+/* The process root as stackcollapse-perf.pl writes it: a comm holds no ' ' (its
+ * "comm-PID" roots), no ';' (the folded separator) and no newline. */
+static int add_comm(ps_buf *b, const char *s)
 {
 	size_t start = b->len;
 	int err = ps_buf_addstr(b, s);
 	for (size_t i = start; !err && i < b->len; i++) {
 		if (b->data[i] == ';')
 			b->data[i] = ':';
-		else if (b->data[i] == '\n' || (also && b->data[i] == also))
+		else if (b->data[i] == '\n' || b->data[i] == ' ')
 			b->data[i] = '_';
 	}
 	return err;
@@ -884,8 +901,13 @@ int ps_cg_add_perfscript_sample(ps_profile *p, const ps_ps_sample *s, unsigned f
 {
 	if (s->nframes == 0)
 		return 0;
+	if (ps_profile_ntypes(p) == 0) {
+		int col = ps_profile_add_type(p, "samples", "count");
+		if (col < 0)
+			return col;
+	}
 	ps_buf b = {0};
-	int err = add_clean(&b, s->comm ? s->comm : "", ' ');
+	int err = add_comm(&b, s->comm ? s->comm : "");
 	/* stackcollapse-perf.pl writes "?" for a pid perf did not print */
 	char pid[16] = "?";
 	if (s->pid >= 0)
@@ -894,26 +916,47 @@ int ps_cg_add_perfscript_sample(ps_profile *p, const ps_ps_sample *s, unsigned f
 		err = ps_buf_printf(&b, "-%s/%d", pid, s->tid);
 	else if (!err && (flags & PS_CG_PID))
 		err = ps_buf_printf(&b, "-%s", pid);
-	/* perf prints the leaf first; folded stacks start at the root */
+	ps_frame_id id;
+	ps_node_id at = PS_NODE_ROOT;
+	if (!err)
+		err = ps_profile_frame_named(p, b.data ? b.data : "", b.len, PS_FRAME_PROCESS, &id);
+	if (!err)
+		err = ps_profile_child(p, at, id, &at);
+	/* perf prints the leaf first; stacks start at the root */
 	for (size_t i = s->nframes; !err && i-- > 0;) {
 		const ps_ps_frame *f = &s->frames[i];
-		err = ps_buf_addstr(&b, ";");
-		if (!err && f->dso && f->dso[0]) {
-			err = add_clean(&b, f->dso, '`');
-			if (!err)
-				err = ps_buf_addstr(&b, "`");
+		/* a frame per function, not per address: the graph has no use for addresses */
+		ps_frame fr = {.kind = PS_FRAME_USER};
+		if (f->dso && f->dso[0]) {
+			err = ps_profile_mapping(p, &(ps_mapping){.path = f->dso}, &fr.mapping);
+			if (!strncmp(f->dso, "[kernel", 7))
+				fr.kind = PS_FRAME_KERNEL;
 		}
 		if (err)
 			break;
 		/* gprof2dot names an unresolved frame by its address as perf prints it; a
 		 * blank symbol ("7f1e2215d058  (/lib/libc.so)") is unresolved too */
-		if (f->sym && f->sym[strspn(f->sym, " \t")] && strcmp(f->sym, "[unknown]") != 0)
-			err = add_clean(&b, f->sym, 0);
-		else
+		if (f->sym && f->sym[strspn(f->sym, " \t")] && strcmp(f->sym, "[unknown]") != 0) {
+			fr.name = f->sym;
+		} else {
+			b.len = 0;
 			err = ps_buf_printf(&b, "%" PRIx64, f->addr);
+			fr.name = b.data;
+			fr.addr = f->addr;
+			fr.unresolved = 1;
+		}
+		if (!err)
+			err = ps_profile_frame(p, &fr, &id);
+		if (!err)
+			err = ps_profile_child(p, at, id, &at);
 	}
-	if (!err)
-		err = ps_profile_add(p, b.data, b.len, 1);
 	ps_buf_release(&b);
-	return err;
+	if (err)
+		return err;
+	uint64_t v[PS_PROFILE_MAX_COLS] = {1};
+	ps_profile_sample ps = {.node = at};
+	ps.time = s->time > 0 ? (uint64_t)(s->time * 1e9) : 0;
+	ps.pid = s->pid > 0 ? (uint32_t)s->pid : 0;
+	ps.tid = s->tid > 0 ? (uint32_t)s->tid : 0;
+	return ps_profile_add_sample(p, &ps, v);
 }

@@ -1,4 +1,10 @@
-/* ps_report: the top functions of a profile by self and total samples, as text. */
+/* ps_report: the top functions of a profile by self and total value, as text.
+ *
+ * A function is a frame's label together with its module (the mapping's path), read from
+ * the profile's stack trie. Its self value is that of the stacks it ends, its total that
+ * of the stacks it is on, counted once per stack however deep it recurs. The process root
+ * (PS_FRAME_PROCESS frames: comm, comm-PID) is no function; every other frame is, the
+ * first frame of folded text without a process column included. */
 #ifndef PS_REPORT_H
 #define PS_REPORT_H
 
@@ -7,11 +13,15 @@
 #include "formats/ps_profile.h"
 
 typedef struct ps_report_opts {
-	int sort_total;       /* sort by total (inclusive) instead of self */
-	size_t limit;         /* rows; 0 = all */
-	int skip_first_frame; /* the first frame is the process name */
+	int sort_total; /* sort by total (inclusive) instead of self */
+	size_t limit;   /* rows; 0 = all */
+	size_t col;     /* the value column (0: the first, samples for most profiles) */
 } ps_report_opts;
 
+/* Writes the report: a header with the column's total ("# 190 samples in 8 stacks", or
+ * with its unit when it does not count, "# 5000 nanoseconds of off-cpu in 3 stacks"),
+ * then one row per function, a module column before the function when any row shown has
+ * a module. Returns 0, -EINVAL for a column the profile does not have, -ENOMEM or -EIO. */
 int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out);
 
 #endif

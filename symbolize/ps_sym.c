@@ -664,35 +664,43 @@ static const char *get_comm(struct sess *s, uint32_t pid, uint32_t tid, uint64_t
 	return c ? c : comm_at(s, pid, time, 0);
 }
 
+/* Address spaces, names and embedded symbols: what samples need to be named. */
+static int take_record(struct sess *s, const ps_event *ev)
+{
+	int err = 0;
+	if (ev->type == PS_REC_MMAP) {
+		err = add_map(s, &ev->mmap);
+	} else if (ev->type == PS_REC_COMM) {
+		err = add_comm(s, ev->comm.tid, ev->comm.comm, ev->comm.time);
+	} else if (ev->type == PS_REC_FORK) {
+		err = add_fork(s, &ev->task);
+		if (!err && ev->task.pid != ev->task.ppid) {
+			struct proc *p = get_proc(s, ev->task.pid, 1);
+			if (!p)
+				return -ENOMEM;
+			if (!p->has_parent) {
+				p->has_parent = 1;
+				p->ppid = ev->task.ppid;
+				p->fork_time = ev->task.time;
+			}
+		}
+	} else if (ev->type == PS_REC_SYMBOL && s->o->use_embedded) {
+		s->have_embedded = 1;
+		err = add_embedded(s, &ev->sym);
+	} else if (ev->type == PS_REC_NOTE && !strcmp(ev->note.key, "kernel_hidden")) {
+		s->rep.kernel_hidden = 1;
+	}
+	return err;
+}
+
 /* First pass: address spaces and embedded symbols, which later samples need. */
 static int pass_one(struct sess *s, ps_trace_reader *r)
 {
 	ps_event ev;
 	int got;
 	while ((got = ps_trace_next(r, &ev)) > 0) {
-		int err = 0;
-		if (ev.type == PS_REC_MMAP) {
-			err = add_map(s, &ev.mmap);
-		} else if (ev.type == PS_REC_COMM) {
-			err = add_comm(s, ev.comm.tid, ev.comm.comm, ev.comm.time);
-		} else if (ev.type == PS_REC_FORK) {
-			err = add_fork(s, &ev.task);
-			if (!err && ev.task.pid != ev.task.ppid) {
-				struct proc *p = get_proc(s, ev.task.pid, 1);
-				if (!p)
-					return -ENOMEM;
-				if (!p->has_parent) {
-					p->has_parent = 1;
-					p->ppid = ev.task.ppid;
-					p->fork_time = ev.task.time;
-				}
-			}
-		} else if (ev.type == PS_REC_SYMBOL && s->o->use_embedded) {
-			s->have_embedded = 1;
-			err = add_embedded(s, &ev.sym);
-		} else if (ev.type == PS_REC_NOTE && !strcmp(ev.note.key, "kernel_hidden")) {
-			s->rep.kernel_hidden = 1;
-		}
+		ps_trace_summary_add(&s->rep.trace, &ev);
+		int err = take_record(s, &ev);
 		if (err)
 			return err;
 	}
@@ -850,168 +858,529 @@ int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, ps_buf *b)
 	return err;
 }
 
-struct fold_ctx {
-	const ps_sym_opts *o;
-	ps_profile *out;
-	ps_buf line;
-	int weight_period;
-	uint64_t count; /* when not 0, the count to add (aggregated samples) */
-};
-
-static int fold_sample(void *ctx, const ps_sym_sample *s)
-{
-	struct fold_ctx *fc = ctx;
-	ps_buf *b = &fc->line;
-	b->len = 0;
-	int err = 0;
-	switch (fc->o->root) {
-	case PS_ROOT_COMM:
-		err = ps_buf_addstr(b, s->comm);
-		break;
-	case PS_ROOT_PID:
-		err = ps_buf_printf(b, "%s-%u", s->comm, s->pid);
-		break;
-	case PS_ROOT_TID:
-		err = ps_buf_printf(b, "%s-%u/%u", s->comm, s->pid, s->tid);
-		break;
-	case PS_ROOT_NONE:
-		break;
-	}
-	for (size_t i = s->nframes; i-- > 0 && !err;) {
-		if (b->len)
-			err = ps_buf_add(b, ";", 1);
-		if (!err)
-			err = ps_sym_frame_label(fc->o, &s->frames[i], b);
-	}
-	if (err)
-		return err;
-	if (!b->len)
-		return 0;
-	uint64_t n = fc->count ? fc->count : fc->weight_period ? (s->period ? s->period : 1) : 1;
-	return ps_profile_add(fc->out, b->data, b->len, n);
-}
+/* ---- the profile model ---- */
 
 /* Samples repeat a few call chains, so the profile is built from distinct (process,
  * thread name, chain) keys: each sample costs a hash of its chain, and each distinct
- * chain is resolved and folded once. */
+ * chain is resolved and turned into a stack once. */
 struct agg {
-	uint64_t hash;
 	uint32_t pid, tid, nr;
-	const char *comm; /* interned, or NULL when unknown (then tid names it) */
+	const char *comm; /* the thread's name, NULL when unknown (then tid names it) */
 	uint64_t time;    /* of its first sample: which mappings were current */
-	uint64_t count;
+	uint64_t last;    /* of its last sample */
+	uint64_t count, period;
 	const uint64_t *ips; /* copy in the session arena */
+	ps_node_id node;
+	uint8_t renamed; /* the thread's name changed while it ran this chain */
+	uint8_t excluded; /* --comm leaves it out */
 };
 
-struct agg_table {
-	struct agg *v;
-	size_t n, cap;
-	uint32_t *slots; /* index + 1 */
-	size_t nslots;
+struct build {
+	struct sess *s;
+	ps_profile *p;
+	int addresses;             /* frames per address (with file:line), else per function */
+	struct agg *aggs;
+	size_t naggs, aggcap;
+	ps_index agg_index;
+	/* The chunk's stack numbers seen last: stack -> agg, while chunk is current. */
+	uint32_t *stack_agg;
+	uint64_t *stack_chunk;
+	size_t stackcap;
+	/* Every sample: when, which chain (and its period, when samples are kept). */
+	uint64_t *stime, *speriod;
+	uint32_t *sagg;
+	size_t nseen, stimecap, speriodcap, saggcap;
+	uint32_t *pool_fid;        /* per pool frame: model frame id + 1 (0: not made yet) */
+	size_t pool_fid_cap;
+	uint32_t *dso_mapping;     /* per dso: model mapping id + 1, function detail */
+	size_t dso_mapping_cap;
+	ps_frame_id fids[MAX_FRAMES + 1];
+	size_t nfids;
+	ps_buf name;
 };
 
-static int agg_grow(struct agg_table *t)
+struct agg_key {
+	const struct build *b;
+	const ps_sample *sm;
+};
+
+static int agg_eq(const void *ctx, uint32_t id)
 {
-	size_t ns = t->nslots ? t->nslots * 2 : 4096;
-	uint32_t *slots = calloc(ns, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t j = t->v[i].hash & (ns - 1);
-		while (slots[j])
-			j = (j + 1) & (ns - 1);
-		slots[j] = (uint32_t)i + 1;
+	const struct agg_key *k = ctx;
+	const struct agg *a = &k->b->aggs[id];
+	return a->pid == k->sm->pid && a->tid == k->sm->tid && a->nr == k->sm->nr &&
+	       !memcmp(a->ips, k->sm->ips, k->sm->nr * sizeof(*a->ips));
+}
+
+/* Counts a sample to its (pid, tid, chain). The chunk's stack number finds the chain
+ * again without hashing it: most samples repeat a stack of their chunk. */
+static int agg_add(struct build *b, const ps_sample *sm, uint32_t *out)
+{
+	uint32_t id = UINT32_MAX;
+	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk) {
+		const struct agg *a = &b->aggs[b->stack_agg[sm->stack]];
+		if (a->pid == sm->pid && a->tid == sm->tid)
+			id = b->stack_agg[sm->stack];
 	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = ns;
+	if (id == UINT32_MAX) {
+		uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
+			     ps_hash_u64((uint64_t)sm->pid << 32 | sm->tid);
+		struct agg_key k = {b, sm};
+		id = ps_index_find(&b->agg_index, h, agg_eq, &k);
+		if (id == UINT32_MAX) {
+			if (PS_GROW(b->aggs, b->aggcap, b->naggs + 1))
+				return -ENOMEM;
+			uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
+			if (!ips)
+				return -ENOMEM;
+			memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
+			id = (uint32_t)b->naggs;
+			int err = ps_index_insert(&b->agg_index, h, id);
+			if (err)
+				return err;
+			b->aggs[b->naggs++] = (struct agg){.pid = sm->pid, .tid = sm->tid,
+							   .nr = sm->nr, .time = sm->time,
+							   .last = sm->time, .ips = ips};
+		}
+		if (sm->stack != UINT32_MAX) {
+			size_t cap = b->stackcap;
+			if (sm->stack >= cap) {
+				size_t c2 = cap;
+				if (PS_GROW(b->stack_agg, cap, (size_t)sm->stack + 1) ||
+				    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1))
+					return -ENOMEM;
+				memset(b->stack_chunk + b->stackcap, 0xff,
+				       (cap - b->stackcap) * sizeof(*b->stack_chunk));
+				b->stackcap = cap < c2 ? cap : c2;
+			}
+			b->stack_agg[sm->stack] = id;
+			b->stack_chunk[sm->stack] = sm->chunk;
+		}
+	}
+	struct agg *a = &b->aggs[id];
+	a->count++;
+	a->period += sm->period ? sm->period : 1;
+	if (sm->time < a->time)
+		a->time = sm->time;
+	if (sm->time > a->last)
+		a->last = sm->time;
+	*out = id;
 	return 0;
 }
 
-static int agg_add(struct sess *s, struct agg_table *t, const ps_sample *sm, const char *comm,
-		   int key_tid, uint64_t weight)
+static void hex(char *out, const uint8_t *id, size_t n)
 {
-	uint32_t tid = key_tid || !comm ? sm->tid : 0;
-	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
-		     ps_hash_u64(((uint64_t)sm->pid << 32 | tid) ^ (uintptr_t)comm);
-	if ((t->n + 1) * 2 > t->nslots) {
-		int err = agg_grow(t);
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The model's mapping for a user address: the file mapped there with its build-id, and
+ * (per address only) the mapped range, as pprof wants it. */
+static int mapping_of(struct build *b, uint32_t pid, uint64_t lookup, uint64_t time,
+		      uint32_t *out)
+{
+	struct sess *s = b->s;
+	*out = PS_MAPPING_NONE;
+	const struct map *m = find_map(s, pid, lookup, time);
+	if (!m)
+		return 0;
+	if (!b->addresses && m->dso < b->dso_mapping_cap && b->dso_mapping[m->dso]) {
+		*out = b->dso_mapping[m->dso] - 1;
+		return 0;
+	}
+	const struct dso *d = &s->dsos[m->dso];
+	char bid[41];
+	hex(bid, d->build_id, d->build_id_size);
+	ps_mapping pm = {d->path, d->build_id_size ? bid : NULL, 0, 0, 0};
+	if (b->addresses) {
+		pm.start = m->start;
+		pm.limit = m->end;
+		pm.pgoff = m->pgoff;
+	}
+	int err = ps_profile_mapping(b->p, &pm, out);
+	if (err || b->addresses)
+		return err;
+	size_t cap = b->dso_mapping_cap;
+	if (PS_GROW(b->dso_mapping, b->dso_mapping_cap, s->ndsos))
+		return -ENOMEM;
+	memset(b->dso_mapping + cap, 0, (b->dso_mapping_cap - cap) * sizeof(*b->dso_mapping));
+	b->dso_mapping[m->dso] = *out + 1;
+	return 0;
+}
+
+static int kernel_mapping(struct build *b, const char *module, uint32_t *out)
+{
+	ps_mapping pm = {module && *module ? module : "[kernel.kallsyms]", NULL, 0, 0, 0};
+	return ps_profile_mapping(b->p, &pm, out);
+}
+
+/* The model frame of pool frame i, made on first use. */
+static int model_frame(struct build *b, size_t i, const ps_sample *sm, int kernel,
+		       uint64_t lookup, uint64_t addr, ps_frame_id *out)
+{
+	struct sess *s = b->s;
+	/* Named by its sampled address, an unresolved frame is not one per pool frame. */
+	int by_addr = !s->pool[i].resolved && s->o->addrs;
+	if (!by_addr && i < b->pool_fid_cap && b->pool_fid[i]) {
+		*out = b->pool_fid[i] - 1;
+		return 0;
+	}
+	const ps_sym_frame *f = &s->pool[i];
+	ps_frame pf = {.name = f->name,
+		       .kind = f->kernel	? PS_FRAME_KERNEL
+			       : f->jit		? PS_FRAME_JIT
+			       : f->inlined	? PS_FRAME_INLINE
+						: PS_FRAME_USER,
+		       .unresolved = !f->resolved};
+	int err = kernel ? kernel_mapping(b, f->module, &pf.mapping)
+			 : mapping_of(b, sm->pid, lookup, sm->time, &pf.mapping);
+	if (err)
+		return err;
+	if (b->addresses || s->o->lines) {
+		pf.file = f->file;
+		pf.line = f->line;
+	}
+	if (b->addresses)
+		pf.addr = lookup;
+	if (!f->resolved && s->o->addrs) {
+		/* An unresolved frame is named by where it is: module+offset or the address. */
+		b->name.len = 0;
+		const struct map *m = kernel ? NULL : find_map(s, sm->pid, lookup, sm->time);
+		if (m && !(f->module && !strcmp(f->module, "[jit]")))
+			err = ps_buf_printf(&b->name, "%s+0x%llx", s->dsos[m->dso].base,
+					    (unsigned long long)(lookup - m->start + m->pgoff));
+		else
+			err = ps_buf_printf(&b->name, "0x%llx", (unsigned long long)addr);
 		if (err)
 			return err;
+		pf.name = b->name.data;
 	}
-	size_t j = h & (t->nslots - 1);
-	while (t->slots[j]) {
-		struct agg *a = &t->v[t->slots[j] - 1];
-		if (a->hash == h && a->pid == sm->pid && a->tid == tid && a->comm == comm &&
-		    a->nr == sm->nr && !memcmp(a->ips, sm->ips, sm->nr * sizeof(*sm->ips))) {
-			a->count += weight;
-			return 0;
-		}
-		j = (j + 1) & (t->nslots - 1);
-	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct agg *v = realloc(t->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
-	uint64_t *ips = ps_arena_alloc(s->arena, sm->nr * sizeof(*ips) + 1);
-	if (!ips)
+	err = ps_profile_frame(b->p, &pf, out);
+	if (err || by_addr)
+		return err;
+	size_t cap = b->pool_fid_cap;
+	if (PS_GROW(b->pool_fid, b->pool_fid_cap, s->npool))
 		return -ENOMEM;
-	memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
-	t->v[t->n] = (struct agg){h, sm->pid, tid, sm->nr, comm, sm->time, weight, ips};
-	t->slots[j] = (uint32_t)++t->n;
+	memset(b->pool_fid + cap, 0, (b->pool_fid_cap - cap) * sizeof(*b->pool_fid));
+	b->pool_fid[i] = *out + 1;
 	return 0;
+}
+
+static int build_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int kernel,
+		      uint64_t lookup, uint64_t addr, void *ctx)
+{
+	struct build *b = ctx;
+	struct resolved *res = NULL;
+	int err = resolve(s, pid, kernel, lookup, addr, sm->time, &res);
+	uint32_t first = res ? res->first : 0, n = res ? res->n : 0;
+	for (uint32_t i = 0; !err && i < n && b->nfids < MAX_FRAMES; i++) {
+		const ps_sym_frame *f = &s->pool[first + i];
+		/* Embedded symbols carry inline frames; --no-inline leaves them out here. */
+		if (f->inlined && !s->o->inline_frames)
+			continue;
+		s->rep.frames++;
+		if (!f->resolved)
+			s->rep.unresolved++;
+		err = model_frame(b, first + i, sm, kernel, lookup, addr, &b->fids[b->nfids++]);
+	}
+	return err;
+}
+
+/* The stack of one distinct chain: the root frame the options ask for, then the chain's
+ * frames from the outermost. */
+static int agg_node(struct build *b, const struct agg *a, ps_node_id *out)
+{
+	struct sess *s = b->s;
+	const ps_sym_opts *o = s->o;
+	ps_sample sm = {.time = a->time, .pid = a->pid, .tid = a->tid, .nr = a->nr, .ips = a->ips};
+	b->nfids = 0;
+	int err = for_each_addr(s, &sm, build_addr, b);
+	if (err)
+		return err;
+	if (!b->nfids && o->root == PS_ROOT_NONE) {
+		*out = PS_NODE_ROOT;
+		return 0;
+	}
+	ps_node_id at = PS_NODE_ROOT;
+	if (o->root != PS_ROOT_NONE) {
+		char unknown[32];
+		const char *comm = a->comm;
+		if (!comm) {
+			snprintf(unknown, sizeof(unknown), ":%u", a->tid);
+			comm = unknown;
+		}
+		b->name.len = 0;
+		err = o->root == PS_ROOT_PID   ? ps_buf_printf(&b->name, "%s-%u", comm, a->pid)
+		      : o->root == PS_ROOT_TID ? ps_buf_printf(&b->name, "%s-%u/%u", comm, a->pid,
+							       a->tid)
+					       : ps_buf_addstr(&b->name, comm);
+		ps_frame_id root;
+		if (!err)
+			err = ps_profile_frame_named(b->p, b->name.data, b->name.len,
+						     PS_FRAME_PROCESS, &root);
+		if (!err)
+			err = ps_profile_child(b->p, at, root, &at);
+	}
+	for (size_t i = b->nfids; !err && i-- > 0;)
+		err = ps_profile_child(b->p, at, b->fids[i], &at);
+	*out = at;
+	return err;
+}
+
+static int sym_demangle(void *ctx, const char *name, ps_buf *out)
+{
+	(void)ctx;
+	char buf[4096];
+	const char *d = ps_demangle(name, buf, sizeof(buf));
+	if (d == name || !strcmp(d, name))
+		return 0;
+	return ps_buf_addstr(out, d) ? -ENOMEM : 1;
+}
+
+void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p)
+{
+	ps_label_opts lo = {0};
+	lo.flags = (o->annotate_kernel ? PS_LABEL_KERNEL : 0) | (o->annotate_jit ? PS_LABEL_JIT : 0) |
+		   (o->annotate_inline ? PS_LABEL_INLINE : 0) | (o->lines ? PS_LABEL_LINES : 0);
+	lo.demangle = o->demangle ? sym_demangle : NULL;
+	ps_profile_set_labels(p, &lo);
+}
+
+static int is_clock_event(const char *ev)
+{
+	return ev && (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock"));
+}
+
+static int names_differ(const char *a, const char *b)
+{
+	return a != b && (!a || !b || strcmp(a, b));
+}
+
+/* The name of the agg's thread, once every COMM record is in: a chain's samples share it
+ * unless the thread was renamed (exec, prctl) while it ran that chain. */
+static void agg_names(struct build *b)
+{
+	struct sess *s = b->s;
+	for (size_t i = 0; i < b->naggs; i++) {
+		struct agg *a = &b->aggs[i];
+		a->comm = get_comm(s, a->pid, a->tid, a->time);
+		a->renamed = names_differ(a->comm, get_comm(s, a->pid, a->tid, a->last));
+		a->excluded = s->o->comm && (!a->comm || strcmp(s->o->comm, a->comm));
+	}
+}
+
+/* Samples of a renamed thread's chain: its node for the name at the sample's time. */
+struct renamed_tab {
+	ps_index index;
+	struct {
+		uint32_t agg;
+		const char *comm;
+		ps_node_id node;
+		int excluded;
+	} *v;
+	size_t n, cap;
+};
+
+struct renamed_key {
+	const struct renamed_tab *t;
+	uint32_t agg;
+	const char *comm;
+};
+
+static int renamed_eq(const void *ctx, uint32_t id)
+{
+	const struct renamed_key *k = ctx;
+	return k->t->v[id].agg == k->agg && k->t->v[id].comm == k->comm;
+}
+
+static int renamed_node(struct build *b, struct renamed_tab *t, uint32_t agg, uint64_t time,
+			ps_node_id *node, int *excluded)
+{
+	struct agg a = b->aggs[agg];
+	const char *comm = get_comm(b->s, a.pid, a.tid, time);
+	uint64_t h = ps_hash_u64((uint64_t)agg << 32 ^ (uintptr_t)comm);
+	struct renamed_key k = {t, agg, comm};
+	uint32_t id = ps_index_find(&t->index, h, renamed_eq, &k);
+	if (id != UINT32_MAX) {
+		*node = t->v[id].node;
+		*excluded = t->v[id].excluded;
+		return 0;
+	}
+	a.comm = comm;
+	int ex = b->s->o->comm && (!comm || strcmp(b->s->o->comm, comm));
+	ps_node_id n = PS_NODE_ROOT;
+	int err = ex ? 0 : agg_node(b, &a, &n);
+	if (!err && PS_GROW(t->v, t->cap, t->n + 1))
+		err = -ENOMEM;
+	if (!err)
+		err = ps_index_insert(&t->index, h, (uint32_t)t->n);
+	if (err)
+		return err;
+	t->v[t->n].agg = agg;
+	t->v[t->n].comm = comm;
+	t->v[t->n].node = n;
+	t->v[t->n].excluded = ex;
+	t->n++;
+	*node = n;
+	*excluded = ex;
+	return 0;
+}
+
+static const uint64_t *sort_times;
+static int cmp_by_time(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	if (sort_times[a] != sort_times[b])
+		return sort_times[a] < sort_times[b] ? -1 : 1;
+	return (a > b) - (a < b);
 }
 
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep)
 {
-	struct fold_ctx fc = {o, out, {0}, weight_period, 0};
-	/* A sequence (flame charts) needs every sample in order: no aggregation. */
-	if (ps_profile_flags(out) & PS_PROFILE_ORDERED) {
-		int err = ps_sym_walk(r, o, fold_sample, &fc, rep);
-		ps_buf_release(&fc.line);
-		return err;
-	}
+	/* Names stay as the binaries spell them; labels demangle when they print. */
+	ps_sym_opts ro = *o;
+	ro.demangle = 0;
 	struct sess s;
-	struct agg_table t = {0};
-	int err = sess_begin(&s, r, o);
+	struct build b = {.s = &s, .p = out, .addresses = o->addresses};
+	struct renamed_tab rt = {0};
+	uint32_t *order = NULL;
+	int keep = !!(ps_profile_flags(out) & PS_PROFILE_SAMPLES);
+	memset(&s, 0, sizeof(s));
+	s.o = &ro;
+	s.arena = ps_arena_new();
+	int err = s.arena ? ps_trace_rewind(r) : -ENOMEM;
+
+	/* Columns: what one sample counts, and the time it stands for when the event is a
+	 * clock (its period is nanoseconds). */
+	int clock = is_clock_event(ps_trace_meta(r, "event"));
+	int c_samples = -1, c_cpu = -1;
+	if (!err && ps_profile_ntypes(out) == 0) {
+		if (weight_period)
+			c_cpu = ps_profile_add_type(out, clock ? "cpu" : "events",
+						    clock ? "nanoseconds" : "count");
+		else {
+			c_samples = ps_profile_add_type(out, "samples", "count");
+			if (clock && c_samples >= 0)
+				c_cpu = ps_profile_add_type(out, "cpu", "nanoseconds");
+		}
+		if (c_samples < -1 || c_cpu < -1)
+			err = -ENOMEM;
+	} else if (!err) {
+		c_samples = ps_profile_find_type(out, "samples");
+		c_cpu = ps_profile_find_type(out, clock ? "cpu" : "events");
+	}
+
+	/* One pass over the trace: address spaces, names and symbols are taken in, samples
+	 * are counted to their chains, which are named when every record is in (embedded
+	 * symbols come last, and a CPU's ring can deliver a thread's name after samples). */
 	ps_event ev;
-	const char *comm;
 	int got = 0;
-	while (!err && (got = next_sample(&s, r, &ev, &comm)) > 0) {
+	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
+		ps_trace_summary_add(&s.rep.trace, &ev);
+		if (ev.type != PS_REC_SAMPLE) {
+			err = take_record(&s, &ev);
+			continue;
+		}
 		const ps_sample *sm = &ev.sample;
-		uint64_t weight = weight_period ? (sm->period ? sm->period : 1) : 1;
-		err = agg_add(&s, &t, sm, comm, o->root == PS_ROOT_TID, weight);
+		if ((o->npids && !id_in(o->pids, o->npids, sm->pid)) ||
+		    (o->ntids && !id_in(o->tids, o->ntids, sm->tid)))
+			continue;
+		uint32_t id;
+		err = agg_add(&b, sm, &id);
+		if (!err && (PS_GROW(b.stime, b.stimecap, b.nseen + 1) ||
+			     PS_GROW(b.sagg, b.saggcap, b.nseen + 1) ||
+			     (keep && PS_GROW(b.speriod, b.speriodcap, b.nseen + 1))))
+			err = -ENOMEM;
+		if (err)
+			break;
+		b.stime[b.nseen] = sm->time;
+		b.sagg[b.nseen] = id;
+		if (keep)
+			b.speriod[b.nseen] = sm->period ? sm->period : 1;
+		b.nseen++;
 	}
 	if (!err && got < 0)
 		err = got;
-	for (size_t i = 0; !err && i < t.n; i++) {
-		const struct agg *a = &t.v[i];
-		ps_sample sm = {.time = a->time, .pid = a->pid, .tid = a->tid, .nr = a->nr,
-				.ips = a->ips};
-		struct walk_ctx w = {0};
-		err = for_each_addr(&s, &sm, collect_frames, &w);
-		if (err)
-			break;
-		char unknown_comm[32];
-		const char *comm = a->comm;
-		if (!comm) {
-			snprintf(unknown_comm, sizeof(unknown_comm), ":%u", a->tid);
-			comm = unknown_comm;
-		}
-		ps_sym_sample one = {comm, a->pid, a->tid, 0, a->time, 0, w.n, s.out};
-		fc.count = a->count;
-		err = fold_sample(&fc, &one);
+	if (!err)
+		agg_names(&b);
+
+	int any_renamed = 0;
+	for (size_t i = 0; !err && i < b.naggs; i++) {
+		struct agg *a = &b.aggs[i];
+		any_renamed |= a->renamed;
+		if (!a->renamed && !a->excluded)
+			err = agg_node(&b, a, &a->node);
 	}
+	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
+	if (!err && !keep) {
+		for (size_t i = 0; !err && i < b.naggs; i++) {
+			const struct agg *a = &b.aggs[i];
+			if (a->renamed || a->excluded || (!a->node && o->root == PS_ROOT_NONE))
+				continue;
+			s.rep.samples += a->count;
+			if (c_samples >= 0)
+				err = ps_profile_add_value(out, a->node, (size_t)c_samples, a->count);
+			if (!err && c_cpu >= 0)
+				err = ps_profile_add_value(out, a->node, (size_t)c_cpu, a->period);
+		}
+	}
+	if (!err && (keep || any_renamed)) {
+		/* Sample by sample: kept samples in time order (the trace holds them in the
+		 * order the CPUs' rings were drained), and renamed threads' samples under the
+		 * name they had then. */
+		order = malloc((b.nseen + 1) * sizeof(*order));
+		if (!order)
+			err = -ENOMEM;
+		for (size_t i = 0; !err && i < b.nseen; i++)
+			order[i] = (uint32_t)i;
+		if (!err && keep) {
+			sort_times = b.stime;
+			qsort(order, b.nseen, sizeof(*order), cmp_by_time);
+		}
+		for (size_t k = 0; !err && k < b.nseen; k++) {
+			size_t i = order[k];
+			const struct agg *a = &b.aggs[b.sagg[i]];
+			if (!keep && !a->renamed)
+				continue;
+			ps_node_id node = a->node;
+			int excluded = a->excluded;
+			if (a->renamed)
+				err = renamed_node(&b, &rt, b.sagg[i], b.stime[i], &node, &excluded);
+			if (err || excluded || (!node && o->root == PS_ROOT_NONE))
+				continue;
+			s.rep.samples++;
+			/* Without kept periods a renamed chain's time is shared out evenly. */
+			uint64_t period = keep ? b.speriod[i] : a->period / (a->count ? a->count : 1);
+			if (c_samples >= 0)
+				v[c_samples] = 1;
+			if (c_cpu >= 0)
+				v[c_cpu] = period;
+			ps_profile_sample ps = {b.stime[i], a->pid, a->tid, node};
+			err = ps_profile_add_sample(out, &ps, v);
+		}
+	}
+	if (!err)
+		ps_sym_set_labels(o, out);
 	if (rep)
 		*rep = s.rep;
-	free(t.v);
-	free(t.slots);
-	ps_buf_release(&fc.line);
+	free(order);
+	free(rt.v);
+	ps_index_release(&rt.index);
+	free(b.aggs);
+	ps_index_release(&b.agg_index);
+	free(b.stack_agg);
+	free(b.stack_chunk);
+	free(b.stime);
+	free(b.speriod);
+	free(b.sagg);
+	free(b.pool_fid);
+	free(b.dso_mapping);
+	ps_buf_release(&b.name);
 	sess_release(&s);
 	return err;
 }

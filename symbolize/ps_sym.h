@@ -31,6 +31,8 @@ typedef struct ps_sym_opts {
 	const char *jit_dir;   /* where perf-PID.map files are, default /tmp */
 	const char *debug_dir; /* global debug files (build-id and debuglink trees); NULL:
 				* $PERFSAMPLE_DEBUG_DIR, else /usr/lib/debug */
+	int addresses;         /* ps_sym_profile: a frame per address, with its file:line and
+				* mapped range (exports); default 0: a frame per function */
 } ps_sym_opts;
 
 void ps_sym_opts_init(ps_sym_opts *o);
@@ -59,6 +61,7 @@ typedef struct ps_sym_report {
 	uint64_t addresses;        /* distinct addresses resolved */
 	uint64_t embedded;         /* SYMBOL records written or used */
 	int kernel_hidden;         /* kallsyms shows zeros (kptr_restrict) */
+	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 
 /* Calls fn for every sample of the trace (after the filters). Strings and frames are
@@ -67,10 +70,20 @@ typedef int (*ps_sym_sample_fn)(void *ctx, const ps_sym_sample *s);
 int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
 		ps_sym_report *rep);
 
-/* Folds every sample into out: "root;outer;...;leaf" with the sample's period summed
- * when weight_period, else 1 per sample. */
+/* Builds the profile model of the trace's samples (after the filters) into out: each stack
+ * is the root frame the options ask for (comm, comm-PID, comm-PID/TID: a PS_FRAME_PROCESS
+ * frame) and the chain's frames from the outermost, with their kind, mapping (path,
+ * build-id), and with o->addresses their address, file:line and mapped range. Frame names
+ * are as the binaries spell them; out's labels are set from the options (demangling,
+ * annotations, lines). When out has no columns yet they are declared: "samples"/"count"
+ * and, for clock events, "cpu"/"nanoseconds" (the sum of periods); with weight_period only
+ * the sum of periods. With PS_PROFILE_SAMPLES every sample is kept, in time order. The
+ * trace is decoded once (plus the first pass over its address spaces). */
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep);
+
+/* Sets p's labels from the options: demangling (o->demangle) and annotations. */
+void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p);
 
 /* Resolves every address the trace's samples use and writes SYMBOL records to w, so the
  * trace renders without the profiled binaries. */

@@ -41,10 +41,18 @@ accepts pid.dot
 "$PS" callgraph --tid --input perf-script "$corpus/perf-funcab-pid-01.txt" >tid.dot
 grep -qF '	"func_ab-?/15294" -> ' tid.dot || fail "--tid root"
 
-# folded stacks on stdin, the first frame being the process
+# folded stacks on stdin: folded text has no process column to know of, so its first frame
+# is a function, as gprof2dot draws it (issue #10)
 printf 'app;main;a 3\napp;main;b 1\n' | "$PS" callgraph --folded - >folded.dot
 grep -qF 'label="a\n75.00%\n(75.00%)"' folded.dot || fail "folded a"
-! grep -q 'app' folded.dot || fail "process frame drawn"
+grep -qF '	app -> main [' folded.dot || fail "first frame of folded text not drawn"
+# perf-script input has one: its comm is no node
+! grep -q '"func_ab"' funcab.dot || fail "process frame drawn"
+printf 'app;main;a 3\napp;main;b 1\n' | "$PS" report --folded - >report.txt
+grep -q '^    0.00% 100.00%          0  app$' report.txt || fail "report lost the first frame: $(cat report.txt)"
+"$PS" report --input perf-script "$corpus/perf-funcab-cmd-01.txt" >report.txt
+grep -q '  main$' report.txt || fail "report lacks main"
+! grep -q '  func_ab$' report.txt || fail "report shows the process as a function"
 printf 'app;main;lock;spin 1\n' | "$PS" callgraph --folded - --hide lock --root main >hide.dot
 grep -qF '	main -> spin [' hide.dot || fail "--hide"
 
@@ -52,6 +60,8 @@ grep -qF '	main -> spin [' hide.dot || fail "--hide"
 : | "$PS" callgraph --folded - >empty.dot
 grep -qF 'label="no samples"' empty.dot || fail "empty"
 accepts empty.dot
+: | "$PS" report --folded - >empty.txt || fail "report of nothing"
+grep -q '^# 0 samples in 0 stacks$' empty.txt || fail "empty report: $(cat empty.txt)"
 
 # a root that matches nothing is one error line and a failure
 if "$PS" callgraph --root nosuch --input perf-script "$corpus/perf-funcab-cmd-01.txt" \

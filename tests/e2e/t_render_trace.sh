@@ -22,6 +22,12 @@ dot -Tsvg cg.dot > cg.svg || fail "dot rejects the call graph"
 pct=$(grep -o 'heavy\\n[0-9.]*%' cg.dot | head -1 | sed 's/.*\\n//; s/%//')
 [ -n "$pct" ] || { grep heavy cg.dot; fail "no heavy node"; }
 within "$pct" 60 8 || fail "heavy is $pct% in the call graph"
+# The process name roots a trace's stacks: no function of the graph or the report.
+grep -qE '^\s(split|"split") \[' cg.dot && fail "the call graph draws the process"
+grep -qF 'label="split\nheavy\n' cg.dot || fail "heavy's module is not split"
+$PS report -n 0 -i a.data > report.txt || fail "report"
+grep -q ' spin$' report.txt || fail "report lacks spin"
+grep -q '  split$' report.txt && fail "report shows the process as a function"
 
 $PS export --format speedscope -i a.data -o a.json || fail "export speedscope"
 # Every sample of the trace, in time order, one period each.

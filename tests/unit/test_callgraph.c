@@ -17,9 +17,11 @@
 
 #define CORPUS "tests/data/corpus/"
 
-static ps_profile *profile_of(const char *const *lines)
+/* Folded lines of flags' kind: with PS_PROFILE_FOLDED_PROCESS (profile_of) the first frame
+ * is the process root, as stackcollapse-perf.pl writes them. */
+static ps_profile *folded_of(unsigned flags, const char *const *lines)
 {
-	ps_profile *p = ps_profile_new(0);
+	ps_profile *p = ps_profile_new(flags);
 	cr_assert_not_null(p);
 	for (; *lines; lines++) {
 		const char *sp = strrchr(*lines, ' ');
@@ -28,6 +30,11 @@ static ps_profile *profile_of(const char *const *lines)
 		    ps_profile_add(p, *lines, (size_t)(sp - *lines), strtoull(sp + 1, 0, 10)), 0);
 	}
 	return p;
+}
+
+static ps_profile *profile_of(const char *const *lines)
+{
+	return folded_of(PS_PROFILE_FOLDED_PROCESS, lines);
 }
 
 static ps_cg *build(ps_profile *p, const ps_cg_opts *o)
@@ -125,9 +132,9 @@ Test(callgraph, defaults_are_gprof2dots)
 	ps_cg_opts_init(&o);
 	cr_assert_float_eq(o.node_thres, 0.5, 1e-12);
 	cr_assert_float_eq(o.edge_thres, 0.1, 1e-12);
-	cr_assert_eq(o.skip_first_frame, 1);
+	cr_assert_eq(o.keep_process, 0);
+	cr_assert_eq(o.col, 0);
 	cr_assert_eq(o.exact_edges, 0);
-	cr_assert_eq(o.module_sep, '`');
 	cr_assert_eq(o.depth, -1);
 	cr_assert_null(o.root);
 	cr_assert_null(o.leaf);
@@ -250,7 +257,7 @@ Test(callgraph, deep_recursion_does_not_overflow)
 		ps_buf_addstr(&b, ";ping;pong");
 	for (int i = 0; i < 50000; i++)
 		ps_buf_printf(&b, ";f%d", i);
-	ps_profile *p = ps_profile_new(0);
+	ps_profile *p = ps_profile_new(PS_PROFILE_FOLDED_PROCESS);
 	cr_assert_eq(ps_profile_add(p, b.data, b.len, 7), 0);
 	ps_buf_release(&b);
 	ps_cg_opts o;
@@ -373,14 +380,14 @@ Test(callgraph, focus_keeps_samples_through_a_function)
 	ps_profile_free(p);
 }
 
-/* With --pid/--tid stacks the first frame ("comm-PID") is kept as the root. */
+/* With --pid/--tid the process root ("comm-PID") is kept as the root node. */
 Test(callgraph, process_root_kept_on_request)
 {
 	const char *lines[] = {"app-42;main 3", "db-7;main 1", NULL};
 	ps_profile *p = profile_of(lines);
 	ps_cg_opts o;
 	ps_cg_opts_init(&o);
-	o.skip_first_frame = 0;
+	o.keep_process = 1;
 	ps_cg *g = build(p, &o);
 	assert_node(g, "app-42", 0.75, 0.0);
 	assert_node(g, "db-7", 0.25, 0.0);
@@ -428,11 +435,40 @@ Test(callgraph, empty_profile_says_no_samples)
 	ps_profile_free(p);
 }
 
+/* A stack of frames: "name" or "name@module" under a process root "app", value v. */
+static void add_frames(ps_profile *p, const char *const *names, size_t n, uint64_t v)
+{
+	if (ps_profile_ntypes(p) == 0)
+		cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id id;
+	ps_node_id at;
+	cr_assert_eq(ps_profile_frame_named(p, "app", 3, PS_FRAME_PROCESS, &id), 0);
+	cr_assert_eq(ps_profile_child(p, PS_NODE_ROOT, id, &at), 0);
+	for (size_t i = 0; i < n; i++) {
+		char name[256];
+		snprintf(name, sizeof(name), "%s", names[i]);
+		char *at_sign = strchr(name, '@');
+		ps_frame f = {.name = name, .kind = PS_FRAME_USER};
+		if (at_sign) {
+			*at_sign = 0;
+			cr_assert_eq(
+			    ps_profile_mapping(p, &(ps_mapping){.path = at_sign + 1}, &f.mapping),
+			    0);
+		}
+		cr_assert_eq(ps_profile_frame(p, &f, &id), 0);
+		cr_assert_eq(ps_profile_child(p, at, id, &at), 0);
+	}
+	cr_assert_eq(ps_profile_add_value(p, at, 0, v), 0);
+}
+
 Test(callgraph, modules_and_quoting)
 {
-	const char *lines[] = {"app;/usr/lib/libc.so.6`malloc 1", "app;node;\"q\\uo\"te\" 1",
-			       "app;7f00ab;graph 1", NULL};
-	ps_profile *p = profile_of(lines);
+	ps_profile *p = ps_profile_new(0);
+	const char *s1[] = {"malloc@/usr/lib/libc.so.6"}, *s2[] = {"node", "\"q\\uo\"te\""},
+		   *s3[] = {"7f00ab", "graph"};
+	add_frames(p, s1, 1, 1);
+	add_frames(p, s2, 2, 1);
+	add_frames(p, s3, 2, 1);
 	ps_cg_opts o;
 	ps_cg_opts_init(&o);
 	ps_cg *g = build(p, &o);
@@ -451,11 +487,117 @@ Test(callgraph, modules_and_quoting)
 	if (have_dot())
 		assert_dot_accepts(text);
 	free(text);
+	ps_profile_free(p);
 
-	o.module_sep = 0;
+	/* names are never parsed: a folded "lib`malloc" is one name without a module */
+	const char *lines[] = {"app;/usr/lib/libc.so.6`malloc 1", NULL};
+	p = profile_of(lines);
 	g = build(p, &o);
 	cr_assert_not_null(node(g, "/usr/lib/libc.so.6`malloc", NULL));
+	cr_assert_null(node(g, "/usr/lib/libc.so.6`malloc", NULL)->module);
 	ps_cg_free(g);
+	ps_profile_free(p);
+}
+
+/* A function is a label and a module: one name in two binaries is two nodes, frames of
+ * one function at several addresses are one. */
+Test(callgraph, modules_come_from_mappings)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	uint32_t libc, app;
+	cr_assert_eq(ps_profile_mapping(p, &(ps_mapping){.path = "/usr/lib/libc.so.6"}, &libc), 0);
+	cr_assert_eq(ps_profile_mapping(p, &(ps_mapping){.path = "/srv/app"}, &app), 0);
+	ps_frame_id comm, m, c1, c2, c3;
+	cr_assert_eq(ps_profile_frame_named(p, "app", 3, PS_FRAME_PROCESS, &comm), 0);
+	cr_assert_eq(ps_profile_frame(p, &(ps_frame){.name = "main", .mapping = app}, &m), 0);
+	cr_assert_eq(
+	    ps_profile_frame(p, &(ps_frame){.name = "copy", .mapping = libc, .addr = 1}, &c1), 0);
+	cr_assert_eq(
+	    ps_profile_frame(p, &(ps_frame){.name = "copy", .mapping = libc, .addr = 2}, &c2), 0);
+	cr_assert_eq(ps_profile_frame(p, &(ps_frame){.name = "copy", .mapping = app}, &c3), 0);
+	const ps_frame_id s1[] = {comm, m, c1}, s2[] = {comm, m, c2}, s3[] = {comm, m, c3};
+	ps_node_id n;
+	cr_assert_eq(ps_profile_stack(p, s1, 3, &n), 0);
+	cr_assert_eq(ps_profile_add_value(p, n, 0, 2), 0);
+	cr_assert_eq(ps_profile_stack(p, s2, 3, &n), 0);
+	cr_assert_eq(ps_profile_add_value(p, n, 0, 1), 0);
+	cr_assert_eq(ps_profile_stack(p, s3, 3, &n), 0);
+	cr_assert_eq(ps_profile_add_value(p, n, 0, 1), 0);
+	ps_cg_opts o;
+	ps_cg_opts_init(&o);
+	ps_cg *g = build(p, &o);
+	cr_assert_eq(ps_cg_nnodes(g), 3);
+	/* nodes in id order: "copy:/srv/app", "copy:/usr/lib/libc.so.6", "main:/srv/app" */
+	const ps_cg_node *a = ps_cg_node_at(g, 0), *b = ps_cg_node_at(g, 1);
+	cr_assert_str_eq(a->module, "/srv/app");
+	cr_assert_eq(a->self_samples, 1);
+	cr_assert_str_eq(b->module, "/usr/lib/libc.so.6");
+	cr_assert_eq(b->self_samples, 3);
+	cr_assert_str_eq(ps_cg_node_at(g, 2)->name, "main");
+	cr_assert_eq(ps_cg_nedges(g), 2);
+	ps_cg_free(g);
+	char *text = render(p, &o);
+	cr_assert_not_null(strstr(text, "\t\"main:/srv/app\" -> \"copy:/usr/lib/libc.so.6\" ["));
+	cr_assert_not_null(strstr(text, "label=\"app\\ncopy\\n25.00%\\n(25.00%)\""));
+	free(text);
+	ps_profile_free(p);
+}
+
+/* issue #10: folded text without a process column keeps its first frame, as gprof2dot
+ * does; a PS_FRAME_PROCESS root is the one frame left out. */
+Test(callgraph, first_frame_kept_unless_it_is_the_process)
+{
+	const char *lines[] = {"main;a 3", "main;b 1", NULL};
+	ps_profile *p = folded_of(0, lines);
+	ps_cg_opts o;
+	ps_cg_opts_init(&o);
+	ps_cg *g = build(p, &o);
+	cr_assert_eq(ps_cg_nnodes(g), 3);
+	assert_node(g, "main", 1.0, 0.0);
+	assert_edge(g, "main", "a", 0.75);
+	ps_cg_free(g);
+	ps_profile_free(p);
+
+	p = folded_of(PS_PROFILE_FOLDED_PROCESS, lines);
+	g = build(p, &o);
+	cr_assert_eq(ps_cg_nnodes(g), 2);
+	cr_assert_null(node(g, "main", NULL));
+	assert_node(g, "a", 0.75, 0.75);
+	ps_cg_free(g);
+	ps_profile_free(p);
+}
+
+/* The graph weighs a chosen column; a column the profile lacks is an error. */
+Test(callgraph, value_column)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	cr_assert_eq(ps_profile_add_type(p, "cpu", "nanoseconds"), 1);
+	const char *names[] = {"main", "a", "b"};
+	ps_frame_id f[3];
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(
+		    ps_profile_frame_named(p, names[i], strlen(names[i]), PS_FRAME_USER, &f[i]), 0);
+	ps_node_id na, nb;
+	cr_assert_eq(ps_profile_stack(p, (ps_frame_id[]){f[0], f[1]}, 2, &na), 0);
+	cr_assert_eq(ps_profile_stack(p, (ps_frame_id[]){f[0], f[2]}, 2, &nb), 0);
+	cr_assert_eq(
+	    ps_profile_add_sample(p, &(ps_profile_sample){.node = na}, (uint64_t[]){3, 100}), 0);
+	cr_assert_eq(
+	    ps_profile_add_sample(p, &(ps_profile_sample){.node = nb}, (uint64_t[]){1, 300}), 0);
+	ps_cg_opts o;
+	ps_cg_opts_init(&o);
+	o.col = 1;
+	ps_cg *g = build(p, &o);
+	cr_assert_eq(ps_cg_samples(g), 400);
+	assert_node(g, "a", 0.25, 0.25);
+	assert_node(g, "b", 0.75, 0.75);
+	cr_assert_eq(node(g, "b", NULL)->total_samples, 300);
+	ps_cg_free(g);
+	o.col = 2;
+	cr_assert_eq(ps_cg_build(p, &o, &g), -EINVAL);
+	cr_assert_null(g);
 	ps_profile_free(p);
 }
 
@@ -466,7 +608,7 @@ Test(callgraph, huge_names_are_cut_for_graphviz)
 	for (int i = 0; i < 10240 / 8; i++)
 		ps_buf_addstr(&b, "abcdefg\"");
 	ps_buf_addstr(&b, ";leaf");
-	ps_profile *p = ps_profile_new(0);
+	ps_profile *p = ps_profile_new(PS_PROFILE_FOLDED_PROCESS);
 	cr_assert_eq(ps_profile_add(p, b.data, b.len, 1), 0);
 	ps_buf_release(&b);
 	ps_cg_opts o;
@@ -521,6 +663,23 @@ static int add_sample_flags(void *ctx, const ps_ps_sample *s)
 	return ps_cg_add_perfscript_sample(c->p, s, c->flags);
 }
 
+/* The stack of node n as "label@module;..." with the kinds of its frames ("P" process, "u"
+ * user, "!" unresolved). */
+static void stack_text(ps_profile *p, ps_node_id n, char *out, size_t size, char *kinds)
+{
+	ps_frame_id fr[64];
+	size_t depth = ps_profile_node_path(p, n, fr, 64), len = 0;
+	for (size_t i = 0; i < depth; i++) {
+		const ps_frame *f = ps_profile_frame_at(p, fr[i]);
+		const ps_mapping *m = ps_profile_mapping_at(p, f->mapping);
+		len += (size_t)snprintf(out + len, size - len, "%s%s%s%s", i ? ";" : "",
+					ps_profile_label(p, fr[i], NULL), m ? "@" : "",
+					m ? m->path : "");
+		kinds[i] = f->kind == PS_FRAME_PROCESS ? 'P' : f->unresolved ? '!' : 'u';
+	}
+	kinds[depth] = 0;
+}
+
 Test(callgraph, perfscript_sample_names)
 {
 	ps_ps_frame frames[] = {
@@ -535,19 +694,26 @@ Test(callgraph, perfscript_sample_names)
 	cr_assert_eq(ps_cg_add_perfscript_sample(p, &s, PS_CG_TID), 0);
 	s.nframes = 0;
 	cr_assert_eq(ps_cg_add_perfscript_sample(p, &s, 0), 0); /* not counted */
-	size_t n;
-	const ps_stack *st = ps_profile_stacks(p, &n);
-	cr_assert_eq(n, 3);
 	cr_assert_eq(ps_profile_total(p, 0), 3);
-	const char *tail = ";/tmp/perf-1.map`Ljava/lang/Thread:::run;[unknown]`7f00;"
-			   "/root/func_ab`func_b";
-	char expect[256];
-	snprintf(expect, sizeof(expect), "my_app%s", tail);
-	cr_assert_str_eq(st[2].folded, expect);
-	snprintf(expect, sizeof(expect), "my_app-42%s", tail);
-	cr_assert_str_eq(st[1].folded, expect);
-	snprintf(expect, sizeof(expect), "my_app-42/43%s", tail);
-	cr_assert_str_eq(st[0].folded, expect);
+	const char *unit;
+	cr_assert_str_eq(ps_profile_type(p, 0, &unit), "samples");
+	const char *tail = ";Ljava/lang/Thread:::run@/tmp/perf-1.map;7f00@[unknown];"
+			   "func_b@/root/func_ab";
+	const char *roots[] = {"my_app", "my_app-42", "my_app-42/43"};
+	size_t seen = 0;
+	for (ps_node_id n = 1; n < ps_profile_nnodes(p); n++) {
+		if (!ps_profile_node_self(p, n, 0))
+			continue;
+		char text[256], kinds[8], expect[256];
+		stack_text(p, n, text, sizeof(text), kinds);
+		cr_assert_lt(seen, 3);
+		snprintf(expect, sizeof(expect), "%s%s", roots[seen], tail);
+		cr_assert_str_eq(text, expect);
+		cr_assert_str_eq(kinds, "Pu!u");
+		cr_assert_eq(ps_profile_node_self(p, n, 0), 1);
+		seen++;
+	}
+	cr_assert_eq(seen, 3);
 	ps_profile_free(p);
 }
 
@@ -695,7 +861,7 @@ Test(callgraph, corpus_dot_accepted_by_graphviz)
 		fclose(in);
 		ps_cg_opts o;
 		ps_cg_opts_init(&o);
-		o.skip_first_frame = i == 0; /* the second with its "comm-PID/TID" roots */
+		o.keep_process = i == 1; /* the second with its "comm-PID/TID" roots */
 		char *text = render(c.p, &o);
 		assert_dot_accepts(text);
 		if (i == 1)

@@ -380,3 +380,68 @@ Test(folded, all_malformed_is_an_error_empty_is_not)
 	fclose(f);
 	ps_profile_free(p);
 }
+
+static ps_profile *from_folded(const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_read_folded(p, f, PS_FOLDED_STRICT, NULL, NULL), 0);
+	fclose(f);
+	return p;
+}
+
+static char *folded_text(ps_profile *p)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	cr_assert_eq(ps_profile_write_folded(p, 0, m), 0);
+	fclose(m);
+	return text;
+}
+
+Test(model, diff_pairs_every_stack_of_either_side)
+{
+	ps_profile *a = from_folded("m;x 4\nm;y 2\n");
+	ps_profile *b = from_folded("m;y 3\nm;z 1\n");
+	ps_profile *d;
+	cr_assert_eq(ps_profile_diff(a, b, 0, &d), 0);
+	cr_assert(ps_profile_is_diff(d));
+	char *t = folded_text(d);
+	cr_assert_str_eq(t, "m;x 4 0\nm;y 2 3\nm;z 0 1\n");
+	free(t);
+	ps_profile_free(d);
+	/* -n: before scaled to after's total (6 -> 4). */
+	cr_assert_eq(ps_profile_diff(a, b, 1, &d), 0);
+	t = folded_text(d);
+	cr_assert_str_eq(t, "m;x 3 0\nm;y 1 3\nm;z 0 1\n");
+	free(t);
+	ps_profile_free(d);
+	ps_profile_free(a);
+	ps_profile_free(b);
+}
+
+Test(model, merge_copies_frames_and_mappings)
+{
+	ps_profile *src = ps_profile_new(0);
+	ps_profile_add_type(src, "samples", "count");
+	uint32_t m;
+	ps_profile_mapping(src, &(ps_mapping){"/bin/x", "beef", 0x1000, 0x2000, 0}, &m);
+	ps_frame_id f;
+	ps_profile_frame(src, &(ps_frame){.name = "fn", .mapping = m, .kind = PS_FRAME_USER,
+					  .addr = 0x1010},
+			 &f);
+	ps_node_id n;
+	ps_profile_stack(src, &f, 1, &n);
+	ps_profile_add_value(src, n, 0, 7);
+	ps_profile *dst = ps_profile_new(0);
+	ps_profile_add_type(dst, "samples", "count");
+	cr_assert_eq(ps_profile_merge(dst, 0, src, 0, 2.0), 0);
+	cr_assert_eq(ps_profile_total(dst, 0), 14);
+	const ps_frame *g = ps_profile_frame_at(dst, ps_profile_node_frame(dst, ps_profile_node_child(dst, 0)));
+	cr_assert_eq(g->addr, 0x1010);
+	cr_assert_str_eq(ps_profile_mapping_at(dst, g->mapping)->build_id, "beef");
+	cr_assert_eq(ps_profile_merge(dst, 3, src, 0, 1.0), -EINVAL);
+	ps_profile_free(src);
+	ps_profile_free(dst);
+}

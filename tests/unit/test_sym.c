@@ -181,6 +181,110 @@ Test(sym, self_lookup_through_trace, .init = mk_tmp, .fini = rm_tmp)
 	free(out);
 }
 
+/* The model the symbolizer builds: a PROCESS root, frames with kinds and mappings, names
+ * as spelled; with addresses, the address, the mapped range and the source line. */
+Test(sym, model_frames_carry_kind_mapping_and_address, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128], ks[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_test_syscall\n");
+	uint64_t addr = (uint64_t)(uintptr_t)&sym_test_target_function + 1;
+	write_self_trace(trace, addr, 0xffffffff81001010ull);
+	struct mapping self;
+	cr_assert_eq(find_self_map(addr, &self), 0);
+	for (int addresses = 0; addresses < 2; addresses++) {
+		ps_sym_opts o;
+		ps_sym_opts_init(&o);
+		o.kallsyms = ks;
+		o.addresses = addresses;
+		ps_trace_reader *r;
+		cr_assert_eq(ps_trace_open(&r, trace), 0);
+		ps_profile *p = ps_profile_new(0);
+		cr_assert_eq(ps_sym_profile(r, &o, 0, p, NULL), 0);
+		ps_trace_close(r);
+		cr_assert_eq(ps_profile_ntypes(p), 2, "samples and cpu time for cpu-clock");
+		const char *unit;
+		cr_assert_str_eq(ps_profile_type(p, 1, &unit), "cpu");
+		cr_assert_str_eq(unit, "nanoseconds");
+		cr_assert_eq(ps_profile_total(p, 0), 1);
+		/* root -> selftest -> sym_test_target_function -> do_test_syscall */
+		ps_node_id n = ps_profile_node_child(p, PS_NODE_ROOT);
+		const ps_frame *f = ps_profile_frame_at(p, ps_profile_node_frame(p, n));
+		cr_assert_eq(f->kind, PS_FRAME_PROCESS);
+		cr_assert_str_eq(f->name, "selftest");
+		n = ps_profile_node_child(p, n);
+		f = ps_profile_frame_at(p, ps_profile_node_frame(p, n));
+		cr_assert_eq(f->kind, PS_FRAME_USER);
+		cr_assert_str_eq(f->name, "sym_test_target_function");
+		const ps_mapping *m = ps_profile_mapping_at(p, f->mapping);
+		cr_assert_not_null(m);
+		cr_assert_str_eq(m->path, self.path);
+		if (addresses) {
+			cr_assert_eq(f->addr, addr, "a leaf is looked up where it was sampled");
+			cr_assert_eq(m->start, self.start);
+			cr_assert_eq(m->limit, self.end);
+			cr_assert_eq(m->pgoff, self.pgoff);
+		} else {
+			cr_assert_eq(f->addr, 0, "a frame per function");
+			cr_assert_eq(m->start, 0);
+		}
+		n = ps_profile_node_child(p, n);
+		f = ps_profile_frame_at(p, ps_profile_node_frame(p, n));
+		cr_assert_eq(f->kind, PS_FRAME_KERNEL);
+		cr_assert_str_eq(f->name, "do_test_syscall");
+		cr_assert_str_eq(ps_profile_mapping_at(p, f->mapping)->path, "[kernel.kallsyms]");
+		cr_assert_eq(ps_profile_node_self(p, n, 0), 1);
+		ps_profile_free(p);
+	}
+}
+
+/* One pass over the trace names samples by the name their thread had when they were
+ * taken, even when a chain's samples straddle a rename and the rename's COMM record
+ * comes after them in the file (as a lagging CPU ring delivers it). */
+Test(sym, renamed_thread_samples_keep_their_names, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128], ks[128];
+	snprintf(trace, sizeof(trace), "%s/r.data", tmpdir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_exec_work\n");
+	ps_trace_writer *w;
+	ps_kv meta[] = {{"event", "cpu-clock"}};
+	cr_assert_eq(ps_trace_create(&w, trace, meta, 1, 0), 0);
+	ps_event ev = {.type = PS_REC_COMM};
+	ev.comm = (ps_comm){.time = 1, .pid = 77, .tid = 77, .comm = "sh"};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	uint64_t ips[] = {PS_CONTEXT_KERNEL, 0xffffffff81001010ull};
+	for (uint64_t t = 10; t <= 60; t += 10) {
+		ev = (ps_event){.type = PS_REC_SAMPLE};
+		ev.sample = (ps_sample){.time = t, .period = 5, .pid = 77, .tid = 77, .nr = 2,
+					.ips = ips};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+		if (t == 30)
+			cr_assert_eq(ps_trace_flush(w), 0); /* the chain spans two chunks */
+	}
+	ev = (ps_event){.type = PS_REC_COMM};
+	ev.comm = (ps_comm){.time = 35, .pid = 77, .tid = 77, .exec = 1, .comm = "split"};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	cr_assert_eq(ps_trace_commit(w), 0);
+
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.kallsyms = ks;
+	ps_sym_report rep;
+	char *out = fold_trace(trace, &o, &rep);
+	cr_expect_str_eq(out, "sh;do_exec_work 3\nsplit;do_exec_work 3\n");
+	cr_expect_eq(rep.samples, 6);
+	cr_expect_eq(rep.trace.samples, 6);
+	cr_expect_eq(rep.trace.first_time, 10);
+	free(out);
+	o.comm = "split";
+	out = fold_trace(trace, &o, &rep);
+	cr_expect_str_eq(out, "split;do_exec_work 3\n");
+	cr_expect_eq(rep.samples, 3);
+	free(out);
+}
+
 Test(sym, kallsyms_parse)
 {
 	char path[] = "/tmp/ps-kallsyms-XXXXXX";
