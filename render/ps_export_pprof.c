@@ -418,34 +418,58 @@ static void write_locations(enc *e, pb *out, pb *sub, pb *line)
 	}
 }
 
+static void write_mapping(enc *e, pb *out, pb *sub, uint32_t id)
+{
+	const ps_mapping *m = ps_profile_mapping_at(e->p, id);
+	const mapinfo *mi = &e->maps[id];
+	pb_uint(sub, MAPPING_ID, id);
+	if (m) {
+		pb_uint(sub, MAPPING_MEMORY_START, m->start);
+		pb_uint(sub, MAPPING_MEMORY_LIMIT, m->limit);
+		pb_uint(sub, MAPPING_FILE_OFFSET, m->pgoff);
+		pb_uint(sub, MAPPING_FILENAME, cstr_id(e, m->path));
+		pb_uint(sub, MAPPING_BUILD_ID, cstr_id(e, m->build_id));
+	} else {
+		/* A bracketed name, as perf's [unknown], so pprof's "File:" header names the
+		 * tool rather than an empty binary, and nothing tries to open it. */
+		pb_uint(sub, MAPPING_FILENAME, cstr_id(e, "[perfsample]"));
+	}
+	pb_uint(sub, MAPPING_HAS_FUNCTIONS, mi->used && !mi->unresolved);
+	pb_uint(sub, MAPPING_HAS_FILENAMES, mi->used && !mi->no_file);
+	pb_uint(sub, MAPPING_HAS_LINE_NUMBERS, mi->used && !mi->no_line);
+	pb_uint(sub, MAPPING_HAS_INLINE_FRAMES, mi->inline_frames);
+	pb_msg(out, PROFILE_MAPPING, sub);
+}
+
+/* A shared library, by the name pprof's own heuristic goes by (".so", ".so.6", ".so_2"). */
+static int is_library(const char *path)
+{
+	for (const char *s = strstr(path, ".so"); s; s = strstr(s + 1, ".so"))
+		if (!s[3] || ((s[3] == '.' || s[3] == '_') && s[4] >= '0' && s[4] <= '9'))
+			return 1;
+	return 0;
+}
+
 /* The profile's mappings keep their ids; frames that have none go to one synthetic
- * mapping after them. The has_* flags say what every location of the mapping has, as pprof
- * reads them: a mapping with any of them set is not symbolized again. */
+ * mapping after them. pprof takes the first mapping in the file for the main binary (its
+ * "File:" header, the binary -list and -disasm read), so the first one that samples use
+ * and that is neither a library nor bracketed ([kernel.kallsyms], [vdso]) goes first. The
+ * has_* flags say what every location of the mapping has, as pprof reads them: a mapping
+ * with any of them set is not symbolized again. */
 static void write_mappings(enc *e, pb *out, pb *sub)
 {
-	for (uint32_t id = 1; id <= e->synthetic; id++) {
+	uint32_t main_id = 0;
+	for (uint32_t id = 1; id < e->synthetic && !main_id; id++) {
 		const ps_mapping *m = ps_profile_mapping_at(e->p, id);
-		const mapinfo *mi = &e->maps[id];
-		if (!m && !mi->used)
-			continue;
-		pb_uint(sub, MAPPING_ID, id);
-		if (m) {
-			pb_uint(sub, MAPPING_MEMORY_START, m->start);
-			pb_uint(sub, MAPPING_MEMORY_LIMIT, m->limit);
-			pb_uint(sub, MAPPING_FILE_OFFSET, m->pgoff);
-			pb_uint(sub, MAPPING_FILENAME, cstr_id(e, m->path));
-			pb_uint(sub, MAPPING_BUILD_ID, cstr_id(e, m->build_id));
-		} else {
-			/* A bracketed name, as perf's [unknown], so pprof's "File:" header names
-			 * the tool rather than an empty binary, and nothing tries to open it. */
-			pb_uint(sub, MAPPING_FILENAME, cstr_id(e, "[perfsample]"));
-		}
-		pb_uint(sub, MAPPING_HAS_FUNCTIONS, mi->used && !mi->unresolved);
-		pb_uint(sub, MAPPING_HAS_FILENAMES, mi->used && !mi->no_file);
-		pb_uint(sub, MAPPING_HAS_LINE_NUMBERS, mi->used && !mi->no_line);
-		pb_uint(sub, MAPPING_HAS_INLINE_FRAMES, mi->inline_frames);
-		pb_msg(out, PROFILE_MAPPING, sub);
+		if (e->maps[id].used && m->path && m->path[0] && m->path[0] != '[' &&
+		    !is_library(m->path))
+			main_id = id;
 	}
+	if (main_id)
+		write_mapping(e, out, sub, main_id);
+	for (uint32_t id = 1; id <= e->synthetic; id++)
+		if (id != main_id && (id < e->synthetic || e->maps[id].used))
+			write_mapping(e, out, sub, id);
 }
 
 /* Functions: name demangled, system_name as the binary spells it. Process roots are

@@ -756,6 +756,44 @@ Test(export_pprof, frames_without_mapping_share_a_synthetic_one_after_the_real_o
 	ps_profile_free(m.p);
 }
 
+Test(export_pprof, the_main_binary_is_the_first_mapping)
+{
+	/* pprof takes the first mapping for the binary (its File:, -list, -disasm) */
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	uint32_t libc = mapping_of(p, (ps_mapping){"/lib/libc.so.6", NULL, 0x7f00, 0x8f00, 0});
+	uint32_t kern = mapping_of(p, (ps_mapping){.path = "[kernel.kallsyms]"});
+	uint32_t musl =
+	    mapping_of(p, (ps_mapping){"/lib/ld-musl-x86_64.so.1", NULL, 0x9000, 0xa000, 0});
+	uint32_t app = mapping_of(p, (ps_mapping){"/opt/app/server", NULL, 0x1000, 0x2000, 0});
+	ps_frame_id start = frame_of(p, (ps_frame){.name = "__libc_start_main",
+						   .mapping = libc,
+						   .addr = 0x7f10,
+						   .kind = PS_FRAME_USER});
+	ps_frame_id ld = frame_of(
+	    p, (ps_frame){
+		   .name = "_dl_start", .mapping = musl, .addr = 0x9010, .kind = PS_FRAME_USER});
+	ps_frame_id main_ = frame_of(
+	    p, (ps_frame){.name = "main", .mapping = app, .addr = 0x1010, .kind = PS_FRAME_USER});
+	ps_frame_id irq = frame_of(
+	    p, (ps_frame){
+		   .name = "irq", .mapping = kern, .addr = 0xffff0000, .kind = PS_FRAME_KERNEL});
+	STACK(p, 1, start, main_, irq);
+	STACK(p, 1, ld);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.first_frame_is_comm = 0;
+	pp d = export_pprof_of(p, &meta);
+	cr_assert_eq(d.nmap, 4);
+	cr_assert_str_eq(S(&d, d.map[0].filename), "/opt/app/server");
+	cr_assert_eq(d.map[0].id, app, "ids stay the profile's");
+	cr_assert_eq(d.map[1].id, libc);
+	cr_assert_eq(d.map[2].id, kern);
+	cr_assert_eq(d.map[3].id, musl);
+	pp_free(&d);
+	ps_profile_free(p);
+}
+
 Test(export_pprof, sample_types_are_the_profiles_columns)
 {
 	ps_profile *p = ps_profile_new(0);
