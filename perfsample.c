@@ -1773,6 +1773,8 @@ static int cmd_export(int argc, char **argv)
 		}
 	}
 	take_input(&s, argc, argv, "export");
+	/* pprof and callgrind place each frame: an address, its file:line, its mapping. */
+	s.sym.addresses = 1;
 	if (!fmt)
 		die("export needs --format pprof, speedscope or callgrind");
 	ps_export_fn fn = ps_export_by_name(fmt);
