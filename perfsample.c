@@ -1785,8 +1785,9 @@ static int cmd_export(int argc, char **argv)
 	ps_export_meta m;
 	ps_export_meta_init(&m);
 	struct trace_summary sum;
-	/* speedscope's Time Order view wants the trace's samples, in time order. */
-	unsigned keep = fn == ps_export_speedscope && source_is_trace(&s) ? PS_PROFILE_SAMPLES : 0;
+	/* A trace's samples, kept: speedscope's Time Order view lays them out in time, pprof
+	 * labels them with their pid and tid. */
+	unsigned keep = fn != ps_export_callgrind && source_is_trace(&s) ? PS_PROFILE_SAMPLES : 0;
 	ps_profile *p = load_profile(&s, keep, &sum);
 	char name[4096] = "";
 	if (source_is_trace(&s)) {

@@ -38,7 +38,11 @@ PY
 		grep -Eq ' inner .*inline\.c:1[0-9] \(inline\)$' || fail "pprof -top -lines lacks inner's file:line"
 	go tool pprof -list '^outer$' -sample_index=samples -source_path "$TOP" inline.pb.gz 2>/dev/null |
 		grep -Eq '^ +\. +[0-9]+ +[0-9]+:.*middle\(' || fail "pprof -list lacks outer's source"
-	echo "pprof: mapping, build-id, inline lines, file:line, source"
+	go tool pprof -tags inline.pb.gz >tags.txt 2>/dev/null
+	for k in comm pid tid; do
+		grep -q "^ *$k: Total" tags.txt || { cat tags.txt; fail "pprof -tags lacks $k"; }
+	done
+	echo "pprof: mapping, build-id, inline lines, file:line, source, comm/pid/tid labels"
 fi
 if command -v callgrind_annotate >/dev/null 2>&1; then
 	mkdir -p elsewhere
