@@ -31,6 +31,7 @@ typedef struct group {
 	uint64_t start, end;
 	uint64_t pos;	 /* timeline: where its next sample goes, on the recording's clock */
 	size_t first, n; /* its entries */
+	size_t tail;	 /* timeline: index + 1 of its newest entry, 0 before the first */
 	uint32_t id;
 	int seen;
 } group;
@@ -213,9 +214,14 @@ static int collect_timeline(writer *w)
 			err = add_entry(w, g, PS_NODE_ROOT, begin - gr->pos);
 			gr->end += begin - gr->pos;
 			gr->pos = begin;
+			gr->tail = w->nentries;
 		}
-		if (!err)
-			err = add_entry(w, g, s->node, v);
+		/* The same stack as the sample before it is one wider sample: speedscope draws
+		 * them alike, and a file of one stack per sample grows past 100 MB at 1M. */
+		if (!err && gr->tail && w->entries[gr->tail - 1].node == s->node)
+			w->entries[gr->tail - 1].weight += v;
+		else if (!err && !(err = add_entry(w, g, s->node, v)))
+			gr->tail = w->nentries;
 		gr->weight += v;
 		gr->end += v;
 		gr->pos += v;
