@@ -12,7 +12,7 @@ BUILD   := build
 .DEFAULT_GOAL := all
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
-PKGS    := libelf libdw libunwind libzstd zlib
+PKGS    := libelf libdw libzstd zlib
 
 # build/config.mk holds the pkg-config flags. Make builds it (installing the packages when
 # they are missing) before anything else, then restarts with it read.
@@ -21,7 +21,7 @@ $(BUILD)/config.mk: scripts/install-deps.sh
 	@mkdir -p $(BUILD)
 	@scripts/install-deps.sh build
 	@{ echo "DEP_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS := $$(pkg-config --libs $(PKGS)) -lunwind-x86_64 -llzma -lstdc++"; \
+	   echo "DEP_LIBS := $$(pkg-config --libs $(PKGS)) -liberty -llzma"; \
 	   echo "CRIT_CFLAGS := $$(pkg-config --cflags criterion 2>/dev/null)"; \
 	   echo "CRIT_LIBS := $$(pkg-config --libs criterion 2>/dev/null)"; } > $@.tmp
 	@mv $@.tmp $@

@@ -2,8 +2,8 @@
  * DWARF inline frames and lines, and the demanglers on the symbol-name bytes. Crashes
  * found are kept in tests/data/elf-crashes/ and replayed by tests/unit/test_elf.c.
  *   clang -O1 -g -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
- *     fuzz/fuzz_elf.c symbolize/ps_elf.c symbolize/ps_demangle_rust.c formats/ps_util.c \
- *     formats/ps_error.c $(pkg-config --cflags --libs libelf libdw zlib) -llzma -lstdc++ */
+ *     fuzz/fuzz_elf.c symbolize/ps_elf.c symbolize/ps_demangle.c formats/ps_util.c \
+ *     formats/ps_error.c $(pkg-config --cflags --libs libelf libdw zlib) -llzma -liberty */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

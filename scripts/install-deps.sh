@@ -5,7 +5,7 @@
 set -e
 want=${1:-build}
 
-# pkg-config name -> Debian package
+# pkg-config name -> Debian package (libunwind-dev is installed, not linked: nothing uses it yet)
 pcs="zlib:zlib1g-dev libelf:libelf-dev libdw:libdw-dev libunwind:libunwind-dev libzstd:libzstd-dev criterion:libcriterion-dev"
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
@@ -20,6 +20,8 @@ for pair in $pcs; do
 done
 # liblzma (MiniDebugInfo) ships with libelf's dependencies but its headers may not.
 [ -f /usr/include/lzma.h ] || missing="$missing liblzma-dev"
+# libiberty (the demangler; a static library without a .pc file).
+[ -f /usr/include/libiberty/demangle.h ] || missing="$missing libiberty-dev"
 
 if [ "$want" = test ] || [ "$want" = bench ]; then
 	# Real consumers of what perfsample writes, and the tools the tests drive.
@@ -32,6 +34,8 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 	command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 	command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
+	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
 	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes
 	command -v clang >/dev/null 2>&1 || missing="$missing clang"
 	dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || missing="$missing libclang-rt-14-dev"

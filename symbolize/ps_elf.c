@@ -23,9 +23,10 @@
 
 struct sym {
 	uint64_t start, size;
-	const char *name;      /* points into an ELF string table (mapped) */
+	const char *name;      /* points into an ELF string table (mapped) or the arena */
 	const char *demangled; /* lazily, in the arena */
-	int rank;	       /* for duplicates at one address: global beats weak/local */
+	uint64_t end;	       /* how far a symbol without a size may reach: its section's end */
+	int rank;	       /* for duplicates at one address; see sym_rank */
 };
 
 struct seg {
@@ -76,6 +77,16 @@ struct inl {
 	int depth;     /* nesting: a deeper one is inlined into a shallower one */
 };
 
+/* Which of the names at one address is shown: a plain name beats a versioned one
+ * ("__libc_start_main@@GLIBC_2.34" is a .symver alias made for the dynamic linker; the
+ * code's own name, __libc_start_main_impl, is at the same address), then global beats
+ * weak beats local; cmp_sym then prefers the shorter name (glibc's other aliases are
+ * decorated: __GI_memcpy, __libc_start_main_alias_1), then the first in byte order. */
+static int sym_rank(int bind, int versioned)
+{
+	return (versioned ? 0 : 3) + (bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
+}
+
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct sym *x = a, *y = b;
@@ -83,7 +94,10 @@ static int cmp_sym(const void *a, const void *b)
 		return x->start < y->start ? -1 : 1;
 	if (x->rank != y->rank)
 		return y->rank - x->rank;
-	return 0;
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 static size_t read_build_id(Elf *elf, uint8_t *out)
@@ -183,11 +197,25 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			const char *name = elf_strptr(elf, sh.sh_link, gs.st_name);
 			if (!name || !*name)
 				continue;
-			int bind = GELF_ST_BIND(gs.st_info);
-			e->syms[e->nsyms++] = (struct sym){gs.st_value, gs.st_size, name, NULL,
-							   bind == STB_GLOBAL ? 2
-							   : bind == STB_WEAK ? 1
-									      : 0};
+			/* "name@VERSION" / "name@@VERSION" (.symtab spells versions into the
+			 * name; .dynsym keeps them apart): never shown, and ranked below the
+			 * plain names at the same address. */
+			size_t len = strcspn(name, "@");
+			int versioned = name[len] == '@' && len > 0;
+			if (versioned && !(name = ps_arena_strndup(e->arena, name, len)))
+				return -ENOMEM;
+			/* A symbol without a size (_init, hand-written assembly) reaches to the
+			 * next symbol, but never past its own section: _init must not swallow
+			 * the .plt that follows it. */
+			uint64_t end = UINT64_MAX;
+			GElf_Shdr ssh;
+			if (!gs.st_size && gs.st_shndx < SHN_LORESERVE &&
+			    gelf_getshdr(elf_getscn(elf, gs.st_shndx), &ssh) &&
+			    gs.st_value >= ssh.sh_addr && gs.st_value - ssh.sh_addr < ssh.sh_size)
+				end = ssh.sh_addr + ssh.sh_size;
+			int rank = sym_rank(GELF_ST_BIND(gs.st_info), versioned);
+			e->syms[e->nsyms++] =
+			    (struct sym){gs.st_value, gs.st_size, name, NULL, end, rank};
 		}
 	}
 	return 0;
@@ -217,8 +245,8 @@ static int index_binary(ps_elf *e)
 	return 0;
 }
 
-/* Sorts the symbols and gives each address one name and every symbol an extent. */
-static void finish_symbols(ps_elf *e)
+/* Sorts the symbols and gives each address one name. */
+static void sort_symbols(ps_elf *e)
 {
 	if (!e->nsyms)
 		return;
@@ -234,10 +262,223 @@ static void finish_symbols(ps_elf *e)
 		e->syms[w++] = e->syms[i];
 	}
 	e->nsyms = w;
-	/* Symbols without a size reach to the next one. */
-	for (size_t i = 0; i + 1 < e->nsyms; i++)
-		if (!e->syms[i].size)
-			e->syms[i].size = e->syms[i + 1].start - e->syms[i].start;
+}
+
+/* Symbols without a size reach to the next one or to their section's end. */
+static void size_symbols(ps_elf *e)
+{
+	for (size_t i = 0; i < e->nsyms; i++) {
+		struct sym *s = &e->syms[i];
+		if (s->size)
+			continue;
+		uint64_t end = i + 1 < e->nsyms && e->syms[i + 1].start < s->end
+				   ? e->syms[i + 1].start
+				   : s->end;
+		if (end > s->start && end != UINT64_MAX)
+			s->size = end - s->start;
+	}
+}
+
+/* ---- PLT stubs ---- */
+
+/* A call into another object goes through a stub: 16 bytes in .plt (lazy binding), in
+ * .plt.sec when the binary is built for IBT (.plt then only holds the lazy-binding
+ * halves), or 8 or 16 in .plt.got (functions whose GOT slot is filled at load time). No
+ * symbol covers them, and perf names each after the function it jumps to, "memcmp@plt".
+ * The stub's indirect jump names a GOT slot, and the dynamic relocation of that slot
+ * names the function; IBT's lazy halves push an index into .rela.plt instead. Decoding
+ * the jump rather than counting entries works for every layout, since stubs in .plt.got
+ * and .plt.sec follow no relocation order. x86-64 only. */
+
+struct slot {
+	uint64_t got;	  /* the GOT slot's address */
+	const char *name; /* the function the dynamic linker writes there */
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+	return (x->got > y->got) - (x->got < y->got);
+}
+
+/* The (sorted) symbol that starts at vaddr, or NULL. */
+static const struct sym *sym_at(const ps_elf *e, uint64_t vaddr)
+{
+	size_t lo = 0, hi = e->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->syms[mid].start < vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->nsyms && e->syms[lo].start == vaddr ? &e->syms[lo] : NULL;
+}
+
+#define PLT_MAX (1u << 20)
+
+/* Appends the named GOT slots of one relocation section (.rela.dyn of a large library
+ * holds mostly RELATIVE ones, which name nothing); with order (for .rela.plt), also each
+ * relocation's name by index, NULL where it has none. */
+static int read_slots(ps_elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct slot **slots, size_t *n,
+		      size_t *cap, const char ***order, size_t *norder)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	GElf_Shdr symsh;
+	Elf_Scn *symscn = elf_getscn(e->elf, sh->sh_link);
+	Elf_Data *symd = symscn && gelf_getshdr(symscn, &symsh) ? elf_getdata(symscn, NULL) : NULL;
+	size_t esz = gelf_fsize(e->elf, ELF_T_RELA, 1, EV_CURRENT);
+	if (!d || !d->d_buf || !esz)
+		return 0;
+	size_t count = d->d_size / esz;
+	if (order) {
+		if (count > PLT_MAX)
+			return PS_ELIMIT;
+		if (!(*order = calloc(count + 1, sizeof(**order))))
+			return -ENOMEM;
+		*norder = count;
+	}
+	for (size_t i = 0; i < count; i++) {
+		GElf_Rela r;
+		if (!gelf_getrela(d, (int)i, &r))
+			continue;
+		unsigned type = (unsigned)GELF_R_TYPE(r.r_info);
+		size_t symi = GELF_R_SYM(r.r_info);
+		const char *name = NULL;
+		GElf_Sym gs;
+		if ((type == R_X86_64_JUMP_SLOT || type == R_X86_64_GLOB_DAT) && symi && symd &&
+		    gelf_getsym(symd, (int)symi, &gs))
+			name = elf_strptr(e->elf, symsh.sh_link, gs.st_name);
+		else if (type == R_X86_64_IRELATIVE) {
+			const struct sym *s = sym_at(e, (uint64_t)r.r_addend);
+			name = s ? s->name : NULL;
+		}
+		if (!name || !*name)
+			continue;
+		if (*n == *cap) {
+			if (*cap >= PLT_MAX)
+				return PS_ELIMIT;
+			size_t c = *cap ? *cap * 2 : 64;
+			struct slot *a = realloc(*slots, c * sizeof(*a));
+			if (!a)
+				return -ENOMEM;
+			*slots = a;
+			*cap = c;
+		}
+		(*slots)[(*n)++] = (struct slot){r.r_offset, name};
+		if (order)
+			(*order)[i] = name;
+	}
+	return 0;
+}
+
+/* The GOT slot a stub jumps through (returns 1), or the .rela.plt index an IBT lazy
+ * stub pushes (returns 2), or 0 for anything else (the .plt header). */
+static int decode_stub(const unsigned char *p, size_t len, uint64_t vaddr, uint64_t *got,
+		       uint32_t *index)
+{
+	size_t i = 0;
+	if (len >= 4 && p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		i = 4; /* endbr64 */
+	if (i < len && p[i] == 0xf2)
+		i++; /* bnd prefix */
+	if (i + 6 <= len && p[i] == 0xff && p[i + 1] == 0x25) {
+		/* jmp *disp32(%rip): relative to the next instruction */
+		int32_t disp = (int32_t)((uint32_t)p[i + 2] | (uint32_t)p[i + 3] << 8 |
+					 (uint32_t)p[i + 4] << 16 | (uint32_t)p[i + 5] << 24);
+		*got = vaddr + i + 6 + (uint64_t)(int64_t)disp;
+		return 1;
+	}
+	if (i + 5 <= len && p[i] == 0x68) { /* push $index */
+		*index = (uint32_t)p[i + 1] | (uint32_t)p[i + 2] << 8 | (uint32_t)p[i + 3] << 16 |
+			 (uint32_t)p[i + 4] << 24;
+		return 2;
+	}
+	return 0;
+}
+
+static int name_stubs(ps_elf *e, const char *section, const struct slot *slots, size_t nslots,
+		      const char **order, size_t norder)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e->elf, section, &sh);
+	if (!scn || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR))
+		return 0;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	uint64_t entsize = sh.sh_entsize == 8 || sh.sh_entsize == 16 ? sh.sh_entsize : 16;
+	if (!d || !d->d_buf)
+		return 0;
+	size_t count = d->d_size / entsize;
+	if (count > PLT_MAX)
+		return PS_ELIMIT;
+	struct sym *s = realloc(e->syms, (e->nsyms + count + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	e->syms = s;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t vaddr = sh.sh_addr + i * entsize, got = 0;
+		uint32_t index = 0;
+		const char *name = NULL;
+		switch (decode_stub((const unsigned char *)d->d_buf + i * entsize, entsize, vaddr,
+				    &got, &index)) {
+		case 1: {
+			struct slot key = {got, NULL};
+			const struct slot *hit =
+			    nslots ? bsearch(&key, slots, nslots, sizeof(key), cmp_slot) : NULL;
+			name = hit ? hit->name : NULL;
+			break;
+		}
+		case 2:
+			name = index < norder ? order[index] : NULL;
+			break;
+		}
+		if (!name)
+			continue;
+		size_t len = strlen(name);
+		char *full = ps_arena_alloc(e->arena, len + 5);
+		if (!full)
+			return -ENOMEM;
+		memcpy(full, name, len);
+		memcpy(full + len, "@plt", 5);
+		/* Ranked below every real symbol: one that names a stub itself wins. */
+		e->syms[e->nsyms++] = (struct sym){vaddr, entsize, full, NULL, vaddr + entsize, -1};
+	}
+	return 0;
+}
+
+/* Adds a "name@plt" symbol for every PLT stub of the binary. */
+static int add_plt_symbols(ps_elf *e)
+{
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(e->elf, &eh) || eh.e_machine != EM_X86_64)
+		return 0;
+	struct slot *slots = NULL;
+	const char **order = NULL;
+	size_t nslots = 0, cap = 0, norder = 0;
+	int err = 0;
+	Elf_Scn *scn = NULL, *relaplt = find_section(e->elf, ".rela.plt", NULL);
+	/* Only .plt.got's slots are bound by .rela.dyn (GLOB_DAT), and a large library's
+	 * .rela.dyn is megabytes of RELATIVE entries: read it only when needed. */
+	int dyn = find_section(e->elf, ".plt.got", NULL) != NULL;
+	while (!err && (scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+		if ((scn == relaplt || dyn) && gelf_getshdr(scn, &sh) && sh.sh_type == SHT_RELA &&
+		    (sh.sh_flags & SHF_ALLOC))
+			err = read_slots(e, scn, &sh, &slots, &nslots, &cap,
+					 scn == relaplt && !order ? &order : NULL, &norder);
+	}
+	if (!err && nslots) {
+		qsort(slots, nslots, sizeof(*slots), cmp_slot);
+		size_t before = e->nsyms;
+		const char *sections[] = {".plt", ".plt.sec", ".plt.got"};
+		for (size_t i = 0; !err && i < sizeof(sections) / sizeof(sections[0]); i++)
+			err = name_stubs(e, sections[i], slots, nslots, order, norder);
+		if (e->nsyms != before)
+			sort_symbols(e);
+	}
+	free(slots);
+	free(order);
+	return err;
 }
 
 /* ---- separate debug files ---- */
@@ -534,7 +775,10 @@ static int index_symbols(ps_elf *e, const ps_elf_opts *o, const char *path)
 		e->dfd = -1;
 		e->debug_path = NULL;
 	}
-	finish_symbols(e);
+	sort_symbols(e);
+	/* A binary whose PLT cannot be read still has its other names. */
+	add_plt_symbols(e);
+	size_symbols(e);
 	return 0;
 }
 
@@ -942,92 +1186,4 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 	}
 	frames[0] = (ps_elf_frame){name, NULL, 0};
 	return 1;
-}
-
-/* ---- demangling ---- */
-
-/* The C++ runtime's demangler: it is the reference for Itanium names. */
-extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
-
-/* Legacy Rust symbols are Itanium-mangled paths ending in a "17h<16 hex>E" hash element;
- * users never want the hash, so it is dropped, and Rust's $..$ escapes are decoded. */
-static int rust_legacy_tidy(char *s)
-{
-	size_t len = strlen(s);
-	/* "::h0123456789abcdef" at the end */
-	if (len > 19 && !strncmp(s + len - 19, "::h", 3)) {
-		int hex = 1;
-		for (size_t i = len - 16; i < len; i++)
-			if (!strchr("0123456789abcdef", s[i]))
-				hex = 0;
-		if (!hex)
-			return 0;
-		s[len - 19] = '\0';
-	} else {
-		return 0;
-	}
-	static const struct {
-		const char *esc, *rep;
-	} escapes[] = {{"$SP$", "@"},  {"$BP$", "*"},  {"$RF$", "&"},  {"$LT$", "<"},
-		       {"$GT$", ">"},  {"$LP$", "("},  {"$RP$", ")"},  {"$C$", ","},
-		       {"$u7e$", "~"}, {"$u20$", " "}, {"$u27$", "'"}, {"$u5b$", "["},
-		       {"$u5d$", "]"}, {"$u7b$", "{"}, {"$u7d$", "}"}, {"$u3b$", ";"},
-		       {"$u2b$", "+"}, {"$u22$", "\""}};
-	char *w = s;
-	for (const char *r = s; *r;) {
-		if (r[0] == '.' && r[1] == '.') {
-			*w++ = ':';
-			*w++ = ':';
-			r += 2;
-			continue;
-		}
-		/* rustc writes "_$" for a path element that starts with an escape. */
-		if (r[0] == '_' && r[1] == '$' &&
-		    (r == s || (r - s >= 2 && r[-1] == ':' && r[-2] == ':'))) {
-			r++;
-			continue;
-		}
-		/* $uXX$: any other code point, in hex. */
-		unsigned cp;
-		int used = 0;
-		if (r[0] == '$' && r[1] == 'u' && sscanf(r, "$u%2x$%n", &cp, &used) == 1 &&
-		    used == 5 && cp >= 0x20 && cp < 0x7f) {
-			*w++ = (char)cp;
-			r += used;
-			continue;
-		}
-		int done = 0;
-		if (*r == '$')
-			for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
-				size_t el = strlen(escapes[i].esc);
-				if (!strncmp(r, escapes[i].esc, el)) {
-					*w++ = escapes[i].rep[0];
-					r += el;
-					done = 1;
-					break;
-				}
-			}
-		if (!done)
-			*w++ = *r++;
-	}
-	*w = '\0';
-	return 1;
-}
-
-const char *ps_demangle(const char *name, char *buf, size_t size)
-{
-	if (name[0] == '_' && name[1] == 'R')
-		return ps_demangle_rust_v0(name, buf, size) == 0 ? buf : name;
-	if (name[0] != '_' || name[1] != 'Z')
-		return name;
-	int status = 0;
-	char *d = __cxa_demangle(name, NULL, NULL, &status);
-	if (!d || status != 0) {
-		free(d);
-		return name;
-	}
-	snprintf(buf, size, "%s", d);
-	free(d);
-	rust_legacy_tidy(buf);
-	return buf;
 }

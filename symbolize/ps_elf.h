@@ -66,8 +66,9 @@ size_t ps_elf_nsyms(const ps_elf *e);
  * errno. */
 int ps_open_in_root(const char *root, const char *path);
 
-/* Demangles a C++ (Itanium) or Rust (legacy or v0) symbol into buf; returns buf, or name
- * unchanged when it is not mangled. */
+/* ps_demangle.c. Demangles a C++ (Itanium) or Rust (legacy or v0) symbol into buf, with
+ * an "@plt" suffix kept after the demangled name; returns buf, or name unchanged when it
+ * is not mangled. A name longer than size is cut. */
 const char *ps_demangle(const char *name, char *buf, size_t size);
 /* Rust v0 ("_R...") alone, as rustc-demangle's {:#} prints it (no crate hashes). Returns
  * 0, or -1 when name is not a valid v0 symbol or does not fit in size. */

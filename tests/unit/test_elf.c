@@ -3,6 +3,7 @@
  * corrupted images, the fuzzer's crash files) that must fail cleanly, never crash. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -144,6 +145,195 @@ Test(elf, debuglink_and_build_id, .init = setup, .fini = teardown)
 	uint8_t wrong[20] = {1, 2, 3};
 	cr_expect_eq(ps_elf_open(&e, path, wrong, 20, 0), PS_ECORRUPT);
 	cr_expect_null(e);
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Calls through the PLT: libc functions called directly, one also through a pointer,
+ * and (from a shared library or PIE) __cxa_finalize's stub in .plt.got. */
+static const char plt_src[] =
+    "#include <ctype.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+    "int (*volatile fp)(const void *, const void *, size_t) = memcmp;\n"
+    "int main(int argc, char **argv) {\n"
+    "	char a[8] = \"abc\", b[8] = \"abd\";\n"
+    "	int s = memcmp(a, b, 3) + (int)strlen(argv[0]) + toupper(argc) + abs(-argc);\n"
+    "	s += fp(a, b, 2);\n"
+    "	printf(\"%d\\n\", s);\n"
+    "	return 0;\n"
+    "}\n";
+static const char plt_cxx_src[] = "#include <string>\n"
+				  "int main(int argc, char **argv) {\n"
+				  "	std::string *s = new std::string(argv[0]);\n"
+				  "	int n = (int)s->size();\n"
+				  "	delete s;\n"
+				  "	return n == 1;\n"
+				  "}\n";
+
+/* Checks every stub objdump labels in bin (objdump -C: demangled, as we are asked to)
+ * against ps_elf's name for its first and last byte; the .plt header is nobody's, not
+ * _init's. Returns the number of stubs checked. */
+static int check_plt(const char *bin, int entsize_min)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "objdump -d -C -j .plt -j .plt.sec -j .plt.got %s | grep -E '^[0-9a-f]+ <'", bin);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, bin, NULL, 0, PS_ELF_DEMANGLE), 0, "%s", bin);
+	char line[1024];
+	int stubs = 0;
+	while (fgets(line, sizeof(line), p)) {
+		unsigned long long addr;
+		char label[900];
+		if (sscanf(line, "%llx <%899[^\n]", &addr, label) != 2)
+			continue;
+		label[strcspn(label, "\n")] = '\0';
+		size_t len = strlen(label);
+		if (len >= 2 && !strcmp(label + len - 2, ">:"))
+			label[len - 2] = '\0';
+		const char *got = lookup(e, addr);
+		if (!strcmp(label, ".plt") || strstr(label, "@plt-0x")) {
+			cr_expect_null(got, "%s: the .plt header at %llx is named %s", bin, addr,
+				       got);
+			continue;
+		}
+		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx: %s, objdump: %s", bin,
+				 addr, got, label);
+		got = lookup(e, addr + (uint64_t)entsize_min - 1);
+		cr_expect_str_eq(got ? got : "(none)", label, "%s at %llx+%d: %s, objdump: %s", bin,
+				 addr, entsize_min - 1, got, label);
+		stubs++;
+	}
+	pclose(p);
+	ps_elf_free(e);
+	return stubs;
+}
+
+/* PLT stubs are named after the function they jump to, "memcmp@plt", as perf and
+ * objdump name them, in every layout ld makes; before, they had no name or _init's. */
+Test(elf, plt_stubs, .init = setup, .fini = teardown)
+{
+	if (sh("command -v cc >/dev/null && command -v objdump >/dev/null") != 0)
+		cr_skip_test("needs cc and objdump");
+	write_file("p.c", plt_src);
+	static const struct {
+		const char *name, *flags;
+	} variants[] = {
+	    {"lazy", ""},				   /* .plt, .plt.got */
+	    {"now", "-Wl,-z,now"},			   /* bound at load time */
+	    {"nopie", "-no-pie"},			   /* .plt only */
+	    {"ibt", "-fcf-protection=full -Wl,-z,ibtplt"}, /* .plt.sec */
+	    {"ibtnow", "-fcf-protection=full -Wl,-z,ibtplt -Wl,-z,now"},
+	    {"lib.so", "-fPIC -shared"},
+	};
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		cr_assert_eq(sh("cd %s && cc -O1 -fno-builtin %s -o %s p.c && "
+				"strip -s -o %s.stripped %s",
+				dir, variants[i].flags, variants[i].name, variants[i].name,
+				variants[i].name),
+			     0, "%s", variants[i].name);
+		char bin[256];
+		snprintf(bin, sizeof(bin), "%s/%s", dir, variants[i].name);
+		/* memcmp, strlen, __ctype_toupper_loc, abs, printf (+ __cxa_finalize) */
+		cr_expect_geq(check_plt(bin, 8), 5, "%s", bin);
+		/* .dynsym and the relocations are all it takes. */
+		strcat(bin, ".stripped");
+		cr_expect_geq(check_plt(bin, 8), 5, "%s", bin);
+	}
+	/* C++: demangled, then @plt ("operator new(unsigned long)@plt"). */
+	if (sh("command -v g++ >/dev/null") == 0) {
+		write_file("p.cc", plt_cxx_src);
+		cr_assert_eq(sh("cd %s && g++ -O1 -o cxx p.cc", dir), 0);
+		char bin[256];
+		snprintf(bin, sizeof(bin), "%s/cxx", dir);
+		cr_expect_geq(check_plt(bin, 8), 3, "%s", bin);
+	}
+}
+
+/* Symbol versions: .symtab spells them into names ("api@@V2"), next to the code's own
+ * plain name at the same address. The plain name is shown, and a name that exists only
+ * versioned loses its version. */
+Test(elf, symbol_versions, .init = setup, .fini = teardown)
+{
+	if (sh("command -v cc >/dev/null && command -v nm >/dev/null") != 0)
+		cr_skip_test("needs cc and nm");
+	cr_assert_eq(sh("cd %s && printf '%s' > lib.c && printf '%s' > v.map && "
+			"cc -O1 -fPIC -shared -Wl,--version-script=v.map -o libv.so lib.c && "
+			"strip -s -o libv.stripped libv.so",
+			dir,
+			"int impl_new(int x) { return x * 3; }\n"
+			"int impl_old(int x) { return x * 2; }\n"
+			"__asm__(\".symver impl_new, api@@V2\");\n"
+			"__asm__(\".symver impl_old, api@V1\");\n"
+			"int only(int x) { return x + 1; }\n"
+			"__asm__(\".symver only, only_api@@V2, remove\");\n",
+			"V1 { global: api; local: *; };\nV2 { global: api; only_api; } V1;\n"),
+		     0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/libv.so", dir);
+	uint64_t new_at = sym_addr(path, "impl_new"), old_at = sym_addr(path, "impl_old");
+	uint64_t only_at = sym_addr(path, "only_api@@V2");
+	cr_assert_eq(sym_addr(path, "api@@V2"), new_at);
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, PS_ELF_DEMANGLE), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "symtab");
+	cr_expect_str_eq(lookup(e, new_at), "impl_new");
+	cr_expect_str_eq(lookup(e, old_at), "impl_old");
+	cr_expect_str_eq(lookup(e, only_at), "only_api");
+	ps_elf_free(e);
+	/* .dynsym names carry no version: the exported name. */
+	snprintf(path, sizeof(path), "%s/libv.stripped", dir);
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, PS_ELF_DEMANGLE), 0);
+	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "dynsym");
+	cr_expect_str_eq(lookup(e, new_at), "api");
+	cr_expect_str_eq(lookup(e, only_at), "only_api");
+	ps_elf_free(e);
+}
+
+/* glibc as this machine has it (with its debug symbols when installed, which is where
+ * the versioned names come from): no name carries a version. */
+Test(elf, libc_names_unversioned)
+{
+	Dl_info info;
+	void *start = dlsym(RTLD_DEFAULT, "__libc_start_main");
+	if (!start || !dladdr(start, &info) || !info.dli_fname)
+		cr_skip_test("no dynamic glibc");
+	/* From glibc itself: under ASan, the global memcpy or free is the sanitizer's. */
+	void *libc = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+	cr_assert_not_null(libc, "%s", info.dli_fname);
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, info.dli_fname, NULL, 0, PS_ELF_DEMANGLE), 0, "%s",
+		     info.dli_fname);
+	const char *fns[] = {
+	    "__libc_start_main",	 "memcpy",	  "fsetpos", "pthread_mutex_lock",
+	    "pthread_mutexattr_gettype", "clock_gettime", "free"};
+	int checked = 0;
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		void *p = dlsym(libc, fns[i]);
+		Dl_info in;
+		if (!p || !dladdr(p, &in) || in.dli_fbase != info.dli_fbase)
+			continue;
+		const char *name = lookup(e, (uint64_t)((uintptr_t)p - (uintptr_t)info.dli_fbase));
+		cr_expect_not_null(name, "%s", fns[i]);
+		if (name)
+			cr_expect(strchr(name, '@') == NULL, "%s: %s", fns[i], name);
+		checked++;
+	}
+	cr_expect_geq(checked, 5);
+	cr_log_info("__libc_start_main is %s (symbols: %s)",
+		    lookup(e, (uint64_t)((uintptr_t)start - (uintptr_t)info.dli_fbase)),
+		    ps_elf_symbol_source(e, NULL));
+	ps_elf_free(e);
+	dlclose(libc);
 }
 
 /* Every prefix length class and a sweep of byte corruptions of a real binary: open and

@@ -72,7 +72,6 @@ Test(sym, self_lookup_elf)
 	cr_assert_geq(ps_elf_lookup(e, vaddr + 2, fr, PS_ELF_MAX_INLINE), 1);
 	cr_expect_str_eq(fr[0].name, "sym_test_target_function");
 	cr_expect_str_eq(ps_elf_symbol_source(e, NULL), "symtab");
-	/* A C++ runtime function, demangled: __cxa_demangle lives in libstdc++, mapped here. */
 	ps_elf_free(e);
 	ps_elf_free(NULL);
 }
