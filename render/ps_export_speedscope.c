@@ -278,12 +278,10 @@ static void write_samples(writer *w, const entry *e, size_t n, size_t depth_max,
 		fputs(j ? ",\n[" : "\n[", w->out);
 		size_t depth = ps_profile_node_path(w->p, e[j].node, path, depth_max);
 		int first = 1;
-		for (size_t k = 0; k < depth; k++) {
-			uint32_t fn = x->frame_fn[path[k]];
-			/* The process root is the profile, not a frame. */
-			if (k == 0 && ps_xmodel_process(x, e[j].node) != PS_NODE_ROOT)
-				continue;
-			fprintf(w->out, first ? "%u" : ",%u", w->frame_of[fn]);
+		/* The process root is the profile, not a frame. */
+		size_t k = ps_xmodel_process(x, e[j].node) != PS_NODE_ROOT;
+		for (; k < depth; k++) {
+			fprintf(w->out, first ? "%u" : ",%u", w->frame_of[x->frame_fn[path[k]]]);
 			first = 0;
 		}
 		putc(']', w->out);
