@@ -129,7 +129,7 @@ typedef struct psample {
 } psample;
 
 typedef struct mapinfo {
-	uint8_t used, unresolved, no_file, no_line, inline_frames;
+	uint8_t used, functions, files, lines, inline_frames;
 } mapinfo;
 
 typedef struct enc {
@@ -406,9 +406,9 @@ static void write_locations(enc *e, pb *out, pb *sub, pb *line)
 		for (uint32_t k = c; k != NONE; k = e->chains[k].below) {
 			ps_frame_id fid = e->chains[k].frame;
 			const ps_frame *f = ps_profile_frame_at(e->p, fid);
-			mi->unresolved |= f->unresolved;
-			mi->no_file |= !f->file;
-			mi->no_line |= !f->line;
+			mi->functions |= !f->unresolved;
+			mi->files |= f->file != NULL;
+			mi->lines |= f->line != 0;
 			mi->inline_frames |= k != c || e->chains[k].below != NONE;
 			pb_uint(line, LINE_FUNCTION_ID, e->fn_id[x->frame_fn[fid]]);
 			pb_uint(line, LINE_LINE, f->line);
@@ -434,9 +434,9 @@ static void write_mapping(enc *e, pb *out, pb *sub, uint32_t id)
 		 * tool rather than an empty binary, and nothing tries to open it. */
 		pb_uint(sub, MAPPING_FILENAME, cstr_id(e, "[perfsample]"));
 	}
-	pb_uint(sub, MAPPING_HAS_FUNCTIONS, mi->used && !mi->unresolved);
-	pb_uint(sub, MAPPING_HAS_FILENAMES, mi->used && !mi->no_file);
-	pb_uint(sub, MAPPING_HAS_LINE_NUMBERS, mi->used && !mi->no_line);
+	pb_uint(sub, MAPPING_HAS_FUNCTIONS, mi->functions);
+	pb_uint(sub, MAPPING_HAS_FILENAMES, mi->files);
+	pb_uint(sub, MAPPING_HAS_LINE_NUMBERS, mi->lines);
 	pb_uint(sub, MAPPING_HAS_INLINE_FRAMES, mi->inline_frames);
 	pb_msg(out, PROFILE_MAPPING, sub);
 }
@@ -453,9 +453,11 @@ static int is_library(const char *path)
 /* The profile's mappings keep their ids; frames that have none go to one synthetic
  * mapping after them. pprof takes the first mapping in the file for the main binary (its
  * "File:" header, the binary -list and -disasm read), so the first one that samples use
- * and that is neither a library nor bracketed ([kernel.kallsyms], [vdso]) goes first. The
- * has_* flags say what every location of the mapping has, as pprof reads them: a mapping
- * with any of them set is not symbolized again. */
+ * and that is neither a library nor bracketed ([kernel.kallsyms], [vdso]) goes first.
+ * The has_* flags say that the mapping's locations have names, files, lines, inline frames,
+ * set as pprof's own symbolizer sets them: when any of its locations does (a PLT stub or
+ * _start without a line does not clear them). pprof symbolizes again only a mapping with
+ * none set: one whose frames are all unresolved. */
 static void write_mappings(enc *e, pb *out, pb *sub)
 {
 	uint32_t main_id = 0;

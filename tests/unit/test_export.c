@@ -741,17 +741,29 @@ Test(export_pprof, frames_without_mapping_share_a_synthetic_one_after_the_real_o
 						   .addr = 0x7f0000000100,
 						   .mapping = m.libc,
 						   .unresolved = 1});
+	uint32_t libz = mapping_of(m.p, (ps_mapping){"/lib/libz.so.1", NULL, 0x7e00, 0x7f00, 0});
+	ps_frame_id unz = frame_of(m.p, (ps_frame){.name = "[libz.so.1]",
+						   .kind = PS_FRAME_USER,
+						   .addr = 0x7e10,
+						   .mapping = libz,
+						   .unresolved = 1});
 	STACK(m.p, 2, m.comm, m.main, jit);
 	STACK(m.p, 1, m.comm, m.main, unk);
+	STACK(m.p, 1, m.comm, m.main, m.memcpy_);
+	STACK(m.p, 1, m.comm, m.main, unz);
 	pp d = export_pprof_of(m.p, NULL);
-	cr_assert_eq(d.nmap, 3);
+	cr_assert_eq(d.nmap, 4);
 	const pp_map *syn = map_named(&d, "[perfsample]");
-	cr_assert_eq(syn->id, 3, "after the profile's mappings");
+	cr_assert_eq(syn->id, 4, "after the profile's mappings");
 	cr_assert_eq(syn->has_functions, 1);
-	cr_assert_eq(loc_at(&d, 0x9000)->mapping, 3);
+	cr_assert_eq(loc_at(&d, 0x9000)->mapping, 4);
 	const pp_map *libc = map_named(&d, "/lib/libc.so.6");
-	cr_assert_eq(libc->has_functions, 0, "an unresolved frame: pprof may symbolize it");
+	cr_assert_eq(libc->has_functions, 1,
+		     "a location with a name, as pprof's symbolizer sets it");
 	cr_assert_eq(loc_at(&d, 0x7f0000000100)->mapping, m.libc);
+	const pp_map *z = map_named(&d, "/lib/libz.so.1");
+	cr_assert_eq(z->has_functions + z->has_filenames + z->has_lines + z->has_inline, 0,
+		     "nothing resolved: pprof may symbolize it from the binary");
 	pp_free(&d);
 	ps_profile_free(m.p);
 }
