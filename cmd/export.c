@@ -1,6 +1,7 @@
 /* perfsample export: pprof, speedscope and callgrind files. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
@@ -43,8 +44,13 @@ int cmd_export(int argc, char **argv)
 		usage_error("export", "export needs -o OUT");
 	ps_export_meta m;
 	ps_export_meta_init(&m);
+	/* pprof and callgrind place each frame: an address, its file:line, its mapping. */
+	s.sym.addresses = 1;
+	/* A trace's samples, kept: speedscope's Time Order view lays them out in time, pprof
+	 * labels them with their pid and tid. */
+	unsigned keep = fn != ps_export_callgrind && source_is_trace(&s) ? PS_PROFILE_SAMPLES : 0;
 	struct trace_summary sum;
-	ps_profile *p = load_profile(&s, 0, &sum);
+	ps_profile *p = load_profile(&s, keep, &sum);
 	if (source_is_trace(&s)) {
 		const char *ev = sum.event;
 		uint64_t f = sum.freq ? strtoull(sum.freq, NULL, 10) : 0;
@@ -54,7 +60,10 @@ int cmd_export(int argc, char **argv)
 			m.event = ev;
 		m.period_ns = f ? 1000000000ull / f : timer ? per : 0;
 		m.name = sum.cmdline ? sum.cmdline : "";
-		m.start_ns = sum.have_stats ? sum.stats.start_ns : sum.first_time;
+		/* pprof's time_nanos is wall-clock; the stats are on CLOCK_MONOTONIC. */
+		struct tm tm = {0};
+		if (sum.start_time && strptime(sum.start_time, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			m.start_ns = (uint64_t)timegm(&tm) * 1000000000ull;
 		m.duration_ns = sum.have_stats ? sum.stats.end_ns - sum.stats.start_ns
 					       : sum.last_time - sum.first_time;
 	}

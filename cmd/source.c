@@ -231,6 +231,7 @@ static void summary_header(ps_trace_reader *r, struct trace_summary *s)
 	s->cmdline = meta_copy(r, "cmdline");
 	s->freq = meta_copy(r, "freq");
 	s->period = meta_copy(r, "period");
+	s->start_time = meta_copy(r, "start_time");
 }
 
 static void summary_counts(struct trace_summary *s, const ps_trace_summary *t)

@@ -122,6 +122,7 @@ struct trace_summary {
 	uint64_t first_time, last_time;
 	int kernel_hidden;
 	const char *event, *cmdline, *freq, *period; /* from the header; NULL when absent */
+	const char *start_time; /* wall clock, "YYYY-MM-DDTHH:MM:SSZ" */
 };
 void summarize(ps_trace_reader *r, const char *path, struct trace_summary *s);
 

@@ -344,18 +344,33 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static int make_label(ps_profile *p, const ps_frame *f, ps_buf *raw)
+/* Appends the frame's demangled name (or the name as it is) to out. */
+static int demangled(ps_profile *p, const ps_frame *f, ps_buf *out)
 {
-	int err = 0, done = 0;
-	raw->len = 0;
 	if (p->lopts.demangle && f->kind != PS_FRAME_UNKNOWN && f->kind != PS_FRAME_PROCESS &&
 	    !f->unresolved) {
-		done = p->lopts.demangle(p->lopts.ctx, f->name, raw);
+		size_t len = out->len;
+		int done = p->lopts.demangle(p->lopts.ctx, f->name, out);
 		if (done < 0)
 			return done;
+		if (done)
+			return 0;
+		out->len = len;
 	}
-	if (!done)
-		err = ps_buf_addstr(raw, f->name);
+	return ps_buf_addstr(out, f->name);
+}
+
+int ps_profile_name(ps_profile *p, ps_frame_id id, ps_buf *out)
+{
+	if (id >= p->nframes)
+		return -EINVAL;
+	return demangled(p, &p->frames[id], out);
+}
+
+static int make_label(ps_profile *p, const ps_frame *f, ps_buf *raw)
+{
+	raw->len = 0;
+	int err = demangled(p, f, raw);
 	unsigned fl = p->lopts.flags;
 	if (!err && (fl & PS_LABEL_LINES) && f->file)
 		err = ps_buf_printf(raw, " [%s:%u]", base_name(f->file), f->line);

@@ -122,6 +122,10 @@ void ps_profile_set_labels(ps_profile *p, const ps_label_opts *o);
  * already), annotated, and escaped as a folded frame (no ';', no control bytes). Made once
  * per frame and cached; NULL only when out of memory. *len may be NULL. */
 const char *ps_profile_label(ps_profile *p, ps_frame_id id, size_t *len);
+/* The frame's name as other tools print a function: demangled as its label is, but with no
+ * annotation ("_[k]", " [file:line]") and no escaping (a name may hold ';' or control
+ * bytes: the writer of each format escapes for it). Appends to out; 0 or a negative code. */
+int ps_profile_name(ps_profile *p, ps_frame_id id, ps_buf *out);
 
 /* ---- stacks ---- */
 

@@ -27,113 +27,78 @@ ps_export_fn ps_export_by_name(const char *format)
 	return NULL;
 }
 
-static int xtab_grow(ps_xtab *t)
+/* ---- the model as the writers see it ---- */
+
+struct fn_key {
+	const ps_xmodel *x;
+	const ps_xfn *f;
+};
+
+static int fn_eq(const void *ctx, uint32_t id)
 {
-	size_t nslots = t->mask ? (t->mask + 1) * 2 : 1024;
-	uint32_t *slot = calloc(nslots, sizeof(*slot));
-	if (!slot)
-		return -ENOMEM;
-	for (uint32_t id = 0; id < t->n; id++) {
-		size_t h = (size_t)ps_hash(t->name[id], t->len[id]) & (nslots - 1);
-		while (slot[h])
-			h = (h + 1) & (nslots - 1);
-		slot[h] = id + 1;
+	const struct fn_key *k = ctx;
+	const ps_xfn *a = &k->x->fn[id], *b = k->f;
+	/* The profile interns its strings: equal strings are the same pointer. */
+	return a->sysname == b->sysname && a->file == b->file && a->object == b->object &&
+	       a->process == b->process;
+}
+
+static uint64_t fn_hash(const ps_xfn *f)
+{
+	uint64_t h = ps_hash_u64((uintptr_t)f->sysname) ^ ps_hash_u64((uintptr_t)f->file + 1);
+	return ps_hash_u64(h ^ ps_hash_u64((uintptr_t)f->object + 2) ^ f->process);
+}
+
+/* The function of frame id as code, or as a process root. */
+static int xmodel_fn(ps_xmodel *x, ps_frame_id id, int process, uint32_t *out)
+{
+	const ps_frame *fr = ps_profile_frame_at(x->p, id);
+	const ps_mapping *map = ps_profile_mapping_at(x->p, fr->mapping);
+	ps_xfn f = {.sysname = fr->name,
+		    .file = fr->file,
+		    .object = map ? map->path : NULL,
+		    .line = fr->line,
+		    .process = (uint8_t)process};
+	struct fn_key k = {x, &f};
+	uint64_t h = fn_hash(&f);
+	uint32_t found = ps_index_find(&x->fn_index, h, fn_eq, &k);
+	if (found != UINT32_MAX) {
+		ps_xfn *g = &x->fn[found];
+		if (fr->line && (!g->line || fr->line < g->line))
+			g->line = fr->line;
+		*out = found;
+		return 0;
 	}
-	free(t->slot);
-	t->slot = slot;
-	t->mask = nslots - 1;
+	x->scratch.len = 0;
+	int err = ps_profile_name(x->p, id, &x->scratch);
+	if (err)
+		return err;
+	f.namelen = x->scratch.len;
+	if (f.namelen == strlen(fr->name) && !memcmp(x->scratch.data, fr->name, f.namelen))
+		f.name = fr->name;
+	else if (!(f.name = ps_arena_strndup(x->arena, x->scratch.data, f.namelen)))
+		return -ENOMEM;
+	if (PS_GROW(x->fn, x->fncap, x->nfn + 1))
+		return -ENOMEM;
+	if ((err = ps_index_insert(&x->fn_index, h, (uint32_t)x->nfn)))
+		return err;
+	x->fn[x->nfn] = f;
+	*out = (uint32_t)x->nfn++;
 	return 0;
 }
 
-int ps_xtab_intern(ps_xtab *t, const char *s, size_t len, uint32_t *id)
+/* A depth-1 frame is the process when the model says so, or, for folded text (frames that
+ * are only names), when the caller says the first frame is the comm. */
+static int is_process_root(const ps_xmodel *x, ps_node_id n)
 {
-	/* Keep the load under one half so probes stay short. */
-	if ((size_t)t->n * 2 >= t->mask) {
-		int err = xtab_grow(t);
-		if (err)
-			return err;
-	}
-	size_t h = (size_t)ps_hash(s, len) & t->mask;
-	for (; t->slot[h]; h = (h + 1) & t->mask) {
-		uint32_t i = t->slot[h] - 1;
-		if (t->len[i] == len && !memcmp(t->name[i], s, len)) {
-			*id = i;
-			return 0;
-		}
-	}
-	if (t->n == UINT32_MAX - 1)
-		return PS_ELIMIT;
-	if (t->n == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 256;
-		const char **name = realloc(t->name, cap * sizeof(*name));
-		if (!name)
-			return -ENOMEM;
-		t->name = name;
-		size_t *lens = realloc(t->len, cap * sizeof(*lens));
-		if (!lens)
-			return -ENOMEM;
-		t->len = lens;
-		t->cap = cap;
-	}
-	if (!t->arena && !(t->arena = ps_arena_new()))
-		return -ENOMEM;
-	char *copy = ps_arena_strndup(t->arena, s, len);
-	if (!copy)
-		return -ENOMEM;
-	t->name[t->n] = copy;
-	t->len[t->n] = len;
-	t->slot[h] = t->n + 1;
-	*id = t->n++;
-	return 0;
+	if (ps_profile_node_depth(x->p, n) != 1)
+		return 0;
+	const ps_frame *f = ps_profile_frame_at(x->p, ps_profile_node_frame(x->p, n));
+	return f->kind == PS_FRAME_PROCESS ||
+	       (f->kind == PS_FRAME_UNKNOWN && x->m.first_frame_is_comm);
 }
 
-void ps_xtab_release(ps_xtab *t)
-{
-	ps_arena_free(t->arena);
-	free(t->name);
-	free(t->len);
-	free(t->slot);
-	memset(t, 0, sizeof(*t));
-}
-
-static const char *arena_str(ps_arena *a, const char *s)
-{
-	return s ? ps_arena_strndup(a, s, strlen(s)) : NULL;
-}
-
-/* Asks the hook about every frame once, copying what it says: the hook's strings may live
- * in a buffer it reuses. */
-static int load_frame_meta(ps_xprof *x)
-{
-	uint32_t n = x->frames.n;
-	x->meta = calloc(n ? n : 1, sizeof(*x->meta));
-	x->has_meta = calloc(n ? n : 1, 1);
-	x->arena = ps_arena_new();
-	if (!x->meta || !x->has_meta || !x->arena)
-		return -ENOMEM;
-	for (uint32_t id = 0; id < n; id++) {
-		ps_export_frame_meta fm;
-		memset(&fm, 0, sizeof(fm));
-		int r = x->m.frame_meta(x->m.frame_meta_ctx, x->frames.name[id], &fm);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			continue;
-		ps_export_frame_meta *d = &x->meta[id];
-		*d = fm;
-		d->module = arena_str(x->arena, fm.module);
-		d->build_id = arena_str(x->arena, fm.build_id);
-		d->system_name = arena_str(x->arena, fm.system_name);
-		d->file = arena_str(x->arena, fm.file);
-		if ((fm.module && !d->module) || (fm.build_id && !d->build_id) ||
-		    (fm.system_name && !d->system_name) || (fm.file && !d->file))
-			return -ENOMEM;
-		x->has_meta[id] = 1;
-	}
-	return 0;
-}
-
-int ps_xprof_build(ps_xprof *x, ps_profile *p, const ps_export_meta *m)
+int ps_xmodel_build(ps_xmodel *x, ps_profile *p, const ps_export_meta *m)
 {
 	memset(x, 0, sizeof(*x));
 	if (m)
@@ -144,68 +109,96 @@ int ps_xprof_build(ps_xprof *x, ps_profile *p, const ps_export_meta *m)
 		x->m.event = "cpu-clock";
 	if (!p)
 		return -EINVAL;
-
-	size_t n, nframes = 0;
-	const ps_stack *s = ps_profile_stacks(p, &n);
-	for (size_t i = 0; i < n; i++) {
-		nframes++;
-		for (size_t j = 0; j < s[i].len; j++)
-			nframes += s[i].folded[j] == ';';
-	}
-	x->nstacks = n;
-	x->start = malloc((n + 1) * sizeof(*x->start));
-	x->comm = malloc((n ? n : 1) * sizeof(*x->comm));
-	x->count = malloc((n ? n : 1) * sizeof(*x->count));
-	x->ids = malloc((nframes ? nframes : 1) * sizeof(*x->ids));
-	if (!x->start || !x->comm || !x->count || !x->ids)
+	x->p = p;
+	x->nnodes = ps_profile_nnodes(p);
+	size_t nframes = ps_profile_nframes(p);
+	x->arena = ps_arena_new();
+	x->node_fn = malloc(x->nnodes * sizeof(*x->node_fn));
+	x->node_proc = calloc(x->nnodes, 1);
+	x->frame_fn = malloc((nframes ? nframes : 1) * sizeof(*x->frame_fn));
+	if (!x->arena || !x->node_fn || !x->node_proc || !x->frame_fn)
 		return -ENOMEM;
-
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *f = s[i].folded, *end = f + s[i].len;
-		x->start[i] = k;
-		x->comm[i] = UINT32_MAX;
-		x->count[i] = s[i].count;
-		x->total += s[i].count;
-		int first = 1;
-		for (;;) {
-			const char *semi = memchr(f, ';', (size_t)(end - f));
-			const char *fe = semi ? semi : end;
-			uint32_t id;
-			int err;
-			if (first && x->m.first_frame_is_comm) {
-				err = ps_xtab_intern(&x->comms, f, (size_t)(fe - f), &id);
-				x->comm[i] = id;
-			} else {
-				err = ps_xtab_intern(&x->frames, f, (size_t)(fe - f), &id);
-				x->ids[k++] = id;
-			}
-			if (err)
-				return err;
-			first = 0;
-			if (!semi)
-				break;
-			f = semi + 1;
+	memset(x->frame_fn, 0xff, (nframes ? nframes : 1) * sizeof(*x->frame_fn));
+	x->node_fn[PS_NODE_ROOT] = UINT32_MAX;
+	for (ps_node_id n = 1; n < x->nnodes; n++) {
+		ps_frame_id f = ps_profile_node_frame(p, n);
+		int err = 0;
+		if (is_process_root(x, n)) {
+			x->node_proc[n] = 1;
+			err = xmodel_fn(x, f, 1, &x->node_fn[n]);
+		} else {
+			if (x->frame_fn[f] == UINT32_MAX)
+				err = xmodel_fn(x, f, 0, &x->frame_fn[f]);
+			x->node_fn[n] = x->frame_fn[f];
 		}
+		if (err)
+			return err;
 	}
-	x->start[n] = k;
-	if (x->m.frame_meta)
-		return load_frame_meta(x);
 	return 0;
 }
 
-void ps_xprof_release(ps_xprof *x)
+void ps_xmodel_release(ps_xmodel *x)
 {
-	ps_xtab_release(&x->frames);
-	ps_xtab_release(&x->comms);
-	free(x->start);
-	free(x->ids);
-	free(x->comm);
-	free(x->count);
-	free(x->meta);
-	free(x->has_meta);
+	free(x->fn);
+	free(x->node_fn);
+	free(x->frame_fn);
+	free(x->node_proc);
+	ps_index_release(&x->fn_index);
 	ps_arena_free(x->arena);
+	ps_buf_release(&x->scratch);
 	memset(x, 0, sizeof(*x));
+}
+
+ps_node_id ps_xmodel_process(const ps_xmodel *x, ps_node_id n)
+{
+	while (n != PS_NODE_ROOT && ps_profile_node_depth(x->p, n) > 1)
+		n = ps_profile_node_parent(x->p, n);
+	return n != PS_NODE_ROOT && x->node_proc[n] ? n : PS_NODE_ROOT;
+}
+
+struct str_key {
+	const ps_xstrs *t;
+	const char *s;
+	size_t len;
+};
+
+static int str_eq(const void *ctx, uint32_t id)
+{
+	const struct str_key *k = ctx;
+	const ps_xstr *e = &k->t->v[id];
+	return e->len == k->len && !memcmp(e->s, k->s, k->len);
+}
+
+int ps_xstrs_id(ps_xstrs *t, const char *s, size_t len, uint32_t *id)
+{
+	struct str_key k = {t, s, len};
+	uint64_t h = ps_hash(s, len);
+	uint32_t found = ps_index_find(&t->index, h, str_eq, &k);
+	if (found != UINT32_MAX) {
+		*id = found;
+		return 0;
+	}
+	if (t->n >= UINT32_MAX - 1)
+		return PS_ELIMIT;
+	if (!t->arena && !(t->arena = ps_arena_new()))
+		return -ENOMEM;
+	char *copy = ps_arena_strndup(t->arena, s, len);
+	if (!copy || PS_GROW(t->v, t->cap, t->n + 1))
+		return -ENOMEM;
+	int err = ps_index_insert(&t->index, h, (uint32_t)t->n);
+	if (err)
+		return err;
+	t->v[t->n] = (ps_xstr){copy, len};
+	*id = (uint32_t)t->n++;
+	return 0;
+}
+
+void ps_xstrs_release(ps_xstrs *t)
+{
+	free(t->v);
+	ps_index_release(&t->index);
+	ps_arena_free(t->arena);
+	memset(t, 0, sizeof(*t));
 }
 
 int ps_x_check_stream(FILE *out)

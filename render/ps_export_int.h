@@ -1,5 +1,5 @@
-/* ps_export internals shared by the three writers: the profile cut into interned frame ids
- * once, so every format numbers functions the same way. Not a public API. */
+/* ps_export internals shared by the three writers: the profile's frames gathered into
+ * functions once, so every format names and numbers them the same way. Not a public API. */
 #ifndef PS_EXPORT_INT_H
 #define PS_EXPORT_INT_H
 
@@ -10,42 +10,52 @@
 #include "formats/ps_util.h"
 #include "render/ps_export.h"
 
-/* Interned strings: id -> name, ids dense from 0 in order of first appearance. */
-typedef struct ps_xtab {
-	ps_arena *arena;
-	const char **name;
-	size_t *len;
-	uint32_t n, cap;
-	uint32_t *slot; /* open addressing, holds id + 1; 0 is empty */
-	size_t mask;
-} ps_xtab;
+/* A function as the formats name one: the frames of one name in one source file and one
+ * object are one function, whatever their addresses and lines. */
+typedef struct ps_xfn {
+	const char *name; /* printed: demangled, no annotations, not escaped */
+	size_t namelen;
+	const char *sysname; /* as the binary spells it */
+	const char *file;    /* source file, or NULL */
+	const char *object;  /* path of its mapping, or NULL */
+	uint32_t line;	     /* the smallest line known among its frames, 0 when none */
+	uint8_t process;     /* a process root (comm, comm-PID...), not code */
+} ps_xfn;
 
-int ps_xtab_intern(ps_xtab *t, const char *s, size_t len, uint32_t *id);
-void ps_xtab_release(ps_xtab *t);
-
-/* The profile as ids. Stack i has frames ids[start[i] .. start[i+1]) root first, comm[i]
- * (an id in comms, or UINT32_MAX when first_frame_is_comm is off) and count[i]. */
-typedef struct ps_xprof {
+/* The profile with every node's function. Strings point into the profile or x's arena. */
+typedef struct ps_xmodel {
 	ps_export_meta m; /* defaults filled in */
-	ps_xtab frames, comms;
-	size_t nstacks;
-	size_t *start;
-	uint32_t *ids;
-	uint32_t *comm;
-	uint64_t *count;
-	uint64_t total;
-	/* Per frame id, when the frame_meta hook filled it (has_meta[id]); strings in arena. */
-	ps_export_frame_meta *meta;
-	unsigned char *has_meta;
+	ps_profile *p;
+	size_t nnodes;
+	ps_xfn *fn;
+	size_t nfn, fncap;
+	uint32_t *node_fn;  /* per node; the root has UINT32_MAX */
+	uint32_t *frame_fn; /* per frame: its function as code, UINT32_MAX when no node has it */
+	uint8_t *node_proc; /* per node: 1 for a process root */
+	ps_index fn_index;
 	ps_arena *arena;
-} ps_xprof;
+	ps_buf scratch;
+} ps_xmodel;
 
-int ps_xprof_build(ps_xprof *x, ps_profile *p, const ps_export_meta *m);
-void ps_xprof_release(ps_xprof *x);
+int ps_xmodel_build(ps_xmodel *x, ps_profile *p, const ps_export_meta *m);
+void ps_xmodel_release(ps_xmodel *x);
+/* The process root of node n (its depth-1 ancestor when that is a process frame), else
+ * PS_NODE_ROOT. */
+ps_node_id ps_xmodel_process(const ps_xmodel *x, ps_node_id n);
 
-/* Writes s[0..len) as a JSON string with its quotes: '"', '\\' and control bytes escaped,
- * invalid UTF-8 (bad, overlong, surrogate or out-of-range sequences) as \ufffd per byte. */
-void ps_x_json_str(FILE *out, const char *s, size_t len);
+/* Interned strings with dense ids from 0 in order of first appearance (copies kept). */
+typedef struct ps_xstr {
+	const char *s;
+	size_t len;
+} ps_xstr;
+typedef struct ps_xstrs {
+	ps_xstr *v;
+	size_t n, cap;
+	ps_index index;
+	ps_arena *arena;
+} ps_xstrs;
+int ps_xstrs_id(ps_xstrs *t, const char *s, size_t len, uint32_t *id);
+void ps_xstrs_release(ps_xstrs *t);
 
 /* 0 when out has no error, else -EIO (or the errno fwrite left). */
 int ps_x_check_stream(FILE *out);

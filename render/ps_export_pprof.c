@@ -1,5 +1,10 @@
 /* pprof's profile.proto (github.com/google/pprof, proto/profile.proto), encoded by hand and
- * gzipped. The message is small: varints and length-delimited fields only. */
+ * gzipped. The message is small: varints and length-delimited fields only.
+ *
+ * The model maps onto it nearly one to one: the profile's value columns are the sample
+ * types, its mappings the mappings; a location is a frame and the inlined frames above it
+ * (pprof's lines, innermost first); a function is a name in a file in an object; the
+ * process root (comm) is a sample label, not a location. */
 #include "render/ps_export.h"
 
 #include <errno.h>
@@ -30,6 +35,7 @@ enum {
 	SAMPLE_LABEL = 3,
 	LABEL_KEY = 1,
 	LABEL_STR = 2,
+	LABEL_NUM = 3,
 	MAPPING_ID = 1,
 	MAPPING_MEMORY_START = 2,
 	MAPPING_MEMORY_LIMIT = 3,
@@ -39,6 +45,7 @@ enum {
 	MAPPING_HAS_FUNCTIONS = 7,
 	MAPPING_HAS_FILENAMES = 8,
 	MAPPING_HAS_LINE_NUMBERS = 9,
+	MAPPING_HAS_INLINE_FRAMES = 10,
 	LOCATION_ID = 1,
 	LOCATION_MAPPING_ID = 2,
 	LOCATION_ADDRESS = 3,
@@ -61,7 +68,8 @@ typedef struct pb {
 
 static void pb_raw(pb *p, const void *d, size_t len)
 {
-	if (!p->err)
+	/* An empty message may have no buffer yet (d NULL). */
+	if (len && !p->err)
 		p->err = ps_buf_add(&p->b, d, len);
 }
 
@@ -104,170 +112,398 @@ static void pb_msg(pb *p, unsigned field, pb *sub)
 	sub->b.len = 0;
 }
 
+/* A location is a chain of frames: a frame and the inlined frames above it. Chains are
+ * interned as (chain below or NONE, frame). */
+#define NONE UINT32_MAX
+typedef struct chain {
+	uint32_t below; /* the chain this one extends, or NONE for a physical frame */
+	ps_frame_id frame;
+	uint32_t loc; /* pprof location id, 0 until a sample uses it */
+} chain;
+
+/* One pprof sample: a node, and with kept samples the thread it ran on. */
+typedef struct psample {
+	ps_node_id node;
+	uint32_t pid, tid;
+	size_t vals; /* index of its first value in enc.vals */
+} psample;
+
+typedef struct mapinfo {
+	uint8_t used, functions, files, lines, inline_frames;
+} mapinfo;
+
 typedef struct enc {
-	ps_xprof *x;
-	ps_xtab strings;     /* string_table: "" is index 0 */
-	ps_xtab mapkeys;     /* module "\n" build_id -> mapping id - 1 (0 is the synthetic one) */
-	uint32_t *frame_map; /* frame id -> mapping id */
+	ps_xmodel *x;
+	ps_profile *p;
+	ps_xstrs strings; /* string_table: "" is index 0 */
 	int err;
+
+	size_t ncols, samples_col; /* the profile's columns; the one that counts samples */
+	int derive_cpu;		   /* add cpu/nanoseconds = samples * period */
+
+	chain *chains;
+	size_t nchains, chaincap;
+	ps_index chain_index;
+	uint32_t *node_chain;  /* per node: the chain that ends at it */
+	ps_node_id *node_base; /* per node: the node of its chain's physical frame */
+	uint32_t *locs;	       /* chains in location id order */
+	size_t nlocs, loccap;
+
+	psample *samples;
+	size_t nsamples, samplecap;
+	uint64_t *vals;
+	size_t valcap;
+	ps_index sample_index;
+	int threads; /* samples carry pid/tid */
+
+	mapinfo *maps; /* per mapping id; the last one is the synthetic mapping */
+	uint32_t synthetic;
+	uint32_t *fn_id; /* per function: its pprof id, 0 for a process root (a label) */
 } enc;
 
-static int64_t str_id(enc *e, const char *s)
+static uint64_t str_id(enc *e, const char *s, size_t len)
 {
 	uint32_t id = 0;
-	if (!s)
-		s = "";
-	int err = ps_xtab_intern(&e->strings, s, strlen(s), &id);
+	int err = ps_xstrs_id(&e->strings, s ? s : "", s ? len : 0, &id);
 	if (err && !e->err)
 		e->err = err;
 	return id;
 }
 
+static uint64_t cstr_id(enc *e, const char *s) { return str_id(e, s, s ? strlen(s) : 0); }
+
 static void value_type(enc *e, pb *out, pb *sub, unsigned field, const char *type, const char *unit)
 {
-	pb_uint(sub, VALUETYPE_TYPE, (uint64_t)str_id(e, type));
-	pb_uint(sub, VALUETYPE_UNIT, (uint64_t)str_id(e, unit));
+	pb_uint(sub, VALUETYPE_TYPE, cstr_id(e, type));
+	pb_uint(sub, VALUETYPE_UNIT, cstr_id(e, unit));
 	pb_msg(out, field, sub);
 }
 
-/* One mapping per module the hook names, and one synthetic mapping for the rest: pprof wants
- * every location in a mapping, and has_functions tells it not to symbolize addresses. */
-static void mappings(enc *e, pb *out, pb *sub)
+/* ---- locations ---- */
+
+struct chain_key {
+	const enc *e;
+	uint32_t below;
+	ps_frame_id frame;
+};
+
+static int chain_eq(const void *ctx, uint32_t id)
 {
-	ps_xprof *x = e->x;
-	uint32_t id;
-	e->err = ps_xtab_intern(&e->mapkeys, "", 0, &id);
-	if (e->err)
-		return;
-	/* Per mapping: the first frame that named it, for the range, and what its frames know. */
-	uint32_t cap = 16;
-	uint32_t *first = malloc(cap * sizeof(*first));
-	unsigned char *has_files = calloc(cap, 1), *has_lines = calloc(cap, 1);
-	if (!first || !has_files || !has_lines) {
-		e->err = -ENOMEM;
-		goto out;
-	}
-	first[0] = UINT32_MAX;
-	for (uint32_t f = 0; f < x->frames.n; f++) {
-		e->frame_map[f] = 1;
-		if (!x->has_meta || !x->has_meta[f])
-			continue;
-		const ps_export_frame_meta *fm = &x->meta[f];
-		uint32_t mid = 0;
-		if (fm->module) {
-			if (e->mapkeys.n >= cap) {
-				uint32_t ncap = cap * 2;
-				uint32_t *nf = realloc(first, ncap * sizeof(*nf));
-				if (nf)
-					first = nf;
-				unsigned char *a = realloc(has_files, ncap);
-				if (a)
-					has_files = a;
-				unsigned char *b = realloc(has_lines, ncap);
-				if (b)
-					has_lines = b;
-				if (!nf || !a || !b) {
-					e->err = -ENOMEM;
-					goto out;
-				}
-				memset(has_files + cap, 0, ncap - cap);
-				memset(has_lines + cap, 0, ncap - cap);
-				cap = ncap;
-			}
-			uint32_t before = e->mapkeys.n;
-			ps_buf key = {0};
-			int err = ps_buf_printf(&key, "%s\n%s", fm->module,
-						fm->build_id ? fm->build_id : "");
-			if (!err)
-				err = ps_xtab_intern(&e->mapkeys, key.data, key.len, &mid);
-			ps_buf_release(&key);
-			if (err) {
-				e->err = err;
-				goto out;
-			}
-			if (mid == before)
-				first[mid] = f;
-		}
-		e->frame_map[f] = mid + 1;
-		has_files[mid] |= fm->file != NULL;
-		has_lines[mid] |= fm->line != 0;
-	}
-	for (uint32_t mid = 0; mid < e->mapkeys.n; mid++) {
-		pb_uint(sub, MAPPING_ID, mid + 1);
-		if (mid == 0) {
-			/* Frames nobody placed. A bracketed name, as perf's [unknown], so pprof's
-			 * "File:" header names the tool rather than an empty binary, and nothing
-			 * tries to open it. */
-			pb_uint(sub, MAPPING_FILENAME, (uint64_t)str_id(e, "[perfsample]"));
-		} else {
-			const ps_export_frame_meta *fm = &x->meta[first[mid]];
-			pb_uint(sub, MAPPING_MEMORY_START, fm->module_start);
-			pb_uint(sub, MAPPING_MEMORY_LIMIT, fm->module_limit);
-			pb_uint(sub, MAPPING_FILE_OFFSET, fm->module_offset);
-			pb_uint(sub, MAPPING_FILENAME, (uint64_t)str_id(e, fm->module));
-			pb_uint(sub, MAPPING_BUILD_ID, (uint64_t)str_id(e, fm->build_id));
-		}
-		pb_uint(sub, MAPPING_HAS_FUNCTIONS, 1);
-		pb_uint(sub, MAPPING_HAS_FILENAMES, has_files[mid]);
-		pb_uint(sub, MAPPING_HAS_LINE_NUMBERS, has_lines[mid]);
-		pb_msg(out, PROFILE_MAPPING, sub);
-	}
-out:
-	free(first);
-	free(has_files);
-	free(has_lines);
+	const struct chain_key *k = ctx;
+	const chain *c = &k->e->chains[id];
+	return c->below == k->below && c->frame == k->frame;
 }
 
-/* Frame names are opaque, so one name is one function at one location: location id and
- * function id are both frame id + 1. */
-static void locations_and_functions(enc *e, pb *out, pb *sub, pb *line)
+static int chain_of(enc *e, uint32_t below, ps_frame_id frame, uint32_t *out)
 {
-	ps_xprof *x = e->x;
-	for (uint32_t f = 0; f < x->frames.n; f++) {
-		const ps_export_frame_meta *fm = x->has_meta && x->has_meta[f] ? &x->meta[f] : NULL;
-		pb_uint(sub, LOCATION_ID, f + 1);
-		pb_uint(sub, LOCATION_MAPPING_ID, e->frame_map[f]);
-		pb_uint(sub, LOCATION_ADDRESS, fm ? fm->address : 0);
-		pb_uint(line, LINE_FUNCTION_ID, f + 1);
-		pb_uint(line, LINE_LINE, fm ? fm->line : 0);
-		pb_msg(sub, LOCATION_LINE, line);
+	struct chain_key k = {e, below, frame};
+	uint64_t h = ps_hash_u64((uint64_t)below << 32 ^ frame);
+	uint32_t found = ps_index_find(&e->chain_index, h, chain_eq, &k);
+	if (found != UINT32_MAX) {
+		*out = found;
+		return 0;
+	}
+	if (PS_GROW(e->chains, e->chaincap, e->nchains + 1))
+		return -ENOMEM;
+	int err = ps_index_insert(&e->chain_index, h, (uint32_t)e->nchains);
+	if (err)
+		return err;
+	e->chains[e->nchains] = (chain){below, frame, 0};
+	*out = (uint32_t)e->nchains++;
+	return 0;
+}
+
+/* Cuts every path of the trie into locations: an inlined frame joins the chain of the
+ * frame below it (the model puts it at the same address), any other frame starts one. */
+static int build_chains(enc *e)
+{
+	ps_xmodel *x = e->x;
+	e->node_chain = malloc(x->nnodes * sizeof(*e->node_chain));
+	e->node_base = malloc(x->nnodes * sizeof(*e->node_base));
+	if (!e->node_chain || !e->node_base)
+		return -ENOMEM;
+	e->node_chain[PS_NODE_ROOT] = NONE;
+	e->node_base[PS_NODE_ROOT] = PS_NODE_ROOT;
+	for (ps_node_id n = 1; n < x->nnodes; n++) {
+		ps_node_id parent = ps_profile_node_parent(e->p, n);
+		ps_frame_id f = ps_profile_node_frame(e->p, n);
+		e->node_chain[n] = NONE;
+		e->node_base[n] = n;
+		if (x->node_proc[n])
+			continue;
+		uint32_t below = NONE;
+		if (ps_profile_frame_at(e->p, f)->kind == PS_FRAME_INLINE &&
+		    parent != PS_NODE_ROOT && !x->node_proc[parent]) {
+			below = e->node_chain[parent];
+			e->node_base[n] = e->node_base[parent];
+		}
+		int err = chain_of(e, below, f, &e->node_chain[n]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The location id of a chain, given when a sample first names it. */
+static uint64_t loc_id(enc *e, uint32_t c)
+{
+	if (!e->chains[c].loc) {
+		if (PS_GROW(e->locs, e->loccap, e->nlocs + 1)) {
+			e->err = -ENOMEM;
+			return 0;
+		}
+		e->locs[e->nlocs++] = c;
+		e->chains[c].loc = (uint32_t)e->nlocs;
+	}
+	return e->chains[c].loc;
+}
+
+/* The physical frame of a chain: the one that starts it. */
+static const ps_frame *chain_base(const enc *e, uint32_t c)
+{
+	while (e->chains[c].below != NONE)
+		c = e->chains[c].below;
+	return ps_profile_frame_at(e->p, e->chains[c].frame);
+}
+
+/* ---- samples ---- */
+
+struct sample_key {
+	const enc *e;
+	const ps_profile_sample *s;
+};
+
+static int sample_eq(const void *ctx, uint32_t id)
+{
+	const struct sample_key *k = ctx;
+	const psample *a = &k->e->samples[id];
+	return a->node == k->s->node && a->pid == k->s->pid && a->tid == k->s->tid;
+}
+
+/* Adds values to the pprof sample of (node, pid, tid). */
+static int sample_add(enc *e, const ps_profile_sample *s, const uint64_t *v)
+{
+	struct sample_key k = {e, s};
+	uint64_t h =
+	    ps_hash_u64((uint64_t)s->node << 32 ^ ps_hash_u64((uint64_t)s->pid << 32 | s->tid));
+	uint32_t id = ps_index_find(&e->sample_index, h, sample_eq, &k);
+	if (id == UINT32_MAX) {
+		if (PS_GROW(e->samples, e->samplecap, e->nsamples + 1) ||
+		    PS_GROW(e->vals, e->valcap, (e->nsamples + 1) * e->ncols + 1))
+			return -ENOMEM;
+		int err = ps_index_insert(&e->sample_index, h, (uint32_t)e->nsamples);
+		if (err)
+			return err;
+		id = (uint32_t)e->nsamples++;
+		e->samples[id] = (psample){s->node, s->pid, s->tid, id * e->ncols};
+		memset(e->vals + id * e->ncols, 0, e->ncols * sizeof(*e->vals));
+	}
+	for (size_t c = 0; c < e->ncols; c++)
+		e->vals[e->samples[id].vals + c] += v[c];
+	return 0;
+}
+
+/* The samples: kept ones merged by stack and thread (pprof labels them), else one per
+ * stack with a value. */
+static int collect_samples(enc *e)
+{
+	ps_profile *p = e->p;
+	uint64_t v[PS_PROFILE_MAX_COLS];
+	size_t n = ps_profile_nsamples(p);
+	if ((ps_profile_flags(p) & PS_PROFILE_SAMPLES) && n) {
+		for (size_t i = 0; i < n; i++) {
+			const ps_profile_sample *s = ps_profile_sample_at(p, i);
+			e->threads |= s->pid || s->tid;
+		}
+		for (size_t i = 0; i < n; i++) {
+			ps_profile_sample s = *ps_profile_sample_at(p, i);
+			if (!e->threads)
+				s.pid = s.tid = 0;
+			for (size_t c = 0; c < e->ncols; c++)
+				v[c] = ps_profile_sample_value(p, i, c);
+			int err = sample_add(e, &s, v);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	for (ps_node_id node = 1; node < e->x->nnodes; node++) {
+		int any = 0;
+		for (size_t c = 0; c < e->ncols; c++)
+			any |= (v[c] = ps_profile_node_self(p, node, c)) != 0;
+		ps_profile_sample s = {.node = node};
+		int err = any ? sample_add(e, &s, v) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void label_str(enc *e, pb *sub, pb *lab, const char *key, const char *s, size_t len)
+{
+	pb_uint(lab, LABEL_KEY, cstr_id(e, key));
+	pb_uint(lab, LABEL_STR, str_id(e, s, len));
+	pb_msg(sub, SAMPLE_LABEL, lab);
+}
+
+static void label_num(enc *e, pb *sub, pb *lab, const char *key, uint64_t v)
+{
+	/* pprof drops a numeric label of 0 without a unit; pid 0 (the idle task) has the
+	 * comm "swapper" to tell it. */
+	if (!v)
+		return;
+	pb_uint(lab, LABEL_KEY, cstr_id(e, key));
+	pb_uint(lab, LABEL_NUM, v);
+	pb_msg(sub, SAMPLE_LABEL, lab);
+}
+
+static void write_samples(enc *e, pb *out, pb *sub, pb *packed)
+{
+	ps_xmodel *x = e->x;
+	for (size_t i = 0; i < e->nsamples; i++) {
+		const psample *s = &e->samples[i];
+		const uint64_t *v = e->vals + s->vals;
+		/* pprof lists a sample's locations leaf first. */
+		ps_node_id n = s->node;
+		while (n != PS_NODE_ROOT && !x->node_proc[n]) {
+			pb_varint(packed, loc_id(e, e->node_chain[n]));
+			n = ps_profile_node_parent(e->p, e->node_base[n]);
+		}
+		pb_msg(sub, SAMPLE_LOCATION_ID, packed);
+		for (size_t c = 0; c < e->ncols; c++)
+			pb_varint(packed, v[c]);
+		if (e->derive_cpu)
+			pb_varint(packed, v[e->samples_col] * x->m.period_ns);
+		pb_msg(sub, SAMPLE_VALUE, packed);
+		if (n != PS_NODE_ROOT) {
+			const ps_xfn *comm = &x->fn[x->node_fn[n]];
+			label_str(e, sub, packed, "comm", comm->name, comm->namelen);
+		}
+		if (e->threads) {
+			label_num(e, sub, packed, "pid", s->pid);
+			label_num(e, sub, packed, "tid", s->tid);
+		}
+		pb_msg(out, PROFILE_SAMPLE, sub);
+	}
+}
+
+/* ---- mappings, locations, functions ---- */
+
+static void write_locations(enc *e, pb *out, pb *sub, pb *line)
+{
+	ps_xmodel *x = e->x;
+	/* Locations come out in the order samples named them; new ones never appear here. */
+	for (size_t i = 0; i < e->nlocs; i++) {
+		uint32_t c = e->locs[i];
+		const ps_frame *base = chain_base(e, c);
+		uint32_t map = base->mapping ? base->mapping : e->synthetic;
+		mapinfo *mi = &e->maps[map];
+		mi->used = 1;
+		pb_uint(sub, LOCATION_ID, i + 1);
+		pb_uint(sub, LOCATION_MAPPING_ID, map);
+		pb_uint(sub, LOCATION_ADDRESS, base->addr);
+		/* Lines innermost first: the chain runs from the inlined leaf down. */
+		for (uint32_t k = c; k != NONE; k = e->chains[k].below) {
+			ps_frame_id fid = e->chains[k].frame;
+			const ps_frame *f = ps_profile_frame_at(e->p, fid);
+			mi->functions |= !f->unresolved;
+			mi->files |= f->file != NULL;
+			mi->lines |= f->line != 0;
+			mi->inline_frames |= k != c || e->chains[k].below != NONE;
+			pb_uint(line, LINE_FUNCTION_ID, e->fn_id[x->frame_fn[fid]]);
+			pb_uint(line, LINE_LINE, f->line);
+			pb_msg(sub, LOCATION_LINE, line);
+		}
 		pb_msg(out, PROFILE_LOCATION, sub);
 	}
-	for (uint32_t f = 0; f < x->frames.n; f++) {
-		const ps_export_frame_meta *fm = x->has_meta && x->has_meta[f] ? &x->meta[f] : NULL;
-		pb_uint(sub, FUNCTION_ID, f + 1);
-		int64_t name = str_id(e, x->frames.name[f]);
-		pb_uint(sub, FUNCTION_NAME, (uint64_t)name);
-		pb_uint(sub, FUNCTION_SYSTEM_NAME,
-			fm && fm->system_name ? (uint64_t)str_id(e, fm->system_name)
-					      : (uint64_t)name);
-		pb_uint(sub, FUNCTION_FILENAME, fm ? (uint64_t)str_id(e, fm->file) : 0);
+}
+
+static void write_mapping(enc *e, pb *out, pb *sub, uint32_t id)
+{
+	const ps_mapping *m = ps_profile_mapping_at(e->p, id);
+	const mapinfo *mi = &e->maps[id];
+	pb_uint(sub, MAPPING_ID, id);
+	if (m) {
+		pb_uint(sub, MAPPING_MEMORY_START, m->start);
+		pb_uint(sub, MAPPING_MEMORY_LIMIT, m->limit);
+		pb_uint(sub, MAPPING_FILE_OFFSET, m->pgoff);
+		pb_uint(sub, MAPPING_FILENAME, cstr_id(e, m->path));
+		pb_uint(sub, MAPPING_BUILD_ID, cstr_id(e, m->build_id));
+	} else {
+		/* A bracketed name, as perf's [unknown], so pprof's "File:" header names the
+		 * tool rather than an empty binary, and nothing tries to open it. */
+		pb_uint(sub, MAPPING_FILENAME, cstr_id(e, "[perfsample]"));
+	}
+	pb_uint(sub, MAPPING_HAS_FUNCTIONS, mi->functions);
+	pb_uint(sub, MAPPING_HAS_FILENAMES, mi->files);
+	pb_uint(sub, MAPPING_HAS_LINE_NUMBERS, mi->lines);
+	pb_uint(sub, MAPPING_HAS_INLINE_FRAMES, mi->inline_frames);
+	pb_msg(out, PROFILE_MAPPING, sub);
+}
+
+/* A shared library, by the name pprof's own heuristic goes by (".so", ".so.6", ".so_2"). */
+static int is_library(const char *path)
+{
+	for (const char *s = strstr(path, ".so"); s; s = strstr(s + 1, ".so"))
+		if (!s[3] || ((s[3] == '.' || s[3] == '_') && s[4] >= '0' && s[4] <= '9'))
+			return 1;
+	return 0;
+}
+
+/* The profile's mappings keep their ids; frames that have none go to one synthetic
+ * mapping after them. pprof takes the first mapping in the file for the main binary (its
+ * "File:" header, the binary -list and -disasm read), so the first one that samples use
+ * and that is neither a library nor bracketed ([kernel.kallsyms], [vdso]) goes first.
+ * The has_* flags say that the mapping's locations have names, files, lines, inline frames,
+ * set as pprof's own symbolizer sets them: when any of its locations does (a PLT stub or
+ * _start without a line does not clear them). pprof symbolizes again only a mapping with
+ * none set: one whose frames are all unresolved. */
+static void write_mappings(enc *e, pb *out, pb *sub)
+{
+	uint32_t main_id = 0;
+	for (uint32_t id = 1; id < e->synthetic && !main_id; id++) {
+		const ps_mapping *m = ps_profile_mapping_at(e->p, id);
+		if (e->maps[id].used && m->path && m->path[0] && m->path[0] != '[' &&
+		    !is_library(m->path))
+			main_id = id;
+	}
+	if (main_id)
+		write_mapping(e, out, sub, main_id);
+	for (uint32_t id = 1; id <= e->synthetic; id++)
+		if (id != main_id && (id < e->synthetic || e->maps[id].used))
+			write_mapping(e, out, sub, id);
+}
+
+/* Functions: name demangled, system_name as the binary spells it. Process roots are
+ * labels and are left out. */
+static void write_functions(enc *e, pb *out, pb *sub)
+{
+	ps_xmodel *x = e->x;
+	for (size_t i = 0; i < x->nfn; i++) {
+		const ps_xfn *f = &x->fn[i];
+		if (f->process)
+			continue;
+		pb_uint(sub, FUNCTION_ID, e->fn_id[i]);
+		pb_uint(sub, FUNCTION_NAME, str_id(e, f->name, f->namelen));
+		pb_uint(sub, FUNCTION_SYSTEM_NAME, cstr_id(e, f->sysname));
+		pb_uint(sub, FUNCTION_FILENAME, cstr_id(e, f->file));
 		pb_msg(out, PROFILE_FUNCTION, sub);
 	}
 }
 
-static void samples(enc *e, pb *out, pb *sub, pb *packed)
+static void enc_release(enc *e)
 {
-	ps_xprof *x = e->x;
-	int64_t comm_key = x->m.first_frame_is_comm ? str_id(e, "comm") : 0;
-	for (size_t i = 0; i < x->nstacks; i++) {
-		if (!x->count[i])
-			continue;
-		/* pprof lists a sample's locations leaf first. */
-		for (size_t k = x->start[i + 1]; k > x->start[i]; k--)
-			pb_varint(packed, (uint64_t)x->ids[k - 1] + 1);
-		pb_msg(sub, SAMPLE_LOCATION_ID, packed);
-		pb_varint(packed, x->count[i]);
-		if (x->m.period_ns)
-			pb_varint(packed, x->count[i] * x->m.period_ns);
-		pb_msg(sub, SAMPLE_VALUE, packed);
-		if (x->comm[i] != UINT32_MAX) {
-			pb_uint(packed, LABEL_KEY, (uint64_t)comm_key);
-			pb_uint(packed, LABEL_STR, (uint64_t)str_id(e, x->comms.name[x->comm[i]]));
-			pb_msg(sub, SAMPLE_LABEL, packed);
-		}
-		pb_msg(out, PROFILE_SAMPLE, sub);
-	}
+	ps_xstrs_release(&e->strings);
+	free(e->chains);
+	ps_index_release(&e->chain_index);
+	free(e->node_chain);
+	free(e->node_base);
+	free(e->locs);
+	free(e->samples);
+	free(e->vals);
+	ps_index_release(&e->sample_index);
+	free(e->maps);
+	free(e->fn_id);
 }
 
 static int gzip_to(FILE *out, const void *data, size_t len)
@@ -313,30 +549,49 @@ out:
 
 int ps_export_pprof(ps_profile *p, const ps_export_meta *m, FILE *out)
 {
-	ps_xprof x;
+	ps_xmodel x;
 	enc e;
 	pb prof = {0}, sub = {0}, sub2 = {0};
 	memset(&e, 0, sizeof(e));
-	int err = ps_xprof_build(&x, p, m);
+	int err = ps_xmodel_build(&x, p, m);
 	if (err)
 		goto out;
 	e.x = &x;
-	e.frame_map = malloc((x.frames.n ? x.frames.n : 1) * sizeof(*e.frame_map));
-	if (!e.frame_map) {
+	e.p = p;
+	e.ncols = ps_profile_ntypes(p);
+	e.synthetic = (uint32_t)ps_profile_nmappings(p) + 1;
+	e.maps = calloc((size_t)e.synthetic + 1, sizeof(*e.maps));
+	e.fn_id = calloc(x.nfn ? x.nfn : 1, sizeof(*e.fn_id));
+	if (!e.maps || !e.fn_id) {
 		err = -ENOMEM;
 		goto out;
 	}
-	str_id(&e, "");
+	for (size_t i = 0, id = 0; i < x.nfn; i++)
+		e.fn_id[i] = x.fn[i].process ? 0 : (uint32_t)++id;
+	/* samples/count then cpu/nanoseconds when the period is known: the last type is
+	 * pprof's default and what `go tool pprof` users expect of a CPU profile. */
+	int sc = ps_profile_find_type(p, "samples");
+	uint64_t cpu_total;
+	e.samples_col = sc < 0 ? 0 : (size_t)sc;
+	e.derive_cpu = x.m.period_ns && sc >= 0 && ps_profile_find_type(p, "cpu") < 0 &&
+		       !__builtin_mul_overflow(ps_profile_total(p, e.samples_col), x.m.period_ns,
+					       &cpu_total) &&
+		       cpu_total <= INT64_MAX;
+	cstr_id(&e, "");
+	if ((err = build_chains(&e)) || (err = collect_samples(&e)))
+		goto out;
 
-	/* samples/count first: it is what perf users count; cpu/nanoseconds, when the period is
-	 * known, is pprof's default (the last type) and what `go tool pprof` users expect of a
-	 * CPU profile. */
-	value_type(&e, &prof, &sub, PROFILE_SAMPLE_TYPE, "samples", "count");
-	if (x.m.period_ns)
+	for (size_t c = 0; c < e.ncols; c++) {
+		const char *unit;
+		const char *type = ps_profile_type(p, c, &unit);
+		value_type(&e, &prof, &sub, PROFILE_SAMPLE_TYPE, type, unit);
+	}
+	if (e.derive_cpu)
 		value_type(&e, &prof, &sub, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
-	samples(&e, &prof, &sub, &sub2);
-	mappings(&e, &prof, &sub);
-	locations_and_functions(&e, &prof, &sub, &sub2);
+	write_samples(&e, &prof, &sub, &sub2);
+	write_locations(&e, &prof, &sub, &sub2);
+	write_mappings(&e, &prof, &sub);
+	write_functions(&e, &prof, &sub);
 	pb_uint(&prof, PROFILE_TIME_NANOS, x.m.start_ns);
 	pb_uint(&prof, PROFILE_DURATION_NANOS, x.m.duration_ns);
 	if (x.m.period_ns) {
@@ -347,13 +602,13 @@ int ps_export_pprof(ps_profile *p, const ps_export_meta *m, FILE *out)
 	ps_buf c = {0};
 	err = ps_buf_printf(&c, "event: %s", x.m.event);
 	if (!err)
-		pb_uint(&prof, PROFILE_COMMENT, (uint64_t)str_id(&e, c.data));
+		pb_uint(&prof, PROFILE_COMMENT, str_id(&e, c.data, c.len));
 	ps_buf_release(&c);
 	if (!err && x.m.name)
-		pb_uint(&prof, PROFILE_COMMENT, (uint64_t)str_id(&e, x.m.name));
+		pb_uint(&prof, PROFILE_COMMENT, cstr_id(&e, x.m.name));
 	/* The string table goes last: every field above has interned what it names. */
-	for (uint32_t i = 0; i < e.strings.n; i++)
-		pb_bytes(&prof, PROFILE_STRING_TABLE, e.strings.name[i], e.strings.len[i]);
+	for (size_t i = 0; i < e.strings.n; i++)
+		pb_bytes(&prof, PROFILE_STRING_TABLE, e.strings.v[i].s, e.strings.v[i].len);
 
 	if (!err)
 		err = e.err ? e.err : prof.err ? prof.err : sub.err ? sub.err : sub2.err;
@@ -365,9 +620,7 @@ out:
 	ps_buf_release(&prof.b);
 	ps_buf_release(&sub.b);
 	ps_buf_release(&sub2.b);
-	ps_xtab_release(&e.strings);
-	ps_xtab_release(&e.mapkeys);
-	free(e.frame_map);
-	ps_xprof_release(&x);
+	enc_release(&e);
+	ps_xmodel_release(&x);
 	return err;
 }

@@ -30,7 +30,20 @@ grep -q ' spin$' report.txt || fail "report lacks spin"
 grep -q '  split$' report.txt && fail "report shows the process as a function"
 
 $PS export --format speedscope -i a.data -o a.json || fail "export speedscope"
-python3 -c 'import json,sys; d=json.load(open("a.json")); assert d["profiles"]' || fail "speedscope JSON"
+# Every sample of the trace, one period each (neighbours of one stack merge), in time order
+# with the pauses between them: the profile spans the recording.
+n=$(info_field a.data samples)
+python3 - "$n" <<'EOF' || fail "speedscope JSON"
+import json, sys
+d = json.load(open("a.json"))
+(p,) = d["profiles"]
+assert p["name"] == "split", p["name"]
+period = 1000000000 // 999
+got = sum(w for s, w in zip(p["samples"], p["weights"]) if s)
+assert got == int(sys.argv[1]) * period, (got, sys.argv[1])
+assert all(w % period == 0 for s, w in zip(p["samples"], p["weights"]) if s)
+assert 0.5e9 < p["endValue"] - p["startValue"] < 2e9, (p["startValue"], p["endValue"])
+EOF
 $PS export --format callgrind -o a.callgrind -i a.data || fail "export callgrind"
 if command -v callgrind_annotate >/dev/null; then
 	callgrind_annotate a.callgrind | grep -q spin || fail "callgrind_annotate lacks spin"
@@ -38,6 +51,10 @@ fi
 $PS export --format pprof -i a.data -o a.pb.gz || fail "export pprof"
 if command -v go >/dev/null; then
 	HOME=$TMP GOCACHE=$TMP/go go tool pprof -top a.pb.gz 2>/dev/null | grep -q ' spin$' || fail "pprof -top lacks spin"
+	# time_nanos is the recording's wall-clock start (the header's start_time), not boot time.
+	day=$($PS info -i a.data | awk '$1 == "start_time" { print substr($2, 1, 10) }')
+	HOME=$TMP GOCACHE=$TMP/go go tool pprof -raw a.pb.gz 2>/dev/null | grep -q "^Time: $day " ||
+		fail "pprof time is not the recording's start ($day)"
 fi
 # Malformed folded lines: reported with their line number and skipped, or fatal with --strict.
 printf 'a;b 3\nno count here\na;c -2\n\na;d x1\na;b 1\n' > bad.folded

@@ -230,6 +230,34 @@ Test(model, labels_demangle_annotate_and_escape)
 	ps_profile_free(p);
 }
 
+Test(model, names_demangle_without_annotations_or_escaping)
+{
+	ps_profile *p = ps_profile_new(0);
+	ps_frame_id u, k, un, text;
+	ps_frame f = {.name = "_Zfoo", .file = "/src/a.c", .line = 7, .kind = PS_FRAME_USER};
+	cr_assert_eq(ps_profile_frame(p, &f, &u), 0);
+	f = (ps_frame){.name = "schedule", .kind = PS_FRAME_KERNEL};
+	cr_assert_eq(ps_profile_frame(p, &f, &k), 0);
+	f = (ps_frame){.name = "[lib;x\n.so]", .kind = PS_FRAME_USER, .unresolved = 1};
+	cr_assert_eq(ps_profile_frame(p, &f, &un), 0);
+	cr_assert_eq(ps_profile_frame_named(p, "_Ztext", 6, PS_FRAME_UNKNOWN, &text), 0);
+	ps_label_opts lo = {PS_LABEL_KERNEL | PS_LABEL_LINES, upper, NULL};
+	ps_profile_set_labels(p, &lo);
+	ps_buf b = {0};
+	cr_assert_eq(ps_profile_name(p, u, &b), 0);
+	cr_assert_eq(ps_buf_add(&b, "|", 1), 0);
+	cr_assert_eq(ps_profile_name(p, k, &b), 0);
+	cr_assert_eq(ps_buf_add(&b, "|", 1), 0);
+	cr_assert_eq(ps_profile_name(p, un, &b), 0);
+	cr_assert_eq(ps_buf_add(&b, "|", 1), 0);
+	cr_assert_eq(ps_profile_name(p, text, &b), 0);
+	cr_assert_eq(ps_buf_add(&b, "", 1), 0);
+	cr_assert_str_eq(b.data, "FOO|schedule|[lib;x\n.so]|_Ztext");
+	cr_assert_eq(ps_profile_name(p, 1000, &b), -EINVAL);
+	ps_buf_release(&b);
+	ps_profile_free(p);
+}
+
 Test(model, trie_values_totals_and_paths)
 {
 	ps_profile *p = ps_profile_new(0);
