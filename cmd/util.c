@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "formats/ps_error.h"
@@ -123,6 +124,18 @@ void out_open(struct outfile *o, const char *path)
 		o->f = stdout;
 		return;
 	}
+	/* A device or a pipe named as the output is written as it is: renaming a file over it
+	 * would replace /dev/null for everyone (as root). */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			die("cannot write '%s': is a directory", path);
+		o->path = arg_strdup(path);
+		int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || !(o->f = fdopen(fd, "wb")))
+			die("cannot write '%s': %s", path, strerror(errno));
+		return;
+	}
 	o->path = arg_strdup(path);
 	o->tmp = arg_alloc(strlen(path) + 32, 1);
 	sprintf(o->tmp, "%s.tmp.%d", path, (int)getpid());
@@ -136,10 +149,10 @@ void out_open(struct outfile *o, const char *path)
 
 void out_abort(struct outfile *o)
 {
-	if (o->tmp) {
+	if (o->f != stdout)
 		fclose(o->f);
+	if (o->tmp)
 		unlink(o->tmp);
-	}
 }
 
 void out_close(struct outfile *o)
@@ -156,9 +169,12 @@ void out_close(struct outfile *o)
 		e = errno;
 	}
 	if (bad) {
-		unlink(o->tmp);
+		if (o->tmp)
+			unlink(o->tmp);
 		die("cannot write '%s': %s", o->path, strerror(e));
 	}
+	if (!o->tmp) /* a device or pipe, written in place */
+		return;
 	if (rename(o->tmp, o->path) < 0) {
 		e = errno;
 		unlink(o->tmp);

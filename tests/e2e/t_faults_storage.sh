@@ -38,4 +38,16 @@ cat dev.err
 [ -c devfull ] || fail "record replaced the device node 'devfull' with a regular file"
 [ "$(wc -l <dev.err)" = 1 ] || fail "expected one error line"
 [ ! -e devfull.partial ] || fail "devfull.partial left behind"
+
+# Renderers' -o: a device is written as it is, never replaced by a renamed file (as root,
+# 'export -o /dev/null' made /dev/null a regular file).
+mknod devnull c 1 3
+$PS record -q -F 499 -o small.data -- "$TOP/examples/split" 0.2 >/dev/null || fail "record failed"
+$PS export --format pprof -i small.data -o devnull || fail "export to a null device failed"
+[ -c devnull ] || fail "export replaced the device node 'devnull' with a regular file"
+if $PS export --format callgrind -i small.data -o devfull 2>exp.err; then
+	fail "export to a full device succeeded"
+fi
+[ -c devfull ] || fail "export replaced the device node 'devfull'"
+grep -q "No space left on device" exp.err || fail "export to devfull: $(cat exp.err)"
 exit 0
