@@ -309,39 +309,24 @@ static void wcommas(wr *w, uint64_t v)
 	}
 }
 
-/* Length of a valid UTF-8 sequence that XML 1.0 allows at s (max n bytes), or 0. */
+/* Length of the character at s (at most n bytes) when XML 1.0 allows it, else 0: valid
+ * UTF-8 (ps_utf8_len) other than control bytes, DEL, U+FFFE and U+FFFF. */
 static size_t xml_char(const unsigned char *s, size_t n)
 {
-	unsigned c = s[0];
-	if (c < 0x80)
-		return (c >= 0x20 && c != 0x7f) ? 1 : 0;
-	size_t len;
-	uint32_t cp, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-	    cp == 0xffff)
-		return 0;
-	return len;
+	if (s[0] < 0x80)
+		return (s[0] >= 0x20 && s[0] != 0x7f) ? 1 : 0;
+	size_t k = ps_utf8_len((const char *)s, n);
+	if (k == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+		return 0; /* U+FFFE, U+FFFF: valid UTF-8, not XML characters */
+	return k;
 }
 
 /* Writes s[0..n) as XML character data. Bytes XML cannot carry (controls, NUL, invalid
  * UTF-8) become the visible text "\xHH", so any name yields a well-formed document. At most
- * maxglyphs characters are written (a "\xHH" counts 4); returns how many were. */
+ * maxglyphs characters are written (a "\xHH" counts 4); returns how many were.
+ * Not ps_escape(PS_ESC_XML): a label is cut to the glyphs that fit its box, never inside an
+ * entity, an escape or a UTF-8 sequence, and the cut must agree with xml_glyphs' count;
+ * and ps_escape lets U+FFFE and U+FFFF through, which would make the SVG ill-formed. */
 static size_t wxml(wr *w, const char *str, size_t n, size_t maxglyphs)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -461,6 +461,9 @@ Test(flame, names_are_escaped_into_valid_xml)
 				   "]]>;ok\xc3\xa9;operator<<(int)";
 	cr_assert_eq(ps_profile_add(p, evil, sizeof(evil) - 1, 5), 0);
 	cr_assert_eq(ps_profile_add(p, "m;x", 3, 1), 0);
+	/* U+FFFE is valid UTF-8 but no XML character */
+	static const char nonchar[] = "m;nonchar\xef\xbf\xbe";
+	cr_assert_eq(ps_profile_add(p, nonchar, sizeof(nonchar) - 1, 1), 0);
 	size_t len;
 	char *text = render(p, NULL, &len);
 	cr_assert_eq(strlen(text), len, "no NUL in the SVG");
@@ -474,6 +477,7 @@ Test(flame, names_are_escaped_into_valid_xml)
 	cr_assert(strstr(text, "ctl??"));
 	cr_assert(strstr(text, "nul?x"));
 	cr_assert(strstr(text, "ok\xc3\xa9"), "valid UTF-8 is kept");
+	cr_assert(strstr(text, "nonchar\\xef\\xbf\\xbe"));
 	cr_assert(strstr(text, "operator&lt;&lt;(int)"));
 	int ok = xmllint_ok(text, len);
 	if (ok >= 0)
