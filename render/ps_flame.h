@@ -70,12 +70,16 @@ typedef struct ps_flame_optdef {
 } ps_flame_optdef;
 extern const ps_flame_optdef ps_flame_optdefs[];
 
-/* Writes the SVG of p to out. Stacks are merged into a tree (equal frames under equal
- * parents are one box, unlike flamegraph.pl's line merge); with o->flamechart only
- * neighbouring stacks merge, in the profile's order. A differential profile (two counts per
- * stack) is drawn with widths from the second count and coloured by its change. An empty
- * profile gives a small valid SVG saying "no samples". The output is a pure function of
- * (p, o). Returns 0, -ENOMEM, or -EIO (with errno from the stream) when writing fails. */
+/* Writes the SVG of p to out, drawn from p's stack trie and frame labels
+ * (ps_profile_label: p's label options apply). Frames with equal labels under one box are one
+ * box (address-level frames of one function merge; unlike flamegraph.pl's line merge, a
+ * frame is never split in two), laid out in flamegraph.pl's order; widths are column 0's
+ * values. With o->flamechart and kept samples (PS_PROFILE_SAMPLES) a frame merges only with
+ * the same frame of the sample before, in the profile's sample order; without kept samples
+ * a flame chart is drawn as a flame graph. A differential profile is drawn with widths from
+ * column 1 ("after") and coloured by the change from column 0. An empty profile gives a
+ * small valid SVG saying "no samples". The output is a pure function of (p, o). Returns 0,
+ * -EINVAL (bad options), -ENOMEM, or -EIO (with errno from the stream) when writing fails. */
 int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out);
 
 #endif

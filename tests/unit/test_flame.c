@@ -104,7 +104,7 @@ static void parse(svg *s)
 		const char *te = strstr(t, "</title>");
 		char *title = unxml(t, (size_t)(te - t));
 		char *paren = strrchr(title, '(');
-		cr_assert(paren && paren > title + 1 && paren[-1] == ' ', "title %s", title);
+		cr_assert(paren && paren > title && paren[-1] == ' ', "title %s", title);
 		paren[-1] = 0;
 		f->name = title;
 		f->samples = 0;
@@ -722,5 +722,104 @@ Test(flame, big_profiles_stay_compact)
 	s.text = NULL;
 	svg_free(&s);
 	free(text);
+	ps_profile_free(p);
+}
+
+/* ---- the model: frames, value columns, kinds ---- */
+
+static ps_frame_id frame_of(ps_profile *p, const char *name, uint64_t addr, ps_frame_kind kind)
+{
+	ps_frame f = {.name = name, .addr = addr, .kind = (uint8_t)kind};
+	ps_frame_id id;
+	cr_assert_eq(ps_profile_frame(p, &f, &id), 0);
+	return id;
+}
+
+/* Adds one sample of the stack fs[0..n) (root first) with one value per column. */
+static void add_stack(ps_profile *p, const ps_frame_id *fs, size_t n, const uint64_t *values)
+{
+	ps_node_id node;
+	cr_assert_eq(ps_profile_stack(p, fs, n, &node), 0);
+	ps_profile_sample s = {.node = node};
+	cr_assert_eq(ps_profile_add_sample(p, &s, values), 0);
+}
+
+Test(flame, frames_with_one_label_merge_into_one_box)
+{
+	/* Address-level frames: two frames of "work" (two addresses) under one caller, each
+	 * calling "leaf". They are one box, as the same stacks in folded text are. */
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id m = frame_of(p, "main", 0, PS_FRAME_USER);
+	ps_frame_id w1 = frame_of(p, "work", 0x10, PS_FRAME_USER);
+	ps_frame_id w2 = frame_of(p, "work", 0x20, PS_FRAME_USER);
+	ps_frame_id l1 = frame_of(p, "leaf", 0x30, PS_FRAME_USER);
+	ps_frame_id l2 = frame_of(p, "leaf", 0x38, PS_FRAME_USER);
+	ps_frame_id o = frame_of(p, "other", 0x40, PS_FRAME_USER);
+	cr_assert_neq(w1, w2);
+	add_stack(p, (ps_frame_id[]){m, w1, l1}, 3, (uint64_t[]){3});
+	add_stack(p, (ps_frame_id[]){m, w2, l2}, 3, (uint64_t[]){2});
+	add_stack(p, (ps_frame_id[]){m, w2}, 2, (uint64_t[]){4});
+	add_stack(p, (ps_frame_id[]){m, o}, 2, (uint64_t[]){1});
+	svg s = render_parse(p, NULL);
+	cr_assert_eq(count_named(&s, "work"), 1);
+	cr_assert_eq(count_named(&s, "leaf"), 1);
+	cr_assert_eq(find(&s, "work", 0)->samples, 9);
+	cr_assert_eq(find(&s, "leaf", 0)->samples, 5);
+	cr_assert_str_eq(s.f[find(&s, "leaf", 0)->parent].name, "work");
+	/* the same picture, byte for byte, as from the folded text of those stacks */
+	ps_profile *q = folded("main;work;leaf 5\nmain;work 4\nmain;other 1\n", 0);
+	size_t len;
+	char *text = render(q, NULL, &len);
+	cr_assert_eq(len, s.len);
+	cr_assert_eq(memcmp(text, s.text, len), 0, "the trie and the folded text draw differently");
+	free(text);
+	svg_free(&s);
+	ps_profile_free(q);
+	ps_profile_free(p);
+
+	/* a flame chart merges such frames when they are neighbours, and only then */
+	p = ps_profile_new(PS_PROFILE_SAMPLES);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	m = frame_of(p, "main", 0, PS_FRAME_USER);
+	w1 = frame_of(p, "work", 0x10, PS_FRAME_USER);
+	w2 = frame_of(p, "work", 0x20, PS_FRAME_USER);
+	o = frame_of(p, "other", 0x40, PS_FRAME_USER);
+	add_stack(p, (ps_frame_id[]){m, w1}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, w2}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, w1}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, o}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, w2}, 2, (uint64_t[]){1});
+	ps_flame_opts fo;
+	ps_flame_opts_init(&fo);
+	fo.flamechart = 1;
+	s = render_parse(p, &fo);
+	cr_assert_eq(count_named(&s, "main"), 1);
+	cr_assert_eq(count_named(&s, "work"), 2);
+	cr_assert_eq(find(&s, "work", 0)->samples, 3);
+	cr_assert_eq(find(&s, "work", 1)->samples, 1);
+	cr_assert_lt(find(&s, "work", 0)->x, find(&s, "other", 0)->x);
+	cr_assert_lt(find(&s, "other", 0)->x, find(&s, "work", 1)->x);
+	svg_free(&s);
+	ps_profile_free(p);
+}
+
+Test(flame, trailing_empty_frames_end_a_stack_early)
+{
+	/* Perl's split(";") drops trailing empty fields: "a;b;" is the stack "a;b" */
+	ps_profile *p = folded("a;b 2\na;b; 3\nx;;y 1\n", 0);
+	svg s = render_parse(p, NULL);
+	cr_assert_eq(count_named(&s, "b"), 1);
+	cr_assert_eq(find(&s, "b", 0)->samples, 5);
+	cr_assert_eq(count_named(&s, ""), 1, "an empty frame inside a stack stays");
+	cr_assert_str_eq(s.f[find(&s, "y", 0)->parent].name, "");
+	svg_free(&s);
+	ps_flame_opts o;
+	ps_flame_opts_init(&o);
+	o.reverse = 1;
+	s = render_parse(p, &o);
+	cr_assert_eq(count_named(&s, "b"), 1);
+	cr_assert_str_eq(s.f[find(&s, "b", 0)->parent].name, "all");
+	svg_free(&s);
 	ps_profile_free(p);
 }
