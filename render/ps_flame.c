@@ -51,11 +51,14 @@ const ps_flame_optdef ps_flame_optdefs[] = {
     {NULL, 0, NULL},
 };
 
+/* The countname ps_flame_opts_init sets; left as it is, the drawn column names the counts. */
+static const char default_countname[] = "samples";
+
 void ps_flame_opts_init(ps_flame_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->fonttype = "Verdana";
-	o->countname = "samples";
+	o->countname = default_countname;
 	o->nametype = "Function:";
 	o->searchcolor = "rgb(230,0,230)";
 	o->width = 1200;
@@ -1184,6 +1187,7 @@ static void wcolor(wr *w, uint32_t c)
 
 typedef struct layout {
 	const ps_flame_opts *o;
+	const char *countname; /* o->countname, or the drawn column's unit */
 	double wpt;	     /* px per count */
 	double minwidth_cnt; /* frames narrower than this many counts are dropped */
 	uint64_t timemax;
@@ -1274,7 +1278,7 @@ static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 	wstr(w, " (");
 	wcommas(w, samples);
 	wch(w, ' ');
-	wxml(w, o->countname, strlen(o->countname), SIZE_MAX);
+	wxml(w, l->countname, strlen(l->countname), SIZE_MAX);
 	char tmp[64];
 	if (!id) {
 		wstr(w, ", 100%");
@@ -1467,7 +1471,7 @@ static void emit_chrome(wr *w, const layout *l, const char *title)
 	wstr(w, "</style>\n<script type=\"text/ecmascript\"><![CDATA[\nvar fg_conf = {nametype: ");
 	wjs(w, o->nametype);
 	wstr(w, ", countname: ");
-	wjs(w, o->countname);
+	wjs(w, l->countname);
 	wstr(w, ", searchcolor: ");
 	wjs(w, o->searchcolor);
 	snprintf(tmp, sizeof(tmp), ", charwidth: %.10g", o->fontsize * o->fontwidth);
@@ -1496,6 +1500,17 @@ static void emit_chrome(wr *w, const layout *l, const char *title)
 	emit_text(w, "matched", o->width - XPAD - 100, bottom, NULL, " ");
 }
 
+/* What the boxes count: o->countname unless it was left at its default, then "samples" for
+ * a samples column and the column's unit ("nanoseconds", "bytes") for any other. */
+static const char *count_name(ps_profile *p, const ps_flame_opts *o, size_t col)
+{
+	const char *unit = NULL;
+	const char *type = ps_profile_type(p, col, &unit);
+	if (o->countname != default_countname || !type || !strcmp(type, "samples") || !unit)
+		return o->countname;
+	return unit;
+}
+
 static int render_empty(wr *w, const ps_flame_opts *o)
 {
 	double h = o->fontsize * 5;
@@ -1518,8 +1533,10 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 	    !o->fonttype || !o->searchcolor)
 		return -EINVAL;
 	int diff = ps_profile_is_diff(p);
-	/* a differential profile is drawn from "after" */
-	size_t col = diff ? 1 : 0;
+	/* a differential profile is drawn from "after", and its counts are column 0's kind */
+	size_t col = diff ? 1 : o->column;
+	if (!diff && ps_profile_ntypes(p) && col >= ps_profile_ntypes(p))
+		return -EINVAL;
 	wr w = {.f = out, .cap = 1 << 20};
 	w.buf = malloc(w.cap);
 	if (!w.buf)
@@ -1527,7 +1544,7 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 	tree t = {.free = NONE, .dashes = NONE, .diff = diff};
 	source s = {0};
 	int err;
-	layout l = {.o = o, .diff = diff};
+	layout l = {.o = o, .diff = diff, .countname = count_name(p, o, diff ? 0 : col)};
 	/* the scale is known before the tree is: flame charts drop what will be too narrow */
 	uint64_t time = ps_profile_total(p, col);
 	l.timemax = o->total > time ? o->total : time;

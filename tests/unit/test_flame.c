@@ -823,3 +823,42 @@ Test(flame, trailing_empty_frames_end_a_stack_early)
 	svg_free(&s);
 	ps_profile_free(p);
 }
+
+Test(flame, the_value_column_is_a_choice)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	cr_assert_eq(ps_profile_add_type(p, "cpu", "nanoseconds"), 1);
+	ps_frame_id a = frame_of(p, "a", 0, PS_FRAME_USER), b = frame_of(p, "b", 0, PS_FRAME_USER),
+		    c = frame_of(p, "c", 0, PS_FRAME_USER);
+	add_stack(p, (ps_frame_id[]){a, b}, 2, (uint64_t[]){1, 3000});
+	add_stack(p, (ps_frame_id[]){a, c}, 2, (uint64_t[]){3, 1000});
+	ps_flame_opts o;
+	ps_flame_opts_init(&o);
+	svg s = render_parse(p, &o);
+	cr_assert_eq(find(&s, "b", 0)->samples, 1);
+	cr_assert(strstr(s.text, "c (3 samples, 75.00%)"));
+	cr_assert(strstr(s.text, "countname: \"samples\""));
+	svg_free(&s);
+
+	/* column 1: its widths, and its unit names the counts */
+	o.column = 1;
+	s = render_parse(p, &o);
+	cr_assert_eq(find(&s, "b", 0)->samples, 3000);
+	cr_assert(strstr(s.text, "b (3,000 nanoseconds, 75.00%)"));
+	cr_assert(strstr(s.text, "countname: \"nanoseconds\""));
+	cr_assert_float_eq(find(&s, "b", 0)->w, 1180.0 * 3 / 4, 0.051);
+	svg_free(&s);
+
+	/* a countname given wins */
+	cr_assert_eq(ps_flame_opt_set(&o, "countname", "ns"), 0);
+	s = render_parse(p, &o);
+	cr_assert(strstr(s.text, "b (3,000 ns, 75.00%)"));
+	svg_free(&s);
+
+	o.column = 2;
+	FILE *m = fopen("/dev/null", "w");
+	cr_assert_eq(ps_flame_render(p, &o, m), -EINVAL, "no column 2");
+	fclose(m);
+	ps_profile_free(p);
+}
