@@ -424,6 +424,7 @@ static void wjs(wr *w, const char *str)
 typedef struct label {
 	const char *s; /* the profile's label, borrowed */
 	uint32_t len;
+	uint8_t kind; /* the frames' ps_frame_kind when they all agree, else PS_FRAME_UNKNOWN */
 } label;
 
 typedef struct node {
@@ -478,6 +479,7 @@ static uint32_t label_of(tree *t, ps_profile *p, ps_frame_id f)
 	uint32_t id = t->lid[f];
 	if (id != NONE)
 		return id;
+	uint8_t kind = ps_profile_frame_at(p, f)->kind;
 	size_t len;
 	const char *s = ps_profile_label(p, f, &len);
 	if (!s || len >= NONE)
@@ -485,12 +487,15 @@ static uint32_t label_of(tree *t, ps_profile *p, ps_frame_id f)
 	struct label_key k = {t, s, len};
 	uint64_t h = ps_hash(s, len);
 	id = ps_index_find(&t->labels, h, label_eq, &k);
-	if (id == NONE) {
+	if (id != NONE) {
+		if (t->lab[id].kind != kind)
+			t->lab[id].kind = PS_FRAME_UNKNOWN;
+	} else {
 		if (t->nlab >= NONE - 1 || PS_GROW(t->lab, t->labcap, t->nlab + 1) ||
 		    ps_index_insert(&t->labels, h, (uint32_t)t->nlab))
 			return NONE;
 		id = (uint32_t)t->nlab++;
-		t->lab[id] = (label){s, (uint32_t)len};
+		t->lab[id] = (label){s, (uint32_t)len, kind};
 		if (len == 2 && !memcmp(s, "--", 2))
 			t->dashes = id;
 	}
@@ -1055,9 +1060,22 @@ static char annotation(const char *s, size_t len)
 }
 
 static ps_flame_palette multi_palette(ps_flame_palette pal, const char *s, size_t len,
-				      const node *n)
+				      const node *n, uint8_t kind)
 {
 	switch (pal) {
+	case PS_FLAME_HOT:
+		/* The model knows what flamegraph.pl can only read from a "_[k]" in the java
+		 * and js palettes: kernel, JIT and inlined frames get those palettes' colours.
+		 * An annotated name keeps flamegraph.pl's hot colour. */
+		if (!annotation(s, len)) {
+			if (kind == PS_FRAME_KERNEL)
+				return PS_FLAME_ORANGE;
+			if (kind == PS_FRAME_JIT)
+				return PS_FLAME_GREEN;
+			if (kind == PS_FRAME_INLINE)
+				return PS_FLAME_AQUA;
+		}
+		return pal;
 	case PS_FLAME_JAVA:
 		if (ends(s, len, "_[j]"))
 			return PS_FLAME_GREEN;
@@ -1109,7 +1127,7 @@ static uint32_t rgb(int r, int g, int b)
 }
 
 static uint32_t frame_color(const ps_flame_opts *o, const char *name, size_t len,
-			    const node *n)
+			    const node *n, uint8_t kind)
 {
 	double v1, v2, v3;
 	if (o->hash) {
@@ -1124,7 +1142,7 @@ static uint32_t frame_color(const ps_flame_opts *o, const char *name, size_t len
 		/* stable per name, independent of input order: no rand() */
 		v1 = v2 = v3 = (double)(ps_hash(name, len) >> 11) * 0x1.0p-53;
 	}
-	switch (multi_palette(o->colors, name, len, n)) {
+	switch (multi_palette(o->colors, name, len, n, kind)) {
 	case PS_FLAME_HOT:
 		return rgb(205 + (int)(50 * v3), (int)(230 * v1), (int)(55 * v2));
 	case PS_FLAME_MEM:
@@ -1310,7 +1328,7 @@ static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 	else if (l->diff)
 		color = diff_color(n->delta, l->maxdelta, o->negate);
 	else
-		color = frame_color(o, full, fulllen, n);
+		color = frame_color(o, full, fulllen, n, lab ? lab->kind : PS_FRAME_UNKNOWN);
 	wcolor(w, color);
 	wstr(w, "\" rx=\"2\"/><text x=\"");
 	wtenths(w, tx1 + 30);

@@ -80,10 +80,12 @@ extern const ps_flame_optdef ps_flame_optdefs[];
  * values. With o->flamechart and kept samples (PS_PROFILE_SAMPLES) a frame merges only with
  * the same frame of the sample before, in the profile's sample order; without kept samples
  * a flame chart is drawn as a flame graph. A differential profile is drawn with widths from
- * column 1 ("after") and coloured by the change from column 0. An empty profile gives a
- * small valid SVG saying "no samples". The output is a pure function of (p, o). Returns 0,
- * -EINVAL (bad options, or o->column past p's columns), -ENOMEM, or -EIO (with errno from
- * the stream) when writing fails. */
+ * column 1 ("after") and coloured by the change from column 0. In the hot palette, kernel,
+ * JIT and inlined frames (when all frames of the label agree and it carries no "_[k]"-style
+ * annotation) are orange, green and aqua, as annotated names are in the java palette. An
+ * empty profile gives a small valid SVG saying "no samples". The output is a pure function
+ * of (p, o). Returns 0, -EINVAL (bad options, or o->column past p's columns), -ENOMEM, or
+ * -EIO (with errno from the stream) when writing fails. */
 int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out);
 
 #endif

@@ -862,3 +862,67 @@ Test(flame, the_value_column_is_a_choice)
 	fclose(m);
 	ps_profile_free(p);
 }
+
+static void rgb_of(const frame *f, unsigned *r, unsigned *g, unsigned *b)
+{
+	cr_assert_not_null(f);
+	cr_assert_eq(sscanf(f->fill, "#%2x%2x%2x", r, g, b), 3);
+}
+
+Test(flame, kernel_jit_and_inline_frames_have_their_colours)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id m = frame_of(p, "main", 0, PS_FRAME_USER);
+	ps_frame_id k = frame_of(p, "sys_read", 0, PS_FRAME_KERNEL);
+	ps_frame_id j = frame_of(p, "LFoo;::bar", 0, PS_FRAME_JIT);
+	ps_frame_id i = frame_of(p, "inlined", 0, PS_FRAME_INLINE);
+	ps_frame_id du = frame_of(p, "dup", 0, PS_FRAME_USER);
+	ps_frame_id dk = frame_of(p, "dup", 0, PS_FRAME_KERNEL);
+	add_stack(p, (ps_frame_id[]){m, k}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, j}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, i}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, du}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, k, dk}, 3, (uint64_t[]){5});
+	/* what the same names get as plain text (folded input knows no kinds) */
+	ps_profile *q = folded("main;sys_read 5\nmain;LFoo:::bar 5\nmain;inlined 5\nmain;dup 5\n"
+			       "main;sys_read_[k] 5\n",
+			       0);
+	svg plain = render_parse(q, NULL);
+	svg s = render_parse(p, NULL);
+	unsigned r, g, b;
+	rgb_of(find(&s, "sys_read", 0), &r, &g, &b);
+	cr_assert(b == 0 && r - g == 100, "kernel: orange, not %s", find(&s, "sys_read", 0)->fill);
+	rgb_of(find(&s, "LFoo:::bar", 0), &r, &g, &b);
+	cr_assert(r == b && g >= 200 && r <= 110, "JIT: green, not #%02x%02x%02x", r, g, b);
+	rgb_of(find(&s, "inlined", 0), &r, &g, &b);
+	cr_assert(g == b && g >= 165 && r <= 110, "inline: aqua, not #%02x%02x%02x", r, g, b);
+	cr_assert_str_eq(find(&s, "main", 0)->fill, find(&plain, "main", 0)->fill);
+	/* frames of one label but different kinds: no kind to show */
+	cr_assert_eq(count_named(&s, "dup"), 2);
+	for (int n = 0; n < 2; n++)
+		cr_assert_str_eq(find(&s, "dup", n)->fill, find(&plain, "dup", 0)->fill);
+	svg_free(&s);
+
+	/* an annotated name ("_[k]", stackcollapse-perf --kernel) keeps flamegraph.pl's hot */
+	ps_label_opts lo = {.flags = PS_LABEL_KERNEL};
+	ps_profile_set_labels(p, &lo);
+	s = render_parse(p, NULL);
+	const frame *sk = find(&s, "sys_read", 0);
+	cr_assert_str_eq(sk->fill, find(&plain, "sys_read", 1)->fill);
+	svg_free(&s);
+
+	/* other palettes are flamegraph.pl's, by name only */
+	ps_profile_set_labels(p, &(ps_label_opts){0});
+	ps_flame_opts o;
+	ps_flame_opts_init(&o);
+	cr_assert_eq(ps_flame_opt_set(&o, "colors", "java"), 0);
+	s = render_parse(p, &o);
+	svg_free(&plain);
+	plain = render_parse(q, &o);
+	cr_assert_str_eq(find(&s, "sys_read", 0)->fill, find(&plain, "sys_read", 0)->fill);
+	svg_free(&s);
+	svg_free(&plain);
+	ps_profile_free(q);
+	ps_profile_free(p);
+}
