@@ -280,16 +280,68 @@ static void wtenths(wr *w, int64_t t)
 	}
 }
 
+/* Numbers are most of an SVG's bytes and printf was most of the time to write them: the
+ * common cases below write the same text without it. */
+
+/* v as "%.10g" prints it. */
 static void wnum(wr *w, double v)
 {
+	if (v >= 0 && v < 1e9 && v * 2 == floor(v * 2)) {
+		/* whole and half pixels, the usual coordinates: at most 10 digits */
+		uint64_t h = (uint64_t)(v * 2);
+		wu64(w, h / 2);
+		if (h & 1)
+			wput(w, ".5", 2);
+		return;
+	}
 	char tmp[40];
 	int n = snprintf(tmp, sizeof(tmp), "%.10g", v);
+	wput(w, tmp, (size_t)n);
+}
+
+/* v in units of 1/scale (scale 10 or 100), rounded as printf's "%.1f" or "%.2f" rounds: the
+ * exact binary value, ties to even. Returns 0 (use printf) when |v| is too large for k + 0.5
+ * below to be exact. */
+static int round_fixed(double v, double scale, int64_t *out)
+{
+	if (!(fabs(v) < 1e12))
+		return 0;
+	/* k = floor(v * scale) exactly: the product may round up to the next integer, the
+	 * remainder fma computes does not round across zero */
+	double k = floor(v * scale);
+	if (fma(v, scale, -k) < 0)
+		k -= 1;
+	else if (fma(v, scale, -(k + 1)) >= 0)
+		k += 1;
+	double d = fma(v, scale, -(k + 0.5)); /* the sign of v * scale - (k + 0.5), exactly */
+	int64_t r = (int64_t)k;
+	if (d > 0 || (d == 0 && (r & 1)))
+		r++;
+	*out = r;
+	return 1;
+}
+
+/* v as "%.2f" prints it. */
+static void wfixed2(wr *w, double v)
+{
+	int64_t r;
+	if (v >= 0 && round_fixed(v, 100, &r)) {
+		char d[3] = {'.', (char)('0' + r / 10 % 10), (char)('0' + r % 10)};
+		wu64(w, (uint64_t)r / 100);
+		wput(w, d, 3);
+		return;
+	}
+	char tmp[48];
+	int n = snprintf(tmp, sizeof(tmp), "%.2f", v);
 	wput(w, tmp, (size_t)n);
 }
 
 /* v rounded to tenths exactly as printf("%.1f") rounds it (flamegraph.pl prints that). */
 static int64_t tenths(double v)
 {
+	int64_t r;
+	if (round_fixed(v, 10, &r))
+		return r;
 	char tmp[48];
 	int n = snprintf(tmp, sizeof(tmp), "%.1f", v);
 	int neg = tmp[0] == '-';
@@ -304,12 +356,15 @@ static int64_t tenths(double v)
 static void wcommas(wr *w, uint64_t v)
 {
 	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			wch(w, ',');
-		wch(w, tmp[i]);
-	}
+	int i = sizeof(tmp), digits = 0;
+	do {
+		if (digits && digits % 3 == 0)
+			tmp[--i] = ',';
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+		digits++;
+	} while (v);
+	wput(w, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
 /* Length of the character at s (at most n bytes) when XML 1.0 allows it, else 0: valid
@@ -1302,8 +1357,9 @@ static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 		wstr(w, ", 100%");
 	} else {
 		double tot = (double)l->timemax * o->factor;
-		snprintf(tmp, sizeof(tmp), ", %.2f%%", 100.0 * (double)samples / tot);
-		wstr(w, tmp);
+		wstr(w, ", ");
+		wfixed2(w, 100.0 * (double)samples / tot);
+		wch(w, '%');
 		if (l->diff) {
 			double d = o->negate ? -(double)n->delta : (double)n->delta;
 			snprintf(tmp, sizeof(tmp), "; %s%.2f%%", d > 0 ? "+" : "", 100.0 * d / tot);
