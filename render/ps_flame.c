@@ -500,7 +500,7 @@ typedef struct tree {
 	uint32_t free; /* recycled nodes (flame charts), linked through next */
 	label *lab;
 	size_t nlab, labcap;
-	uint32_t *lid; /* frame id -> label id, NONE until seen */
+	uint32_t *lid;	 /* frame id -> label id, NONE until seen */
 	ps_index labels; /* label text -> label id */
 	uint32_t dashes; /* label id of "--", NONE when no frame has it */
 	int diff;
@@ -760,7 +760,7 @@ static void note_delta(node *nd, uint64_t *maxdelta)
  * not the profile's size. A differential graph makes every box: its colour scale is the
  * largest change of any stack. */
 typedef struct members {
-	uint32_t *next;	       /* per member: the next one of its box */
+	uint32_t *next;		/* per member: the next one of its box */
 	uint32_t *first, *last; /* per box */
 	size_t boxcap;
 	uint32_t *stamp, *slot; /* per label: the last box to get a callee with it, the callee */
@@ -1181,8 +1181,8 @@ static uint32_t rgb(int r, int g, int b)
 	return (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
 }
 
-static uint32_t frame_color(const ps_flame_opts *o, const char *name, size_t len,
-			    const node *n, uint8_t kind)
+static uint32_t frame_color(const ps_flame_opts *o, const char *name, size_t len, const node *n,
+			    uint8_t kind)
 {
 	double v1, v2, v3;
 	if (o->hash) {
@@ -1261,8 +1261,8 @@ static void wcolor(wr *w, uint32_t c)
 typedef struct layout {
 	const ps_flame_opts *o;
 	const char *countname; /* o->countname, or the drawn column's unit */
-	double wpt;	     /* px per count */
-	double minwidth_cnt; /* frames narrower than this many counts are dropped */
+	double wpt;	       /* px per count */
+	double minwidth_cnt;   /* frames narrower than this many counts are dropped */
 	uint64_t timemax;
 	uint64_t maxdelta;
 	double imageheight, ypad1, ypad2, ypad3;
@@ -1317,7 +1317,6 @@ static void place(layout *l, tree *t, int flamechart)
 		}
 	}
 }
-
 
 static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 {
