@@ -51,11 +51,14 @@ const ps_flame_optdef ps_flame_optdefs[] = {
     {NULL, 0, NULL},
 };
 
+/* The countname ps_flame_opts_init sets; left as it is, the drawn column names the counts. */
+static const char default_countname[] = "samples";
+
 void ps_flame_opts_init(ps_flame_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->fonttype = "Verdana";
-	o->countname = "samples";
+	o->countname = default_countname;
 	o->nametype = "Function:";
 	o->searchcolor = "rgb(230,0,230)";
 	o->width = 1200;
@@ -277,16 +280,68 @@ static void wtenths(wr *w, int64_t t)
 	}
 }
 
+/* Numbers are most of an SVG's bytes and printf was most of the time to write them: the
+ * common cases below write the same text without it. */
+
+/* v as "%.10g" prints it. */
 static void wnum(wr *w, double v)
 {
+	if (v >= 0 && v < 1e9 && v * 2 == floor(v * 2)) {
+		/* whole and half pixels, the usual coordinates: at most 10 digits */
+		uint64_t h = (uint64_t)(v * 2);
+		wu64(w, h / 2);
+		if (h & 1)
+			wput(w, ".5", 2);
+		return;
+	}
 	char tmp[40];
 	int n = snprintf(tmp, sizeof(tmp), "%.10g", v);
+	wput(w, tmp, (size_t)n);
+}
+
+/* v in units of 1/scale (scale 10 or 100), rounded as printf's "%.1f" or "%.2f" rounds: the
+ * exact binary value, ties to even. Returns 0 (use printf) when |v| is too large for k + 0.5
+ * below to be exact. */
+static int round_fixed(double v, double scale, int64_t *out)
+{
+	if (!(fabs(v) < 1e12))
+		return 0;
+	/* k = floor(v * scale) exactly: the product may round up to the next integer, the
+	 * remainder fma computes does not round across zero */
+	double k = floor(v * scale);
+	if (fma(v, scale, -k) < 0)
+		k -= 1;
+	else if (fma(v, scale, -(k + 1)) >= 0)
+		k += 1;
+	double d = fma(v, scale, -(k + 0.5)); /* the sign of v * scale - (k + 0.5), exactly */
+	int64_t r = (int64_t)k;
+	if (d > 0 || (d == 0 && (r & 1)))
+		r++;
+	*out = r;
+	return 1;
+}
+
+/* v as "%.2f" prints it. */
+static void wfixed2(wr *w, double v)
+{
+	int64_t r;
+	if (v >= 0 && round_fixed(v, 100, &r)) {
+		char d[3] = {'.', (char)('0' + r / 10 % 10), (char)('0' + r % 10)};
+		wu64(w, (uint64_t)r / 100);
+		wput(w, d, 3);
+		return;
+	}
+	char tmp[48];
+	int n = snprintf(tmp, sizeof(tmp), "%.2f", v);
 	wput(w, tmp, (size_t)n);
 }
 
 /* v rounded to tenths exactly as printf("%.1f") rounds it (flamegraph.pl prints that). */
 static int64_t tenths(double v)
 {
+	int64_t r;
+	if (round_fixed(v, 10, &r))
+		return r;
 	char tmp[48];
 	int n = snprintf(tmp, sizeof(tmp), "%.1f", v);
 	int neg = tmp[0] == '-';
@@ -301,47 +356,35 @@ static int64_t tenths(double v)
 static void wcommas(wr *w, uint64_t v)
 {
 	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			wch(w, ',');
-		wch(w, tmp[i]);
-	}
+	int i = sizeof(tmp), digits = 0;
+	do {
+		if (digits && digits % 3 == 0)
+			tmp[--i] = ',';
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+		digits++;
+	} while (v);
+	wput(w, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-/* Length of a valid UTF-8 sequence that XML 1.0 allows at s (max n bytes), or 0. */
+/* Length of the character at s (at most n bytes) when XML 1.0 allows it, else 0: valid
+ * UTF-8 (ps_utf8_len) other than control bytes, DEL, U+FFFE and U+FFFF. */
 static size_t xml_char(const unsigned char *s, size_t n)
 {
-	unsigned c = s[0];
-	if (c < 0x80)
-		return (c >= 0x20 && c != 0x7f) ? 1 : 0;
-	size_t len;
-	uint32_t cp, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-	    cp == 0xffff)
-		return 0;
-	return len;
+	if (s[0] < 0x80)
+		return (s[0] >= 0x20 && s[0] != 0x7f) ? 1 : 0;
+	size_t k = ps_utf8_len((const char *)s, n);
+	if (k == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+		return 0; /* U+FFFE, U+FFFF: valid UTF-8, not XML characters */
+	return k;
 }
 
 /* Writes s[0..n) as XML character data. Bytes XML cannot carry (controls, NUL, invalid
  * UTF-8) become the visible text "\xHH", so any name yields a well-formed document. At most
- * maxglyphs characters are written (a "\xHH" counts 4); returns how many were. */
+ * maxglyphs characters are written (a "\xHH" counts 4); returns how many were.
+ * Not ps_escape(PS_ESC_XML): a label is cut to the glyphs that fit its box, never inside an
+ * entity, an escape or a UTF-8 sequence, and the cut must agree with xml_glyphs' count;
+ * and ps_escape lets U+FFFE and U+FFFF through, which would make the SVG ill-formed. */
 static size_t wxml(wr *w, const char *str, size_t n, size_t maxglyphs)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -430,63 +473,112 @@ static void wjs(wr *w, const char *str)
 
 #define NONE UINT32_MAX
 
-typedef struct node {
-	const char *name;
+/* What a box shows. Frames whose labels are equal are one label, so they merge into one box
+ * (address-level frames of one function, or a function in two mappings), as they did when
+ * flame graphs were drawn from folded text. */
+typedef struct label {
+	const char *s; /* the profile's label, borrowed */
 	uint32_t len;
-	uint16_t waker; /* below a "--" frame (chain graphs) */
-	uint16_t pad;
+	uint8_t kind; /* the frames' ps_frame_kind when they all agree, else PS_FRAME_UNKNOWN */
+} label;
+
+typedef struct node {
+	uint32_t label;
 	uint32_t depth;
-	uint32_t parent, first, last, next, prev;
+	uint32_t parent, first, last, next;
+	uint32_t waker; /* below a "--" frame (chain graphs) */
 	uint64_t value; /* width in counts */
 	uint64_t start; /* left edge in counts */
+	uint64_t self;	/* the stacks that end here: their count, and (differential) ... */
+	uint64_t self0; /* ... their count before */
 	int64_t delta;	/* differential: change of the stacks that end here */
 } node;
-
-typedef struct item {
-	const char *s;
-	size_t len;
-	uint64_t count, count2;
-	int two; /* a differential line: "stack count count2" */
-} item;
 
 typedef struct tree {
 	node *n;
 	size_t nn, cap;
-	uint32_t free; /* recycled nodes, linked through next */
+	uint32_t free; /* recycled nodes (flame charts), linked through next */
+	label *lab;
+	size_t nlab, labcap;
+	uint32_t *lid;	 /* frame id -> label id, NONE until seen */
+	ps_index labels; /* label text -> label id */
+	uint32_t dashes; /* label id of "--", NONE when no frame has it */
 	int diff;
 	double minwidth_cnt; /* frames narrower than this many counts are not drawn */
 } tree;
 
-static uint32_t new_node(tree *t, uint32_t parent, const char *name, size_t len)
+static void tree_release(tree *t)
+{
+	free(t->n);
+	free(t->lab);
+	free(t->lid);
+	ps_index_release(&t->labels);
+}
+
+struct label_key {
+	const tree *t;
+	const char *s;
+	size_t len;
+};
+
+static int label_eq(const void *ctx, uint32_t id)
+{
+	const struct label_key *k = ctx;
+	const label *l = &k->t->lab[id];
+	return l->len == k->len && !memcmp(l->s, k->s, k->len);
+}
+
+/* The label id of frame f, or NONE when out of memory. */
+static uint32_t label_of(tree *t, ps_profile *p, ps_frame_id f)
+{
+	uint32_t id = t->lid[f];
+	if (id != NONE)
+		return id;
+	uint8_t kind = ps_profile_frame_at(p, f)->kind;
+	size_t len;
+	const char *s = ps_profile_label(p, f, &len);
+	if (!s || len >= NONE)
+		return NONE;
+	struct label_key k = {t, s, len};
+	uint64_t h = ps_hash(s, len);
+	id = ps_index_find(&t->labels, h, label_eq, &k);
+	if (id != NONE) {
+		if (t->lab[id].kind != kind)
+			t->lab[id].kind = PS_FRAME_UNKNOWN;
+	} else {
+		if (t->nlab >= NONE - 1 || PS_GROW(t->lab, t->labcap, t->nlab + 1) ||
+		    ps_index_insert(&t->labels, h, (uint32_t)t->nlab))
+			return NONE;
+		id = (uint32_t)t->nlab++;
+		t->lab[id] = (label){s, (uint32_t)len, kind};
+		if (len == 2 && !memcmp(s, "--", 2))
+			t->dashes = id;
+	}
+	t->lid[f] = id;
+	return id;
+}
+
+/* A new last child of parent (NONE: the root). */
+static uint32_t new_node(tree *t, uint32_t parent, uint32_t lab)
 {
 	uint32_t id;
 	if (t->free != NONE) {
 		id = t->free;
 		t->free = t->n[id].next;
 	} else {
-		if (t->nn == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 4096;
-			if (cap >= NONE)
-				return NONE;
-			node *nn = realloc(t->n, cap * sizeof(*nn));
-			if (!nn)
-				return NONE;
-			t->n = nn;
-			t->cap = cap;
-		}
+		if (t->nn >= NONE - 1 || PS_GROW(t->n, t->cap, t->nn + 1))
+			return NONE;
 		id = (uint32_t)t->nn++;
 	}
 	node *c = &t->n[id];
 	memset(c, 0, sizeof(*c));
-	c->name = name;
-	c->len = (uint32_t)len;
+	c->label = lab;
 	c->parent = parent;
-	c->first = c->last = c->next = c->prev = NONE;
+	c->first = c->last = c->next = NONE;
 	if (parent != NONE) {
 		node *p = &t->n[parent];
 		c->depth = p->depth + 1;
-		c->waker = p->waker || (p->len == 2 && !memcmp(p->name, "--", 2));
-		c->prev = p->last;
+		c->waker = p->waker || (parent && p->label == t->dashes);
 		if (p->last != NONE)
 			t->n[p->last].next = id;
 		else
@@ -496,125 +588,369 @@ static uint32_t new_node(tree *t, uint32_t parent, const char *name, size_t len)
 	return id;
 }
 
-/* In line-sorted input the stacks through one frame are contiguous, except that a frame
- * "b" can have its own samples ("...;b 5") sort before a sibling such as "b2" or "b.isra.0"
- * and its callees ("...;b;c") after it. flamegraph.pl then draws b twice; we find the
- * earlier b instead. Every sibling created in between starts with "b", so the search walks
- * back only over those. */
-static uint32_t find_child(const tree *t, uint32_t parent, const char *s, size_t len)
-{
-	for (uint32_t c = t->n[parent].last; c != NONE; c = t->n[c].prev) {
-		const node *n = &t->n[c];
-		if (n->len < len || memcmp(n->name, s, len))
-			return NONE;
-		if (n->len == len)
-			return c;
-	}
-	return NONE;
-}
+/* flamegraph.pl sorts its input lines "stack count[ count2]" as strings and lays callees
+ * out in that order: a callee's place is that of the first line through it, which is its
+ * own line ("a;b 5": ' ' sorts before ';') when it has one, else one of "a;b;...". Two
+ * siblings' labels decide, unless one is a prefix of the other ("b" and "b2", "foo" and
+ * "foo (x)"): then the shorter one's continuation (its count, or ';') meets the rest of the
+ * longer one's stack, as flamegraph.pl's line sort (and ours, on folded text) had it. */
+static int has_line(const tree *t, const node *n) { return n->self || (t->diff && n->self0); }
 
-/* flamegraph.pl sorts the input lines "stack count[ count2]" as strings; this is that
- * order, printing the counts only when one stack is a prefix of the other. */
-static int cmp_line(const item *a, const item *b)
+static int cmp_sibling(const void *a, const void *b, void *ctx)
 {
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->s, b->s, n);
+	const tree *t = ctx;
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	const node *na = &t->n[ia], *nb = &t->n[ib];
+	const label *la = &t->lab[na->label], *lb = &t->lab[nb->label];
+	size_t m = la->len < lb->len ? la->len : lb->len;
+	int c = memcmp(la->s, lb->s, m);
 	if (c)
 		return c;
-	if (a->len == b->len)
-		return 0;
-	const item *shortr = a->len < b->len ? a : b, *longr = a->len < b->len ? b : a;
-	char tail[64];
-	size_t tn;
-	if (shortr->two)
-		tn = (size_t)snprintf(tail, sizeof(tail), " %llu %llu",
-				      (unsigned long long)shortr->count,
-				      (unsigned long long)shortr->count2);
-	else
-		tn = (size_t)snprintf(tail, sizeof(tail), " %llu",
-				      (unsigned long long)shortr->count);
-	size_t rest = longr->len - n;
-	size_t m = rest < tn ? rest : tn;
-	c = memcmp(longr->s + n, tail, m);
-	if (!c)
-		c = rest < tn ? -1 : rest > tn ? 1 : 0;
-	return a == longr ? c : -c;
+	if (la->len == lb->len)
+		return (ia > ib) - (ia < ib); /* equal labels merge: not siblings */
+	int a_short = la->len < lb->len;
+	const node *sn = a_short ? na : nb, *ln = a_short ? nb : na;
+	const unsigned char *rest = (const unsigned char *)(a_short ? lb : la)->s + m;
+	size_t rlen = (a_short ? lb : la)->len - m;
+	int lc; /* the longer one's line against the shorter one's */
+	if (!has_line(t, sn)) {
+		lc = (int)rest[0] - ';'; /* never 0: labels hold no ';' */
+	} else {
+		char tail[48];
+		size_t tn;
+		if (t->diff)
+			tn = (size_t)snprintf(tail, sizeof(tail), " %llu %llu",
+					      (unsigned long long)sn->self0,
+					      (unsigned long long)sn->self);
+		else
+			tn = (size_t)snprintf(tail, sizeof(tail), " %llu",
+					      (unsigned long long)sn->self);
+		lc = memcmp(rest, tail, rlen < tn ? rlen : tn);
+		if (!lc && rlen >= tn)
+			lc = rlen > tn || !has_line(t, ln);
+		else if (!lc)
+			lc = has_line(t, ln) ? -1 : ';' - (unsigned char)tail[rlen];
+	}
+	if (!lc)
+		return (ia > ib) - (ia < ib);
+	return a_short ? -lc : lc;
 }
 
-static int qcmp_line(const void *a, const void *b) { return cmp_line(a, b); }
-
-/* Frames of one stack as offsets into its text, split as Perl's split(";") does: trailing
- * empty frames dropped. */
-typedef struct frames {
-	uint32_t *off, *len;
-	size_t n, cap;
-} frames;
-
-static size_t trim_stack(const char *s, size_t len)
+/* Orders every node's callees as flamegraph.pl does. */
+static int sort_children(tree *t)
 {
-	while (len && s[len - 1] == ';')
-		len--;
-	return len;
-}
-
-/* Splits s[from..len) (len trimmed, from at a frame start) into frames after the first n. */
-static int split_from(frames *f, const char *s, size_t len, size_t n, size_t from)
-{
-	f->n = n;
-	if (from >= len)
-		return 0;
-	size_t i = from;
-	for (;;) {
-		const char *e = memchr(s + i, ';', len - i);
-		size_t end = e ? (size_t)(e - s) : len;
-		if (f->n == f->cap) {
-			size_t cap = f->cap ? f->cap * 2 : 64;
-			uint32_t *no = realloc(f->off, cap * sizeof(*no));
-			if (!no)
+	uint32_t *v = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; i < t->nn; i++) {
+		node *nd = &t->n[i];
+		if (nd->first == NONE || t->n[nd->first].next == NONE)
+			continue;
+		size_t k = 0;
+		for (uint32_t c = nd->first; c != NONE; c = t->n[c].next) {
+			if (PS_GROW(v, cap, k + 1)) {
+				free(v);
 				return -ENOMEM;
-			f->off = no;
-			uint32_t *nl = realloc(f->len, cap * sizeof(*nl));
-			if (!nl)
-				return -ENOMEM;
-			f->len = nl;
-			f->cap = cap;
+			}
+			v[k++] = c;
 		}
-		f->off[f->n] = (uint32_t)i;
-		f->len[f->n] = (uint32_t)(end - i);
-		f->n++;
-		if (!e)
-			break;
-		i = end + 1;
+		qsort_r(v, k, sizeof(*v), cmp_sibling, t);
+		nd->first = v[0];
+		nd->last = v[k - 1];
+		for (size_t j = 0; j + 1 < k; j++)
+			t->n[v[j]].next = v[j + 1];
+		t->n[v[k - 1]].next = NONE;
+	}
+	free(v);
+	return 0;
+}
+
+/* What the tree is built from: the profile's stacks with their own and inclusive values
+ * in the drawn column (and, for a differential profile, column 0). A stack that ends in
+ * empty frames ("a;b;") ends at its last non-empty frame, as Perl's split(";") drops
+ * trailing empty fields. */
+typedef struct source {
+	ps_profile *p;
+	size_t col;		/* the width column (1, "after", for a differential profile) */
+	uint64_t *self, *self0; /* per profile node: own value in col, and in column 0 (diff) */
+	uint64_t *tot, *tot0;	/* the same, inclusive */
+} source;
+
+/* The label of profile node n (not the root), or NONE when out of memory. */
+static uint32_t node_label(tree *t, const source *s, ps_node_id n)
+{
+	return label_of(t, s->p, ps_profile_node_frame(s->p, n));
+}
+
+static int empty_label(const tree *t, uint32_t l) { return l != NONE && !t->lab[l].len; }
+
+static int source_init(source *s, tree *t, ps_profile *p, size_t col)
+{
+	size_t nn = ps_profile_nnodes(p), nf = ps_profile_nframes(p);
+	s->p = p;
+	s->col = col;
+	s->self = malloc(nn * sizeof(*s->self));
+	s->tot = malloc(nn * sizeof(*s->tot));
+	if (t->diff) {
+		s->self0 = malloc(nn * sizeof(*s->self0));
+		s->tot0 = malloc(nn * sizeof(*s->tot0));
+	}
+	t->lid = malloc((nf ? nf : 1) * sizeof(*t->lid));
+	if (!s->self || !s->tot || (t->diff && (!s->self0 || !s->tot0)) || !t->lid)
+		return -ENOMEM;
+	memset(t->lid, 0xff, (nf ? nf : 1) * sizeof(*t->lid));
+	for (ps_node_id i = 0; i < nn; i++) {
+		s->self[i] = ps_profile_node_self(p, i, col);
+		if (t->diff)
+			s->self0[i] = ps_profile_node_self(p, i, 0);
+	}
+	for (ps_node_id i = (ps_node_id)nn; i-- > 1;) {
+		if (!s->self[i] && !(t->diff && s->self0[i]))
+			continue;
+		/* only an empty name has an empty label: look at the label only then */
+		if (ps_profile_frame_at(p, ps_profile_node_frame(p, i))->name[0])
+			continue;
+		uint32_t l = node_label(t, s, i);
+		if (l == NONE)
+			return -ENOMEM;
+		if (!empty_label(t, l))
+			continue;
+		ps_node_id up = ps_profile_node_parent(p, i);
+		s->self[up] += s->self[i];
+		s->self[i] = 0;
+		if (t->diff) {
+			s->self0[up] += s->self0[i];
+			s->self0[i] = 0;
+		}
+	}
+	memcpy(s->tot, s->self, nn * sizeof(*s->tot));
+	if (t->diff)
+		memcpy(s->tot0, s->self0, nn * sizeof(*s->tot0));
+	/* parents have smaller ids; the column's total bounds every sum */
+	for (ps_node_id i = (ps_node_id)nn; i-- > 1;) {
+		ps_node_id up = ps_profile_node_parent(p, i);
+		s->tot[up] += s->tot[i];
+		if (t->diff)
+			s->tot0[up] += s->tot0[i];
 	}
 	return 0;
 }
 
-static int split_frames(frames *f, const char *s, size_t len)
+static void source_release(source *s)
 {
-	return split_from(f, s, trim_stack(s, len), 0, 0);
+	free(s->self);
+	free(s->self0);
+	free(s->tot);
+	free(s->tot0);
 }
 
-/* Length of the common prefix of a and b. */
-static size_t common_prefix(const char *a, size_t alen, const char *b, size_t blen)
+/* A differential box's change (of the stacks that end in it), and the largest change. */
+static void note_delta(node *nd, uint64_t *maxdelta)
 {
-	size_t n = alen < blen ? alen : blen, i = 0;
-	while (i + 8 <= n) {
-		uint64_t x, y;
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
-		i += 8;
+	nd->delta = (int64_t)(nd->self - nd->self0);
+	uint64_t ad = nd->delta < 0 ? -(uint64_t)nd->delta : (uint64_t)nd->delta;
+	if (ad > *maxdelta)
+		*maxdelta = ad;
+}
+
+/* Boxes are made one at a time from the root, each from its members: the profile nodes it
+ * stands for (a flame graph) or the stacks that pass through it (reversed). A box's members
+ * become its callees' members by label, without hashing: a label remembers the last box
+ * that got a callee with it. A box too narrow to draw keeps its width and its own count (its
+ * siblings' places depend on them) but gets no callees, so the work follows what is drawn,
+ * not the profile's size. A differential graph makes every box: its colour scale is the
+ * largest change of any stack. */
+typedef struct members {
+	uint32_t *next;		/* per member: the next one of its box */
+	uint32_t *first, *last; /* per box */
+	size_t boxcap;
+	uint32_t *stamp, *slot; /* per label: the last box to get a callee with it, the callee */
+	size_t labcap;
+} members;
+
+static void members_release(members *m)
+{
+	free(m->next);
+	free(m->first);
+	free(m->last);
+	free(m->stamp);
+	free(m->slot);
+}
+
+/* Box b's callee with label l, made when b has none yet, gets member k. NONE: no memory. */
+static uint32_t callee(tree *t, members *m, uint32_t b, uint32_t l, uint32_t k)
+{
+	if (l >= m->labcap) {
+		size_t old = m->labcap, cap = old;
+		if (PS_GROW(m->stamp, cap, t->nlab) || PS_GROW(m->slot, m->labcap, t->nlab))
+			return NONE;
+		memset(m->stamp + old, 0xff, (m->labcap - old) * sizeof(*m->stamp));
 	}
-	while (i < n && a[i] == b[i])
-		i++;
-	return i;
+	uint32_t x;
+	if (m->stamp[l] == b) {
+		x = m->slot[l];
+		m->next[m->last[x]] = k;
+	} else {
+		x = new_node(t, b, l);
+		if (x == NONE)
+			return NONE;
+		if (x >= m->boxcap) {
+			size_t cap = m->boxcap;
+			if (PS_GROW(m->first, cap, x + 1) || PS_GROW(m->last, m->boxcap, x + 1))
+				return NONE;
+		}
+		m->stamp[l] = b;
+		m->slot[l] = x;
+		m->first[x] = k;
+	}
+	m->last[x] = k;
+	m->next[k] = NONE;
+	return x;
 }
 
-/* A frame whose stacks are all seen is final. If it is too narrow to draw, so are its
- * callees: recycle them (it stays, childless, for the positions of its siblings). This
- * keeps memory near the size of the drawn tree, not of the input. A frame can only be
- * reopened later (see find_child) if it was a leaf, so no frame freed here is needed again. */
+static int members_init(members *m, tree *t, size_t n)
+{
+	memset(m, 0, sizeof(*m));
+	size_t cap = 0;
+	m->next = malloc((n ? n : 1) * sizeof(*m->next));
+	if (!m->next || PS_GROW(m->first, cap, 1) || PS_GROW(m->last, m->boxcap, 1) ||
+	    new_node(t, NONE, NONE) == NONE)
+		return -ENOMEM;
+	m->first[0] = NONE;
+	return 0;
+}
+
+static int expands(const tree *t, uint32_t b)
+{
+	return !b || t->diff || !((double)t->n[b].value < t->minwidth_cnt);
+}
+
+static int finish_tree(tree *t, uint64_t *maxdelta)
+{
+	*maxdelta = 1;
+	for (size_t i = 0; t->diff && i < t->nn; i++)
+		note_delta(&t->n[i], maxdelta);
+	return sort_children(t);
+}
+
+/* The merged tree straight from the profile's trie: a box's members are profile nodes, and
+ * their children are its callees'. */
+static int build_tree(tree *t, const source *s, uint64_t *maxdelta)
+{
+	ps_profile *p = s->p;
+	size_t nn = ps_profile_nnodes(p);
+	members m;
+	int err = members_init(&m, t, nn);
+	/* boxes never outnumber profile nodes */
+	if (!err && PS_GROW(t->n, t->cap, nn))
+		err = -ENOMEM;
+	if (err)
+		goto out;
+	m.first[0] = m.last[0] = PS_NODE_ROOT;
+	m.next[PS_NODE_ROOT] = NONE;
+	t->n[0].value = s->tot[0];
+	t->n[0].self = s->self[0];
+	t->n[0].self0 = t->diff ? s->self0[0] : 0;
+	for (uint32_t b = 0; b < t->nn; b++) {
+		if (!expands(t, b))
+			continue;
+		for (ps_node_id k = m.first[b]; k != NONE; k = m.next[k]) {
+			for (ps_node_id c = ps_profile_node_child(p, k); c;
+			     c = ps_profile_node_next(p, c)) {
+				if (!s->tot[c] && !(t->diff && s->tot0[c]))
+					continue;
+				uint32_t l = node_label(t, s, c), x;
+				if (l == NONE || (x = callee(t, &m, b, l, c)) == NONE) {
+					err = -ENOMEM;
+					goto out;
+				}
+				node *xn = &t->n[x];
+				xn->value += s->tot[c];
+				xn->self += s->self[c];
+				if (t->diff)
+					xn->self0 += s->self0[c];
+			}
+		}
+	}
+	err = finish_tree(t, maxdelta);
+out:
+	members_release(&m);
+	return err;
+}
+
+/* --reverse: every stack reversed (leaf first), then merged. A box's members are the stacks
+ * through it (by their last profile node), each with how far towards the root it has got. */
+static int build_reversed(tree *t, const source *s, uint64_t *maxdelta)
+{
+	ps_profile *p = s->p;
+	size_t nn = ps_profile_nnodes(p);
+	members m;
+	uint32_t *at = malloc(nn * sizeof(*at)); /* per stack: its next frame (root: done) */
+	uint8_t *rest_empty = malloc(nn);	 /* a node and all above it have empty labels */
+	int err = members_init(&m, t, nn);
+	if (!err && (!at || !rest_empty))
+		err = -ENOMEM;
+	if (err)
+		goto out;
+	/* Reversed, the root's empty frames are the trailing ones: they go (the leaf's went in
+	 * source_init). */
+	rest_empty[0] = 1;
+	for (ps_node_id i = 1; i < nn; i++) {
+		rest_empty[i] = 0;
+		if (!rest_empty[ps_profile_node_parent(p, i)] ||
+		    ps_profile_frame_at(p, ps_profile_node_frame(p, i))->name[0])
+			continue;
+		uint32_t l = node_label(t, s, i);
+		if (l == NONE) {
+			err = -ENOMEM;
+			goto out;
+		}
+		rest_empty[i] = empty_label(t, l);
+	}
+	uint32_t tail = NONE;
+	for (ps_node_id i = 0; i < nn; i++) {
+		if (!s->self[i] && !(t->diff && s->self0[i]))
+			continue;
+		at[i] = i;
+		m.next[i] = NONE;
+		if (tail == NONE)
+			m.first[0] = i;
+		else
+			m.next[tail] = i;
+		tail = i;
+	}
+	t->n[0].value = s->tot[0];
+	for (uint32_t b = 0; b < t->nn; b++) {
+		int expand = expands(t, b);
+		for (uint32_t k = m.first[b], nk; k != NONE; k = nk) {
+			nk = m.next[k];
+			if (rest_empty[at[k]]) {
+				t->n[b].self += s->self[k];
+				if (t->diff)
+					t->n[b].self0 += s->self0[k];
+				continue;
+			}
+			if (!expand)
+				continue;
+			uint32_t l = node_label(t, s, at[k]), x;
+			if (l == NONE || (x = callee(t, &m, b, l, k)) == NONE) {
+				err = -ENOMEM;
+				goto out;
+			}
+			t->n[x].value += s->self[k];
+			at[k] = ps_profile_node_parent(p, at[k]);
+		}
+	}
+	err = finish_tree(t, maxdelta);
+out:
+	members_release(&m);
+	free(at);
+	free(rest_empty);
+	return err;
+}
+
+/* A box whose samples are all seen is final. If it is too narrow to draw, so are its
+ * callees: recycle them (it stays, childless, for the positions of its siblings). This keeps
+ * a flame chart's memory near the size of what it draws, not of its samples. */
 static void close_node(tree *t, uint32_t id)
 {
 	node *nd = &t->n[id];
@@ -638,85 +974,82 @@ static void close_node(tree *t, uint32_t id)
 	}
 }
 
-/* Builds the tree from stacks in drawing order. Normal mode merges into a true tree;
- * flame charts merge a frame only with the same frame of the previous stack. */
-static int build(tree *t, const item *it, size_t n, int flamechart, uint64_t *maxdelta)
+/* A flame chart: the kept samples in the profile's order; a frame merges only with the same
+ * frame of the sample before (runs of one stack are one step). */
+static int build_chart(tree *t, const source *s, int reverse, uint64_t *maxdelta)
 {
-	frames f = {0};
-	uint32_t *path = NULL;
-	size_t pathcap = 0, pathlen = 1;
+	ps_profile *p = s->p;
+	size_t ns = ps_profile_nsamples(p), cap = 0, pcap = 0, pathlen = 0;
+	uint32_t *lab = NULL, *path = NULL; /* the previous stack's labels and boxes */
 	uint64_t time = 0;
 	int err = 0;
 	*maxdelta = 1;
-	if (new_node(t, NONE, "", 0) == NONE)
+	if (new_node(t, NONE, NONE) == NONE)
 		return -ENOMEM;
-	const char *prev = "";
-	size_t prevlen = 0;
-	for (size_t k = 0; k < n; k++) {
-		/* Sorted neighbours share long prefixes: the frames in the common prefix are the
-		 * previous stack's, so only the rest of the text is split and compared. */
-		const char *cur = it[k].s;
-		size_t curlen = trim_stack(cur, it[k].len);
-		size_t l = common_prefix(prev, prevlen, cur, curlen), i = 0;
-		while (i < f.n) {
-			size_t end = f.off[i] + f.len[i];
-			if (end > l || (end == l && !((l == curlen || cur[l] == ';') &&
-						      (l == prevlen || prev[l] == ';'))))
-				break;
-			i++;
+	for (size_t i = 0; i < ns;) {
+		ps_node_id n = ps_profile_sample_at(p, i)->node;
+		uint64_t v = 0, v0 = 0;
+		for (; i < ns && ps_profile_sample_at(p, i)->node == n; i++) {
+			v += ps_profile_sample_value(p, i, s->col);
+			if (t->diff)
+				v0 += ps_profile_sample_value(p, i, 0);
 		}
-		size_t from = i ? f.off[i - 1] + f.len[i - 1] + 1 : 0;
-		if ((err = split_from(&f, cur, curlen, i, from)))
+		if (!v && !v0)
+			continue;
+		/* the stack ends at its last non-empty frame */
+		for (uint32_t l; n && (l = node_label(t, s, n)) != NONE && empty_label(t, l);)
+			n = ps_profile_node_parent(p, n);
+		/* this stack's labels, root first, after the previous stack's in lab[] */
+		size_t depth = ps_profile_node_depth(p, n);
+		if (PS_GROW(lab, cap, pathlen + depth + 1) || PS_GROW(path, pcap, depth + 2)) {
+			err = -ENOMEM;
 			break;
-		prev = cur;
-		prevlen = curlen;
-		if (f.n + 1 > pathcap) {
-			size_t cap = (f.n + 1) * 2;
-			uint32_t *np = realloc(path, cap * sizeof(*np));
-			if (!np) {
-				err = -ENOMEM;
-				break;
-			}
-			path = np;
-			pathcap = cap;
-			if (pathlen == 1)
-				path[0] = 0;
 		}
-		path[0] = 0;
-		uint64_t v = t->diff ? it[k].count2 : it[k].count;
-		for (size_t j = pathlen; j-- > i + 1;)
-			close_node(t, path[j]);
-		int fresh = flamechart;
-		for (size_t j = i; j < f.n; j++) {
-			const char *name = cur + f.off[j];
-			uint32_t c = fresh ? NONE : find_child(t, path[j], name, f.len[j]);
-			if (c == NONE) {
-				c = new_node(t, path[j], name, f.len[j]);
-				if (c == NONE) {
-					err = -ENOMEM;
-					goto out;
-				}
-				t->n[c].start = time;
-				fresh = 1;
+		uint32_t *cur = lab + pathlen;
+		size_t k = depth;
+		for (ps_node_id m = n; m; m = ps_profile_node_parent(p, m)) {
+			uint32_t l = node_label(t, s, m);
+			if (l == NONE) {
+				err = -ENOMEM;
+				goto out;
 			}
+			cur[reverse ? depth - k-- : --k] = l;
+		}
+		/* reversed, the root's empty frames are the trailing ones: they go too */
+		while (reverse && depth && empty_label(t, cur[depth - 1]))
+			depth--;
+		/* the frames shared with the previous stack */
+		size_t same = 0;
+		while (same < pathlen && same < depth && lab[same] == cur[same])
+			same++;
+		for (size_t j = pathlen; j > same; j--)
+			close_node(t, path[j]);
+		path[0] = 0;
+		for (size_t j = same; j < depth; j++) {
+			uint32_t c = new_node(t, path[j], cur[j]);
+			if (c == NONE) {
+				err = -ENOMEM;
+				goto out;
+			}
+			t->n[c].start = time;
 			path[j + 1] = c;
 		}
-		pathlen = f.n + 1;
-		for (size_t j = 0; j < pathlen; j++)
+		memmove(lab, cur, depth * sizeof(*lab));
+		pathlen = depth;
+		for (size_t j = 0; j <= depth; j++)
 			t->n[path[j]].value += v;
 		if (t->diff) {
-			int64_t d = (int64_t)(it[k].count2 - it[k].count);
-			t->n[path[f.n]].delta += d;
-			uint64_t ad = d < 0 ? (uint64_t)-d : (uint64_t)d;
+			int64_t d = (int64_t)(v - v0);
+			t->n[path[depth]].delta += d;
+			uint64_t ad = d < 0 ? -(uint64_t)d : (uint64_t)d;
 			if (ad > *maxdelta)
 				*maxdelta = ad;
 		}
 		time += v;
 	}
 out:
+	free(lab);
 	free(path);
-	free(f.off);
-	free(f.len);
 	return err;
 }
 
@@ -771,11 +1104,33 @@ static int java_prefix(const char *s, size_t len)
 	return 0;
 }
 
-static ps_flame_palette multi_palette(ps_flame_palette pal, const node *n)
+/* A name's annotation as stackcollapse-perf.pl writes it ("_[k]", "_[j]", "_[i]", "_[w]"):
+ * its letter, or 0. flamegraph.pl does not show it. */
+static char annotation(const char *s, size_t len)
 {
-	const char *s = n->name;
-	size_t len = n->len;
+	if (len >= 4 && s[len - 4] == '_' && s[len - 3] == '[' && s[len - 2] &&
+	    strchr("kwij", s[len - 2]) && s[len - 1] == ']')
+		return s[len - 2];
+	return 0;
+}
+
+static ps_flame_palette multi_palette(ps_flame_palette pal, const char *s, size_t len,
+				      const node *n, uint8_t kind)
+{
 	switch (pal) {
+	case PS_FLAME_HOT:
+		/* The model knows what flamegraph.pl can only read from a "_[k]" in the java
+		 * and js palettes: kernel, JIT and inlined frames get those palettes' colours.
+		 * An annotated name keeps flamegraph.pl's hot colour. */
+		if (!annotation(s, len)) {
+			if (kind == PS_FRAME_KERNEL)
+				return PS_FLAME_ORANGE;
+			if (kind == PS_FRAME_JIT)
+				return PS_FLAME_GREEN;
+			if (kind == PS_FRAME_INLINE)
+				return PS_FLAME_AQUA;
+		}
+		return pal;
 	case PS_FLAME_JAVA:
 		if (ends(s, len, "_[j]"))
 			return PS_FLAME_GREEN;
@@ -826,22 +1181,23 @@ static uint32_t rgb(int r, int g, int b)
 	return (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
 }
 
-static uint32_t frame_color(const ps_flame_opts *o, const node *n)
+static uint32_t frame_color(const ps_flame_opts *o, const char *name, size_t len, const node *n,
+			    uint8_t kind)
 {
 	double v1, v2, v3;
 	if (o->hash) {
 		char rev[256];
-		size_t m = n->len < sizeof(rev) ? n->len : sizeof(rev);
+		size_t m = len < sizeof(rev) ? len : sizeof(rev);
 		/* the reversed name's first characters are the name's last ones */
 		for (size_t i = 0; i < m; i++)
-			rev[i] = n->name[n->len - 1 - i];
-		v1 = namehash(n->name, n->len);
+			rev[i] = name[len - 1 - i];
+		v1 = namehash(name, len);
 		v2 = v3 = namehash(rev, m);
 	} else {
 		/* stable per name, independent of input order: no rand() */
-		v1 = v2 = v3 = (double)(ps_hash(n->name, n->len) >> 11) * 0x1.0p-53;
+		v1 = v2 = v3 = (double)(ps_hash(name, len) >> 11) * 0x1.0p-53;
 	}
-	switch (multi_palette(o->colors, n)) {
+	switch (multi_palette(o->colors, name, len, n, kind)) {
 	case PS_FLAME_HOT:
 		return rgb(205 + (int)(50 * v3), (int)(230 * v1), (int)(55 * v2));
 	case PS_FLAME_MEM:
@@ -904,8 +1260,9 @@ static void wcolor(wr *w, uint32_t c)
 
 typedef struct layout {
 	const ps_flame_opts *o;
-	double wpt;	     /* px per count */
-	double minwidth_cnt; /* frames narrower than this many counts are dropped */
+	const char *countname; /* o->countname, or the drawn column's unit */
+	double wpt;	       /* px per count */
+	double minwidth_cnt;   /* frames narrower than this many counts are dropped */
 	uint64_t timemax;
 	uint64_t maxdelta;
 	double imageheight, ypad1, ypad2, ypad3;
@@ -961,22 +1318,15 @@ static void place(layout *l, tree *t, int flamechart)
 	}
 }
 
-/* A name as shown: flamegraph.pl strips the "_[k]" style annotations. */
-static size_t shown_len(const node *n)
-{
-	size_t len = n->len;
-	if (len >= 4 && n->name[len - 4] == '_' && n->name[len - 3] == '[' &&
-	    strchr("kwij", n->name[len - 2]) && n->name[len - 2] && n->name[len - 1] == ']')
-		len -= 4;
-	return len;
-}
-
 static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 {
 	const ps_flame_opts *o = l->o;
 	const node *n = &t->n[id];
-	const char *name = id ? n->name : "all";
-	size_t len = id ? shown_len(n) : 3;
+	const label *lab = id ? &t->lab[n->label] : NULL;
+	const char *full = lab ? lab->s : "";
+	size_t fulllen = lab ? lab->len : 0;
+	const char *name = id ? full : "all";
+	size_t len = id ? fulllen - (annotation(full, fulllen) ? 4 : 0) : 3;
 	uint64_t end = id ? n->start + n->value : l->timemax;
 	double x1 = XPAD + (double)n->start * l->wpt;
 	double x2 = XPAD + (double)end * l->wpt;
@@ -1000,14 +1350,15 @@ static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 	wstr(w, " (");
 	wcommas(w, samples);
 	wch(w, ' ');
-	wxml(w, o->countname, strlen(o->countname), SIZE_MAX);
+	wxml(w, l->countname, strlen(l->countname), SIZE_MAX);
 	char tmp[64];
 	if (!id) {
 		wstr(w, ", 100%");
 	} else {
 		double tot = (double)l->timemax * o->factor;
-		snprintf(tmp, sizeof(tmp), ", %.2f%%", 100.0 * (double)samples / tot);
-		wstr(w, tmp);
+		wstr(w, ", ");
+		wfixed2(w, 100.0 * (double)samples / tot);
+		wch(w, '%');
 		if (l->diff) {
 			double d = o->negate ? -(double)n->delta : (double)n->delta;
 			snprintf(tmp, sizeof(tmp), "; %s%.2f%%", d > 0 ? "+" : "", 100.0 * d / tot);
@@ -1025,14 +1376,14 @@ static void emit_frame(wr *w, const layout *l, const tree *t, uint32_t id)
 	wnum(w, y2 - y1);
 	wstr(w, "\" fill=\"");
 	uint32_t color;
-	if (n->len == 2 && !memcmp(n->name, "--", 2))
+	if (fulllen == 2 && !memcmp(full, "--", 2))
 		color = rgb(160, 160, 160);
-	else if (n->len == 1 && n->name[0] == '-')
+	else if (fulllen == 1 && full[0] == '-')
 		color = rgb(200, 200, 200);
 	else if (l->diff)
 		color = diff_color(n->delta, l->maxdelta, o->negate);
 	else
-		color = frame_color(o, n);
+		color = frame_color(o, full, fulllen, n, lab ? lab->kind : PS_FRAME_UNKNOWN);
 	wcolor(w, color);
 	wstr(w, "\" rx=\"2\"/><text x=\"");
 	wtenths(w, tx1 + 30);
@@ -1193,7 +1544,7 @@ static void emit_chrome(wr *w, const layout *l, const char *title)
 	wstr(w, "</style>\n<script type=\"text/ecmascript\"><![CDATA[\nvar fg_conf = {nametype: ");
 	wjs(w, o->nametype);
 	wstr(w, ", countname: ");
-	wjs(w, o->countname);
+	wjs(w, l->countname);
 	wstr(w, ", searchcolor: ");
 	wjs(w, o->searchcolor);
 	snprintf(tmp, sizeof(tmp), ", charwidth: %.10g", o->fontsize * o->fontwidth);
@@ -1222,57 +1573,15 @@ static void emit_chrome(wr *w, const layout *l, const char *title)
 	emit_text(w, "matched", o->width - XPAD - 100, bottom, NULL, " ");
 }
 
-/* Stacks in drawing order: reversed if asked, and in flamegraph.pl's line order unless
- * this is a flame chart. Reversed text lives in *arena. */
-static int gather(ps_profile *p, const ps_flame_opts *o, item **out, size_t *nout, ps_arena **arena)
+/* What the boxes count: o->countname unless it was left at its default, then "samples" for
+ * a samples column and the column's unit ("nanoseconds", "bytes") for any other. */
+static const char *count_name(ps_profile *p, const ps_flame_opts *o, size_t col)
 {
-	size_t n;
-	const ps_stack *st = ps_profile_stacks(p, &n);
-	int diff = ps_profile_is_diff(p);
-	item *it = malloc((n ? n : 1) * sizeof(*it));
-	if (!it)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		it[i] = (item){st[i].folded, st[i].len, st[i].count, st[i].count2, diff};
-	if (o->reverse) {
-		*arena = ps_arena_new();
-		if (!*arena) {
-			free(it);
-			return -ENOMEM;
-		}
-		frames f = {0};
-		for (size_t i = 0; i < n; i++) {
-			char *r = ps_arena_alloc(*arena, it[i].len + 1);
-			if (!r || split_frames(&f, it[i].s, it[i].len)) {
-				free(f.off);
-				free(f.len);
-				free(it);
-				return -ENOMEM;
-			}
-			size_t k = 0;
-			for (size_t j = f.n; j-- > 0;) {
-				memcpy(r + k, it[i].s + f.off[j], f.len[j]);
-				k += f.len[j];
-				if (j)
-					r[k++] = ';';
-			}
-			r[k] = 0;
-			it[i].s = r;
-			it[i].len = k;
-		}
-		free(f.off);
-		free(f.len);
-	}
-	if (!o->flamechart) {
-		size_t i = 1;
-		while (i < n && cmp_line(&it[i - 1], &it[i]) <= 0)
-			i++;
-		if (i < n)
-			qsort(it, n, sizeof(*it), qcmp_line);
-	}
-	*out = it;
-	*nout = n;
-	return 0;
+	const char *unit = NULL;
+	const char *type = ps_profile_type(p, col, &unit);
+	if (o->countname != default_countname || !type || !strcmp(type, "samples") || !unit)
+		return o->countname;
+	return unit;
 }
 
 static int render_empty(wr *w, const ps_flame_opts *o)
@@ -1296,34 +1605,43 @@ int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out)
 	    !(o->fontwidth > 0) || !(o->factor > 0) || !o->countname || !o->nametype ||
 	    !o->fonttype || !o->searchcolor)
 		return -EINVAL;
+	int diff = ps_profile_is_diff(p);
+	/* a differential profile is drawn from "after", and its counts are column 0's kind */
+	size_t col = diff ? 1 : o->column;
+	if (!diff && ps_profile_ntypes(p) && col >= ps_profile_ntypes(p))
+		return -EINVAL;
 	wr w = {.f = out, .cap = 1 << 20};
 	w.buf = malloc(w.cap);
 	if (!w.buf)
 		return -ENOMEM;
-	item *it = NULL;
-	size_t n = 0;
-	ps_arena *arena = NULL;
-	tree t = {.free = NONE};
+	tree t = {.free = NONE, .dashes = NONE, .diff = diff};
+	source s = {0};
 	int err;
-	t.diff = ps_profile_is_diff(p);
-	if ((err = gather(p, o, &it, &n, &arena)))
-		goto out;
-	layout l = {.o = o, .diff = t.diff};
-	/* the scale is known before the tree is: build() drops what will be too narrow */
-	uint64_t time = t.diff ? ps_profile_total(p, 1) : ps_profile_total(p, 0);
+	layout l = {.o = o, .diff = diff, .countname = count_name(p, o, diff ? 0 : col)};
+	/* the scale is known before the tree is: flame charts drop what will be too narrow */
+	uint64_t time = ps_profile_total(p, col);
 	l.timemax = o->total > time ? o->total : time;
 	l.wpt = ((double)o->width - 2 * XPAD) / (double)(l.timemax ? l.timemax : 1);
 	l.minwidth_cnt =
 	    o->minwidth_pct ? (double)l.timemax * o->minwidth / 100 : o->minwidth / l.wpt;
 	t.minwidth_cnt = l.minwidth_cnt;
-	if ((err = build(&t, it, n, o->flamechart, &l.maxdelta)))
+	int chart = o->flamechart && (ps_profile_flags(p) & PS_PROFILE_SAMPLES);
+	if ((err = source_init(&s, &t, p, col)))
+		goto out;
+	if (chart)
+		err = build_chart(&t, &s, o->reverse, &l.maxdelta);
+	else if (o->reverse)
+		err = build_reversed(&t, &s, &l.maxdelta);
+	else
+		err = build_tree(&t, &s, &l.maxdelta);
+	if (err)
 		goto out;
 	if (!time || t.n[0].value != time) {
 		/* no samples (a mismatch would be a profile bug: draw nothing rather than lie) */
 		err = render_empty(&w, o);
 		goto out;
 	}
-	place(&l, &t, o->flamechart);
+	place(&l, &t, chart);
 	l.ypad1 = o->fontsize * 3;
 	l.ypad2 = o->fontsize * 2 + 10;
 	l.ypad3 = o->subtitle ? o->fontsize * 2 : 0;
@@ -1346,8 +1664,7 @@ out:
 		err = w.err;
 	}
 	free(w.buf);
-	free(t.n);
-	free(it);
-	ps_arena_free(arena);
+	source_release(&s);
+	tree_release(&t);
 	return err;
 }

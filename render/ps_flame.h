@@ -33,7 +33,8 @@ typedef struct ps_flame_opts {
 	const char *title;	 /* NULL: "Flame Graph", "Icicle Graph" or "Flame Chart" */
 	const char *subtitle;	 /* NULL: none */
 	const char *fonttype;	 /* "Verdana" */
-	const char *countname;	 /* "samples" */
+	const char *countname;	 /* "samples"; left so, a column other than "samples"
+				  * names its unit ("nanoseconds", "bytes") */
 	const char *nametype;	 /* "Function:" */
 	const char *notes;	 /* NULL: none; goes into an XML comment */
 	const char *bgcolors;	 /* NULL: by palette; yellow, blue, green, grey or #rrggbb */
@@ -46,6 +47,8 @@ typedef struct ps_flame_opts {
 	int minwidth_pct;	 /* ... this is set ("--minwidth 0.5%") */
 	double factor;		 /* counts are multiplied by this in labels: 1 */
 	uint64_t total;		 /* 0, or the total to scale to, if larger than the sum */
+	size_t column;		 /* the value column drawn: 0 (a differential profile
+				  * always draws column 1, "after") */
 	ps_flame_palette colors; /* PS_FLAME_HOT */
 	int hash;	/* colours from flamegraph.pl's name hash (default: our stable hash) */
 	int reverse;	/* reverse every stack before merging */
@@ -70,12 +73,19 @@ typedef struct ps_flame_optdef {
 } ps_flame_optdef;
 extern const ps_flame_optdef ps_flame_optdefs[];
 
-/* Writes the SVG of p to out. Stacks are merged into a tree (equal frames under equal
- * parents are one box, unlike flamegraph.pl's line merge); with o->flamechart only
- * neighbouring stacks merge, in the profile's order. A differential profile (two counts per
- * stack) is drawn with widths from the second count and coloured by its change. An empty
- * profile gives a small valid SVG saying "no samples". The output is a pure function of
- * (p, o). Returns 0, -ENOMEM, or -EIO (with errno from the stream) when writing fails. */
+/* Writes the SVG of p to out, drawn from p's stack trie and frame labels
+ * (ps_profile_label: p's label options apply). Frames with equal labels under one box are one
+ * box (address-level frames of one function merge; unlike flamegraph.pl's line merge, a
+ * frame is never split in two), laid out in flamegraph.pl's order; widths are o->column's
+ * values. With o->flamechart and kept samples (PS_PROFILE_SAMPLES) a frame merges only with
+ * the same frame of the sample before, in the profile's sample order; without kept samples
+ * a flame chart is drawn as a flame graph. A differential profile is drawn with widths from
+ * column 1 ("after") and coloured by the change from column 0. In the hot palette, kernel,
+ * JIT and inlined frames (when all frames of the label agree and it carries no "_[k]"-style
+ * annotation) are orange, green and aqua, as annotated names are in the java palette. An
+ * empty profile gives a small valid SVG saying "no samples". The output is a pure function
+ * of (p, o). Returns 0, -EINVAL (bad options, or o->column past p's columns), -ENOMEM, or
+ * -EIO (with errno from the stream) when writing fails. */
 int ps_flame_render(ps_profile *p, const ps_flame_opts *o, FILE *out);
 
 #endif

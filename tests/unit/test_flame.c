@@ -104,7 +104,7 @@ static void parse(svg *s)
 		const char *te = strstr(t, "</title>");
 		char *title = unxml(t, (size_t)(te - t));
 		char *paren = strrchr(title, '(');
-		cr_assert(paren && paren > title + 1 && paren[-1] == ' ', "title %s", title);
+		cr_assert(paren && paren > title && paren[-1] == ' ', "title %s", title);
 		paren[-1] = 0;
 		f->name = title;
 		f->samples = 0;
@@ -461,6 +461,9 @@ Test(flame, names_are_escaped_into_valid_xml)
 				   "]]>;ok\xc3\xa9;operator<<(int)";
 	cr_assert_eq(ps_profile_add(p, evil, sizeof(evil) - 1, 5), 0);
 	cr_assert_eq(ps_profile_add(p, "m;x", 3, 1), 0);
+	/* U+FFFE is valid UTF-8 but no XML character */
+	static const char nonchar[] = "m;nonchar\xef\xbf\xbe";
+	cr_assert_eq(ps_profile_add(p, nonchar, sizeof(nonchar) - 1, 1), 0);
 	size_t len;
 	char *text = render(p, NULL, &len);
 	cr_assert_eq(strlen(text), len, "no NUL in the SVG");
@@ -474,6 +477,7 @@ Test(flame, names_are_escaped_into_valid_xml)
 	cr_assert(strstr(text, "ctl??"));
 	cr_assert(strstr(text, "nul?x"));
 	cr_assert(strstr(text, "ok\xc3\xa9"), "valid UTF-8 is kept");
+	cr_assert(strstr(text, "nonchar\\xef\\xbf\\xbe"));
 	cr_assert(strstr(text, "operator&lt;&lt;(int)"));
 	int ok = xmllint_ok(text, len);
 	if (ok >= 0)
@@ -718,5 +722,207 @@ Test(flame, big_profiles_stay_compact)
 	s.text = NULL;
 	svg_free(&s);
 	free(text);
+	ps_profile_free(p);
+}
+
+/* ---- the model: frames, value columns, kinds ---- */
+
+static ps_frame_id frame_of(ps_profile *p, const char *name, uint64_t addr, ps_frame_kind kind)
+{
+	ps_frame f = {.name = name, .addr = addr, .kind = (uint8_t)kind};
+	ps_frame_id id;
+	cr_assert_eq(ps_profile_frame(p, &f, &id), 0);
+	return id;
+}
+
+/* Adds one sample of the stack fs[0..n) (root first) with one value per column. */
+static void add_stack(ps_profile *p, const ps_frame_id *fs, size_t n, const uint64_t *values)
+{
+	ps_node_id node;
+	cr_assert_eq(ps_profile_stack(p, fs, n, &node), 0);
+	ps_profile_sample s = {.node = node};
+	cr_assert_eq(ps_profile_add_sample(p, &s, values), 0);
+}
+
+Test(flame, frames_with_one_label_merge_into_one_box)
+{
+	/* Address-level frames: two frames of "work" (two addresses) under one caller, each
+	 * calling "leaf". They are one box, as the same stacks in folded text are. */
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id m = frame_of(p, "main", 0, PS_FRAME_USER);
+	ps_frame_id w1 = frame_of(p, "work", 0x10, PS_FRAME_USER);
+	ps_frame_id w2 = frame_of(p, "work", 0x20, PS_FRAME_USER);
+	ps_frame_id l1 = frame_of(p, "leaf", 0x30, PS_FRAME_USER);
+	ps_frame_id l2 = frame_of(p, "leaf", 0x38, PS_FRAME_USER);
+	ps_frame_id o = frame_of(p, "other", 0x40, PS_FRAME_USER);
+	cr_assert_neq(w1, w2);
+	add_stack(p, (ps_frame_id[]){m, w1, l1}, 3, (uint64_t[]){3});
+	add_stack(p, (ps_frame_id[]){m, w2, l2}, 3, (uint64_t[]){2});
+	add_stack(p, (ps_frame_id[]){m, w2}, 2, (uint64_t[]){4});
+	add_stack(p, (ps_frame_id[]){m, o}, 2, (uint64_t[]){1});
+	svg s = render_parse(p, NULL);
+	cr_assert_eq(count_named(&s, "work"), 1);
+	cr_assert_eq(count_named(&s, "leaf"), 1);
+	cr_assert_eq(find(&s, "work", 0)->samples, 9);
+	cr_assert_eq(find(&s, "leaf", 0)->samples, 5);
+	cr_assert_str_eq(s.f[find(&s, "leaf", 0)->parent].name, "work");
+	/* the same picture, byte for byte, as from the folded text of those stacks */
+	ps_profile *q = folded("main;work;leaf 5\nmain;work 4\nmain;other 1\n", 0);
+	size_t len;
+	char *text = render(q, NULL, &len);
+	cr_assert_eq(len, s.len);
+	cr_assert_eq(memcmp(text, s.text, len), 0, "the trie and the folded text draw differently");
+	free(text);
+	svg_free(&s);
+	ps_profile_free(q);
+	ps_profile_free(p);
+
+	/* a flame chart merges such frames when they are neighbours, and only then */
+	p = ps_profile_new(PS_PROFILE_SAMPLES);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	m = frame_of(p, "main", 0, PS_FRAME_USER);
+	w1 = frame_of(p, "work", 0x10, PS_FRAME_USER);
+	w2 = frame_of(p, "work", 0x20, PS_FRAME_USER);
+	o = frame_of(p, "other", 0x40, PS_FRAME_USER);
+	add_stack(p, (ps_frame_id[]){m, w1}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, w2}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, w1}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, o}, 2, (uint64_t[]){1});
+	add_stack(p, (ps_frame_id[]){m, w2}, 2, (uint64_t[]){1});
+	ps_flame_opts fo;
+	ps_flame_opts_init(&fo);
+	fo.flamechart = 1;
+	s = render_parse(p, &fo);
+	cr_assert_eq(count_named(&s, "main"), 1);
+	cr_assert_eq(count_named(&s, "work"), 2);
+	cr_assert_eq(find(&s, "work", 0)->samples, 3);
+	cr_assert_eq(find(&s, "work", 1)->samples, 1);
+	cr_assert_lt(find(&s, "work", 0)->x, find(&s, "other", 0)->x);
+	cr_assert_lt(find(&s, "other", 0)->x, find(&s, "work", 1)->x);
+	svg_free(&s);
+	ps_profile_free(p);
+}
+
+Test(flame, trailing_empty_frames_end_a_stack_early)
+{
+	/* Perl's split(";") drops trailing empty fields: "a;b;" is the stack "a;b" */
+	ps_profile *p = folded("a;b 2\na;b; 3\nx;;y 1\n", 0);
+	svg s = render_parse(p, NULL);
+	cr_assert_eq(count_named(&s, "b"), 1);
+	cr_assert_eq(find(&s, "b", 0)->samples, 5);
+	cr_assert_eq(count_named(&s, ""), 1, "an empty frame inside a stack stays");
+	cr_assert_str_eq(s.f[find(&s, "y", 0)->parent].name, "");
+	svg_free(&s);
+	ps_flame_opts o;
+	ps_flame_opts_init(&o);
+	o.reverse = 1;
+	s = render_parse(p, &o);
+	cr_assert_eq(count_named(&s, "b"), 1);
+	cr_assert_str_eq(s.f[find(&s, "b", 0)->parent].name, "all");
+	svg_free(&s);
+	ps_profile_free(p);
+}
+
+Test(flame, the_value_column_is_a_choice)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	cr_assert_eq(ps_profile_add_type(p, "cpu", "nanoseconds"), 1);
+	ps_frame_id a = frame_of(p, "a", 0, PS_FRAME_USER), b = frame_of(p, "b", 0, PS_FRAME_USER),
+		    c = frame_of(p, "c", 0, PS_FRAME_USER);
+	add_stack(p, (ps_frame_id[]){a, b}, 2, (uint64_t[]){1, 3000});
+	add_stack(p, (ps_frame_id[]){a, c}, 2, (uint64_t[]){3, 1000});
+	ps_flame_opts o;
+	ps_flame_opts_init(&o);
+	svg s = render_parse(p, &o);
+	cr_assert_eq(find(&s, "b", 0)->samples, 1);
+	cr_assert(strstr(s.text, "c (3 samples, 75.00%)"));
+	cr_assert(strstr(s.text, "countname: \"samples\""));
+	svg_free(&s);
+
+	/* column 1: its widths, and its unit names the counts */
+	o.column = 1;
+	s = render_parse(p, &o);
+	cr_assert_eq(find(&s, "b", 0)->samples, 3000);
+	cr_assert(strstr(s.text, "b (3,000 nanoseconds, 75.00%)"));
+	cr_assert(strstr(s.text, "countname: \"nanoseconds\""));
+	cr_assert_float_eq(find(&s, "b", 0)->w, 1180.0 * 3 / 4, 0.051);
+	svg_free(&s);
+
+	/* a countname given wins */
+	cr_assert_eq(ps_flame_opt_set(&o, "countname", "ns"), 0);
+	s = render_parse(p, &o);
+	cr_assert(strstr(s.text, "b (3,000 ns, 75.00%)"));
+	svg_free(&s);
+
+	o.column = 2;
+	FILE *m = fopen("/dev/null", "w");
+	cr_assert_eq(ps_flame_render(p, &o, m), -EINVAL, "no column 2");
+	fclose(m);
+	ps_profile_free(p);
+}
+
+static void rgb_of(const frame *f, unsigned *r, unsigned *g, unsigned *b)
+{
+	cr_assert_not_null(f);
+	cr_assert_eq(sscanf(f->fill, "#%2x%2x%2x", r, g, b), 3);
+}
+
+Test(flame, kernel_jit_and_inline_frames_have_their_colours)
+{
+	ps_profile *p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id m = frame_of(p, "main", 0, PS_FRAME_USER);
+	ps_frame_id k = frame_of(p, "sys_read", 0, PS_FRAME_KERNEL);
+	ps_frame_id j = frame_of(p, "LFoo;::bar", 0, PS_FRAME_JIT);
+	ps_frame_id i = frame_of(p, "inlined", 0, PS_FRAME_INLINE);
+	ps_frame_id du = frame_of(p, "dup", 0, PS_FRAME_USER);
+	ps_frame_id dk = frame_of(p, "dup", 0, PS_FRAME_KERNEL);
+	add_stack(p, (ps_frame_id[]){m, k}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, j}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, i}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, du}, 2, (uint64_t[]){5});
+	add_stack(p, (ps_frame_id[]){m, k, dk}, 3, (uint64_t[]){5});
+	/* what the same names get as plain text (folded input knows no kinds) */
+	ps_profile *q = folded("main;sys_read 5\nmain;LFoo:::bar 5\nmain;inlined 5\nmain;dup 5\n"
+			       "main;sys_read_[k] 5\n",
+			       0);
+	svg plain = render_parse(q, NULL);
+	svg s = render_parse(p, NULL);
+	unsigned r, g, b;
+	rgb_of(find(&s, "sys_read", 0), &r, &g, &b);
+	cr_assert(b == 0 && r - g == 100, "kernel: orange, not %s", find(&s, "sys_read", 0)->fill);
+	rgb_of(find(&s, "LFoo:::bar", 0), &r, &g, &b);
+	cr_assert(r == b && g >= 200 && r <= 110, "JIT: green, not #%02x%02x%02x", r, g, b);
+	rgb_of(find(&s, "inlined", 0), &r, &g, &b);
+	cr_assert(g == b && g >= 165 && r <= 110, "inline: aqua, not #%02x%02x%02x", r, g, b);
+	cr_assert_str_eq(find(&s, "main", 0)->fill, find(&plain, "main", 0)->fill);
+	/* frames of one label but different kinds: no kind to show */
+	cr_assert_eq(count_named(&s, "dup"), 2);
+	for (int n = 0; n < 2; n++)
+		cr_assert_str_eq(find(&s, "dup", n)->fill, find(&plain, "dup", 0)->fill);
+	svg_free(&s);
+
+	/* an annotated name ("_[k]", stackcollapse-perf --kernel) keeps flamegraph.pl's hot */
+	ps_label_opts lo = {.flags = PS_LABEL_KERNEL};
+	ps_profile_set_labels(p, &lo);
+	s = render_parse(p, NULL);
+	const frame *sk = find(&s, "sys_read", 0);
+	cr_assert_str_eq(sk->fill, find(&plain, "sys_read", 1)->fill);
+	svg_free(&s);
+
+	/* other palettes are flamegraph.pl's, by name only */
+	ps_profile_set_labels(p, &(ps_label_opts){0});
+	ps_flame_opts o;
+	ps_flame_opts_init(&o);
+	cr_assert_eq(ps_flame_opt_set(&o, "colors", "java"), 0);
+	s = render_parse(p, &o);
+	svg_free(&plain);
+	plain = render_parse(q, &o);
+	cr_assert_str_eq(find(&s, "sys_read", 0)->fill, find(&plain, "sys_read", 0)->fill);
+	svg_free(&s);
+	svg_free(&plain);
+	ps_profile_free(q);
 	ps_profile_free(p);
 }
