@@ -34,7 +34,7 @@ double parse_double(const char *what, const char *s, double min, double max);
 size_t parse_id_list(const char *what, const char *s, uint32_t **out);
 
 /* An output file written under a temporary name and renamed when whole; "-" or NULL is
- * stdout. out_close dies when the output could not be written; out_abort removes it. */
+ * stdout, an existing device or pipe is written in place. out_close dies when the output could not be written; out_abort removes it. */
 struct outfile {
 	FILE *f;
 	char *path, *tmp;
