@@ -74,7 +74,7 @@ int cmd_flamegraph(int argc, char **argv)
 	argc = parse_options(argc, argv, options, flamegraph_usage, 0);
 	source_operands(&s, "flamegraph", argc, argv);
 	struct trace_summary sum;
-	ps_profile *p = load_profile(&s, fo.flamechart ? PS_PROFILE_ORDERED : 0, &sum);
+	ps_profile *p = load_profile(&s, fo.flamechart ? PS_PROFILE_SAMPLES : 0, &sum);
 	render_flame(p, &fo, source_is_trace(&s) ? &sum : NULL);
 	ps_profile_free(p);
 	return 0;

@@ -765,7 +765,7 @@ static int co_end(collapser *c, ps_profile *prof)
 			err = ps_buf_add(o, c->groups.data + c->goff[i], end - c->goff[i]);
 	}
 	if (!err)
-		err = ps_profile_add(prof, o->data, o->len, c->period);
+		err = ps_profile_add_folded(prof, o->data, o->len, c->period, 0);
 	c->ng = 0;
 	c->groups.len = 0;
 	c->has_pname = 0;

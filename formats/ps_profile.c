@@ -55,9 +55,6 @@ struct ps_profile {
 	ps_arena *label_arena;
 	ps_buf scratch;
 
-	ps_stack *stacks; /* the transitional folded view */
-	ps_arena *stack_arena;
-	int stacks_valid;
 };
 
 ps_profile *ps_profile_new(unsigned flags)
@@ -107,8 +104,6 @@ void ps_profile_free(ps_profile *p)
 	free(p->labels);
 	ps_arena_free(p->label_arena);
 	ps_buf_release(&p->scratch);
-	free(p->stacks);
-	ps_arena_free(p->stack_arena);
 	free(p);
 }
 
@@ -335,7 +330,6 @@ void ps_profile_set_labels(ps_profile *p, const ps_label_opts *o)
 	p->labelcap = 0;
 	ps_arena_free(p->label_arena);
 	p->label_arena = NULL;
-	p->stacks_valid = 0;
 }
 
 static const char *base_name(const char *path)
@@ -474,7 +468,6 @@ int ps_profile_child(ps_profile *p, ps_node_id parent, ps_frame_id f, ps_node_id
 	else
 		par->child = id;
 	par->last = id;
-	p->stacks_valid = 0;
 	*out = id;
 	return 0;
 }
@@ -500,8 +493,6 @@ int ps_profile_add_value(ps_profile *p, ps_node_id node, size_t col, uint64_t v)
 	p->total[col] += v;
 	p->vals[col][node] += v;
 	p->nodes[node].hit = 1;
-	if (v)
-		p->stacks_valid = 0;
 	return 0;
 }
 
@@ -655,7 +646,6 @@ int ps_profile_add_sample(ps_profile *p, const ps_profile_sample *s, const uint6
 		p->vals[c][s->node] += values[c];
 	}
 	p->nodes[s->node].hit = 1;
-	p->stacks_valid = 0;
 	return 0;
 }
 
@@ -712,7 +702,6 @@ int ps_profile_sort_samples(ps_profile *p)
 	p->svals = v;
 	p->samplecap = n;
 	p->svalcap = n * nc + 1;
-	p->stacks_valid = 0;
 	return 0;
 }
 
@@ -767,13 +756,6 @@ int ps_profile_add_folded(ps_profile *p, const char *folded, size_t len, uint64_
 	uint64_t v[PS_PROFILE_MAX_COLS] = {count, count2};
 	ps_profile_sample s = {.time = p->nsamples, .node = at};
 	return ps_profile_add_sample(p, &s, v);
-}
-
-int ps_profile_add2(ps_profile *p, const char *folded, size_t len, uint64_t count,
-		    uint64_t count2)
-{
-	int err = ensure_folded_types(p, 1);
-	return err ? err : ps_profile_add_folded(p, folded, len, count, count2);
 }
 
 /* A stack as folded text, for sorting and merging equal texts. */
@@ -1045,65 +1027,4 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
 out:
 	free(line);
 	return err;
-}
-
-/* ---- the transitional folded view ---- */
-
-const ps_stack *ps_profile_stacks(ps_profile *p, size_t *n)
-{
-	*n = 0;
-	if (p->stacks_valid) {
-		for (; p->stacks && p->stacks[*n].folded; (*n)++)
-			;
-		return p->stacks;
-	}
-	free(p->stacks);
-	p->stacks = NULL;
-	ps_arena_free(p->stack_arena);
-	p->stack_arena = ps_arena_new();
-	if (!p->stack_arena)
-		return NULL;
-	size_t m = 0;
-	if (p->flags & PS_PROFILE_SAMPLES) {
-		/* One entry per sample in order; a sample of the same stack as the one before
-		 * joins it (a flame chart merges neighbours). */
-		p->stacks = calloc(p->nsamples + 1, sizeof(*p->stacks));
-		ps_buf b = {0};
-		ps_node_id last = 0;
-		for (size_t i = 0; p->stacks && i < p->nsamples; i++) {
-			ps_node_id node = p->samples[i].node;
-			uint64_t v0 = ps_profile_sample_value(p, i, 0);
-			uint64_t v1 = ps_profile_sample_value(p, i, 1);
-			if (m && node == last && !(p->flags & PS_PROFILE_NOMERGE)) {
-				p->stacks[m - 1].count += v0;
-				p->stacks[m - 1].count2 += v1;
-				continue;
-			}
-			char *s = NULL;
-			if (!node_text(p, node, &b))
-				s = ps_arena_strndup(p->stack_arena, b.data ? b.data : "", b.len);
-			if (!s) {
-				free(p->stacks);
-				p->stacks = NULL;
-				break;
-			}
-			p->stacks[m++] = (ps_stack){s, b.len, v0, v1};
-			last = node;
-		}
-		ps_buf_release(&b);
-	} else {
-		struct line *v = NULL;
-		size_t nl = 0;
-		int diff = ps_profile_is_diff(p);
-		if (!sorted_lines(p, 0, p->stack_arena, &v, &nl))
-			p->stacks = calloc(nl + 1, sizeof(*p->stacks));
-		for (size_t i = 0; p->stacks && i < nl; i++)
-			p->stacks[m++] = (ps_stack){v[i].s, v[i].len, v[i].v0, diff ? v[i].v1 : 0};
-		free(v);
-	}
-	if (!p->stacks)
-		return NULL;
-	p->stacks_valid = 1;
-	*n = m;
-	return p->stacks;
 }

@@ -64,8 +64,8 @@ enum {
 	PS_PROFILE_DIFF = 1 << 1,
 	/* Folded text added to it (ps_profile_add_folded, ps_profile_read_folded) starts with
 	 * the process column stackcollapse-perf.pl writes: the first frame of each stack is a
-	 * PS_FRAME_PROCESS frame. (1 << 2 is PS_PROFILE_NOMERGE, below.) */
-	PS_PROFILE_FOLDED_PROCESS = 1 << 3,
+	 * PS_FRAME_PROCESS frame. */
+	PS_PROFILE_FOLDED_PROCESS = 1 << 2,
 };
 
 ps_profile *ps_profile_new(unsigned flags);
@@ -212,29 +212,5 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
  * *count2, *has2, or PS_EFORMAT with *reason set. Exposed for fuzzing and tests. */
 int ps_folded_parse_line(const char *line, size_t len, size_t *stack_len, uint64_t *count,
 			 uint64_t *count2, int *has2, const char **reason);
-
-/* ---- transition: folded strings for renderers not yet reading the trie ---- */
-
-typedef struct ps_stack {
-	const char *folded; /* "a;b;c" of labels, NUL-terminated, owned by the profile */
-	size_t len;
-	uint64_t count;  /* column 0 */
-	uint64_t count2; /* column 1 of a differential profile, else 0 */
-} ps_stack;
-/* Every stack with a value (column 0 or 1): sorted bytewise, or, with PS_PROFILE_SAMPLES,
- * one entry per sample in sample order with neighbours of the same stack merged. Valid
- * until the next change to the profile. */
-const ps_stack *ps_profile_stacks(ps_profile *p, size_t *n);
-
-/* The old names of the folded-string API, until every caller builds frames. */
-#define PS_PROFILE_ORDERED PS_PROFILE_SAMPLES
-enum { PS_PROFILE_NOMERGE = 1 << 2 }; /* ps_profile_stacks: no merging of neighbours */
-static inline int ps_profile_add(ps_profile *p, const char *folded, size_t len, uint64_t count)
-{
-	return ps_profile_add_folded(p, folded, len, count, 0);
-}
-int ps_profile_add2(ps_profile *p, const char *folded, size_t len, uint64_t count,
-		    uint64_t count2);
-static inline uint64_t ps_profile_total2(const ps_profile *p) { return ps_profile_total(p, 1); }
 
 #endif

@@ -27,7 +27,7 @@ static int ps_fuzz_folded(const uint8_t *data, size_t size)
 	size_t warned = 0;
 	if (p && ps_profile_read_folded(p, in, flags, folded_on_warn, &warned) == 0) {
 		(void)ps_profile_total(p, 0);
-		(void)ps_profile_total2(p);
+		(void)ps_profile_total(p, 1);
 		if (sink)
 			ps_profile_write_folded(p, 0, sink);
 	}

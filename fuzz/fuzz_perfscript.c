@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "formats/ps_perfscript.h"
 
@@ -60,11 +61,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ps_perfscript_collapse(f, flags, p) != 0)
 		abort();
-	size_t n;
-	const ps_stack *st = ps_profile_stacks(p, &n);
-	for (size_t i = 0; i < n; i++)
-		if (st[i].len == 0)
+	/* Every stack has a frame, and its folded text parses back as one line. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	if (!out || ps_profile_write_folded(p, 0, out) != 0)
+		abort();
+	fclose(out);
+	for (char *line = text, *nl; line < text + len; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(text + len - line));
+		if (!nl)
 			abort();
+		size_t sl;
+		uint64_t c1, c2;
+		int has2;
+		const char *why;
+		if (ps_folded_parse_line(line, (size_t)(nl - line), &sl, &c1, &c2, &has2, &why))
+			abort();
+	}
+	free(text);
 	ps_profile_free(p);
 	fclose(f);
 	return 0;

@@ -27,7 +27,7 @@ static ps_profile *folded_of(unsigned flags, const char *const *lines)
 		const char *sp = strrchr(*lines, ' ');
 		cr_assert_not_null(sp);
 		cr_assert_eq(
-		    ps_profile_add(p, *lines, (size_t)(sp - *lines), strtoull(sp + 1, 0, 10)), 0);
+		    ps_profile_add_folded(p, *lines, (size_t)(sp - *lines), strtoull(sp + 1, 0, 10), 0), 0);
 	}
 	return p;
 }
@@ -258,7 +258,7 @@ Test(callgraph, deep_recursion_does_not_overflow)
 	for (int i = 0; i < 50000; i++)
 		ps_buf_printf(&b, ";f%d", i);
 	ps_profile *p = ps_profile_new(PS_PROFILE_FOLDED_PROCESS);
-	cr_assert_eq(ps_profile_add(p, b.data, b.len, 7), 0);
+	cr_assert_eq(ps_profile_add_folded(p, b.data, b.len, 7, 0), 0);
 	ps_buf_release(&b);
 	ps_cg_opts o;
 	ps_cg_opts_init(&o);
@@ -609,7 +609,7 @@ Test(callgraph, huge_names_are_cut_for_graphviz)
 		ps_buf_addstr(&b, "abcdefg\"");
 	ps_buf_addstr(&b, ";leaf");
 	ps_profile *p = ps_profile_new(PS_PROFILE_FOLDED_PROCESS);
-	cr_assert_eq(ps_profile_add(p, b.data, b.len, 1), 0);
+	cr_assert_eq(ps_profile_add_folded(p, b.data, b.len, 1, 0), 0);
 	ps_buf_release(&b);
 	ps_cg_opts o;
 	ps_cg_opts_init(&o);

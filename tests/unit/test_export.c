@@ -37,7 +37,7 @@ static ps_profile *profile_of(const char *const *lines)
 	cr_assert_not_null(p);
 	for (; *lines; lines += 2)
 		cr_assert_eq(
-		    ps_profile_add(p, lines[0], strlen(lines[0]), strtoull(lines[1], NULL, 10)), 0);
+		    ps_profile_add_folded(p, lines[0], strlen(lines[0]), strtoull(lines[1], NULL, 10), 0), 0);
 	return p;
 }
 
@@ -386,7 +386,7 @@ static ps_profile *pprof_to_profile(const pp *d, size_t value_index)
 			}
 		}
 		cr_assert_gt(s->nvalue, value_index);
-		ps_profile_add(p, buf, n, (uint64_t)s->value[value_index]);
+		ps_profile_add_folded(p, buf, n, (uint64_t)s->value[value_index], 0);
 	}
 	return p;
 }
@@ -1114,7 +1114,7 @@ Test(export_speedscope, valid_file_with_one_profile_per_comm)
 			}
 			double w = weights->items[k]->n;
 			sum += w;
-			ps_profile_add(back, buf, n, (uint64_t)(w / 1000));
+			ps_profile_add_folded(back, buf, n, (uint64_t)(w / 1000), 0);
 		}
 		cr_assert_eq(jget(pr, "startValue")->n, 0);
 		cr_assert_eq(jget(pr, "endValue")->n, sum);

@@ -437,7 +437,7 @@ Test(flame, inverted_and_reverse)
 
 Test(flame, flamechart_keeps_order_and_merges_only_neighbours)
 {
-	ps_profile *p = folded("a;b 2\nx 1\na;b 3\na;c 1\n", PS_PROFILE_ORDERED);
+	ps_profile *p = folded("a;b 2\nx 1\na;b 3\na;c 1\n", PS_PROFILE_SAMPLES);
 	ps_flame_opts o;
 	ps_flame_opts_init(&o);
 	cr_assert_eq(ps_flame_opt_set(&o, "flamechart", NULL), 0);
@@ -459,11 +459,11 @@ Test(flame, names_are_escaped_into_valid_xml)
 	ps_profile *p = ps_profile_new(0);
 	static const char evil[] = "m;a&b<c>\"d\";bad\xff\xfe utf8;ctl\x01\x1b;nul\0x;"
 				   "]]>;ok\xc3\xa9;operator<<(int)";
-	cr_assert_eq(ps_profile_add(p, evil, sizeof(evil) - 1, 5), 0);
-	cr_assert_eq(ps_profile_add(p, "m;x", 3, 1), 0);
+	cr_assert_eq(ps_profile_add_folded(p, evil, sizeof(evil) - 1, 5, 0), 0);
+	cr_assert_eq(ps_profile_add_folded(p, "m;x", 3, 1, 0), 0);
 	/* U+FFFE is valid UTF-8 but no XML character */
 	static const char nonchar[] = "m;nonchar\xef\xbf\xbe";
-	cr_assert_eq(ps_profile_add(p, nonchar, sizeof(nonchar) - 1, 1), 0);
+	cr_assert_eq(ps_profile_add_folded(p, nonchar, sizeof(nonchar) - 1, 1, 0), 0);
 	size_t len;
 	char *text = render(p, NULL, &len);
 	cr_assert_eq(strlen(text), len, "no NUL in the SVG");
@@ -544,7 +544,7 @@ Test(flame, empty_profile_says_no_samples)
 		cr_assert_eq(ok, 1);
 	free(text);
 	/* zero counts are no samples either */
-	cr_assert_eq(ps_profile_add(p, "a;b", 3, 0), 0);
+	cr_assert_eq(ps_profile_add_folded(p, "a;b", 3, 0, 0), 0);
 	text = render(p, NULL, &len);
 	cr_assert(strstr(text, "no samples"));
 	free(text);
@@ -709,7 +709,7 @@ Test(flame, big_profiles_stay_compact)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		uint64_t c = 1 + x % 9;
 		total += c;
-		cr_assert_eq(ps_profile_add(p, buf, (size_t)len, c), 0);
+		cr_assert_eq(ps_profile_add_folded(p, buf, (size_t)len, c, 0), 0);
 	}
 	cr_assert_gt(total, 900000);
 	size_t len;

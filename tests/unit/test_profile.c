@@ -6,10 +6,23 @@
 #include "formats/ps_error.h"
 #include "formats/ps_profile.h"
 
+static char *folded_text(ps_profile *p)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	cr_assert_eq(ps_profile_write_folded(p, 0, m), 0);
+	fclose(m);
+	return text;
+}
+
 static size_t nstacks(ps_profile *p)
 {
-	size_t n;
-	ps_profile_stacks(p, &n);
+	char *t = folded_text(p);
+	size_t n = 0;
+	for (char *c = t; *c; c++)
+		n += *c == '\n';
+	free(t);
 	return n;
 }
 
@@ -17,23 +30,19 @@ Test(profile, merges_and_sorts)
 {
 	ps_profile *p = ps_profile_new(0);
 	cr_assert_not_null(p);
-	cr_assert_eq(ps_profile_add(p, "a;b;c", 5, 3), 0);
-	cr_assert_eq(ps_profile_add(p, "a;b", 3, 1), 0);
-	cr_assert_eq(ps_profile_add(p, "a;b;c", 5, 2), 0);
-	cr_assert_eq(ps_profile_add(p, "a;a", 3, 7), 0);
-	size_t n;
-	const ps_stack *s = ps_profile_stacks(p, &n);
-	cr_assert_eq(n, 3);
-	cr_assert_str_eq(s[0].folded, "a;a");
-	cr_assert_str_eq(s[1].folded, "a;b");
-	cr_assert_str_eq(s[2].folded, "a;b;c");
-	cr_assert_eq(s[2].count, 5);
+	cr_assert_eq(ps_profile_add_folded(p, "a;b;c", 5, 3, 0), 0);
+	cr_assert_eq(ps_profile_add_folded(p, "a;b", 3, 1, 0), 0);
+	cr_assert_eq(ps_profile_add_folded(p, "a;b;c", 5, 2, 0), 0);
+	cr_assert_eq(ps_profile_add_folded(p, "a;a", 3, 7, 0), 0);
+	char *t = folded_text(p);
+	cr_assert_str_eq(t, "a;a 7\na;b 1\na;b;c 5\n");
+	free(t);
 	cr_assert_eq(ps_profile_total(p, 0), 13);
-	/* adding after sorting still merges */
-	cr_assert_eq(ps_profile_add(p, "a;b", 3, 1), 0);
-	s = ps_profile_stacks(p, &n);
-	cr_assert_eq(n, 3);
-	cr_assert_eq(s[1].count, 2);
+	/* adding after writing still merges */
+	cr_assert_eq(ps_profile_add_folded(p, "a;b", 3, 1, 0), 0);
+	t = folded_text(p);
+	cr_assert_str_eq(t, "a;a 7\na;b 2\na;b;c 5\n");
+	free(t);
 	ps_profile_free(p);
 }
 
@@ -44,31 +53,35 @@ Test(profile, many_stacks_grow_the_index)
 	for (int round = 0; round < 2; round++)
 		for (int i = 0; i < 5000; i++) {
 			int len = snprintf(buf, sizeof(buf), "x;f%d", i);
-			cr_assert_eq(ps_profile_add(p, buf, (size_t)len, 1), 0);
+			cr_assert_eq(ps_profile_add_folded(p, buf, (size_t)len, 1, 0), 0);
 		}
-	cr_assert_eq(nstacks(p), 5000);
-	size_t n;
-	const ps_stack *s = ps_profile_stacks(p, &n);
-	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(s[i].count, 2);
-	for (size_t i = 1; i < n; i++)
-		cr_assert_lt(strcmp(s[i - 1].folded, s[i].folded), 0);
+	cr_assert_eq(ps_profile_nnodes(p), 5002, "root, x and 5000 leaves");
+	char *t = folded_text(p), *prev = NULL;
+	size_t n = 0;
+	for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n"), n++) {
+		cr_assert(strlen(line) > 2 && !strcmp(line + strlen(line) - 2, " 2"), "%s", line);
+		if (prev)
+			cr_assert_lt(strcmp(prev, line), 0);
+		prev = line;
+	}
+	cr_assert_eq(n, 5000);
+	free(t);
 	ps_profile_free(p);
 }
 
-Test(profile, ordered_merges_only_neighbours)
+Test(profile, samples_keep_the_order_they_came_in)
 {
-	ps_profile *p = ps_profile_new(PS_PROFILE_ORDERED);
-	ps_profile_add(p, "m;b", 3, 1);
-	ps_profile_add(p, "m;b", 3, 1);
-	ps_profile_add(p, "m;a", 3, 1);
-	ps_profile_add(p, "m;b", 3, 1);
-	size_t n;
-	const ps_stack *s = ps_profile_stacks(p, &n);
-	cr_assert_eq(n, 3);
-	cr_assert_str_eq(s[0].folded, "m;b");
-	cr_assert_eq(s[0].count, 2);
-	cr_assert_str_eq(s[1].folded, "m;a");
+	ps_profile *p = ps_profile_new(PS_PROFILE_SAMPLES);
+	ps_profile_add_folded(p, "m;b", 3, 1, 0);
+	ps_profile_add_folded(p, "m;b", 3, 1, 0);
+	ps_profile_add_folded(p, "m;a", 3, 1, 0);
+	ps_profile_add_folded(p, "m;b", 3, 1, 0);
+	cr_assert_eq(ps_profile_nsamples(p), 4);
+	ps_node_id b = ps_profile_sample_at(p, 0)->node;
+	cr_assert_eq(ps_profile_sample_at(p, 1)->node, b);
+	cr_assert_neq(ps_profile_sample_at(p, 2)->node, b);
+	cr_assert_eq(ps_profile_sample_at(p, 3)->node, b);
+	cr_assert_eq(ps_profile_node_self(p, b, 0), 3);
 	ps_profile_free(p);
 }
 
@@ -143,8 +156,8 @@ Test(folded, read_skips_bad_lines_with_line_numbers)
 Test(folded, write_round_trip)
 {
 	ps_profile *p = ps_profile_new(0);
-	ps_profile_add(p, "z;y", 3, 5);
-	ps_profile_add(p, "a", 1, 1);
+	ps_profile_add_folded(p, "z;y", 3, 5, 0);
+	ps_profile_add_folded(p, "a", 1, 1, 0);
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -388,16 +401,6 @@ static ps_profile *from_folded(const char *text)
 	cr_assert_eq(ps_profile_read_folded(p, f, PS_FOLDED_STRICT, NULL, NULL), 0);
 	fclose(f);
 	return p;
-}
-
-static char *folded_text(ps_profile *p)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	cr_assert_eq(ps_profile_write_folded(p, 0, m), 0);
-	fclose(m);
-	return text;
 }
 
 Test(model, diff_pairs_every_stack_of_either_side)

@@ -16,7 +16,7 @@ static ps_profile *folded(unsigned flags, const char *const *lines)
 	for (; *lines; lines++) {
 		const char *sp = strrchr(*lines, ' ');
 		cr_assert_eq(
-		    ps_profile_add(p, *lines, (size_t)(sp - *lines), strtoull(sp + 1, 0, 10)), 0);
+		    ps_profile_add_folded(p, *lines, (size_t)(sp - *lines), strtoull(sp + 1, 0, 10), 0), 0);
 	}
 	return p;
 }
@@ -187,7 +187,7 @@ Test(report, empty_profiles)
 	cr_assert_str_eq(text, "# 0 samples in 0 stacks\n"
 			       "#  self%   total%        self  function\n");
 	free(text);
-	cr_assert_eq(ps_profile_add(p, "a;b", 3, 0), 0);
+	cr_assert_eq(ps_profile_add_folded(p, "a;b", 3, 0, 0), 0);
 	text = report(p, &o);
 	cr_assert_str_eq(text, "# 0 samples in 0 stacks\n"
 			       "#  self%   total%        self  function\n");
