@@ -271,7 +271,10 @@ int ps_escape(ps_buf *b, enum ps_esc how, const char *str, size_t len)
 				      : c == '"' ? "&quot;"
 						 : "&apos;";
 			else if ((c < 0x20 && c != '\t') || c == 0x7f ||
-				 (c >= 0x80 && !(k = ps_utf8_len(str + i, len - i)))) {
+				 (c >= 0x80 && !(k = ps_utf8_len(str + i, len - i))) ||
+				 /* U+FFFE and U+FFFF are no XML characters either */
+				 (c == 0xef && k == 3 && (unsigned char)str[i + 1] == 0xbf &&
+				  ((unsigned char)str[i + 2] & 0xfe) == 0xbe)) {
 				snprintf(tmp, sizeof(tmp), "\\x%c%c", hex[c >> 4], hex[c & 15]);
 				rep = tmp;
 				k = 1;

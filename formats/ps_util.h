@@ -59,10 +59,12 @@ void ps_index_release(ps_index *x);
  * - PS_ESC_FOLDED: a frame of FlameGraph's folded format (as stackcollapse-perf.pl
  *   writes them): ';' becomes ':', control bytes become '?', so a name can never start
  *   a new frame, line or count;
- * - PS_ESC_XML: &, <, >, " and ' as entities; control bytes (invalid in XML) as '?';
+ * - PS_ESC_XML: &, <, >, " and ' as entities; what XML cannot carry (control bytes,
+ *   invalid UTF-8, U+FFFE, U+FFFF) as the visible text "\\xHH" per byte;
  * - PS_ESC_JSON: a JSON string body (no quotes): '"', '\\' and control bytes escaped,
  *   invalid UTF-8 as U+FFFD per byte;
- * - PS_ESC_TERM: for a terminal: control bytes and DEL as '?' (no escape sequences).
+ * - PS_ESC_TERM: for a terminal: control bytes, DEL and invalid UTF-8 as "\\xHH" (no
+ *   escape sequence reaches the terminal).
  * Returns 0 or -ENOMEM. */
 /* Length of the valid UTF-8 sequence at s (at most n bytes; overlong forms, surrogates
  * and code points past U+10FFFF are invalid), or 0 when there is none. */

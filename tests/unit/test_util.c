@@ -24,6 +24,9 @@ Test(util, escape_each_context)
 	t = esc(PS_ESC_JSON, s, n);
 	cr_assert_str_eq(t, "a;b<&>\\\"'\\u0001\\n\\ufffd\xc3\xa9z");
 	free(t);
+	t = esc(PS_ESC_XML, "a\xef\xbf\xbe\xef\xbf\xbd" "b", 8);
+	cr_assert_str_eq(t, "a\\xef\\xbf\\xbe\xef\xbf\xbd" "b", "U+FFFE escaped, U+FFFD kept");
+	free(t);
 	t = esc(PS_ESC_TERM, "\x1b[31mred\x7f", 9);
 	cr_assert_str_eq(t, "\\x1b[31mred\\x7f");
 	free(t);
