@@ -493,9 +493,11 @@ void ps_trace_close_partial(ps_trace_writer *w)
 /* ---- reader ---- */
 
 struct ps_trace_reader {
-	unsigned char *owned; /* file contents when read from a path */
-	const unsigned char *data;
-	size_t size;
+	unsigned char *owned; /* the header, when read from a file */
+	const unsigned char *data; /* the whole trace in memory, or the header of a file */
+	size_t size;               /* of the trace (a file's size: chunks are read as needed) */
+	int fd;                    /* the file, or -1 for a trace in memory */
+	ps_buf comp;               /* a file's current chunk, compressed */
 	size_t first_chunk, pos;
 	ps_kv *meta;
 	size_t nmeta;
@@ -574,6 +576,7 @@ int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size)
 	ps_trace_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->fd = -1;
 	r->data = data;
 	r->size = size;
 	int err = reader_init(r);
@@ -585,40 +588,62 @@ int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size)
 	return 0;
 }
 
+/* Reads len bytes at off; fewer only at the end of the file. Returns the count or < 0. */
+static ssize_t read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int ps_trace_open(ps_trace_reader **out, const char *path)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as a trace must not hang the open; only regular files are
+	 * read, and only as far as their header says before anything else is loaded. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		int err = S_ISDIR(st.st_mode) ? -EISDIR : PS_ENOTREG;
 		close(fd);
 		return err;
 	}
-	unsigned char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
+	unsigned char fixed[FILE_HDR_SIZE];
+	ssize_t n = read_at(fd, fixed, sizeof(fixed), 0);
+	uint32_t mlen = n == (ssize_t)sizeof(fixed) ? get32(fixed + 24) : 0;
+	size_t hsize = (size_t)(n < 0 ? 0 : n);
+	if (n == (ssize_t)sizeof(fixed) && !memcmp(fixed, file_magic, 8) && mlen <= MAX_META)
+		hsize = FILE_HDR_SIZE + mlen; /* parse_header checks the rest */
+	unsigned char *hdr = malloc(hsize + 1);
+	n = hdr ? read_at(fd, hdr, hsize, 0) : -ENOMEM;
+	if (n < 0) {
+		free(hdr);
 		close(fd);
-		return -ENOMEM;
+		return (int)n;
 	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
 	ps_trace_reader *r;
-	int err = ps_trace_open_mem(&r, buf, got);
+	int err = ps_trace_open_mem(&r, hdr, (size_t)n);
+	if (err == PS_ETRUNC && (uint64_t)st.st_size > (uint64_t)n)
+		err = PS_ECORRUPT; /* the file changed under us */
 	if (err) {
-		free(buf);
+		free(hdr);
+		close(fd);
 		return err;
 	}
-	r->owned = buf;
+	r->owned = hdr;
+	r->fd = fd;
+	r->size = (size_t)st.st_size;
 	*out = r;
 	return 0;
 }
@@ -629,6 +654,9 @@ void ps_trace_close(ps_trace_reader *r)
 		return;
 	ZSTD_freeDCtx(r->dctx);
 	ps_buf_release(&r->raw);
+	ps_buf_release(&r->comp);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r->stacks);
 	free(r->meta);
 	free(r->owned);
@@ -667,22 +695,48 @@ static int load_chunk(ps_trace_reader *r)
 		return 0;
 	}
 	const unsigned char *h = r->data + r->pos;
+	unsigned char fh[CHUNK_HDR_SIZE];
+	if (r->fd >= 0) {
+		ssize_t n = read_at(r->fd, fh, sizeof(fh), r->pos);
+		if (n < 0)
+			return (int)n;
+		if (n < (ssize_t)sizeof(fh)) { /* the file shrank */
+			r->st.dropped_bytes = left;
+			r->pos = r->size;
+			return 0;
+		}
+		h = fh;
+	}
 	if (get32(h) != CHUNK_MAGIC)
 		return PS_ECORRUPT;
 	uint32_t csize = get32(h + 4), rsize = get32(h + 8), nrec = get32(h + 12);
-	if (rsize > MAX_CHUNK_RAW)
+	if (rsize > MAX_CHUNK_RAW || csize > ZSTD_compressBound(MAX_CHUNK_RAW))
 		return PS_ECORRUPT;
 	if ((size_t)csize > left - CHUNK_HDR_SIZE) {
 		r->st.dropped_bytes = left;
 		r->pos = r->size;
 		return 0;
 	}
+	const unsigned char *payload = h + CHUNK_HDR_SIZE;
+	if (r->fd >= 0) {
+		if (ps_buf_reserve(&r->comp, csize + 1))
+			return -ENOMEM;
+		ssize_t n = read_at(r->fd, r->comp.data, csize, r->pos + CHUNK_HDR_SIZE);
+		if (n < 0)
+			return (int)n;
+		if (n < (ssize_t)csize) {
+			r->st.dropped_bytes = left;
+			r->pos = r->size;
+			return 0;
+		}
+		payload = (const unsigned char *)r->comp.data;
+	}
 	if (ps_buf_reserve(&r->raw, rsize + 1))
 		return -ENOMEM;
-	unsigned long long fsize = ZSTD_getFrameContentSize(h + CHUNK_HDR_SIZE, csize);
+	unsigned long long fsize = ZSTD_getFrameContentSize(payload, csize);
 	if (fsize != rsize)
 		return PS_ECORRUPT;
-	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, h + CHUNK_HDR_SIZE, csize);
+	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, payload, csize);
 	if (ZSTD_isError(n) || n != rsize)
 		return PS_ECORRUPT;
 	r->raw.len = n;

@@ -876,8 +876,14 @@ int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, ps_buf *b)
 /* Samples repeat a few call chains, so the profile is built from distinct (process,
  * thread name, chain) keys: each sample costs a hash of its chain, and each distinct
  * chain is resolved and turned into a stack once. */
+/* A distinct call chain of the trace. */
+struct chain {
+	uint32_t nr;
+	const uint64_t *ips; /* copy in the session arena */
+};
+
 struct agg {
-	uint32_t pid, tid, nr;
+	uint32_t pid, tid, nr, chain;
 	const char *comm; /* the thread's name, NULL when unknown (then tid names it) */
 	uint64_t time;    /* of its first sample: which mappings were current */
 	uint64_t last;    /* of its last sample */
@@ -895,8 +901,11 @@ struct build {
 	struct agg *aggs;
 	size_t naggs, aggcap;
 	ps_index agg_index;
-	/* The chunk's stack numbers seen last: stack -> agg, while chunk is current. */
-	uint32_t *stack_agg;
+	struct chain *chains;
+	size_t nchains, chaincap;
+	ps_index chain_index;
+	/* The chunk's stack numbers seen last: stack -> chain, while chunk is current. */
+	uint32_t *stack_chain;
 	uint64_t *stack_chunk;
 	size_t stackcap;
 	/* Every sample: when, which chain (and its period, when samples are kept). */
@@ -912,63 +921,93 @@ struct build {
 	ps_buf name;
 };
 
-struct agg_key {
+struct chain_key {
 	const struct build *b;
 	const ps_sample *sm;
+};
+
+static int chain_eq(const void *ctx, uint32_t id)
+{
+	const struct chain_key *k = ctx;
+	const struct chain *c = &k->b->chains[id];
+	return c->nr == k->sm->nr && !memcmp(c->ips, k->sm->ips, c->nr * sizeof(*c->ips));
+}
+
+/* The chain's id: the chunk's stack number finds it without hashing the chain when the
+ * chunk used that stack before (the writer stores each distinct stack once per chunk). */
+static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
+{
+	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk) {
+		*out = b->stack_chain[sm->stack];
+		return 0;
+	}
+	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips));
+	struct chain_key k = {b, sm};
+	uint32_t id = ps_index_find(&b->chain_index, h, chain_eq, &k);
+	if (id == UINT32_MAX) {
+		if (PS_GROW(b->chains, b->chaincap, b->nchains + 1))
+			return -ENOMEM;
+		uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
+		if (!ips)
+			return -ENOMEM;
+		memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
+		id = (uint32_t)b->nchains;
+		int err = ps_index_insert(&b->chain_index, h, id);
+		if (err)
+			return err;
+		b->chains[b->nchains++] = (struct chain){sm->nr, ips};
+	}
+	if (sm->stack != UINT32_MAX) {
+		if (sm->stack >= b->stackcap) {
+			size_t cap = b->stackcap, c2 = b->stackcap;
+			if (PS_GROW(b->stack_chain, cap, (size_t)sm->stack + 1) ||
+			    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1))
+				return -ENOMEM;
+			size_t n = cap < c2 ? cap : c2;
+			memset(b->stack_chunk + b->stackcap, 0xff,
+			       (n - b->stackcap) * sizeof(*b->stack_chunk));
+			b->stackcap = n;
+		}
+		b->stack_chain[sm->stack] = id;
+		b->stack_chunk[sm->stack] = sm->chunk;
+	}
+	*out = id;
+	return 0;
+}
+
+struct agg_key {
+	const struct build *b;
+	uint32_t chain, pid, tid;
 };
 
 static int agg_eq(const void *ctx, uint32_t id)
 {
 	const struct agg_key *k = ctx;
 	const struct agg *a = &k->b->aggs[id];
-	return a->pid == k->sm->pid && a->tid == k->sm->tid && a->nr == k->sm->nr &&
-	       !memcmp(a->ips, k->sm->ips, k->sm->nr * sizeof(*a->ips));
+	return a->chain == k->chain && a->pid == k->pid && a->tid == k->tid;
 }
 
-/* Counts a sample to its (pid, tid, chain). The chunk's stack number finds the chain
- * again without hashing it: most samples repeat a stack of their chunk. */
+/* Counts a sample to its (chain, pid, tid). */
 static int agg_add(struct build *b, const ps_sample *sm, uint32_t *out)
 {
-	uint32_t id = UINT32_MAX;
-	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk) {
-		const struct agg *a = &b->aggs[b->stack_agg[sm->stack]];
-		if (a->pid == sm->pid && a->tid == sm->tid)
-			id = b->stack_agg[sm->stack];
-	}
+	uint32_t chain;
+	int err = chain_of(b, sm, &chain);
+	if (err)
+		return err;
+	uint64_t h = ps_hash_u64((uint64_t)chain << 32 ^ sm->pid) ^ ps_hash_u64(sm->tid + 1);
+	struct agg_key k = {b, chain, sm->pid, sm->tid};
+	uint32_t id = ps_index_find(&b->agg_index, h, agg_eq, &k);
 	if (id == UINT32_MAX) {
-		uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips)) ^
-			     ps_hash_u64((uint64_t)sm->pid << 32 | sm->tid);
-		struct agg_key k = {b, sm};
-		id = ps_index_find(&b->agg_index, h, agg_eq, &k);
-		if (id == UINT32_MAX) {
-			if (PS_GROW(b->aggs, b->aggcap, b->naggs + 1))
-				return -ENOMEM;
-			uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
-			if (!ips)
-				return -ENOMEM;
-			memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
-			id = (uint32_t)b->naggs;
-			int err = ps_index_insert(&b->agg_index, h, id);
-			if (err)
-				return err;
-			b->aggs[b->naggs++] = (struct agg){.pid = sm->pid, .tid = sm->tid,
-							   .nr = sm->nr, .time = sm->time,
-							   .last = sm->time, .ips = ips};
-		}
-		if (sm->stack != UINT32_MAX) {
-			size_t cap = b->stackcap;
-			if (sm->stack >= cap) {
-				size_t c2 = cap;
-				if (PS_GROW(b->stack_agg, cap, (size_t)sm->stack + 1) ||
-				    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1))
-					return -ENOMEM;
-				memset(b->stack_chunk + b->stackcap, 0xff,
-				       (cap - b->stackcap) * sizeof(*b->stack_chunk));
-				b->stackcap = cap < c2 ? cap : c2;
-			}
-			b->stack_agg[sm->stack] = id;
-			b->stack_chunk[sm->stack] = sm->chunk;
-		}
+		if (PS_GROW(b->aggs, b->aggcap, b->naggs + 1))
+			return -ENOMEM;
+		id = (uint32_t)b->naggs;
+		err = ps_index_insert(&b->agg_index, h, id);
+		if (err)
+			return err;
+		const struct chain *c = &b->chains[chain];
+		b->aggs[b->naggs++] = (struct agg){.pid = sm->pid, .tid = sm->tid, .nr = c->nr,
+						   .chain = chain, .time = sm->time,
+						   .last = sm->time, .ips = c->ips};
 	}
 	struct agg *a = &b->aggs[id];
 	a->count++;
@@ -1392,7 +1431,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	ps_index_release(&rt.index);
 	free(b.aggs);
 	ps_index_release(&b.agg_index);
-	free(b.stack_agg);
+	free(b.chains);
+	ps_index_release(&b.chain_index);
+	free(b.stack_chain);
 	free(b.stack_chunk);
 	free(b.stime);
 	free(b.speriod);

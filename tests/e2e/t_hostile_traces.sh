@@ -1,0 +1,23 @@
+# Readers of traces open regular files only, check the header before loading anything and
+# read chunk by chunk: a FIFO, a device or a huge sparse file named as a trace gets one
+# error line at once (issue: a FIFO hung every reading command; a 4 GB sparse file was
+# loaded whole, 4.2 GB and 14 s).
+. "$TOP/tests/e2e/lib.sh"
+mkfifo fifo
+start=$(date +%s)
+expect_error "cannot read 'fifo': not a regular file" timeout 10 $PS fold -i fifo
+expect_error "not a regular file" timeout 10 $PS flamegraph -i /dev/zero
+truncate -s 4G sparse.data
+# 200 MB of address space: loading the file whole would fail differently.
+expect_error "cannot read 'sparse.data': not a perfsample trace" \
+	sh -c "ulimit -v 200000; exec timeout 10 $PS report -i sparse.data"
+[ $(($(date +%s) - start)) -le 5 ] || fail "hostile inputs took $(($(date +%s) - start)) s"
+
+# A real trace cut short: every whole chunk is read, the loss said in one warning.
+$PS record -q -F 999 -o whole.data -- "$TOP/examples/split" 1 >/dev/null || fail "record failed"
+size=$(stat -c %s whole.data)
+head -c $((size - 100)) whole.data > cut.data
+$PS fold -i cut.data > cut.folded 2>cut.err || fail "a truncated trace does not read"
+grep -q "is truncated: read [0-9]* whole chunks, dropped the last" cut.err || fail "no truncation warning: $(cat cut.err)"
+[ -s cut.folded ] || fail "no stacks from the whole chunks"
+exit 0
