@@ -987,8 +987,8 @@ static int agg_eq(const void *ctx, uint32_t id)
 	return a->chain == k->chain && a->pid == k->pid && a->tid == k->tid;
 }
 
-/* Counts a sample to its (chain, pid, tid). */
-static int agg_add(struct build *b, const ps_sample *sm, uint32_t *out)
+/* The (chain, pid, tid) of a sample, made when absent. */
+static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 {
 	uint32_t chain;
 	int err = chain_of(b, sm, &chain);
@@ -1009,6 +1009,17 @@ static int agg_add(struct build *b, const ps_sample *sm, uint32_t *out)
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
 	}
+	*out = id;
+	return 0;
+}
+
+/* Counts a sample to its (chain, pid, tid). */
+static int agg_add(struct build *b, const ps_sample *sm, uint32_t *out)
+{
+	uint32_t id;
+	int err = agg_find(b, sm, &id);
+	if (err)
+		return err;
 	struct agg *a = &b->aggs[id];
 	a->count++;
 	a->period += sm->period ? sm->period : 1;
@@ -1282,6 +1293,37 @@ static int renamed_node(struct build *b, struct renamed_tab *t, uint32_t agg, ui
 	return 0;
 }
 
+/* Adds one sample of an agg (kept samples, time ranges, renamed threads). */
+struct one_ctx {
+	struct build *b;
+	struct renamed_tab *rt;
+	ps_profile *out;
+	int c_samples, c_cpu;
+	uint64_t samples;
+};
+
+static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t period)
+{
+	const struct agg *a = &c->b->aggs[agg];
+	ps_node_id node = a->node;
+	int excluded = a->excluded;
+	if (a->renamed) {
+		int err = renamed_node(c->b, c->rt, agg, time, &node, &excluded);
+		if (err)
+			return err;
+	}
+	if (excluded || (!node && c->b->s->o->root == PS_ROOT_NONE))
+		return 0;
+	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
+	if (c->c_samples >= 0)
+		v[c->c_samples] = 1;
+	if (c->c_cpu >= 0)
+		v[c->c_cpu] = period;
+	c->samples++;
+	ps_profile_sample ps = {time, a->pid, a->tid, node};
+	return ps_profile_add_sample(c->out, &ps, v);
+}
+
 static const uint64_t *sort_times;
 static int cmp_by_time(const void *x, const void *y)
 {
@@ -1347,16 +1389,17 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			continue;
 		uint32_t id;
 		err = agg_add(&b, sm, &id);
-		if (!err && (PS_GROW(b.stime, b.stimecap, b.nseen + 1) ||
-			     PS_GROW(b.sagg, b.saggcap, b.nseen + 1) ||
-			     (by_sample && PS_GROW(b.speriod, b.speriodcap, b.nseen + 1))))
+		if (err || !by_sample)
+			continue;
+		if (PS_GROW(b.stime, b.stimecap, b.nseen + 1) ||
+		    PS_GROW(b.sagg, b.saggcap, b.nseen + 1) ||
+		    PS_GROW(b.speriod, b.speriodcap, b.nseen + 1)) {
 			err = -ENOMEM;
-		if (err)
 			break;
+		}
 		b.stime[b.nseen] = sm->time;
 		b.sagg[b.nseen] = id;
-		if (by_sample)
-			b.speriod[b.nseen] = sm->period ? sm->period : 1;
+		b.speriod[b.nseen] = sm->period ? sm->period : 1;
 		b.nseen++;
 	}
 	if (!err && got < 0)
@@ -1371,7 +1414,6 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		if (!a->renamed && !a->excluded)
 			err = agg_node(&b, a, &a->node);
 	}
-	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
 	if (!err && !by_sample) {
 		for (size_t i = 0; !err && i < b.naggs; i++) {
 			const struct agg *a = &b.aggs[i];
@@ -1384,10 +1426,11 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				err = ps_profile_add_value(out, a->node, (size_t)c_cpu, a->period);
 		}
 	}
-	if (!err && (by_sample || any_renamed)) {
+	struct one_ctx oc = {&b, &rt, out, c_samples, c_cpu, 0};
+	if (!err && by_sample) {
 		/* Sample by sample: kept samples in time order (the trace holds them in the
-		 * order the CPUs' rings were drained), and renamed threads' samples under the
-		 * name they had then. */
+		 * order the CPUs' rings were drained), a time range measured from the
+		 * recording's start, renamed threads' samples under the name they had then. */
 		order = malloc((b.nseen + 1) * sizeof(*order));
 		if (!order)
 			err = -ENOMEM;
@@ -1399,29 +1442,28 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		}
 		for (size_t k = 0; !err && k < b.nseen; k++) {
 			size_t i = order[k];
-			const struct agg *a = &b.aggs[b.sagg[i]];
-			if (!by_sample && !a->renamed)
-				continue;
-			if (!in_time_range(o, &s.rep.trace, b.stime[i]))
-				continue;
-			ps_node_id node = a->node;
-			int excluded = a->excluded;
-			if (a->renamed)
-				err = renamed_node(&b, &rt, b.sagg[i], b.stime[i], &node, &excluded);
-			if (err || excluded || (!node && o->root == PS_ROOT_NONE))
-				continue;
-			s.rep.samples++;
-			/* Without kept periods a renamed chain's time is shared out evenly. */
-			uint64_t period =
-			    by_sample ? b.speriod[i] : a->period / (a->count ? a->count : 1);
-			if (c_samples >= 0)
-				v[c_samples] = 1;
-			if (c_cpu >= 0)
-				v[c_cpu] = period;
-			ps_profile_sample ps = {b.stime[i], a->pid, a->tid, node};
-			err = ps_profile_add_sample(out, &ps, v);
+			if (in_time_range(o, &s.rep.trace, b.stime[i]))
+				err = one_sample(&oc, b.sagg[i], b.stime[i], b.speriod[i]);
 		}
+	} else if (!err && any_renamed) {
+		/* Rare (the same chain in a thread before and after exec or prctl renamed it):
+		 * read the samples again for those chains, each under its name at the time. */
+		err = ps_trace_rewind(r);
+		while (!err && (got = ps_trace_next(r, &ev)) > 0) {
+			const ps_sample *sm = &ev.sample;
+			uint32_t id;
+			if (ev.type != PS_REC_SAMPLE ||
+			    (o->npids && !id_in(o->pids, o->npids, sm->pid)) ||
+			    (o->ntids && !id_in(o->tids, o->ntids, sm->tid)))
+				continue;
+			err = agg_find(&b, sm, &id);
+			if (!err && b.aggs[id].renamed)
+				err = one_sample(&oc, id, sm->time, sm->period ? sm->period : 1);
+		}
+		if (!err && got < 0)
+			err = got;
 	}
+	s.rep.samples += oc.samples;
 	if (!err)
 		ps_sym_set_labels(o, out);
 	if (rep)
