@@ -334,15 +334,14 @@ static void close_text(FILE *f)
 struct folded_warn {
 	const char *path;
 	size_t n;
-	int strict; /* the first bad line ends the read: keep it for the one error line */
-	size_t lineno;
+	size_t lineno; /* of the line that ended the read, for the one error line */
 	const char *reason;
 };
 
-static void on_folded_warn(void *ctx, size_t lineno, const char *reason)
+static void on_folded_warn(void *ctx, size_t lineno, const char *reason, int fatal)
 {
 	struct folded_warn *w = ctx;
-	if (w->strict) {
+	if (fatal) {
 		w->lineno = lineno;
 		w->reason = reason;
 		return;
@@ -365,12 +364,16 @@ static void on_collapse_warn(void *ctx, size_t lineno, const char *msg)
 static void read_folded(struct source *s, ps_profile *p)
 {
 	FILE *f = open_text(s->folded);
-	struct folded_warn w = {strcmp(s->folded, "-") ? s->folded : "<stdin>", 0, s->strict, 0,
-				NULL};
+	struct folded_warn w = {strcmp(s->folded, "-") ? s->folded : "<stdin>", 0, 0, NULL};
 	int err = ps_profile_read_folded(p, f, s->strict ? PS_FOLDED_STRICT : 0, on_folded_warn,
 					 &w);
+	if ((err == PS_EFORMAT || err == PS_ELIMIT) && w.reason)
+		die("%s:%zu: %s: %s", w.path, w.lineno,
+		    err == PS_ELIMIT ? "count too large" : "malformed folded line", w.reason);
+	/* Lines, none of them stacks: flamegraph.pl's "No stack counts found"; exit 2 as it
+	 * (the input is what the user gave wrong). */
 	if (err == PS_EFORMAT)
-		die("%s:%zu: malformed folded line: %s", w.path, w.lineno, w.reason ? w.reason : "?");
+		die_usage("'%s' has no valid folded stacks (%zu malformed lines)", w.path, w.n);
 	if (err)
 		die("cannot read '%s': %s", w.path, ps_strerror(err));
 	close_text(f);

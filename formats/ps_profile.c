@@ -1002,13 +1002,13 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
 		}
 		if (err == PS_ELIMIT) {
 			if (warn)
-				warn(ctx, lineno, reason);
+				warn(ctx, lineno, reason, 1);
 			goto out;
 		}
 		if (err == PS_EFORMAT) {
 			bad++;
 			if (warn)
-				warn(ctx, lineno, reason);
+				warn(ctx, lineno, reason, !!(flags & PS_FOLDED_STRICT));
 			if (flags & PS_FOLDED_STRICT)
 				goto out;
 			err = 0;

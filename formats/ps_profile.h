@@ -204,7 +204,9 @@ int ps_profile_write_folded(ps_profile *p, size_t col, FILE *out);
  * line longer than PS_FOLDED_MAX_LINE is malformed. Returns 0 or a negative code. */
 enum { PS_FOLDED_STRICT = 1 << 0 };
 #define PS_FOLDED_MAX_LINE (16u << 20)
-typedef void (*ps_folded_warn_fn)(void *ctx, size_t lineno, const char *reason);
+/* fatal: the line ends the read (PS_FOLDED_STRICT, or a count past the limit); else the
+ * line is skipped. */
+typedef void (*ps_folded_warn_fn)(void *ctx, size_t lineno, const char *reason, int fatal);
 int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_warn_fn warn,
 			   void *ctx);
 

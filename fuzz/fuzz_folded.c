@@ -6,7 +6,7 @@
 
 #include "formats/ps_profile.h"
 
-static void folded_on_warn(void *ctx, size_t lineno, const char *reason)
+static void folded_on_warn(void *ctx, size_t lineno, const char *reason, int fatal)
 {
 	size_t *n = ctx;
 	*n += lineno + (reason[0] != 0);

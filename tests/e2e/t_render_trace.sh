@@ -70,6 +70,16 @@ $PS flamegraph --folded empty.folded > empty.svg || fail "empty profile"
 xmllint --noout empty.svg && grep -qi 'no samples' empty.svg || fail "empty profile SVG"
 printf 'a;\377\001x<&> 2\n' | $PS flamegraph --folded - > odd.svg || fail "odd bytes"
 xmllint --noout odd.svg || fail "odd bytes break the XML"
+# Nothing but bad lines is an error with exit 2 (flamegraph.pl: "No stack counts found").
+printf 'junk\nmore junk\n' > junk.folded
+$PS flamegraph --folded junk.folded > junk.svg 2>junk.err && fail "all-invalid input succeeded"
+[ $? = 2 ] || fail "all-invalid input: exit $? (want 2)"
+grep -q "'junk.folded' has no valid folded stacks" junk.err || fail "all-invalid: $(cat junk.err)"
+# Counts never wrap: past 2^63-1, one count or their sum, is an error naming the line.
+printf 'a;b 9223372036854775000\nc 1000\n' > big.folded
+expect_error "big.folded:2: count too large" $PS flamegraph --folded big.folded
+printf 'a 99999999999999999999\n' > huge.folded
+expect_error "huge.folded:1: count too large" $PS report --folded huge.folded
 
 # Per-process filters on a system-wide trace.
 "$TOP/examples/split" 2 >/dev/null &

@@ -123,7 +123,7 @@ struct warns {
 	size_t n;
 	size_t lines[8];
 };
-static void count_warn(void *ctx, size_t lineno, const char *reason)
+static void count_warn(void *ctx, size_t lineno, const char *reason, int fatal)
 {
 	struct warns *w = ctx;
 	if (w->n < 8)
