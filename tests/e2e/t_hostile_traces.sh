@@ -20,4 +20,15 @@ head -c $((size - 100)) whole.data > cut.data
 $PS fold -i cut.data > cut.folded 2>cut.err || fail "a truncated trace does not read"
 grep -q "is truncated: read [0-9]* whole chunks, dropped the last" cut.err || fail "no truncation warning: $(cat cut.err)"
 [ -s cut.folded ] || fail "no stacks from the whole chunks"
+
+# A trace without samples (a SIGKILL in the first second leaves one) goes through every
+# command that reads stacks (under make check-asan too: empty arrays reached qsort/memcpy).
+$PS record -q -F 99 -o zero.data -- true || fail "record of 'true' failed"
+[ "$(info_field zero.data samples)" = 0 ] || fail "expected a trace without samples"
+for c in fold flamegraph "flamegraph --flamechart" report callgraph script info \
+	"export --format pprof -o -" "export --format speedscope -o -" "export --format callgrind -o -"; do
+	# shellcheck disable=SC2086
+	$PS $c -i zero.data >/dev/null 2>zero.err || fail "$c on a trace without samples: $(cat zero.err)"
+done
+$PS diff zero.data zero.data >/dev/null || fail "diff of traces without samples"
 exit 0
