@@ -228,11 +228,14 @@ static int setup_attr(ps_record *r, const char *event)
 	a->exclude_kernel = r->o.no_kernel ? 1 : 0;
 	a->exclude_callchain_kernel = r->o.no_kernel ? 1 : 0;
 	a->exclude_hv = 1;
-	/* Wake the reader when a quarter of the ring is full; it also polls every 100 ms. */
+	/* Wake the reader when a quarter of the ring is full (half of it with DWARF stack
+	 * copies, about 8 KiB a sample: a quarter of a quarter woke it every 4 samples, and
+	 * each wake-up is interrupt work in the profiled process); it also polls every
+	 * 100 ms, so at 999 Hz half a ring is still drained well before it fills. */
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(sysconf(_SC_PAGESIZE) * RING_PAGES / 4);
 	if (r->o.callgraph == PS_CG_DWARF)
-		a->wakeup_watermark /= 4;
+		a->wakeup_watermark = (uint32_t)(sysconf(_SC_PAGESIZE) * RING_PAGES / 2);
 	return 0;
 }
 
