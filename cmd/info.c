@@ -1,11 +1,13 @@
 /* perfsample info: what a trace holds. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
 #include "cmd/source.h"
 #include "cmd/util.h"
+#include "formats/ps_util.h"
 
 static const char info_usage[] =
 	"usage: perfsample info [-i TRACE | TRACE]\n"
@@ -64,9 +66,17 @@ int cmd_info(int argc, char **argv)
 	for (size_t i = 0; i < nprocs; i++)
 		with_samples += procs[i].samples > 0;
 	printf("processes:    %zu with samples\n", with_samples);
-	for (size_t i = 0; i < nprocs && i < 20 && procs[i].samples; i++)
-		printf("  %8llu  %-16s pid %u\n", (unsigned long long)procs[i].samples,
-		       procs[i].comm[0] ? procs[i].comm : "?", procs[i].pid);
+	ps_buf name = {0};
+	for (size_t i = 0; i < nprocs && i < 20 && procs[i].samples; i++) {
+		/* A process names itself: no escape sequence of its reaches the terminal. */
+		name.len = 0;
+		const char *c = procs[i].comm[0] ? procs[i].comm : "?";
+		if (ps_escape(&name, PS_ESC_TERM, c, strlen(c)))
+			die("out of memory");
+		printf("  %8llu  %-16s pid %u\n", (unsigned long long)procs[i].samples, name.data,
+		       procs[i].pid);
+	}
+	ps_buf_release(&name);
 	free(procs);
 	ps_trace_close(r);
 	stdout_done(0);

@@ -170,6 +170,10 @@ static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
 	return ps_trace_create(w, rot->path, rot->meta, rot->nmeta, rot->level);
 }
 
+/* SIGUSR1/SIGUSR2 without --switch-output: caught and dropped. A handler, not SIG_IGN,
+ * so the profiled command still gets the default action after exec. */
+static void on_ignored_signal(int sig) { (void)sig; }
+
 static void on_rotate_signal(int sig)
 {
 	(void)sig;
@@ -371,6 +375,13 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* perf's control signals must not kill a recording that does not use them. */
+	struct sigaction si = {0};
+	si.sa_handler = on_ignored_signal;
+	sigemptyset(&si.sa_mask);
+	si.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &si, NULL);
+	sigaction(SIGUSR2, &si, NULL);
 	/* A command that dies before it is released closes the pipe we write "go" to: that
 	 * must be an error we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);

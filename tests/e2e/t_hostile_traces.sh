@@ -34,4 +34,15 @@ for c in fold flamegraph "flamegraph --flamechart" report callgraph script info 
 	$PS $c -i zero.data >/dev/null 2>zero.err || fail "$c on a trace without samples: $(cat zero.err)"
 done
 $PS diff zero.data zero.data >/dev/null || fail "diff of traces without samples"
+
+# A process that names itself with a terminal escape sequence does not reach the terminal
+# through info (names in folded output lose control bytes: t_render_trace, golden files).
+$PS record -q -F 999 -o esc.data -- python3 -c '
+import ctypes, time
+ctypes.CDLL(None).prctl(15, b"\x1b]0;pwned\x07\x1b[31mevil", 0, 0, 0)
+t = time.time()
+while time.time() - t < 0.5: pass' || fail "record of a self-named process failed"
+$PS info -i esc.data > esc.info || fail "info failed"
+grep -q "$(printf '\033')" esc.info && fail "info printed an escape sequence: $(cat -v esc.info)"
+grep -q 'x1b\]0;pwned' esc.info || fail "the escaped name is missing: $(cat -v esc.info)"
 exit 0

@@ -22,4 +22,19 @@ $PS record -q -F 99 -o kill.data -- sh -c 'kill -9 $$' 2>kill.err
 [ $? = 137 ] || fail "record does not exit 128+9 for a killed command"
 grep -q "killed by signal 9" kill.err || fail "no message for a killed command"
 [ "$(info_field kill.data complete)" = yes ] || fail "trace of a killed command not complete"
+
+# SIGUSR1/SIGUSR2 do not end a recording without --switch-output, and the command still
+# gets their default action (a caught signal is reset by exec, an ignored one is not).
+$PS record -q -F 99 -o usr.data -- "$TOP/examples/split" 3 >/dev/null &
+rec=$!
+sleep 1
+kill -USR1 $rec
+kill -USR2 $rec
+sleep 0.3
+kill -0 $rec 2>/dev/null || fail "SIGUSR1/SIGUSR2 killed the recorder"
+kill -INT $rec
+wait $rec
+[ "$(info_field usr.data complete)" = yes ] || fail "trace after SIGUSR1/2 not complete"
+$PS record -q -F 99 -o usr2.data -- sh -c 'kill -USR1 $$; exit 0' 2>/dev/null
+[ $? = 138 ] || fail "the command did not die of its own SIGUSR1 (exit 128+10 expected)"
 exit 0
