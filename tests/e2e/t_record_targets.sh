@@ -1,8 +1,11 @@
 # -a, -p and -t attach and sample; -p ends by itself when the target exits.
 . "$TOP/tests/e2e/lib.sh"
 need_root
-"$TOP/examples/split" 6 >/dev/null &
+# The workload outlives the three recordings even on a loaded machine (-a symbolizes every
+# process it saw, which takes seconds there); it is killed at the end.
+"$TOP/examples/split" 60 >/dev/null &
 pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
 sleep 0.2
 $PS record -q -F 499 -g -a -d 1 -o all.data || fail "record -a failed"
 n=$(info_field all.data samples)
