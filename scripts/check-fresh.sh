@@ -158,6 +158,9 @@ cp --remove-destination /etc/resolv.conf "$root/etc/resolv.conf"
 # Packages do not start daemons in a chroot (nginx would bind port 80 and outlive the run).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
+# The root is thrown away: dpkg need not fsync every file it unpacks (as Docker's Debian
+# images do). The packages installed are the same; the run is minutes shorter.
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/check-fresh-unsafe-io"
 
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
