@@ -83,11 +83,12 @@ kill_inside() {
 mounts_inside() {
 	awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
 }
-cleanup() {
-	rc=$?
-	set +e
-	trap - EXIT INT TERM HUP
-	if [ -n "$root" ] && [ -d "$root" ]; then
+# teardown: kill what is left inside, unmount everything, remove the root; 1 when a mount
+# could not be undone (the root is then left in place: removing it would reach into /dev).
+teardown() {
+	[ -n "$root" ] && [ -d "$root" ] || return 0
+	(
+		set +e
 		kill_inside
 		for _ in 1 2 3; do
 			m=$(mounts_inside)
@@ -97,13 +98,19 @@ cleanup() {
 		if [ -n "$(mounts_inside)" ]; then
 			say "still mounted, $root left in place:" >&2
 			mounts_inside >&2
-			[ $rc = 0 ] && rc=1
+			exit 1
 		elif [ "${FRESH_KEEP:-}" = 1 ]; then
 			say "kept $root (FRESH_KEEP=1)"
 		else
 			rm -rf --one-file-system "$root"
 		fi
-	fi
+	) || return 1
+	root=""
+}
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM HUP
+	teardown || { [ $rc = 0 ] && rc=1; }
 	exit $rc
 }
 trap cleanup EXIT
@@ -191,5 +198,8 @@ in_root sh -c 'cd /root/perfsample && build/unit-tests --jobs 2 --verbose' >"$ca
 skips=$(grep -E '^SKIP |\[SKIP\]' "$log" "$cache/unit-verbose" || true)
 [ -z "$skips" ] || { echo "$skips"; die "tests were skipped on a fresh root"; }
 
+t0=$(date +%s)
+teardown || die "could not unmount everything in $root"
+say "removed the root in $(($(date +%s) - t0)) s"
 secs=$(($(date +%s) - start))
 say "passed: make demo and make test on a fresh minbase $suite root, no skips, in $((secs / 60)) min $((secs % 60)) s"
