@@ -136,3 +136,9 @@ check-asan: test-deps examples
 	PS_BIN=$(CURDIR)/build-asan/perfsample tests/e2e/run.sh; e=$$?; \
 	echo "check-asan: unit tests exit $$u, e2e exit $$e"; [ $$u = 0 ] && [ $$e = 0 ]
 .PHONY: fuzz check-asan
+
+# make demo and make test as a new user runs them: on a fresh minbase Debian root (debootstrap,
+# chroot, as root), from a clone of HEAD under /root; fails on any failure or skipped test.
+check-fresh:
+	scripts/check-fresh.sh
+.PHONY: check-fresh

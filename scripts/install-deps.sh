@@ -1,16 +1,27 @@
 #!/bin/sh
 # Installs the Debian packages perfsample builds and tests with, when they are missing.
-# Called by the Makefile before the first build; safe to run again (it checks first).
+# Called by the Makefile before the first build (build) and by make test / check-asan
+# (test); safe to run again (it checks first and installs only what is missing).
 # Usage: scripts/install-deps.sh [build|test|bench]
+#
+# A fresh machine must run every test: every tool an e2e test drives is listed here, so a
+# test skips only for a missing kernel permission, never for a missing program.
 set -e
 want=${1:-build}
 
-# pkg-config name -> Debian package (libunwind-dev is installed, not linked: nothing uses it yet)
+# pkg-config name -> Debian package
 pcs="zlib:zlib1g-dev libelf:libelf-dev libdw:libdw-dev libunwind:libunwind-dev libzstd:libzstd-dev criterion:libcriterion-dev"
 missing=""
-command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
-command -v cc >/dev/null 2>&1 || missing="$missing gcc"
-command -v make >/dev/null 2>&1 || missing="$missing make"
+# need COMMAND PACKAGE: PACKAGE is missing when COMMAND is not found (also in /usr/sbin,
+# which is not on every root PATH).
+need() {
+	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"
+}
+need pkg-config pkg-config
+need cc gcc
+need make make
+# The build compiles examples/shapes.cc (the C++ naming workload).
+need g++ g++
 for pair in $pcs; do
 	pc=${pair%%:*}
 	deb=${pair#*:}
@@ -22,22 +33,29 @@ done
 [ -f /usr/include/lzma.h ] || missing="$missing liblzma-dev"
 # libiberty (the demangler; a static library without a .pc file).
 [ -f /usr/include/libiberty/demangle.h ] || missing="$missing libiberty-dev"
+what="the build"
 
 if [ "$want" = test ] || [ "$want" = bench ]; then
+	what="the build and the tests"
 	# Real consumers of what perfsample writes, and the tools the tests drive.
-	command -v xmllint >/dev/null 2>&1 || missing="$missing libxml2-utils"
-	command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
-	command -v perf >/dev/null 2>&1 || missing="$missing linux-perf"
-	command -v python3 >/dev/null 2>&1 || missing="$missing python3"
-	command -v g++ >/dev/null 2>&1 || missing="$missing g++"
-	command -v objcopy >/dev/null 2>&1 || missing="$missing binutils"
-	command -v go >/dev/null 2>&1 || missing="$missing golang-go"
-	command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
-	command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+	need xmllint libxml2-utils           # SVG well-formedness
+	need dot graphviz                    # callgraph DOT
+	need perf linux-perf                 # perf.data input, perf's own DWARF stacks
+	need python3 python3                 # export checks, a Python workload
+	need objcopy binutils                # debug files (t_sym_debug)
+	need xz xz-utils                     # MiniDebugInfo (t_sym_debug)
+	need go golang-go                    # go tool pprof reads the pprof export
+	need callgrind_annotate valgrind     # reads the callgrind export
+	need setpriv util-linux              # unprivileged and setuid runs
+	need pgrep procps                    # t_faults_kill9
+	need node nodejs                     # JIT frames (t_sym_node)
+	need chromium chromium               # a headless browser runs the flame graph's script
+	need nginx nginx-light               # a web server under load (t_server_nginx)
+	need wrk wrk                         # the load generator (t_server_*)
 	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
 	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
 	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes
-	command -v clang >/dev/null 2>&1 || missing="$missing clang"
+	need clang clang
 	dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || missing="$missing libclang-rt-14-dev"
 fi
 if [ "$want" = bench ]; then
@@ -49,8 +67,19 @@ if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing:$missing; run as root or: apt-get install$missing" >&2
 	exit 1
 fi
-echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null || apt-get update -q
+# Another apt (a peer's make test, unattended-upgrades) may hold the lock: wait for it.
+apt="apt-get -q -o DPkg::Lock::Timeout=600"
+echo "install-deps: packages for $what are missing:$missing" >&2
+echo "install-deps: apt-get update" >&2
+tries=0
+until $apt update >/dev/null; do
+	tries=$((tries + 1))
+	[ $tries -lt 5 ] || { $apt update; exit 1; }
+	echo "install-deps: apt-get update failed; again in 10 s" >&2
+	sleep 10
+done
+echo "install-deps: apt-get install$missing (apt's progress follows)" >&2
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >/dev/null
+$apt install -y --no-install-recommends $missing
+echo "install-deps: installed$missing" >&2

@@ -21,3 +21,8 @@ share() {
 # within A B TOL: |A - B| <= TOL
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 info_field() { $PS info -i "$1" | awk -v k="$2:" '$1 == k { print $2; exit }'; }
+# free_port: a TCP port on 127.0.0.1 that nothing holds now, picked by the kernel (bind to
+# port 0), so a server test does not collide with a peer's test or a client's ephemeral port.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

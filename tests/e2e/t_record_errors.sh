@@ -18,11 +18,15 @@ expect_error "not a perfsample trace" $PS info -i text.data
 expect_error "is a directory|not a perfsample trace|Is a directory" $PS fold -i .
 # perf_event_open refused: an unprivileged user with perf_event_paranoid >= 1 may not
 # sample every CPU; with 2 they may sample their own commands in user space only.
+# nobody may not enter the checkout (a clone under /root is 0700 on Debian): it runs copies
+# of the binary and the workload from this test's directory, opened up for it.
 if command -v setpriv >/dev/null && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 1 ]; then
-	mkdir -p nobody && chmod 777 nobody
+	mkdir -p nobody && chmod 777 nobody && chmod 755 "$TMP"
+	cp "$PS" nobody/perfsample && cp "$TOP/examples/split" nobody/split || fail "cannot copy for nobody"
+	chmod 755 nobody/perfsample nobody/split
 	asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-	(cd nobody && expect_error 'cannot sample all CPUs: .*perf_event_paranoid' asnobody $PS record -a -d 1) || exit 1
-	(cd nobody && asnobody $PS record -F 999 -g -- "$TOP/examples/split" 0.5 >/dev/null 2>err.txt) ||
+	(cd nobody && expect_error 'cannot sample all CPUs: .*perf_event_paranoid' asnobody ./perfsample record -a -d 1) || exit 1
+	(cd nobody && asnobody ./perfsample record -F 999 -g -- ./split 0.5 >/dev/null 2>err.txt) ||
 		{ cat nobody/err.txt; fail "unprivileged record of an own command failed"; }
 	[ "$(cat /proc/sys/kernel/perf_event_paranoid)" -lt 2 ] || grep -q 'user space only' nobody/err.txt ||
 		fail "no notice that kernel samples were left out"

@@ -12,7 +12,7 @@ for tool in nginx:nginx-light wrk:wrk; do
 	command -v $cmd >/dev/null 2>&1 || [ -x /usr/sbin/$cmd ] || skip "$cmd missing (apt-get install ${tool#*:})"
 done
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
-port=$((20000 + ($$ + 7) % 20000))
+port=$(free_port) || fail "no free port"
 mkdir -p www logs
 chmod 755 "$TMP" www
 head -c 4096 /dev/urandom | od -x >www/index.html

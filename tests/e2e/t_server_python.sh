@@ -18,7 +18,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 mkdir www
 head -c 2048 /dev/urandom | od -x >www/index.html
-port=$((20000 + $$ % 20000))
+port=$(free_port) || fail "no free port"
 (cd www && exec $py -c "import http.server as h
 h.HTTPServer(('127.0.0.1', $port), h.SimpleHTTPRequestHandler).serve_forever()" $port) >server.log 2>&1 &
 server=$!

@@ -28,8 +28,10 @@ done
 [ -n "$setup" ] || { cat rec.err; fail "recorder never opened 1000 x $ncpu events"; }
 echo "setup: $setup s for $n threads x $ncpu CPUs ($f fds)"
 within "$setup" 0 30 || fail "setup took $setup s"
+# A zombie's status has no VmHWM: only a reading with a value replaces the last one.
 timeout 60 sh -c "while kill -0 $rec 2>/dev/null; do
-	grep VmHWM /proc/$rec/status 2>/dev/null | awk '{ print \$2 }' > hwm.txt.new && mv hwm.txt.new hwm.txt
+	grep VmHWM /proc/$rec/status 2>/dev/null | awk '{ print \$2 }' > hwm.txt.new
+	[ -s hwm.txt.new ] && mv hwm.txt.new hwm.txt
 	sleep 0.2; done" || fail "recorder did not end"
 wait $rec || { cat rec.err; fail "record -p of 1000 threads failed"; }
 kill $pid
