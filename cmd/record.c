@@ -170,6 +170,24 @@ static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
 	return ps_trace_create(w, rot->path, rot->meta, rot->nmeta, rot->level);
 }
 
+/* -F above kernel.perf_event_max_sample_rate gets EINVAL from the kernel: sample at the
+ * highest allowed rate instead and say so, as perf does. */
+static void clamp_freq(ps_record_opts *o)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
+	unsigned long long max = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "%llu", &max) != 1)
+		max = 0;
+	fclose(f);
+	if (max && o->freq > max) {
+		warn("-F %llu is above kernel.perf_event_max_sample_rate; sampling at %llu Hz",
+		     (unsigned long long)o->freq, max);
+		o->freq = max;
+	}
+}
+
 /* SIGUSR1/SIGUSR2 without --switch-output: caught and dropped. A handler, not SIG_IGN,
  * so the profiled command still gets the default action after exec. */
 static void on_ignored_signal(int sig) { (void)sig; }
@@ -347,6 +365,10 @@ int cmd_record(int argc, char **argv)
 		usage_error("record", "give one target: a command, -p, -t or -a");
 	if (o->freq && o->period)
 		usage_error("record", "give -F or -c, not both");
+	if (c.out && !strcmp(c.out, "-"))
+		usage_error("record", "-o -: a trace is written to a file and renamed when whole; "
+				      "give a file name");
+	clamp_freq(o);
 	if (argc > 0)
 		o->argv = argv;
 	struct rotation *rot = &c.rot;

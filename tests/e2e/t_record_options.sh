@@ -37,4 +37,19 @@ $PS record -q -F 999 -g --no-kernel -o user.data -- "$TOP/examples/split" 0.5 >/
 $PS fold -i user.data --kernel | grep -q '_\[k\]' && fail "--no-kernel recorded kernel frames"
 $PS record -q -F 999 -g -z 19 -o z.data -- "$TOP/examples/split" 0.3 >/dev/null || fail "-z 19"
 [ "$(info_field z.data complete)" = yes ] || fail "-z trace incomplete"
+# -F above kernel.perf_event_max_sample_rate: a notice and the highest allowed rate, not
+# the kernel's bare "Invalid argument" (the limit is lowered for this test and restored).
+max=/proc/sys/kernel/perf_event_max_sample_rate
+old=$(cat $max)
+trap 'echo $old > $max' EXIT
+echo 2000 > $max
+$PS record -q -F 5000 -o clamp.data -- "$TOP/examples/split" 0.3 >/dev/null 2>clamp.err ||
+	fail "record -F above the kernel's limit failed: $(cat clamp.err)"
+echo $old > $max
+grep -q "above kernel.perf_event_max_sample_rate; sampling at 2000 Hz" clamp.err ||
+	fail "no notice of the clamped rate: $(cat clamp.err)"
+[ "$($PS info -i clamp.data | awk '$1 == "freq" { print $2 }')" = 2000 ] || fail "freq not 2000"
+# -o - is refused clearly (it used to write a file named '-').
+expect_error "give a file name"  $PS record -q -o - -- true
+[ ! -e ./- ] || fail "a file named '-' was written"
 exit 0
