@@ -13,6 +13,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
+#include "cmd/source.h"
 #include "cmd/util.h"
 #include "formats/ps_error.h"
 #include "formats/ps_trace.h"
@@ -89,6 +90,7 @@ static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int q
 			ps_sym_report rep;
 			rc = ps_sym_embed(r, &so, w, &rep);
 			embedded = rep.embedded;
+			jit_refused_note(&rep);
 			ps_trace_close(r);
 		}
 	}

@@ -381,6 +381,14 @@ static void read_folded(struct source *s, ps_profile *p)
 
 /* ---- traces into profiles ---- */
 
+void jit_refused_note(const ps_sym_report *rep)
+{
+	if (rep->jit_refused)
+		warn("skipped %llu JIT map file(s) (/tmp/perf-PID.map) owned by another user or "
+		     "writable by others: their frames stay unnamed",
+		     (unsigned long long)rep->jit_refused);
+}
+
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)
 {
 	prepare(s);
@@ -412,6 +420,7 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 	/* One pass: the model and the trace's summary. */
 	ps_sym_report rep;
 	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
+	jit_refused_note(&rep);
 	if (sum) {
 		summary_header(r, sum);
 		summary_counts(sum, &rep.trace);

@@ -140,6 +140,9 @@ size_t count_processes(ps_trace_reader *r, const char *path, struct proc_count *
  * profile. */
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum);
 
+/* One warning when the symbolizer skipped JIT map files it must not trust. */
+void jit_refused_note(const ps_sym_report *rep);
+
 /* As load_profile, with perf-script frames in mappings of their DSO (the call graph draws
  * modules as gprof2dot does); traces carry their mappings already, folded text has none. */
 ps_profile *load_profile_modules(struct source *s);

@@ -1,10 +1,14 @@
 #include "symbolize/ps_jit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "formats/ps_error.h"
 #include "formats/ps_util.h"
 #include "symbolize/ps_elf.h"
 
@@ -28,12 +32,25 @@ static int cmp_jsym(const void *a, const void *b)
 	return (x->order < y->order) - (x->order > y->order); /* newest first */
 }
 
-int ps_jit_load(ps_jit **out, const char *path, int demangle)
+int ps_jit_load(ps_jit **out, const char *path, int demangle, long owner)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
 		return -errno;
+	struct stat st;
+	int bad = fstat(fd, &st) < 0		     ? -errno
+		  : !S_ISREG(st.st_mode)	     ? PS_ENOTREG
+		  : (st.st_mode & S_IWOTH)	     ? -EPERM
+		  : st.st_uid == 0		     ? 0
+		  : st.st_uid != (owner >= 0 ? (uid_t)owner : geteuid()) ? -EPERM
+							     : 0;
+	FILE *f = bad ? NULL : fdopen(fd, "re");
+	if (!f) {
+		int err = bad ? bad : -errno;
+		close(fd);
+		return err;
+	}
 	ps_jit *j = calloc(1, sizeof(*j));
 	if (!j || !(j->arena = ps_arena_new())) {
 		free(j);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "formats/ps_error.h"
@@ -470,7 +471,13 @@ static ps_jit *get_jit(struct sess *s, struct proc *p)
 		char path[512];
 		snprintf(path, sizeof(path), "%s/perf-%u.map",
 			 s->o->jit_dir ? s->o->jit_dir : "/tmp", p->pid);
-		ps_jit_load(&p->jit, path, s->o->demangle);
+		/* The process's user, while it lives: its map must be that user's (or root's). */
+		char proc[32];
+		struct stat st;
+		snprintf(proc, sizeof(proc), "/proc/%u", p->pid);
+		long owner = stat(proc, &st) == 0 ? (long)st.st_uid : -1;
+		if (ps_jit_load(&p->jit, path, s->o->demangle, owner) == -EPERM)
+			s->rep.jit_refused++;
 	}
 	return p->jit;
 }

@@ -67,6 +67,8 @@ typedef struct ps_sym_report {
 	uint64_t addresses;        /* distinct addresses resolved */
 	uint64_t embedded;         /* SYMBOL records written or used */
 	int kernel_hidden;         /* kallsyms shows zeros (kptr_restrict) */
+	uint64_t jit_refused;      /* perf-PID.map files skipped: another user's, or writable
+				    * by others */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 

@@ -2,11 +2,14 @@
  * both with ps_elf directly and through a trace walked by ps_sym), kallsyms files (with a
  * kptr_restrict'ed one of zeros), and perf-PID.map JIT files. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/ps_error.h"
 #include "formats/ps_profile.h"
 #include "formats/ps_trace.h"
 #include "formats/ps_util.h"
@@ -380,7 +383,7 @@ Test(sym, jit_map_parse)
 			 "7f0000001000 20 reused_later\n"
 			 "7f0000004000 10 crlf_name\r\n");
 	ps_jit *j;
-	cr_assert_eq(ps_jit_load(&j, path, 1), 0);
+	cr_assert_eq(ps_jit_load(&j, path, 1, -1), 0);
 	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000001050ull), "LazyCompile:~hot /tmp/hot.js:3:13");
 	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000001100ull), "Builtin:ArgumentsAdaptorTrampoline");
 	/* A JIT reuses freed code addresses: the later line wins where they overlap. */
@@ -390,11 +393,46 @@ Test(sym, jit_map_parse)
 	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000004000ull), "crlf_name");
 	cr_expect_null(ps_jit_lookup(j, 0x7f0000004010ull));
 	ps_jit_free(j);
-	cr_assert_eq(ps_jit_load(&j, path, 0), 0);
+	cr_assert_eq(ps_jit_load(&j, path, 0, -1), 0);
 	cr_expect_str_eq(ps_jit_lookup(j, 0x7f0000003010ull), "_ZN3geo6Square4areaEv");
 	ps_jit_free(j);
 	ps_jit_free(NULL);
 	unlink(path);
+}
+
+/* Anyone can create /tmp/perf-PID.map first: only the process's user's (or root's) regular
+ * file that others cannot write is believed. */
+Test(sym, jit_map_refused_unless_trusted)
+{
+	char dir[] = "/tmp/ps-jitdir-XXXXXX", path[64], link[64], fifo[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/perf-1.map", dir);
+	snprintf(link, sizeof(link), "%s/perf-2.map", dir);
+	snprintf(fifo, sizeof(fifo), "%s/perf-3.map", dir);
+	write_file(path, "7f0000001000 100 fn\n");
+	ps_jit *j = NULL;
+	cr_assert_eq(ps_jit_load(&j, path, 0, -1), 0, "mine, 0644");
+	ps_jit_free(j);
+	chmod(path, 0666);
+	cr_assert_eq(ps_jit_load(&j, path, 0, -1), -EPERM, "writable by others");
+	cr_assert_null(j);
+	chmod(path, 0644);
+	uid_t me = geteuid();
+	if (me == 0) {
+		/* root's file is always believed; a process user's file only for that user */
+		cr_assert_eq(chown(path, 4242, 4242), 0);
+		cr_assert_eq(ps_jit_load(&j, path, 0, 4242), 0, "the process user's own file");
+		ps_jit_free(j);
+		cr_assert_eq(ps_jit_load(&j, path, 0, 4343), -EPERM, "another user's file");
+	}
+	cr_assert_eq(symlink(path, link), 0);
+	cr_assert_eq(ps_jit_load(&j, link, 0, -1), -ELOOP, "a symlink is not followed");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(ps_jit_load(&j, fifo, 0, -1), PS_ENOTREG, "a FIFO neither (and no hang)");
+	unlink(path);
+	unlink(link);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 /* Samples at 1.5, 2.5 and 3.5 s on the trace's clock, weighing 1, 10 and 100, stored out of
