@@ -368,8 +368,8 @@ static void read_folded(struct source *s, ps_profile *p)
 	int err = ps_profile_read_folded(p, f, s->strict ? PS_FOLDED_STRICT : 0, on_folded_warn,
 					 &w);
 	if ((err == PS_EFORMAT || err == PS_ELIMIT) && w.reason)
-		die("%s:%zu: %s: %s", w.path, w.lineno,
-		    err == PS_ELIMIT ? "count too large" : "malformed folded line", w.reason);
+		die("%s:%zu: %s%s", w.path, w.lineno,
+		    err == PS_ELIMIT ? "" : "malformed folded line: ", w.reason);
 	/* Lines, none of them stacks: flamegraph.pl's "No stack counts found"; exit 2 as it
 	 * (the input is what the user gave wrong). */
 	if (err == PS_EFORMAT)

@@ -960,16 +960,57 @@ int ps_folded_parse_line(const char *line, size_t len, size_t *stack_len, uint64
 	return 0;
 }
 
+/* Lines of at most max bytes: getline would grow without bound on a stream without
+ * newlines (--folded /dev/zero). */
+struct lines {
+	FILE *in;
+	char *buf;
+	size_t start, end, cap;
+	int eof;
+};
+
+/* The next line in *line (without its newline; not NUL-terminated): 1, 0 at the end, -EIO,
+ * -ENOMEM, or PS_ELIMIT for a line over max bytes. */
+static int next_line(struct lines *l, size_t max, const char **line, size_t *len)
+{
+	for (;;) {
+		char *nl = memchr(l->buf + l->start, '\n', l->end - l->start);
+		if (nl || (l->eof && l->end > l->start)) {
+			size_t n = (size_t)((nl ? nl : l->buf + l->end) - (l->buf + l->start));
+			if (n > max)
+				return PS_ELIMIT;
+			*line = l->buf + l->start;
+			*len = n;
+			l->start += n + (nl != NULL);
+			return 1;
+		}
+		if (l->eof)
+			return ferror(l->in) ? -EIO : 0;
+		if (l->end - l->start > max)
+			return PS_ELIMIT;
+		if (l->start) { /* keep the partial line at the front */
+			memmove(l->buf, l->buf + l->start, l->end - l->start);
+			l->end -= l->start;
+			l->start = 0;
+		}
+		if (l->cap - l->end < 65536 && PS_GROW(l->buf, l->cap, l->end + 65536))
+			return -ENOMEM;
+		size_t got = fread(l->buf + l->end, 1, l->cap - l->end, l->in);
+		l->end += got;
+		if (got == 0)
+			l->eof = 1;
+	}
+}
+
 int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_warn_fn warn,
 			   void *ctx)
 {
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, good = 0, bad = 0;
-	ssize_t got;
-	int err = 0;
-	while ((got = getline(&line, &cap, in)) >= 0) {
+	struct lines lr = {in, NULL, 0, 0, 0, 0};
+	const char *line;
+	size_t lineno = 0, good = 0, bad = 0, len;
+	int got, err = 0;
+	while ((got = next_line(&lr, PS_FOLDED_MAX_LINE, &line, &len)) > 0) {
 		lineno++;
-		size_t len = (size_t)got;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
 		if (len == 0)
@@ -978,10 +1019,7 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
 		uint64_t c1 = 0, c2 = 0;
 		int has2 = 0;
 		const char *reason = NULL;
-		if (len > PS_FOLDED_MAX_LINE) {
-			reason = "line too long";
-			err = PS_EFORMAT;
-		} else if (memchr(line, '\0', len)) {
+		if (memchr(line, '\0', len)) {
 			reason = "NUL byte in line";
 			err = PS_EFORMAT;
 		} else {
@@ -1018,13 +1056,17 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
 			goto out;
 		good++;
 	}
-	if (ferror(in))
-		err = -EIO;
+	if (got == PS_ELIMIT) {
+		if (warn)
+			warn(ctx, lineno + 1, "line longer than 16 MiB", 1);
+		err = PS_ELIMIT;
+	} else if (got < 0 || ferror(in))
+		err = got < 0 ? got : -EIO;
 	else if (bad && !good)
 		err = PS_EFORMAT;
 	else
 		err = ensure_folded_types(p, 0);
 out:
-	free(line);
+	free(lr.buf);
 	return err;
 }

@@ -200,10 +200,11 @@ int ps_profile_write_folded(ps_profile *p, size_t col, FILE *out);
  * differential form) when it has no columns yet. A malformed line is passed to warn
  * (1-based line number, reason) and skipped, or, with PS_FOLDED_STRICT, ends the read with
  * PS_EFORMAT. A count past INT64_MAX, or counts whose sum would pass it, end the read with
- * PS_ELIMIT (warn names the line). Input whose lines are all malformed is PS_EFORMAT. A
- * line longer than PS_FOLDED_MAX_LINE is malformed. Returns 0 or a negative code. */
+ * PS_ELIMIT (warn names the line), as does a line longer than PS_FOLDED_MAX_LINE (the
+ * read never holds more). Input whose lines are all malformed is PS_EFORMAT. Returns 0 or a
+ * negative code. */
 enum { PS_FOLDED_STRICT = 1 << 0 };
-#define PS_FOLDED_MAX_LINE (16u << 20)
+#define PS_FOLDED_MAX_LINE (16u << 20) /* 16 MiB */
 /* fatal: the line ends the read (PS_FOLDED_STRICT, or a count past the limit); else the
  * line is skipped. */
 typedef void (*ps_folded_warn_fn)(void *ctx, size_t lineno, const char *reason, int fatal);

@@ -77,9 +77,11 @@ $PS flamegraph --folded junk.folded > junk.svg 2>junk.err && fail "all-invalid i
 grep -q "'junk.folded' has no valid folded stacks" junk.err || fail "all-invalid: $(cat junk.err)"
 # Counts never wrap: past 2^63-1, one count or their sum, is an error naming the line.
 printf 'a;b 9223372036854775000\nc 1000\n' > big.folded
-expect_error "big.folded:2: count too large" $PS flamegraph --folded big.folded
+expect_error "big.folded:2: sample counts add up to more than 2\\^63-1" $PS flamegraph --folded big.folded
 printf 'a 99999999999999999999\n' > huge.folded
-expect_error "huge.folded:1: count too large" $PS report --folded huge.folded
+expect_error "huge.folded:1: sample count too large" $PS report --folded huge.folded
+# A stream without newlines is not read without bound.
+expect_error "/dev/zero:1: line longer than 16 MiB" timeout 20 $PS fold --folded /dev/zero
 
 # Per-process filters on a system-wide trace.
 "$TOP/examples/split" 2 >/dev/null &

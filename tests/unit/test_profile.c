@@ -448,3 +448,26 @@ Test(model, merge_copies_frames_and_mappings)
 	ps_profile_free(src);
 	ps_profile_free(dst);
 }
+
+Test(folded, lines_are_bounded_and_the_last_needs_no_newline)
+{
+	size_t n = PS_FOLDED_MAX_LINE + 10;
+	char *big = malloc(n);
+	memset(big, 'x', n);
+	FILE *f = fmemopen(big, n, "r");
+	ps_profile *p = ps_profile_new(0);
+	struct warns w = {0};
+	cr_assert_eq(ps_profile_read_folded(p, f, 0, count_warn, &w), PS_ELIMIT);
+	cr_assert_eq(w.n, 1);
+	cr_assert_eq(w.lines[0], 1);
+	fclose(f);
+	ps_profile_free(p);
+	free(big);
+	const char text[] = "a;b 1\nc 2";
+	f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	p = ps_profile_new(0);
+	cr_assert_eq(ps_profile_read_folded(p, f, PS_FOLDED_STRICT, NULL, NULL), 0);
+	cr_assert_eq(ps_profile_total(p, 0), 3);
+	fclose(f);
+	ps_profile_free(p);
+}
