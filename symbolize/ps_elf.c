@@ -358,12 +358,8 @@ static int read_slots(ps_elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct slot 
 		if (*n == *cap) {
 			if (*cap >= PLT_MAX)
 				return PS_ELIMIT;
-			size_t c = *cap ? *cap * 2 : 64;
-			struct slot *a = realloc(*slots, c * sizeof(*a));
-			if (!a)
+			if (PS_GROW(*slots, *cap, *n + 1))
 				return -ENOMEM;
-			*slots = a;
-			*cap = c;
 		}
 		(*slots)[(*n)++] = (struct slot){r.r_offset, name};
 		if (order)
@@ -1004,12 +1000,8 @@ static int add_inlines(Dwarf_Die *die, int depth, struct inl **arr, size_t *n, s
 				if (*n == *cap) {
 					if (*cap >= INL_MAX)
 						return PS_ELIMIT;
-					size_t c = *cap ? *cap * 2 : 64;
-					struct inl *a = realloc(*arr, c * sizeof(*a));
-					if (!a)
+					if (PS_GROW(*arr, *cap, *n + 1))
 						return -ENOMEM;
-					*arr = a;
-					*cap = c;
 				}
 				(*arr)[(*n)++] =
 				    (struct inl){lo, hi, dwarf_dieoffset(&child), depth};
