@@ -64,8 +64,7 @@ int cmd_export(int argc, char **argv)
 		struct tm tm = {0};
 		if (sum.start_time && strptime(sum.start_time, "%Y-%m-%dT%H:%M:%SZ", &tm))
 			m.start_ns = (uint64_t)timegm(&tm) * 1000000000ull;
-		m.duration_ns = sum.have_stats ? sum.stats.end_ns - sum.stats.start_ns
-					       : sum.last_time - sum.first_time;
+		m.duration_ns = ps_trace_summary_duration(&sum.t);
 	}
 	struct outfile of;
 	out_open(&of, out);

@@ -42,9 +42,9 @@ static void render_flame(ps_profile *p, ps_flame_opts *fo, const struct trace_su
 {
 	/* Lost or throttled samples are part of the picture's truth: say so under the title. */
 	char subtitle[128];
-	if (sum && !fo->subtitle && (sum->lost || sum->throttled)) {
+	if (sum && !fo->subtitle && (sum->t.lost || sum->t.throttled)) {
 		snprintf(subtitle, sizeof(subtitle), "warning: %llu samples lost, %llu throttled",
-			 (unsigned long long)sum->lost, (unsigned long long)sum->throttled);
+			 (unsigned long long)sum->t.lost, (unsigned long long)sum->t.throttled);
 		fo->subtitle = subtitle;
 	}
 	stdout_done(ps_flame_render(p, fo, stdout));

@@ -40,26 +40,24 @@ int cmd_info(int argc, char **argv)
 		ps_kv kv = ps_trace_meta_at(r, i);
 		printf("%-13s %s\n", kv.key, kv.value);
 	}
-	double dur = s.have_stats ? (double)(s.stats.end_ns - s.stats.start_ns) / 1e9
-		     : s.last_time > s.first_time ? (double)(s.last_time - s.first_time) / 1e9
-						     : 0;
+	double dur = (double)ps_trace_summary_duration(&s.t) / 1e9;
 	printf("duration:     %.3f s\n", dur);
-	printf("samples:      %llu\n", (unsigned long long)s.samples);
-	printf("lost:         %llu\n", (unsigned long long)s.lost);
-	printf("throttled:    %llu\n", (unsigned long long)s.throttled);
-	if (s.have_stats)
+	printf("samples:      %llu\n", (unsigned long long)s.t.samples);
+	printf("lost:         %llu\n", (unsigned long long)s.t.lost);
+	printf("throttled:    %llu\n", (unsigned long long)s.t.throttled);
+	if (s.t.have_stats)
 		printf("truncated:    %llu (stacks the unwinder could not finish)\n",
-		       (unsigned long long)s.stats.truncated);
+		       (unsigned long long)s.t.stats.truncated);
 	printf("records:      %llu mmap, %llu comm, %llu fork, %llu exit, %llu symbols\n",
-	       (unsigned long long)s.mmaps, (unsigned long long)s.comms, (unsigned long long)s.forks,
-	       (unsigned long long)s.exits, (unsigned long long)s.symbols);
+	       (unsigned long long)s.t.mmaps, (unsigned long long)s.t.comms, (unsigned long long)s.t.forks,
+	       (unsigned long long)s.t.exits, (unsigned long long)s.t.symbols);
 	printf("chunks:       %llu\n", (unsigned long long)st.chunks);
-	printf("complete:     %s\n", s.have_stats ? "yes"
+	printf("complete:     %s\n", s.t.have_stats ? "yes"
 				     : "no (the recorder did not finish; whole chunks were read)");
 	if (st.dropped_bytes)
 		printf("dropped:      %llu bytes of a truncated tail\n",
 		       (unsigned long long)st.dropped_bytes);
-	if (s.kernel_hidden)
+	if (s.t.kernel_hidden)
 		printf("kernel:       addresses hidden by kernel.kptr_restrict; kernel frames are "
 		       "unnamed (run as root or set kptr_restrict=0)\n");
 	size_t with_samples = 0;

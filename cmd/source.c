@@ -234,30 +234,11 @@ static void summary_header(ps_trace_reader *r, struct trace_summary *s)
 	s->start_time = meta_copy(r, "start_time");
 }
 
-static void summary_counts(struct trace_summary *s, const ps_trace_summary *t)
-{
-	s->stats = t->stats;
-	s->have_stats = t->have_stats;
-	s->samples = t->samples;
-	s->lost = t->lost;
-	s->throttled = t->throttled;
-	s->mmaps = t->mmaps;
-	s->comms = t->comms;
-	s->forks = t->forks;
-	s->exits = t->exits;
-	s->symbols = t->symbols;
-	s->first_time = t->first_time;
-	s->last_time = t->last_time;
-	s->kernel_hidden = t->kernel_hidden;
-}
-
 void summarize(ps_trace_reader *r, const char *path, struct trace_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	summary_header(r, s);
-	ps_trace_summary t;
-	int err = ps_trace_summarize(r, &t);
-	summary_counts(s, &t);
+	int err = ps_trace_summarize(r, &s->t);
 	trace_read_done(r, path, err);
 }
 
@@ -423,7 +404,7 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 	jit_refused_note(&rep);
 	if (sum) {
 		summary_header(r, sum);
-		summary_counts(sum, &rep.trace);
+		sum->t = rep.trace;
 	}
 	trace_read_done(r, path, err);
 	ps_trace_close(r);

@@ -116,11 +116,7 @@ void trace_read_done(ps_trace_reader *r, const char *path, int err);
 
 /* What a trace holds, in one pass. Strings live as long as the process. */
 struct trace_summary {
-	ps_stats stats;
-	int have_stats;
-	uint64_t samples, lost, throttled, mmaps, comms, forks, exits, symbols;
-	uint64_t first_time, last_time;
-	int kernel_hidden;
+	ps_trace_summary t; /* the counts, from the pass that read the trace */
 	const char *event, *cmdline, *freq, *period; /* from the header; NULL when absent */
 	const char *start_time; /* wall clock, "YYYY-MM-DDTHH:MM:SSZ" */
 };

@@ -974,7 +974,8 @@ struct lines {
 static int next_line(struct lines *l, size_t max, const char **line, size_t *len)
 {
 	for (;;) {
-		char *nl = memchr(l->buf + l->start, '\n', l->end - l->start);
+		char *nl = l->end > l->start ? memchr(l->buf + l->start, '\n', l->end - l->start)
+					     : NULL;
 		if (nl || (l->eof && l->end > l->start)) {
 			size_t n = (size_t)((nl ? nl : l->buf + l->end) - (l->buf + l->start));
 			if (n > max)
