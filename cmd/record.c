@@ -387,9 +387,19 @@ int cmd_record(int argc, char **argv)
 			die("cannot use '%s' for --control: not a fifo", control);
 		}
 		/* O_RDWR keeps the fifo open when writers come and go, so poll never sees EOF. */
-		ctl_fd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		ctl_fd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 		if (ctl_fd < 0)
 			die("cannot open fifo '%s': %s", control, strerror(errno));
+		/* Whoever can write the fifo controls the recording: a fifo planted beforehand
+		 * must be the recording user's and not writable by others (checked on the open
+		 * file, so it cannot be swapped in between). */
+		if (fstat(ctl_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+			die("cannot use '%s' for --control: not a fifo", control);
+		if (st.st_uid != geteuid())
+			die("cannot use '%s' for --control: owned by uid %u, not by the recording user",
+			    control, (unsigned)st.st_uid);
+		if (st.st_mode & S_IWOTH)
+			die("cannot use '%s' for --control: writable by others (chmod o-w)", control);
 		o->start_disabled = 1;
 	}
 

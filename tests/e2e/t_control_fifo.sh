@@ -43,4 +43,11 @@ echo "samples: $n; before enable $pre, enabled $on1, disabled $off, enabled agai
 [ "$post" = 0 ] || fail "$post samples after 'stop'"
 [ "$on1" -gt 100 ] || fail "only $on1 samples after 'enable'"
 [ "$on2" -gt 50 ] || fail "only $on2 samples after the second 'enable'"
+# A fifo planted beforehand must be the recording user's and not writable by others.
+mkfifo open.fifo && chmod 0666 open.fifo
+expect_error "writable by others" $PS record -q --control fifo:open.fifo -o x.data -- true
+mkfifo theirs.fifo && chown nobody theirs.fifo
+expect_error "owned by uid [0-9]+, not by the recording user" \
+	$PS record -q --control fifo:theirs.fifo -o x.data -- true
+[ ! -e x.data ] || fail "a refused --control fifo still recorded"
 exit 0
