@@ -19,6 +19,7 @@
 #include "formats/ps_trace.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_record.h"
+#include "symbolize/ps_elf.h"
 #include "symbolize/ps_sym.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -463,6 +464,9 @@ int cmd_record(int argc, char **argv)
 	snprintf(ncpu, sizeof(ncpu), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
 	struct utsname un;
 	uname(&un);
+	/* Which kernel: a reader elsewhere must not name kernel frames from its own. */
+	char kbid[41] = "";
+	ps_kernel_build_id("/sys/kernel/notes", kbid);
 	const char *target = o->argv      ? o->argv[0]
 			     : o->all_cpus ? "all-cpus"
 			     : o->npids    ? "pid"
@@ -477,6 +481,7 @@ int cmd_record(int argc, char **argv)
 		{"start_time", start},
 		{"hostname", un.nodename},
 		{"release", un.release},
+		{"kernel_build_id", kbid},
 		{"ncpus", ncpu},
 		{"callgraph", o->callgraph == PS_CG_DWARF ? "dwarf"
 			      : o->callgraph == PS_CG_FP  ? "fp"

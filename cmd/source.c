@@ -364,6 +364,9 @@ static void read_folded(struct source *s, ps_profile *p)
 
 void jit_refused_note(const ps_sym_report *rep)
 {
+	if (rep->kernel_foreign)
+		warn("kernel frames without embedded names stay unnamed: the trace was recorded "
+		     "on another kernel than this one");
 	if (rep->jit_refused)
 		warn("skipped %llu JIT map file(s) (/tmp/perf-PID.map) owned by another user or "
 		     "writable by others: their frames stay unnamed",

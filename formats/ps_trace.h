@@ -106,7 +106,8 @@ typedef struct ps_event {
 } ps_event;
 
 /* Metadata: key/value strings in the header. Keys perfsample writes: version, cmdline,
- * event, freq, period, clock, start_time, hostname, release, ncpus, callgraph, target. */
+ * event, freq, period, clock, start_time, hostname, release, kernel_build_id, ncpus,
+ * callgraph, target. */
 typedef struct ps_kv {
 	const char *key, *value;
 } ps_kv;

@@ -81,5 +81,8 @@ void ps_kallsyms_free(ps_kallsyms *k);
 /* The symbol containing addr, or NULL; *module is "" for the core kernel. */
 const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char **module);
 int ps_kallsyms_hidden(const ps_kallsyms *k); /* kptr_restrict: addresses read as zero */
+/* The running kernel's build-id from a notes file (/sys/kernel/notes) as lowercase hex
+ * into out (41 bytes). Returns 0, or a negative code when there is none. */
+int ps_kernel_build_id(const char *notes, char out[41]);
 
 #endif

@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats/ps_error.h"
 #include "formats/ps_util.h"
@@ -134,3 +136,35 @@ const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char *
 }
 
 int ps_kallsyms_hidden(const ps_kallsyms *k) { return k->hidden; }
+
+int ps_kernel_build_id(const char *notes, char out[41])
+{
+	unsigned char buf[4096];
+	int fd = open(notes, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	/* ELF notes: namesz, descsz, type (4 bytes each), name and desc padded to 4. */
+	for (size_t off = 0; n > 0 && off + 12 <= (size_t)n;) {
+		uint32_t namesz, descsz, type;
+		memcpy(&namesz, buf + off, 4);
+		memcpy(&descsz, buf + off + 4, 4);
+		memcpy(&type, buf + off + 8, 4);
+		size_t name = off + 12, desc = name + ((namesz + 3u) & ~3u);
+		if (namesz > sizeof(buf) || descsz > sizeof(buf) || desc + descsz > (size_t)n)
+			break;
+		if (type == 3 && namesz == 4 && !memcmp(buf + name, "GNU", 4) && descsz &&
+		    descsz <= 20) {
+			static const char hex[] = "0123456789abcdef";
+			for (uint32_t i = 0; i < descsz; i++) {
+				out[2 * i] = hex[buf[desc + i] >> 4];
+				out[2 * i + 1] = hex[buf[desc + i] & 15];
+			}
+			out[2 * descsz] = '\0';
+			return 0;
+		}
+		off = desc + ((descsz + 3u) & ~3u);
+	}
+	return -ENOENT;
+}

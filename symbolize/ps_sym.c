@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "formats/ps_error.h"
@@ -146,6 +147,7 @@ struct resolved {
 
 struct sess {
 	const ps_sym_opts *o;
+	ps_trace_reader *r;
 	ps_arena *arena;
 	struct proc *procs;
 	size_t nprocs, proccap;
@@ -453,10 +455,27 @@ static const char *intern(struct sess *s, const char *str)
 	return str ? ps_arena_strndup(s->arena, str, strlen(str)) : NULL;
 }
 
+/* Whether this machine's /proc/kallsyms can name the trace's kernel frames: the trace's
+ * kernel build-id (or, for older traces, its release) must be this kernel's. */
+static int same_kernel(struct sess *s)
+{
+	const char *bid = s->r ? ps_trace_meta(s->r, "kernel_build_id") : NULL;
+	const char *rel = s->r ? ps_trace_meta(s->r, "release") : NULL;
+	char here[41];
+	if (bid && *bid && ps_kernel_build_id("/sys/kernel/notes", here) == 0)
+		return !strcmp(bid, here);
+	struct utsname un;
+	return !rel || (uname(&un) == 0 && !strcmp(rel, un.release));
+}
+
 static ps_kallsyms *get_kallsyms(struct sess *s)
 {
 	if (!s->kallsyms_tried) {
 		s->kallsyms_tried = 1;
+		if (!s->o->kallsyms && !same_kernel(s)) {
+			s->rep.kernel_foreign = 1;
+			return NULL;
+		}
 		ps_kallsyms_load(&s->kallsyms, s->o->kallsyms ? s->o->kallsyms : "/proc/kallsyms");
 		if (s->kallsyms && ps_kallsyms_hidden(s->kallsyms))
 			s->rep.kernel_hidden = 1;
@@ -789,6 +808,7 @@ static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 {
 	memset(s, 0, sizeof(*s));
 	s->o = o;
+	s->r = r;
 	s->arena = ps_arena_new();
 	if (!s->arena)
 		return -ENOMEM;
@@ -1356,6 +1376,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	int by_sample = keep || o->time_range;
 	memset(&s, 0, sizeof(s));
 	s.o = &ro;
+	s.r = r;
 	s.arena = ps_arena_new();
 	int err = s.arena ? ps_trace_rewind(r) : -ENOMEM;
 

@@ -69,6 +69,8 @@ typedef struct ps_sym_report {
 	int kernel_hidden;         /* kallsyms shows zeros (kptr_restrict) */
 	uint64_t jit_refused;      /* perf-PID.map files skipped: another user's, or writable
 				    * by others */
+	int kernel_foreign;        /* recorded on another kernel: this machine's kallsyms was
+				    * not used (o->kallsyms, when set, is always used) */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 

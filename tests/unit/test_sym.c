@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "formats/ps_error.h"
@@ -285,6 +286,59 @@ Test(sym, renamed_thread_samples_keep_their_names, .init = mk_tmp, .fini = rm_tm
 	cr_expect_str_eq(out, "split;do_exec_work 3\n");
 	cr_expect_eq(rep.samples, 3);
 	free(out);
+}
+
+/* A trace from another kernel is not named with this machine's /proc/kallsyms. */
+Test(sym, kernel_frames_of_another_kernel_stay_unnamed, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128];
+	snprintf(trace, sizeof(trace), "%s/k.data", tmpdir);
+	for (int other = 0; other < 2; other++) {
+		struct utsname un;
+		cr_assert_eq(uname(&un), 0);
+		char kbid[41] = "";
+		ps_kernel_build_id("/sys/kernel/notes", kbid);
+		ps_kv meta[] = {{"event", "cpu-clock"},
+				{"release", other ? "0.0.0-elsewhere" : un.release},
+				{"kernel_build_id", other ? "00112233" : kbid}};
+		ps_trace_writer *w;
+		cr_assert_eq(ps_trace_create(&w, trace, meta, 3, 0), 0);
+		ps_event ev = {.type = PS_REC_COMM};
+		ev.comm = (ps_comm){.time = 1, .pid = 9, .tid = 9, .comm = "k"};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+		/* an address of a kernel function that is surely there */
+		uint64_t addr = 0;
+		FILE *f = fopen("/proc/kallsyms", "re");
+		char line[512];
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, " T schedule\n") || strstr(line, " t schedule\n")) {
+				addr = strtoull(line, NULL, 16);
+				break;
+			}
+		if (f)
+			fclose(f);
+		if (!addr) {
+			ps_trace_abort(w);
+			cr_skip_test("kallsyms hides kernel addresses");
+		}
+		uint64_t ips[] = {PS_CONTEXT_KERNEL, addr + 1};
+		ev = (ps_event){.type = PS_REC_SAMPLE};
+		ev.sample = (ps_sample){.time = 2, .period = 1, .pid = 9, .tid = 9, .nr = 2, .ips = ips};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+		cr_assert_eq(ps_trace_commit(w), 0);
+		ps_sym_opts o;
+		ps_sym_opts_init(&o);
+		ps_sym_report rep;
+		char *out = fold_trace(trace, &o, &rep);
+		if (other) {
+			cr_expect_str_eq(out, "k;[unknown] 1\n");
+			cr_expect_eq(rep.kernel_foreign, 1);
+		} else {
+			cr_expect_str_eq(out, "k;schedule 1\n");
+			cr_expect_eq(rep.kernel_foreign, 0);
+		}
+		free(out);
+	}
 }
 
 Test(sym, kallsyms_parse)
