@@ -875,29 +875,6 @@ int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, v
 	return err;
 }
 
-int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, ps_buf *b)
-{
-	int err;
-	if (!f->resolved && o->addrs) {
-		if (f->module && *f->module && !f->kernel)
-			err = ps_buf_printf(b, "%s+0x%llx", base_name(f->module),
-					    (unsigned long long)f->offset);
-		else
-			err = ps_buf_printf(b, "0x%llx", (unsigned long long)f->addr);
-	} else {
-		err = ps_buf_addstr(b, f->name);
-	}
-	if (!err && o->lines && f->file)
-		err = ps_buf_printf(b, " [%s:%u]", base_name(f->file), f->line);
-	if (!err && f->kernel && o->annotate_kernel)
-		err = ps_buf_addstr(b, "_[k]");
-	else if (!err && f->jit && o->annotate_jit)
-		err = ps_buf_addstr(b, "_[j]");
-	else if (!err && f->inlined && o->annotate_inline)
-		err = ps_buf_addstr(b, "_[i]");
-	return err;
-}
-
 /* ---- the profile model ---- */
 
 /* Samples repeat a few call chains, so the profile is built from distinct (process,

@@ -100,9 +100,4 @@ void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p);
 int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w,
 		 ps_sym_report *rep);
 
-/* Appends the frame's display name (annotations, line) to buf; used by fold and renderers
- * that print frames one by one. Returns 0 or -ENOMEM. */
-struct ps_buf;
-int ps_sym_frame_label(const ps_sym_opts *o, const ps_sym_frame *f, struct ps_buf *buf);
-
 #endif
