@@ -270,16 +270,11 @@ static int frame_eq(const void *ctx, uint32_t id)
 	       a->unresolved == b->unresolved;
 }
 
-int ps_profile_frame(ps_profile *p, const ps_frame *f, ps_frame_id *id)
+/* The id of frame c, whose strings are interned already, added when new. */
+static int frame_id(ps_profile *p, const ps_frame *c, ps_frame_id *id)
 {
-	ps_frame c = *f;
-	if (f->mapping >= p->nmaps)
-		return -EINVAL;
-	c.name = intern(p, f->name ? f->name : "", f->name ? strlen(f->name) : 0);
-	if (!c.name || intern_opt(p, f->file, &c.file))
-		return -ENOMEM;
-	struct frame_key k = {p, &c};
-	uint64_t h = frame_hash(&c);
+	struct frame_key k = {p, c};
+	uint64_t h = frame_hash(c);
 	uint32_t found = ps_index_find(&p->frame_index, h, frame_eq, &k);
 	if (found != UINT32_MAX) {
 		*id = found;
@@ -290,27 +285,29 @@ int ps_profile_frame(ps_profile *p, const ps_frame *f, ps_frame_id *id)
 	int err = ps_index_insert(&p->frame_index, h, (uint32_t)p->nframes);
 	if (err)
 		return err;
-	p->frames[p->nframes] = c;
+	p->frames[p->nframes] = *c;
 	*id = (ps_frame_id)p->nframes++;
 	return 0;
+}
+
+int ps_profile_frame(ps_profile *p, const ps_frame *f, ps_frame_id *id)
+{
+	ps_frame c = *f;
+	if (f->mapping >= p->nmaps)
+		return -EINVAL;
+	c.name = intern(p, f->name ? f->name : "", f->name ? strlen(f->name) : 0);
+	if (!c.name || intern_opt(p, f->file, &c.file))
+		return -ENOMEM;
+	return frame_id(p, &c, id);
 }
 
 int ps_profile_frame_named(ps_profile *p, const char *name, size_t len, ps_frame_kind kind,
 			   ps_frame_id *id)
 {
-	/* The common case of folded input: intern the name first, then the frame. */
+	/* The name comes with a length (folded text is not NUL-terminated per frame). */
 	ps_frame f = {.kind = (uint8_t)kind};
 	f.name = intern(p, name, len);
-	if (!f.name)
-		return -ENOMEM;
-	struct frame_key k = {p, &f};
-	uint64_t h = frame_hash(&f);
-	uint32_t found = ps_index_find(&p->frame_index, h, frame_eq, &k);
-	if (found != UINT32_MAX) {
-		*id = found;
-		return 0;
-	}
-	return ps_profile_frame(p, &f, id);
+	return f.name ? frame_id(p, &f, id) : -ENOMEM;
 }
 
 size_t ps_profile_nframes(const ps_profile *p) { return p->nframes; }
@@ -778,7 +775,6 @@ static int cmp_line(const void *a, const void *b)
 /* The folded text of node n into b (cleared first). */
 static int node_text(ps_profile *p, ps_node_id n, ps_buf *b)
 {
-	size_t depth = p->nodes[n].depth;
 	size_t total = 0;
 	for (ps_node_id m = n; m; m = p->nodes[m].parent) {
 		size_t len;
@@ -800,7 +796,6 @@ static int node_text(ps_profile *p, ps_node_id n, ps_buf *b)
 		if (end)
 			b->data[--end] = ';';
 	}
-	(void)depth;
 	b->len = total ? total - 1 : 0;
 	b->data[b->len] = '\0';
 	return 0;
