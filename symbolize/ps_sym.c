@@ -1328,15 +1328,6 @@ static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t p
 	return ps_profile_add_sample(c->out, &ps, v);
 }
 
-static const uint64_t *sort_times;
-static int cmp_by_time(const void *x, const void *y)
-{
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-	if (sort_times[a] != sort_times[b])
-		return sort_times[a] < sort_times[b] ? -1 : 1;
-	return (a > b) - (a < b);
-}
-
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep)
 {
@@ -1346,7 +1337,6 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	struct sess s;
 	struct build b = {.s = &s, .p = out, .addresses = o->addresses};
 	struct renamed_tab rt = {0};
-	uint32_t *order = NULL;
 	int keep = !!(ps_profile_flags(out) & PS_PROFILE_SAMPLES);
 	/* A time range needs the recording's start, known at the end: samples are taken one
 	 * by one then (as kept ones are). */
@@ -1433,23 +1423,15 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	}
 	struct one_ctx oc = {&b, &rt, out, c_samples, c_cpu, 0};
 	if (!err && by_sample) {
-		/* Sample by sample: kept samples in time order (the trace holds them in the
-		 * order the CPUs' rings were drained), a time range measured from the
-		 * recording's start, renamed threads' samples under the name they had then. */
-		order = malloc((b.nseen + 1) * sizeof(*order));
-		if (!order)
-			err = -ENOMEM;
+		/* Sample by sample: a time range measured from the recording's start,
+		 * renamed threads' samples under the name they had then; kept samples are
+		 * put in time order (the trace holds them in the order the CPUs' rings were
+		 * drained). */
 		for (size_t i = 0; !err && i < b.nseen; i++)
-			order[i] = (uint32_t)i;
-		if (!err && keep) {
-			sort_times = b.stime;
-			qsort(order, b.nseen, sizeof(*order), cmp_by_time);
-		}
-		for (size_t k = 0; !err && k < b.nseen; k++) {
-			size_t i = order[k];
 			if (in_time_range(o, &s.rep.trace, b.stime[i]))
 				err = one_sample(&oc, b.sagg[i], b.stime[i], b.speriod[i]);
-		}
+		if (!err && keep)
+			err = ps_profile_sort_samples(out);
 	} else if (!err && any_renamed) {
 		/* Rare (the same chain in a thread before and after exec or prctl renamed it):
 		 * read the samples again for those chains, each under its name at the time. */
@@ -1473,7 +1455,6 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		ps_sym_set_labels(o, out);
 	if (rep)
 		*rep = s.rep;
-	free(order);
 	free(rt.v);
 	ps_index_release(&rt.index);
 	free(b.aggs);
