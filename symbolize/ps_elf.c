@@ -167,6 +167,18 @@ static int has_dwarf(Elf *elf)
 	return find_section(elf, ".zdebug_info", &sh) && sh.sh_type != SHT_NOBITS && sh.sh_size;
 }
 
+/* Assembly entry points are often labels: NOTYPE, no size (ld.so's _dl_start_user, where
+ * every process's stack begins). perf names them; so do we, as symbols reaching to the
+ * next one, where they are in code and not inside a function that has a size. */
+#define LABEL_RANK (-1)
+static int is_code_label(Elf *elf, const GElf_Sym *gs)
+{
+	GElf_Shdr ssh;
+	return !gs->st_size && gs->st_shndx != SHN_UNDEF && gs->st_shndx < SHN_LORESERVE &&
+	       gelf_getshdr(elf_getscn(elf, gs->st_shndx), &ssh) &&
+	       (ssh.sh_flags & SHF_EXECINSTR);
+}
+
 static int load_symbols(ps_elf *e, Elf *elf, int type)
 {
 	Elf_Scn *scn = NULL;
@@ -191,11 +203,12 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			if (!gelf_getsym(d, (int)i, &gs))
 				continue;
 			int st = GELF_ST_TYPE(gs.st_info);
-			if ((st != STT_FUNC && st != STT_GNU_IFUNC) || gs.st_shndx == SHN_UNDEF ||
-			    gs.st_value == 0)
+			int label = st == STT_NOTYPE && is_code_label(elf, &gs);
+			if ((st != STT_FUNC && st != STT_GNU_IFUNC && !label) ||
+			    gs.st_shndx == SHN_UNDEF || gs.st_value == 0)
 				continue;
 			const char *name = elf_strptr(elf, sh.sh_link, gs.st_name);
-			if (!name || !*name)
+			if (!name || !*name || (label && (name[0] == '.' || name[0] == '$')))
 				continue;
 			/* "name@VERSION" / "name@@VERSION" (.symtab spells versions into the
 			 * name; .dynsym keeps them apart): never shown, and ranked below the
@@ -213,7 +226,7 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			    gelf_getshdr(elf_getscn(elf, gs.st_shndx), &ssh) &&
 			    gs.st_value >= ssh.sh_addr && gs.st_value - ssh.sh_addr < ssh.sh_size)
 				end = ssh.sh_addr + ssh.sh_size;
-			int rank = sym_rank(GELF_ST_BIND(gs.st_info), versioned);
+			int rank = label ? LABEL_RANK : sym_rank(GELF_ST_BIND(gs.st_info), versioned);
 			e->syms[e->nsyms++] =
 			    (struct sym){gs.st_value, gs.st_size, name, NULL, end, rank};
 		}
@@ -251,14 +264,20 @@ static void sort_symbols(ps_elf *e)
 	if (!e->nsyms)
 		return;
 	qsort(e->syms, e->nsyms, sizeof(*e->syms), cmp_sym);
-	/* One symbol per address: aliases (e.g. __libc_malloc/malloc) keep the best rank. */
+	/* One symbol per address: aliases (e.g. __libc_malloc/malloc) keep the best rank.
+	 * A label inside a function with a size is a jump target, not a name. */
 	size_t w = 0;
+	uint64_t sized_end = 0; /* where the latest function with a size ends */
 	for (size_t i = 0; i < e->nsyms; i++) {
 		if (w && e->syms[w - 1].start == e->syms[i].start) {
 			if (!e->syms[w - 1].size)
 				e->syms[w - 1].size = e->syms[i].size;
 			continue;
 		}
+		if (e->syms[i].rank == LABEL_RANK && e->syms[i].start < sized_end)
+			continue;
+		if (e->syms[i].size && e->syms[i].start + e->syms[i].size > sized_end)
+			sized_end = e->syms[i].start + e->syms[i].size;
 		e->syms[w++] = e->syms[i];
 	}
 	e->nsyms = w;
