@@ -516,21 +516,6 @@ ps_profile *load_profile_modules(struct source *s)
 	return p;
 }
 
-int source_walk(struct source *s, ps_sym_sample_fn fn, void *ctx)
-{
-	prepare(s);
-	const char *path = source_trace_path(s);
-	ps_trace_reader *r = open_source(s);
-	int err = ps_sym_walk(r, &s->sym, fn, ctx, NULL);
-	if (err == -EIO) { /* the callback's own write failed: the caller says so */
-		ps_trace_close(r);
-		return err;
-	}
-	trace_read_done(r, path, err);
-	ps_trace_close(r);
-	return 0;
-}
-
 const char *source_trace_meta(struct source *s, const char *key)
 {
 	ps_trace_reader *r = open_source(s);

@@ -149,8 +149,5 @@ ps_profile *load_profile_modules(struct source *s);
 /* A value of the source trace's header (a copy), or NULL. */
 const char *source_trace_meta(struct source *s, const char *key);
 
-/* Calls fn for every sample of the source's trace (after the filters); a non-zero return
- * stops the walk and is returned (-EIO is the caller's own write error). */
-int source_walk(struct source *s, ps_sym_sample_fn fn, void *ctx);
 
 #endif

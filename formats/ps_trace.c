@@ -364,7 +364,11 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put32(&w->chunk, s->pid);
 		put32(&w->chunk, s->nframes);
 		put64(&w->chunk, s->addr);
-		put32(&w->chunk, s->lines ? 1 : 0);
+		/* Flags: 1 lines follow the names, 2 the offset follows the lines. Readers
+		 * before the offset took any non-zero value as "lines follow", so lines are
+		 * written (empty) whenever the offset is. */
+		int with_lines = s->lines || s->has_offset;
+		put32(&w->chunk, (with_lines ? 1u : 0u) | (s->has_offset ? 2u : 0u));
 		putstr(&w->chunk, s->module);
 		const char *p = s->names;
 		for (uint32_t i = 0; i < s->nframes; i++) {
@@ -372,10 +376,13 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 			p += strlen(p) + 1;
 		}
 		p = s->lines;
-		for (uint32_t i = 0; p && i < s->nframes; i++) {
-			putstr(&w->chunk, p);
-			p += strlen(p) + 1;
+		for (uint32_t i = 0; with_lines && i < s->nframes; i++) {
+			putstr(&w->chunk, p ? p : "");
+			if (p)
+				p += strlen(p) + 1;
 		}
+		if (s->has_offset)
+			put64(&w->chunk, s->offset);
 		break;
 	}
 	case PS_REC_STATS:
@@ -896,7 +903,8 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		s->pid = c32(c);
 		s->nframes = c32(c);
 		s->addr = c64(c);
-		uint32_t has_lines = c32(c);
+		uint32_t flags = c32(c);
+		uint32_t has_lines = flags & 1;
 		s->module = cstr(c);
 		if (s->nframes > MAX_STACK)
 			return PS_ECORRUPT;
@@ -906,6 +914,8 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		s->lines = has_lines ? (const char *)c->p : NULL;
 		for (uint32_t i = 0; has_lines && i < s->nframes && !c->bad; i++)
 			cstr(c);
+		s->has_offset = has_lines && (flags & 2);
+		s->offset = s->has_offset ? c64(c) : 0;
 		break;
 	}
 	case PS_REC_STATS:

@@ -79,6 +79,8 @@ typedef struct ps_symrec {
 	const char *module; /* basename of the mapped file, "" if none */
 	const char *names;  /* nframes strings back to back */
 	const char *lines;  /* nframes "file:line" strings ("" when unknown), or NULL */
+	int has_offset;     /* offset is known */
+	uint64_t offset;    /* addr minus the start of the containing function */
 } ps_symrec;
 
 typedef struct ps_stats {

@@ -1111,7 +1111,7 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 				continue;
 			const char *name = die_name(e, &die);
 			frames[n++] =
-			    (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line};
+			    (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line, 0};
 			Dwarf_Attribute attr;
 			Dwarf_Word v;
 			file = NULL;
@@ -1123,7 +1123,7 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 				line = (int)v;
 		}
 	}
-	frames[n++] = (ps_elf_frame){outer, file, (unsigned)line};
+	frames[n++] = (ps_elf_frame){outer, file, (unsigned)line, 0};
 	return n;
 }
 
@@ -1154,6 +1154,14 @@ static struct memo *memo_slot(ps_elf *e, uint64_t vaddr)
 	return &e->memo[j];
 }
 
+/* Inlined frames share their function's start, as perf gives them its offset. */
+static int set_start(ps_elf_frame *frames, int n, uint64_t start)
+{
+	for (int i = 0; i < n; i++)
+		frames[i].start = start;
+	return n;
+}
+
 int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 {
 	if (max <= 0)
@@ -1177,12 +1185,12 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 		if (m && m->frames) {
 			int n = m->n < max ? m->n : max;
 			memcpy(frames, m->frames, (size_t)n * sizeof(*frames));
-			return n;
+			return set_start(frames, n, s->start);
 		}
 		ps_elf_frame tmp[PS_ELF_MAX_INLINE];
 		int n = dwarf_frames(e, vaddr, name, tmp, PS_ELF_MAX_INLINE);
 		if (n <= 0) {
-			tmp[0] = (ps_elf_frame){name, NULL, 0};
+			tmp[0] = (ps_elf_frame){name, NULL, 0, 0};
 			n = 1;
 		}
 		if (m && (m->frames = ps_arena_alloc(e->arena, (size_t)n * sizeof(*tmp)))) {
@@ -1193,8 +1201,8 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 		}
 		n = n < max ? n : max;
 		memcpy(frames, tmp, (size_t)n * sizeof(*frames));
-		return n;
+		return set_start(frames, n, s->start);
 	}
-	frames[0] = (ps_elf_frame){name, NULL, 0};
+	frames[0] = (ps_elf_frame){name, NULL, 0, s->start};
 	return 1;
 }
