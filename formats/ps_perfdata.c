@@ -738,10 +738,11 @@ static int cmp_item(const void *a, const void *b)
 }
 
 /* Moves the queued records with time <= limit (all of them when all) to the output, in
- * time order; the rest stay queued. Called only when the output is used up. */
+ * time order; the rest stay queued, behind what the output still holds. */
 static int flush(ps_perfdata *p, uint64_t limit, int all)
 {
-	qsort(p->q, p->nq, sizeof(*p->q), cmp_item);
+	if (p->nq)
+		qsort(p->q, p->nq, sizeof(*p->q), cmp_item);
 	size_t n = 0;
 	while (n < p->nq && (all || p->q[n].time <= limit))
 		n++;
