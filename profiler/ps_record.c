@@ -656,7 +656,7 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	if (o->argv) {
+	if (o->argv && !o->argv_bounds) {
 		rc = start_command(r, err, errlen);
 		if (rc)
 			goto fail;
@@ -715,6 +715,9 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 		snprintf(err, errlen, "nothing to record: give a command, -p PID, -t TID or -a");
 		goto fail;
 	}
+	/* A command that only bounds the recording: started (held) once the events exist. */
+	if (o->argv && o->argv_bounds && (rc = start_command(r, err, errlen)))
+		goto fail;
 	r->scratch = malloc(65536 * 2);
 	r->log_strings = ps_arena_new();
 	if (!r->scratch || !r->log_strings) {
@@ -942,11 +945,14 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
+/* The command is what is profiled (not just what bounds the recording). */
+static int profiled_command(const ps_record *r) { return r->o.argv && !r->o.argv_bounds; }
+
 static int synthesize(ps_record *r)
 {
 	if (r->o.all_cpus)
 		return synthesize_all(r);
-	for (size_t i = 0; i < r->o.npids + r->o.ntids && !r->o.argv; i++) {
+	for (size_t i = 0; i < r->o.npids + r->o.ntids && !profiled_command(r); i++) {
 		pid_t pid = i < r->o.npids ? r->o.pids[i] : tgid_of(r->o.tids[i - r->o.npids]);
 		int err = synthesize_process(r, pid);
 		if (err && err != -ENOENT && err != -ESRCH && err != -EACCES)
@@ -971,7 +977,7 @@ static int resync(ps_record *r)
 	if (!r->resync)
 		return 0;
 	r->resync = 0;
-	return r->o.argv ? synthesize_all(r) : synthesize(r);
+	return profiled_command(r) ? synthesize_all(r) : synthesize(r);
 }
 
 static int record_loop(ps_record *r, char *err, size_t errlen)
@@ -983,7 +989,7 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	}
 	uint64_t start = now_ns();
 	r->st.start_ns = start;
-	if (!r->o.start_disabled && !r->o.delay_ms && !r->o.argv)
+	if (!r->o.start_disabled && !r->o.delay_ms && !profiled_command(r))
 		ps_record_enable(r, 1);
 	if (r->o.argv) {
 		rc = release_command(r, err, errlen);
@@ -1060,7 +1066,9 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 				r->child = 0;
 				break;
 			}
-		} else if (r->ntargets && now - last_alive_check >= 200000000ull) {
+		}
+		if (!profiled_command(r) && r->ntargets &&
+		    now - last_alive_check >= 200000000ull) {
 			last_alive_check = now;
 			size_t alive = 0;
 			for (size_t i = 0; i < r->ntargets; i++)
