@@ -214,7 +214,7 @@ static void cb_freq(const struct opt *opt, const char *arg)
 	if (freq_max)
 		return;
 	if (errno || end == arg || *end || v < 1 || v > 100000 || *arg == '-')
-		die_usage("invalid -F '%s' (1 to 100000 Hz, or max)", arg);
+		die_usage("invalid --freq '%s' (1 to 100000 Hz, or max)", arg);
 	o->freq = v;
 }
 
