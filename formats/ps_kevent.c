@@ -20,6 +20,7 @@ void ps_kattr_from(ps_kattr *k, const struct perf_event_attr *a)
 		.regs_intr_mask = a->sample_regs_intr,
 		.branch_sample_type = a->branch_sample_type,
 		.sample_id_all = a->sample_id_all,
+		.build_id = a->build_id,
 	};
 }
 
@@ -212,7 +213,7 @@ int ps_kevent_decode(const ps_kattr *a, const void *rec, size_t size, ps_kevent 
 		m->len = u64(&c);
 		m->pgoff = u64(&c);
 		if (h->type == PERF_RECORD_MMAP2) {
-			if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+			if ((h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) && a->build_id) {
 				uint8_t bid[24];
 				take(&c, bid, 24);
 				m->build_id_size = bid[0] > 20 ? 20 : bid[0];

@@ -21,6 +21,11 @@ typedef struct ps_kattr {
 	uint64_t regs_intr_mask;
 	uint64_t branch_sample_type;
 	int sample_id_all;
+	/* attr.build_id: MMAP2 records carry build-ids. Only then is their MMAP_BUILD_ID misc
+	 * bit believed: the kernel leaks it into other sessions' MMAP2 records (it sets it on
+	 * the shared event for one listener and does not clear it for the next), whose bodies
+	 * still hold device and inode. */
+	int build_id;
 } ps_kattr;
 
 /* a: a whole perf_event_attr (a reader of an older, shorter attr copies it into a zeroed

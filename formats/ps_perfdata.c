@@ -272,8 +272,20 @@ static const unsigned char *header_string(const unsigned char *b, const unsigned
 	return *out ? b + len : NULL;
 }
 
+/* An all-zero build-id names no file: taken as none, it cannot make the right file look
+ * wrong. */
+static int zero_id(const uint8_t *id, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		if (id[i])
+			return 0;
+	return 1;
+}
+
 static int add_buildid(ps_perfdata *p, const char *path, const uint8_t *id, uint8_t size)
 {
+	if (size == 0 || zero_id(id, size > 20 ? 20 : size))
+		return 0;
 	if (p->nbids >= MAX_IDS)
 		return PS_ELIMIT;
 	if (PS_GROW(p->bids, p->bids_cap, p->nbids + 1))
@@ -1119,6 +1131,8 @@ static int to_event(ps_perfdata *p, const unsigned char *rec, uint32_t size, ps_
 				     .build_id_size = m->build_id_size,
 				     .filename = m->filename};
 		memcpy(ev->mmap.build_id, m->build_id, 20);
+		if (zero_id(m->build_id, m->build_id_size))
+			ev->mmap.build_id_size = 0;
 		/* perf records build-ids of the files samples hit in a header section. */
 		for (size_t i = 0; !ev->mmap.build_id_size && i < p->nbids; i++)
 			if (!strcmp(p->bids[i].path, m->filename)) {

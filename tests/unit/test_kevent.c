@@ -105,7 +105,8 @@ Test(kevent, mmap2_with_trailer)
 {
 	ps_kattr a = {.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_ID |
 				     PERF_SAMPLE_CPU,
-		      .sample_id_all = 1};
+		      .sample_id_all = 1,
+		      .build_id = 1};
 	begin(PERF_RECORD_MMAP2, PERF_RECORD_MISC_MMAP_BUILD_ID);
 	put2(100, 101);
 	put(0x400000), put(0x1000), put(0);
@@ -131,6 +132,13 @@ Test(kevent, mmap2_with_trailer)
 	uint64_t id = 0;
 	cr_assert_eq(ps_kevent_id(&a, rec, n, &id), 1);
 	cr_assert_eq(id, 42); /* ID, followed by CPU: two words from the end */
+	/* The kernel leaks the build-id bit into sessions that did not ask for build-ids:
+	 * without attr.build_id the body is device and inode. */
+	a.build_id = 0;
+	cr_assert_eq(ps_kevent_decode(&a, rec, n, &ev), 1);
+	cr_assert_eq(ev.mmap.build_id_size, 0);
+	cr_assert_eq(ev.mmap.maj, 20);
+	cr_assert_eq(ev.mmap.min, 0xcdab);
 	/* A filename without its NUL is malformed. */
 	memset(&rec[9], 'x', 8 * (words - 9));
 	cr_assert_eq(ps_kevent_decode(&a, rec, n, &ev), PS_EFORMAT);
