@@ -10,15 +10,7 @@
 #include <string.h>
 
 #include "formats/ps_trace.h"
-#include "symbolize/ps_sym.h"
-
-static int perfdata_on_sample(void *ctx, const ps_sym_sample *s)
-{
-	size_t *n = ctx;
-	for (size_t i = 0; i < s->nframes; i++)
-		*n += strlen(s->frames[i].name);
-	return 0;
-}
+#include "fuzz/fuzz_common.h"
 
 static uint8_t *wrap_records(const uint8_t *in, size_t n, size_t *size)
 {
@@ -63,36 +55,12 @@ static int ps_fuzz_perfdata(const uint8_t *data, size_t size)
 		free(wrapped);
 		return 0;
 	}
-	for (size_t i = 0; i < ps_trace_nmeta(r); i++) {
-		ps_kv kv = ps_trace_meta_at(r, i);
-		(void)strlen(kv.key);
-		(void)strlen(kv.value);
-	}
-	ps_event ev;
-	uint64_t n = 0;
-	while (ps_trace_next(r, &ev) > 0) {
-		if (ev.type == PS_REC_SAMPLE)
-			for (uint32_t i = 0; i < ev.sample.nr; i++)
-				n += ev.sample.ips[i] & 1;
-		else if (ev.type == PS_REC_MMAP)
-			n += strlen(ev.mmap.filename);
-		else if (ev.type == PS_REC_COMM)
-			n += strlen(ev.comm.comm);
-	}
-	(void)ps_trace_get_status(r);
+	(void)fuzz_read_all(r);
 	const char *evs = ps_trace_meta(r, "events");
 	if (evs && strchr(evs, ','))
 		ps_trace_select_event(r, strchr(evs, ',') + 1);
-	if (ps_trace_rewind(r) == 0) {
-		ps_sym_opts o;
-		ps_sym_opts_init(&o);
-		o.kallsyms = "/nonexistent/kallsyms";
-		o.jit_dir = "/nonexistent";
-		o.debug_dir = "/nonexistent";
-		size_t chars = 0;
-		ps_sym_report rep;
-		ps_sym_walk(r, &o, perfdata_on_sample, &chars, &rep);
-	}
+	if (ps_trace_rewind(r) == 0)
+		fuzz_symbolize(r, size);
 	ps_trace_close(r);
 	free(wrapped);
 	return 0;

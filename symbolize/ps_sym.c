@@ -354,6 +354,36 @@ static ps_elf *load_vdso(struct sess *s)
 	return s->vdso;
 }
 
+/* perf's build-id cache: perf record (and perf buildid-cache -a, perf archive) keep a copy
+ * of every binary samples hit, under $PERF_BUILDID_DIR or ~/.debug, found by build-id:
+ * .build-id/xx/rest is a directory holding "elf" (or, in older perf, the file itself).
+ * Used when the file at the recorded path is gone or is another build. */
+static ps_elf *open_buildid_cache(struct dso *d, ps_elf_opts *eo)
+{
+	if (!d->build_id_size)
+		return NULL;
+	char base[4096];
+	const char *dir = getenv("PERF_BUILDID_DIR");
+	if (!dir || !*dir) {
+		const char *home = getenv("HOME");
+		if (!home || !*home)
+			return NULL;
+		snprintf(base, sizeof(base), "%s/.debug", home);
+		dir = base;
+	}
+	char hex[2 * sizeof(d->build_id) + 1];
+	for (size_t i = 0; i < d->build_id_size && i < sizeof(d->build_id); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d->build_id[i]);
+	char path[4096 + 128];
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s/elf", dir, hex, hex + 2);
+	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
+		return d->elf;
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s", dir, hex, hex + 2);
+	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
+		return d->elf;
+	return NULL;
+}
+
 static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid, const struct map *m)
 {
 	if (d->kind == DSO_VDSO)
@@ -393,9 +423,9 @@ static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid, const struc
 		}
 	}
 	eo.root = NULL;
-	if (!deleted)
-		ps_elf_open_opts(&d->elf, name, &eo);
-	return d->elf;
+	if (!deleted && ps_elf_open_opts(&d->elf, name, &eo) == 0)
+		return d->elf;
+	return open_buildid_cache(d, &eo);
 }
 
 static int pool_add(struct sess *s, const ps_sym_frame *f)
