@@ -199,6 +199,32 @@ int ps_index_insert(ps_index *x, uint64_t h, uint32_t id)
 	return 0;
 }
 
+int ps_index_remove(ps_index *x, uint64_t h, uint32_t id)
+{
+	if (!x->ids)
+		return -ENOENT;
+	size_t i = h & x->mask;
+	while (x->ids[i] && !(x->hashes[i] == h && x->ids[i] == id + 1))
+		i = (i + 1) & x->mask;
+	if (!x->ids[i])
+		return -ENOENT;
+	/* Linear probing has no tombstones: entries after the hole that probed past it move
+	 * back into it, so every entry stays reachable from its home slot. */
+	for (size_t k = (i + 1) & x->mask; x->ids[k]; k = (k + 1) & x->mask) {
+		size_t home = x->hashes[k] & x->mask;
+		/* k's entry may fill the hole at i when its home is not cyclically in (i, k]. */
+		int between = i <= k ? (home > i && home <= k) : (home > i || home <= k);
+		if (!between) {
+			x->hashes[i] = x->hashes[k];
+			x->ids[i] = x->ids[k];
+			i = k;
+		}
+	}
+	x->ids[i] = 0;
+	x->n--;
+	return 0;
+}
+
 void ps_index_release(ps_index *x)
 {
 	free(x->hashes);

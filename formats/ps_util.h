@@ -53,6 +53,9 @@ typedef int (*ps_index_eq_fn)(const void *ctx, uint32_t id);
  * is the key (then store each hash once). */
 uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq, const void *ctx);
 int ps_index_insert(ps_index *x, uint64_t h, uint32_t id); /* 0 or -ENOMEM */
+/* Removes the entry of hash h for id, for tables whose entries come and go (live
+ * processes). 0, or -ENOENT when there is none. */
+int ps_index_remove(ps_index *x, uint64_t h, uint32_t id);
 void ps_index_release(ps_index *x);
 
 /* The one text escaper. Writes s[0..len) to b for the given context:
