@@ -225,6 +225,13 @@ int ps_index_remove(ps_index *x, uint64_t h, uint32_t id)
 	return 0;
 }
 
+void ps_index_clear(ps_index *x)
+{
+	if (x->ids)
+		memset(x->ids, 0, (x->mask + 1) * sizeof(*x->ids));
+	x->n = 0;
+}
+
 void ps_index_release(ps_index *x)
 {
 	free(x->hashes);

@@ -56,6 +56,8 @@ int ps_index_insert(ps_index *x, uint64_t h, uint32_t id); /* 0 or -ENOMEM */
 /* Removes the entry of hash h for id, for tables whose entries come and go (live
  * processes). 0, or -ENOENT when there is none. */
 int ps_index_remove(ps_index *x, uint64_t h, uint32_t id);
+/* Empties the index but keeps its memory, for a table refilled often (per chunk). */
+void ps_index_clear(ps_index *x);
 void ps_index_release(ps_index *x);
 
 /* The one text escaper. Writes s[0..len) to b for the given context:

@@ -117,3 +117,19 @@ Test(util, index_remove_keeps_the_rest_reachable)
 	cr_assert_eq(ps_index_find(&x, h[3], id_is, &three), 3);
 	ps_index_release(&x);
 }
+
+Test(util, index_clear_empties_and_refills)
+{
+	ps_index x = {0};
+	for (uint32_t i = 0; i < 3000; i++)
+		cr_assert_eq(ps_index_insert(&x, ps_hash_u64(i), i), 0);
+	size_t size = x.mask + 1;
+	ps_index_clear(&x);
+	cr_assert_eq(x.n, 0);
+	cr_assert_eq(x.mask + 1, size, "the memory stays");
+	for (uint32_t i = 0; i < 3000; i++)
+		cr_assert_eq(ps_index_find(&x, ps_hash_u64(i), NULL, NULL), UINT32_MAX);
+	cr_assert_eq(ps_index_insert(&x, ps_hash_u64(7), 0), 0);
+	cr_assert_eq(ps_index_find(&x, ps_hash_u64(7), NULL, NULL), 0);
+	ps_index_release(&x);
+}
