@@ -254,6 +254,7 @@ size_t count_processes(ps_trace_reader *r, const char *path, struct proc_count *
 {
 	struct proc_count *procs = NULL;
 	size_t nprocs = 0, cap = 0;
+	ps_index by_pid = {0}; /* ps_hash_u64 is a bijection: the hash alone is the key */
 	ps_event ev;
 	ps_trace_rewind(r);
 	int got;
@@ -265,25 +266,20 @@ size_t count_processes(ps_trace_reader *r, const char *path, struct proc_count *
 			pid = ev.comm.pid;
 		else
 			continue;
-		size_t i = 0;
-		while (i < nprocs && procs[i].pid != pid)
-			i++;
-		if (i == nprocs) {
-			if (nprocs == cap) {
-				cap = cap ? cap * 2 : 64;
-				struct proc_count *p = realloc(procs, cap * sizeof(*procs));
-				if (!p)
-					die("out of memory");
-				procs = p;
-			}
-			procs[nprocs] = (struct proc_count){pid, 0, ""};
-			nprocs++;
+		size_t i = ps_index_find(&by_pid, ps_hash_u64(pid), NULL, NULL);
+		if (i == UINT32_MAX) {
+			if (PS_GROW(procs, cap, nprocs + 1) ||
+			    ps_index_insert(&by_pid, ps_hash_u64(pid), (uint32_t)nprocs))
+				die("out of memory");
+			i = nprocs++;
+			procs[i] = (struct proc_count){pid, 0, ""};
 		}
 		if (ev.type == PS_REC_SAMPLE)
 			procs[i].samples++;
 		else if (ev.comm.tid == ev.comm.pid || !procs[i].comm[0])
 			snprintf(procs[i].comm, sizeof(procs[i].comm), "%s", ev.comm.comm);
 	}
+	ps_index_release(&by_pid);
 	read_check(r, path, got);
 	if (nprocs)
 		qsort(procs, nprocs, sizeof(*procs), cmp_proc);
