@@ -367,6 +367,10 @@ void jit_refused_note(const ps_sym_report *rep)
 		warn("skipped %llu JIT map file(s) (/tmp/perf-PID.map) owned by another user or "
 		     "writable by others: their frames stay unnamed",
 		     (unsigned long long)rep->jit_refused);
+	if (rep->dropped_records)
+		warn("left out %llu process, mapping or name record(s) past perfsample's bounds: "
+		     "some frames may stay unnamed",
+		     (unsigned long long)rep->dropped_records);
 }
 
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)

@@ -105,6 +105,15 @@ static void sess_release(struct sess *s)
 	ps_arena_free(s->arena);
 }
 
+static ps_sym_report sess_report(const struct sess *s)
+{
+	ps_sym_report rep = s->rep;
+	ps_aspace_stats st = ps_aspace_get_stats(s->as);
+	rep.dropped_records = st.dropped_maps + st.dropped_procs + st.dropped_names +
+			      st.dropped_execs;
+	return rep;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *b = strrchr(path, '/');
@@ -598,7 +607,7 @@ int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, v
 	if (!err && got < 0)
 		err = got;
 	if (rep)
-		*rep = s.rep;
+		*rep = sess_report(&s);
 	sess_release(&s);
 	return err;
 }
@@ -1181,7 +1190,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	if (!err)
 		ps_sym_set_labels(o, out);
 	if (rep)
-		*rep = s.rep;
+		*rep = sess_report(&s);
 	free(rt.v);
 	ps_index_release(&rt.index);
 	free(b.aggs);
@@ -1269,7 +1278,7 @@ int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w, p
 		err = ps_trace_write(w, &note);
 	}
 	if (rep)
-		*rep = s.rep;
+		*rep = sess_report(&s);
 	ps_buf_release(&ec.names);
 	ps_buf_release(&ec.lines);
 	sess_release(&s);

@@ -71,6 +71,8 @@ typedef struct ps_sym_report {
 				    * by others */
 	int kernel_foreign;        /* recorded on another kernel: this machine's kallsyms was
 				    * not used (o->kallsyms, when set, is always used) */
+	uint64_t dropped_records;  /* MMAP, COMM, FORK records past the bounds of the address
+				    * spaces (a hostile trace): left out, counted */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 
