@@ -1,5 +1,5 @@
-/* ps_sym: turns a trace's address chains into named frames — per-process address spaces
- * from MMAP/FORK records, ELF and DWARF lookups, kallsyms, JIT maps, or the symbols
+/* ps_sym: turns a trace's address chains into named frames — the trace's address spaces
+ * (formats/ps_aspace, over time), ELF and DWARF lookups, kallsyms, JIT maps, or the symbols
  * embedded in the trace — and hands out symbolic samples or folded profiles. */
 #ifndef PS_SYM_H
 #define PS_SYM_H
