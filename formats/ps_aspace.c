@@ -30,10 +30,10 @@
 
 struct proc {
 	uint32_t pid;
-	uint8_t used;       /* 0: on the free list */
-	uint8_t dead;       /* LIVE: exited, still in the ring of recent exits */
+	uint8_t used;	    /* 0: on the free list */
+	uint8_t dead;	    /* LIVE: exited, still in the ring of recent exits */
 	uint8_t has_parent; /* HISTORY: forked from ppid at fork_time */
-	uint8_t sorted;     /* HISTORY: maps are in (start, seq) order */
+	uint8_t sorted;	    /* HISTORY: maps are in (start, seq) order */
 	uint32_t ppid;
 	uint32_t next_free;
 	uint64_t fork_time;
@@ -55,9 +55,9 @@ struct name {
 
 struct thread {
 	uint32_t tid, pid;
-	uint32_t names;   /* index + 1 of its newest name, 0 = none */
+	uint32_t names; /* index + 1 of its newest name, 0 = none */
 	uint32_t has_fork;
-	uint32_t ptid;    /* the thread that created it, at fork_time */
+	uint32_t ptid; /* the thread that created it, at fork_time */
 	uint64_t fork_time;
 };
 
@@ -109,14 +109,16 @@ int ps_aspace_new(ps_aspace **out, const ps_aspace_opts *opts)
 		a->o.max_objects = NONE - 1;
 	if (a->o.max_names >= NONE)
 		a->o.max_names = NONE - 1;
+	if (a->o.mode != PS_ASPACE_LIVE)
+		a->o.keep_exited = 0;
 	a->free_proc = NONE;
 	a->arena = ps_arena_new();
-	if (a->o.mode == PS_ASPACE_LIVE && a->o.keep_exited) {
+	if (a->o.keep_exited) {
 		a->dead = malloc(a->o.keep_exited * sizeof(*a->dead));
 		if (a->dead)
-			memset(a->dead, 0xff, a->o.keep_exited * sizeof(*a->dead));
+			memset(a->dead, 0xff, a->o.keep_exited * sizeof(*a->dead)); /* all NONE */
 	}
-	if (!a->arena || (a->o.keep_exited && a->o.mode == PS_ASPACE_LIVE && !a->dead)) {
+	if (!a->arena || (a->o.keep_exited && !a->dead)) {
 		ps_aspace_free(a);
 		return -ENOMEM;
 	}
@@ -389,9 +391,8 @@ static int maps_punch(ps_aspace *a, struct proc *p, uint64_t start, uint64_t end
 int ps_aspace_mmap(ps_aspace *a, const ps_mmap *m, uint64_t user)
 {
 	int err = 0;
-	if (!a || !m) {
+	if (!a || !m)
 		return -EINVAL;
-	}
 	if (!m->len || m->start + m->len < m->start) {
 		a->stats.bad_maps++;
 		user_ref(a, user, -1);
@@ -485,8 +486,7 @@ static int last_exec(const struct proc *p, uint64_t time, uint64_t *at)
 
 /* HISTORY: the mapping holding addr at time in p's own mappings; *barrier says whether
  * an exec hides what came before. */
-static const ps_aspace_map *history_find(struct proc *p, uint64_t addr, uint64_t time,
-					 int *barrier)
+static const ps_aspace_map *history_find(struct proc *p, uint64_t addr, uint64_t time, int *barrier)
 {
 	if (!p->sorted) {
 		qsort(p->maps, p->nmaps, sizeof(*p->maps), map_cmp);
@@ -512,21 +512,19 @@ static const ps_aspace_map *history_find(struct proc *p, uint64_t addr, uint64_t
 		 * another CPU's ring can lag), the earliest one after it. Ties: the later
 		 * record wins the first, the earlier the second. */
 		if (m->time <= time) {
-			if (!best || m->time > best->time || (m->time == best->time && m->seq > best->seq))
+			if (!best || m->time > best->time ||
+			    (m->time == best->time && m->seq > best->seq))
 				best = m;
-		} else if (!any || m->time < any->time || (m->time == any->time && m->seq < any->seq)) {
+		} else if (!any || m->time < any->time ||
+			   (m->time == any->time && m->seq < any->seq)) {
 			any = m;
 		}
 	}
 	return best ? best : any;
 }
 
-const ps_aspace_map *ps_aspace_find(const ps_aspace *ca, uint32_t pid, uint64_t addr,
-				    uint64_t time)
+const ps_aspace_map *ps_aspace_find(ps_aspace *a, uint32_t pid, uint64_t addr, uint64_t time)
 {
-	/* A HISTORY lookup sorts mappings that arrived out of order: the model's order, not
-	 * its content, changes. */
-	ps_aspace *a = (ps_aspace *)ca;
 	if (!a)
 		return NULL;
 	for (int depth = 0; depth < MAX_PARENTS; depth++) {
@@ -610,17 +608,17 @@ static int live_fork(ps_aspace *a, uint32_t ppid, uint32_t pid)
 	if (cid == NONE)
 		return err;
 	proc_clear(a, &a->procs[cid]);
-	uint32_t pid_ = proc_find(a, ppid);
-	if (pid_ == NONE)
+	uint32_t pid_at = proc_find(a, ppid);
+	if (pid_at == NONE)
 		return 0;
-	size_t n = a->procs[pid_].nmaps;
+	size_t n = a->procs[pid_at].nmaps;
 	int room = maps_room(a, &a->procs[cid], n);
 	if (room) {
 		if (room > 0)
 			a->stats.dropped_maps += n;
 		return room < 0 ? room : 0;
 	}
-	struct proc *parent = &a->procs[pid_], *child = &a->procs[cid];
+	struct proc *parent = &a->procs[pid_at], *child = &a->procs[cid];
 	memcpy(child->maps, parent->maps, n * sizeof(*child->maps));
 	child->nmaps = n;
 	a->nmaps += n;

@@ -67,20 +67,20 @@ typedef struct ps_aspace_obj {
 
 typedef struct ps_aspace_map {
 	uint64_t start, end; /* [start, end) */
-	uint64_t pgoff;      /* file offset of start */
-	uint64_t time;       /* of the MMAP record */
-	uint64_t user;       /* the caller's word (see ps_aspace_opts.ref) */
-	uint32_t obj;        /* ps_aspace_obj id */
-	uint32_t seq;        /* HISTORY: order of arrival, breaks ties of time */
+	uint64_t pgoff;	     /* file offset of start */
+	uint64_t time;	     /* of the MMAP record */
+	uint64_t user;	     /* the caller's word (see ps_aspace_opts.ref) */
+	uint32_t obj;	     /* ps_aspace_obj id */
+	uint32_t seq;	     /* HISTORY: order of arrival, breaks ties of time */
 } ps_aspace_map;
 
 typedef struct ps_aspace_stats {
-	uint64_t dropped_maps;    /* over max_maps */
-	uint64_t dropped_procs;   /* over max_procs */
+	uint64_t dropped_maps;	  /* over max_maps */
+	uint64_t dropped_procs;	  /* over max_procs */
 	uint64_t dropped_objects; /* over max_objects (their mappings are dropped too) */
-	uint64_t dropped_names;   /* over max_names */
-	uint64_t dropped_execs;   /* over max_execs */
-	uint64_t bad_maps;        /* empty or wrapping past the top of memory */
+	uint64_t dropped_names;	  /* over max_names */
+	uint64_t dropped_execs;	  /* over max_execs */
+	uint64_t bad_maps;	  /* empty or wrapping past the top of memory */
 } ps_aspace_stats;
 
 /* opts NULL: LIVE with the defaults. */
@@ -97,9 +97,9 @@ int ps_aspace_fork(ps_aspace *a, const ps_task *t);
 int ps_aspace_exit(ps_aspace *a, const ps_task *t);
 
 /* The mapping of process pid holding addr at time (LIVE: now), or NULL. The pointer is
- * valid until the next record. */
-const ps_aspace_map *ps_aspace_find(const ps_aspace *a, uint32_t pid, uint64_t addr,
-				    uint64_t time);
+ * valid until the next record or, in HISTORY, the next lookup: the first lookup after
+ * records that came out of address order sorts the process's mappings. */
+const ps_aspace_map *ps_aspace_find(ps_aspace *a, uint32_t pid, uint64_t addr, uint64_t time);
 /* The name of thread tid (of process pid) at time: its newest name set at or before then;
  * failing that (a lagging ring), its earliest; failing that, what it inherited from the
  * thread that created it; failing that, the process's. NULL when none is known. Owned by

@@ -17,8 +17,13 @@ static ps_aspace *make(enum ps_aspace_mode mode, size_t keep)
 static void mmap_at(ps_aspace *a, uint32_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
 		    const char *path, uint64_t time)
 {
-	ps_mmap m = {.time = time, .pid = pid, .tid = pid, .start = start, .len = len,
-		     .pgoff = pgoff, .filename = path};
+	ps_mmap m = {.time = time,
+		     .pid = pid,
+		     .tid = pid,
+		     .start = start,
+		     .len = len,
+		     .pgoff = pgoff,
+		     .filename = path};
 	cr_assert_eq(ps_aspace_mmap(a, &m, 0), 0);
 }
 
@@ -61,8 +66,12 @@ Test(aspace, lookups_at_the_boundaries)
 Test(aspace, objects_are_interned_by_path_and_build_id)
 {
 	ps_aspace *a = make(PS_ASPACE_HISTORY, 0);
-	ps_mmap m = {.pid = 1, .start = 0x1000, .len = 0x1000, .filename = "/lib/x.so",
-		     .build_id_size = 2, .build_id = {1, 2}};
+	ps_mmap m = {.pid = 1,
+		     .start = 0x1000,
+		     .len = 0x1000,
+		     .filename = "/lib/x.so",
+		     .build_id_size = 2,
+		     .build_id = {1, 2}};
 	cr_assert_eq(ps_aspace_mmap(a, &m, 0), 0);
 	m.pid = 2;
 	cr_assert_eq(ps_aspace_mmap(a, &m, 0), 0);
@@ -255,8 +264,12 @@ Test(aspace, process_churn_reuses_slots)
 
 Test(aspace, hostile_counts_are_bounded)
 {
-	ps_aspace_opts o = {.mode = PS_ASPACE_HISTORY, .max_procs = 4, .max_maps = 100,
-			    .max_objects = 10, .max_names = 50, .max_execs = 3};
+	ps_aspace_opts o = {.mode = PS_ASPACE_HISTORY,
+			    .max_procs = 4,
+			    .max_maps = 100,
+			    .max_objects = 10,
+			    .max_names = 50,
+			    .max_execs = 3};
 	ps_aspace *a;
 	cr_assert_eq(ps_aspace_new(&a, &o), 0);
 	for (uint32_t pid = 1; pid <= 10; pid++)
