@@ -371,6 +371,10 @@ void jit_refused_note(const ps_sym_report *rep)
 		warn("left out %llu process, mapping or name record(s) past perfsample's bounds: "
 		     "some frames may stay unnamed",
 		     (unsigned long long)rep->dropped_records);
+	if (rep->cut_lookups)
+		warn("%llu address lookup(s) stopped among more than 1024 overlapping mappings: "
+		     "some frames may be misnamed",
+		     (unsigned long long)rep->cut_lookups);
 }
 
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)

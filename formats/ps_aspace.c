@@ -8,8 +8,9 @@
  *   ones), so a lookup is one binary search;
  * - HISTORY: every mapping is kept, overlaps included, in arrival order until a lookup
  *   sorts them (by start, then arrival); a lookup binary-searches the last one starting
- *   at or below the address and walks back while a mapping that long could still reach
- *   it.
+ *   at or below the address and walks back while some mapping at or before the one it
+ *   is at reaches the address (reach[i]: the highest end of maps[0..i]), so it looks
+ *   only at mappings that could hold the address and their neighbours.
  * Objects (path, build-id) and thread names are interned once, strings in one arena. */
 #include "formats/ps_aspace.h"
 
@@ -27,6 +28,10 @@
 #define MAX_PARENTS 64
 /* How far a name lookup follows the threads that created a thread. */
 #define MAX_NAME_PARENTS 16
+/* How many mappings a HISTORY lookup looks at, at most: real processes have a few under
+ * any address, but a hostile trace can put one long mapping under millions of short
+ * ones, and every lookup would walk them all. */
+#define MAX_WALK 1024
 
 struct proc {
 	uint32_t pid;
@@ -39,8 +44,9 @@ struct proc {
 	uint64_t fork_time;
 	ps_aspace_map *maps;
 	size_t nmaps, cap;
-	uint64_t maxlen; /* HISTORY: the longest mapping: bounds a lookup's walk back */
-	uint64_t *execs; /* HISTORY: exec times */
+	uint64_t *reach;	 /* HISTORY: reach[i] = the highest end of maps[0..i] */
+	size_t nreach, reachcap; /* reach is valid for maps[0..nreach) */
+	uint64_t *execs;	 /* HISTORY: exec times */
 	size_t nexecs, execcap;
 	uint64_t gen; /* changes with the mappings */
 	void *user;
@@ -139,7 +145,7 @@ static void proc_clear(ps_aspace *a, struct proc *p)
 		user_ref(a, p->maps[i].user, -1);
 	a->nmaps -= p->nmaps;
 	p->nmaps = 0;
-	p->maxlen = 0;
+	p->nreach = 0;
 	p->sorted = 1;
 	p->gen = ++a->gen;
 }
@@ -160,6 +166,7 @@ void ps_aspace_free(ps_aspace *a)
 		proc_clear(a, p);
 		proc_release_user(a, p);
 		free(p->maps);
+		free(p->reach);
 		free(p->execs);
 	}
 	free(a->procs);
@@ -442,8 +449,6 @@ int ps_aspace_mmap(ps_aspace *a, const ps_mmap *m, uint64_t user)
 		if (p->nmaps && p->maps[p->nmaps - 1].start > nm.start)
 			p->sorted = 0;
 		p->maps[p->nmaps] = nm;
-		if (m->len > p->maxlen)
-			p->maxlen = m->len;
 	}
 	p->nmaps++;
 	a->nmaps++;
@@ -486,11 +491,23 @@ static int last_exec(const struct proc *p, uint64_t time, uint64_t *at)
 
 /* HISTORY: the mapping holding addr at time in p's own mappings; *barrier says whether
  * an exec hides what came before. */
-static const ps_aspace_map *history_find(struct proc *p, uint64_t addr, uint64_t time, int *barrier)
+static const ps_aspace_map *history_find(ps_aspace *a, struct proc *p, uint64_t addr, uint64_t time,
+					 int *barrier)
 {
 	if (!p->sorted) {
 		qsort(p->maps, p->nmaps, sizeof(*p->maps), map_cmp);
 		p->sorted = 1;
+		p->nreach = 0;
+	}
+	if (p->nreach < p->nmaps) {
+		/* Out of memory, every mapping below the address is looked at. */
+		if (PS_GROW(p->reach, p->reachcap, p->nmaps))
+			p->nreach = 0;
+		for (size_t i = p->nreach; i < p->nmaps && p->reachcap >= p->nmaps; i++) {
+			uint64_t prev = i ? p->reach[i - 1] : 0;
+			p->reach[i] = p->maps[i].end > prev ? p->maps[i].end : prev;
+			p->nreach = i + 1;
+		}
 	}
 	uint64_t exec_at = 0;
 	*barrier = last_exec(p, time, &exec_at);
@@ -504,7 +521,12 @@ static const ps_aspace_map *history_find(struct proc *p, uint64_t addr, uint64_t
 			hi = mid;
 	}
 	const ps_aspace_map *best = NULL, *any = NULL;
-	for (size_t i = lo; i-- > 0 && addr - p->maps[i].start < p->maxlen;) {
+	size_t walked = 0;
+	for (size_t i = lo; i-- > 0 && (p->nreach < p->nmaps || p->reach[i] > addr);) {
+		if (++walked > MAX_WALK) {
+			a->stats.cut_lookups++;
+			break;
+		}
 		const ps_aspace_map *m = &p->maps[i];
 		if (addr >= m->end || (*barrier && m->time < exec_at))
 			continue;
@@ -535,7 +557,7 @@ const ps_aspace_map *ps_aspace_find(ps_aspace *a, uint32_t pid, uint64_t addr, u
 		if (a->o.mode == PS_ASPACE_LIVE)
 			return live_find(p, addr);
 		int barrier;
-		const ps_aspace_map *m = history_find(p, addr, time, &barrier);
+		const ps_aspace_map *m = history_find(a, p, addr, time, &barrier);
 		if (m)
 			return m;
 		/* Until it maps something there itself or execs, a child has its parent's

@@ -81,6 +81,8 @@ typedef struct ps_aspace_stats {
 	uint64_t dropped_names;	  /* over max_names */
 	uint64_t dropped_execs;	  /* over max_execs */
 	uint64_t bad_maps;	  /* empty or wrapping past the top of memory */
+	uint64_t cut_lookups;	  /* HISTORY lookups that stopped after 1024 overlapping
+				   * mappings (a hostile trace): they may miss the right one */
 } ps_aspace_stats;
 
 /* opts NULL: LIVE with the defaults. */

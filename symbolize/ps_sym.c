@@ -111,6 +111,7 @@ static ps_sym_report sess_report(const struct sess *s)
 	ps_aspace_stats st = ps_aspace_get_stats(s->as);
 	rep.dropped_records = st.dropped_maps + st.dropped_procs + st.dropped_names +
 			      st.dropped_execs;
+	rep.cut_lookups = st.cut_lookups;
 	return rep;
 }
 

@@ -73,6 +73,8 @@ typedef struct ps_sym_report {
 				    * not used (o->kallsyms, when set, is always used) */
 	uint64_t dropped_records;  /* MMAP, COMM, FORK records past the bounds of the address
 				    * spaces (a hostile trace): left out, counted */
+	uint64_t cut_lookups;      /* address lookups cut short among a hostile trace's
+				    * overlapping mappings (ps_aspace_stats) */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 

@@ -360,3 +360,51 @@ Test(aspace, names_over_time)
 	cr_assert_null(ps_aspace_comm_at(a, 9, 9, 300));
 	ps_aspace_free(a);
 }
+
+/* HISTORY lookups walk back from the address only while some earlier mapping still
+ * reaches it: a long mapping under many short ones is found above them, and gaps are
+ * gaps. */
+Test(aspace, history_walks_back_to_long_mappings)
+{
+	ps_aspace *a = make(PS_ASPACE_HISTORY, 0);
+	mmap_at(a, 1, 0x100000, 0x1000000, 0, "/long", 1);
+	char path[32];
+	for (int i = 0; i < 500; i++) {
+		snprintf(path, sizeof(path), "/s%d", i % 50);
+		mmap_at(a, 1, 0x200000 + 0x2000 * (uint64_t)i, 0x1000, 0, path, 2);
+	}
+	mmap_at(a, 1, 0x2000000, 0x1000, 0, "/high", 1);
+	cr_assert_str_eq(path_at(a, 1, 0x200000, 5), "/s0");
+	cr_assert_str_eq(path_at(a, 1, 0x201000, 5), "/long", "between two short ones");
+	cr_assert_str_eq(path_at(a, 1, 0x10fffff, 5), "/long", "its last byte");
+	cr_assert_null(path_at(a, 1, 0x1100000, 5), "past every mapping but /high");
+	cr_assert_str_eq(path_at(a, 1, 0x2000fff, 5), "/high");
+	cr_assert_null(path_at(a, 1, 0xfffff, 5), "below all");
+	/* More records after lookups extend what lookups know. */
+	mmap_at(a, 1, 0x3000000, 0x1000, 0, "/later", 3);
+	mmap_at(a, 1, 0x1100000, 0x10000, 0, "/gap", 3);
+	cr_assert_str_eq(path_at(a, 1, 0x3000000, 5), "/later");
+	cr_assert_str_eq(path_at(a, 1, 0x1100000, 5), "/gap");
+	cr_assert_str_eq(path_at(a, 1, 0x201000, 5), "/long");
+	ps_aspace_free(a);
+}
+
+/* A hostile trace's one mapping under thousands of others: a lookup stops after 1024
+ * and says so, instead of walking them all for every address. */
+Test(aspace, history_walks_are_bounded)
+{
+	ps_aspace *a = make(PS_ASPACE_HISTORY, 0);
+	mmap_at(a, 1, 0x100000, 1ull << 40, 0, "/under", 1);
+	for (int i = 0; i < 2000; i++)
+		mmap_at(a, 1, 0x200000 + 0x2000 * (uint64_t)i, 0x1000, 0, "/s", 2);
+	cr_assert_str_eq(path_at(a, 1, 0x200000 + 0x2000 * 500 + 0x1000, 5), "/under",
+			 "500 mappings back: within the bound");
+	cr_assert_eq(ps_aspace_get_stats(a).cut_lookups, 0);
+	cr_assert_null(path_at(a, 1, 0x200000 + 0x2000 * 1999 + 0x1000, 5),
+		       "2000 mappings back: past the bound");
+	cr_assert_eq(ps_aspace_get_stats(a).cut_lookups, 1);
+	/* Cut short, a lookup still has what it saw: the newest mapping near the address. */
+	cr_assert_str_eq(path_at(a, 1, 0x200000 + 0x2000 * 1999, 5), "/s");
+	cr_assert_eq(ps_aspace_get_stats(a).cut_lookups, 2);
+	ps_aspace_free(a);
+}
