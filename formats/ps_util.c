@@ -155,16 +155,6 @@ int ps_grow(void *arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq, const void *ctx)
-{
-	if (!x->ids)
-		return UINT32_MAX;
-	for (size_t j = h & x->mask; x->ids[j]; j = (j + 1) & x->mask)
-		if (x->hashes[j] == h && (!eq || eq(ctx, x->ids[j] - 1)))
-			return x->ids[j] - 1;
-	return UINT32_MAX;
-}
-
 static void index_put(ps_index *x, uint64_t h, uint32_t id1)
 {
 	size_t j = h & x->mask;
