@@ -315,6 +315,7 @@ size_t count_processes(ps_trace_reader *r, const char *path, struct proc_count *
 {
 	struct proc_count *procs = NULL;
 	size_t nprocs = 0, cap = 0;
+	ps_index by_pid = {0}; /* ps_hash_u64 is a bijection: the hash alone is the key */
 	ps_event ev;
 	ps_trace_rewind(r);
 	int got;
@@ -326,25 +327,20 @@ size_t count_processes(ps_trace_reader *r, const char *path, struct proc_count *
 			pid = ev.comm.pid;
 		else
 			continue;
-		size_t i = 0;
-		while (i < nprocs && procs[i].pid != pid)
-			i++;
-		if (i == nprocs) {
-			if (nprocs == cap) {
-				cap = cap ? cap * 2 : 64;
-				struct proc_count *p = realloc(procs, cap * sizeof(*procs));
-				if (!p)
-					die("out of memory");
-				procs = p;
-			}
-			procs[nprocs] = (struct proc_count){pid, 0, ""};
-			nprocs++;
+		size_t i = ps_index_find(&by_pid, ps_hash_u64(pid), NULL, NULL);
+		if (i == UINT32_MAX) {
+			if (PS_GROW(procs, cap, nprocs + 1) ||
+			    ps_index_insert(&by_pid, ps_hash_u64(pid), (uint32_t)nprocs))
+				die("out of memory");
+			i = nprocs++;
+			procs[i] = (struct proc_count){pid, 0, ""};
 		}
 		if (ev.type == PS_REC_SAMPLE)
 			procs[i].samples++;
 		else if (ev.comm.tid == ev.comm.pid || !procs[i].comm[0])
 			snprintf(procs[i].comm, sizeof(procs[i].comm), "%s", ev.comm.comm);
 	}
+	ps_index_release(&by_pid);
 	read_check(r, path, got);
 	if (nprocs)
 		qsort(procs, nprocs, sizeof(*procs), cmp_proc);
@@ -442,6 +438,14 @@ void jit_refused_note(const ps_sym_report *rep)
 		warn("skipped %llu JIT map file(s) (/tmp/perf-PID.map) owned by another user or "
 		     "writable by others: their frames stay unnamed",
 		     (unsigned long long)rep->jit_refused);
+	if (rep->dropped_records)
+		warn("left out %llu process, mapping or name record(s) past perfsample's bounds: "
+		     "some frames may stay unnamed",
+		     (unsigned long long)rep->dropped_records);
+	if (rep->cut_lookups)
+		warn("%llu address lookup(s) stopped among more than 1024 overlapping mappings: "
+		     "some frames may be misnamed",
+		     (unsigned long long)rep->cut_lookups);
 }
 
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)

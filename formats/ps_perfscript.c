@@ -78,12 +78,8 @@ static int next_line(line_reader *r, const char **line, size_t *len)
 		if (r->end == r->cap) {
 			if (r->cap >= LINE_LIMIT)
 				return PS_ELIMIT;
-			size_t cap = r->cap ? r->cap * 2 : READ_CHUNK;
-			char *b = realloc(r->buf, cap);
-			if (!b)
+			if (PS_GROW(r->buf, r->cap, r->cap ? r->cap + 1 : READ_CHUNK))
 				return -ENOMEM;
-			r->buf = b;
-			r->cap = cap;
 		}
 		size_t got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
 		r->end += got;
@@ -399,14 +395,8 @@ static int rd_begin(reader *r, const char *l, size_t n, const header *h, size_t 
 
 static int rd_frame_add(reader *r, const frame_line *f)
 {
-	if (r->nfr == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		rd_frame *fr = realloc(r->fr, cap * sizeof(*fr));
-		if (!fr)
-			return -ENOMEM;
-		r->fr = fr;
-		r->cap = cap;
-	}
+	if (PS_GROW(r->fr, r->cap, r->nfr + 1))
+		return -ENOMEM;
 	rd_frame *fr = &r->fr[r->nfr];
 	fr->addr = parse_hex(f->pc);
 	int err = rd_str(r, strip_offset(f->func), &fr->sym);
@@ -422,13 +412,8 @@ static int rd_emit(reader *r, ps_ps_sample_fn fn, void *ctx)
 	if (!r->open)
 		return 0;
 	r->open = 0;
-	if (r->nfr > r->outcap) {
-		ps_ps_frame *o = realloc(r->out, r->nfr * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		r->out = o;
-		r->outcap = r->nfr;
-	}
+	if (PS_GROW(r->out, r->outcap, r->nfr))
+		return -ENOMEM;
 	for (size_t i = 0; i < r->nfr; i++)
 		r->out[i] = (ps_ps_frame){r->fr[i].addr, r->strs.data + r->fr[i].sym,
 					  r->strs.data + r->fr[i].dso};
@@ -711,14 +696,8 @@ static int co_name(collapser *c, span fn, const frame_line *f, int kind, int inl
 		return err;
 
 	if (first) {
-		if (c->ng == c->gcap) {
-			size_t cap = c->gcap ? c->gcap * 2 : 64;
-			size_t *g = realloc(c->goff, cap * sizeof(*g));
-			if (!g)
-				return -ENOMEM;
-			c->goff = g;
-			c->gcap = cap;
-		}
+		if (PS_GROW(c->goff, c->gcap, c->ng + 1))
+			return -ENOMEM;
 		c->goff[c->ng++] = c->groups.len;
 	} else if ((err = ps_buf_add(&c->groups, ";", 1))) {
 		return err;

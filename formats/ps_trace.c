@@ -52,14 +52,14 @@ struct ps_trace_writer {
 	uint64_t last_flush_ns;
 	uint64_t bytes;
 	int failed; /* a write failed: everything after is refused */
-	/* Stacks of the current chunk, for dedup: open addressing over ids. */
+	/* Stacks of the current chunk, for dedup: where each one's ips are in chunk. */
 	uint32_t nstacks;
-	uint32_t *slots; /* id + 1 */
-	uint64_t *slot_hash;
-	size_t nslots;
-	size_t *stack_off; /* offset of each stack's ips in chunk */
-	uint32_t *stack_nr;
+	struct wstack {
+		size_t off;
+		uint32_t nr;
+	} *stacks;
 	size_t stack_cap;
+	ps_index stack_index;
 };
 
 static int write_all(int fd, const void *data, size_t len)
@@ -188,35 +188,20 @@ static void rec_end(ps_trace_writer *w, size_t hdr_off)
 static void reset_stacks(ps_trace_writer *w)
 {
 	w->nstacks = 0;
-	if (w->slots)
-		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
+	ps_index_clear(&w->stack_index);
 }
 
-static int stack_slots_grow(ps_trace_writer *w)
+struct stack_key {
+	const ps_trace_writer *w;
+	const uint64_t *ips;
+	uint32_t nr;
+};
+
+static int stack_eq(const void *ctx, uint32_t id)
 {
-	size_t n = w->nslots ? w->nslots * 2 : 4096;
-	uint32_t *slots = calloc(n, sizeof(*slots));
-	uint64_t *hashes = calloc(n, sizeof(*hashes));
-	if (!slots || !hashes) {
-		free(slots);
-		free(hashes);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < w->nslots; i++) {
-		if (!w->slots[i])
-			continue;
-		size_t j = w->slot_hash[i] & (n - 1);
-		while (slots[j])
-			j = (j + 1) & (n - 1);
-		slots[j] = w->slots[i];
-		hashes[j] = w->slot_hash[i];
-	}
-	free(w->slots);
-	free(w->slot_hash);
-	w->slots = slots;
-	w->slot_hash = hashes;
-	w->nslots = n;
-	return 0;
+	const struct stack_key *k = ctx;
+	const struct wstack *s = &k->w->stacks[id];
+	return s->nr == k->nr && !memcmp(k->w->chunk.data + s->off, k->ips, k->nr * sizeof(*k->ips));
 }
 
 /* Returns the chunk-local id of the chain ips[0..nr), writing a STACK record when the
@@ -224,44 +209,23 @@ static int stack_slots_grow(ps_trace_writer *w)
  * before zstd even starts. */
 static int stack_id(ps_trace_writer *w, const uint64_t *ips, uint32_t nr, uint32_t *id)
 {
-	if ((w->nstacks + 1) * 2 > w->nslots) {
-		int err = stack_slots_grow(w);
-		if (err)
-			return err;
-	}
 	uint64_t h = ps_hash(ips, nr * sizeof(*ips));
-	size_t j = h & (w->nslots - 1);
-	while (w->slots[j]) {
-		uint32_t s = w->slots[j] - 1;
-		if (w->slot_hash[j] == h && w->stack_nr[s] == nr &&
-		    memcmp(w->chunk.data + w->stack_off[s], ips, nr * sizeof(*ips)) == 0) {
-			*id = s;
-			return 0;
-		}
-		j = (j + 1) & (w->nslots - 1);
+	struct stack_key k = {w, ips, nr};
+	uint32_t found = ps_index_find(&w->stack_index, h, stack_eq, &k);
+	if (found != UINT32_MAX) {
+		*id = found;
+		return 0;
 	}
-	if (w->nstacks == w->stack_cap) {
-		size_t cap = w->stack_cap ? w->stack_cap * 2 : 1024;
-		size_t *off = realloc(w->stack_off, cap * sizeof(*off));
-		if (!off)
-			return -ENOMEM;
-		w->stack_off = off;
-		uint32_t *nrs = realloc(w->stack_nr, cap * sizeof(*nrs));
-		if (!nrs)
-			return -ENOMEM;
-		w->stack_nr = nrs;
-		w->stack_cap = cap;
-	}
+	if (PS_GROW(w->stacks, w->stack_cap, (size_t)w->nstacks + 1) ||
+	    ps_index_insert(&w->stack_index, h, w->nstacks))
+		return -ENOMEM;
 	size_t hdr;
 	rec_begin(w, PS_REC_STACK, &hdr);
 	put32(&w->chunk, nr);
 	put32(&w->chunk, 0);
-	w->stack_off[w->nstacks] = w->chunk.len;
-	w->stack_nr[w->nstacks] = nr;
+	w->stacks[w->nstacks] = (struct wstack){w->chunk.len, nr};
 	ps_buf_add(&w->chunk, ips, nr * sizeof(*ips));
 	rec_end(w, hdr);
-	w->slots[j] = w->nstacks + 1;
-	w->slot_hash[j] = h;
 	*id = w->nstacks++;
 	return 0;
 }
@@ -454,10 +418,8 @@ static void writer_free(ps_trace_writer *w)
 	ZSTD_freeCCtx(w->cctx);
 	ps_buf_release(&w->chunk);
 	ps_buf_release(&w->comp);
-	free(w->slots);
-	free(w->slot_hash);
-	free(w->stack_off);
-	free(w->stack_nr);
+	free(w->stacks);
+	ps_index_release(&w->stack_index);
 	free(w->path);
 	free(w->partial);
 	free(w);
@@ -982,14 +944,8 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 			uint32_t nr = c32(&c);
 			if (nr > MAX_STACK || (size_t)size != 8 + (size_t)nr * 8)
 				return PS_ECORRUPT;
-			if (r->nstacks == r->stack_cap) {
-				size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
-				size_t *s = realloc(r->stacks, cap * sizeof(*s));
-				if (!s)
-					return -ENOMEM;
-				r->stacks = s;
-				r->stack_cap = cap;
-			}
+			if (PS_GROW(r->stacks, r->stack_cap, r->nstacks + 1))
+				return -ENOMEM;
 			r->stacks[r->nstacks++] = (size_t)(h + REC_HDR_SIZE - (const unsigned char *)r->raw.data);
 			continue;
 		}

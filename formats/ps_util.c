@@ -155,16 +155,6 @@ int ps_grow(void *arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq, const void *ctx)
-{
-	if (!x->ids)
-		return UINT32_MAX;
-	for (size_t j = h & x->mask; x->ids[j]; j = (j + 1) & x->mask)
-		if (x->hashes[j] == h && (!eq || eq(ctx, x->ids[j] - 1)))
-			return x->ids[j] - 1;
-	return UINT32_MAX;
-}
-
 static void index_put(ps_index *x, uint64_t h, uint32_t id1)
 {
 	size_t j = h & x->mask;
@@ -197,6 +187,39 @@ int ps_index_insert(ps_index *x, uint64_t h, uint32_t id)
 	index_put(x, h, id + 1);
 	x->n++;
 	return 0;
+}
+
+int ps_index_remove(ps_index *x, uint64_t h, uint32_t id)
+{
+	if (!x->ids)
+		return -ENOENT;
+	size_t i = h & x->mask;
+	while (x->ids[i] && !(x->hashes[i] == h && x->ids[i] == id + 1))
+		i = (i + 1) & x->mask;
+	if (!x->ids[i])
+		return -ENOENT;
+	/* Linear probing has no tombstones: entries after the hole that probed past it move
+	 * back into it, so every entry stays reachable from its home slot. */
+	for (size_t k = (i + 1) & x->mask; x->ids[k]; k = (k + 1) & x->mask) {
+		size_t home = x->hashes[k] & x->mask;
+		/* k's entry may fill the hole at i when its home is not cyclically in (i, k]. */
+		int between = i <= k ? (home > i && home <= k) : (home > i || home <= k);
+		if (!between) {
+			x->hashes[i] = x->hashes[k];
+			x->ids[i] = x->ids[k];
+			i = k;
+		}
+	}
+	x->ids[i] = 0;
+	x->n--;
+	return 0;
+}
+
+void ps_index_clear(ps_index *x)
+{
+	if (x->ids)
+		memset(x->ids, 0, (x->mask + 1) * sizeof(*x->ids));
+	x->n = 0;
 }
 
 void ps_index_release(ps_index *x)

@@ -51,8 +51,24 @@ typedef struct ps_index {
 typedef int (*ps_index_eq_fn)(const void *ctx, uint32_t id);
 /* The id stored for hash h that eq accepts, or UINT32_MAX. eq may be NULL: the hash alone
  * is the key (then store each hash once). */
-uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq, const void *ctx);
+static inline uint32_t ps_index_find(const ps_index *x, uint64_t h, ps_index_eq_fn eq,
+				     const void *ctx)
+{
+	/* Inline: every table's lookups are hot paths, and a caller's constant eq can be
+	 * inlined into the probe loop. */
+	if (!x->ids)
+		return UINT32_MAX;
+	for (size_t j = h & x->mask; x->ids[j]; j = (j + 1) & x->mask)
+		if (x->hashes[j] == h && (!eq || eq(ctx, x->ids[j] - 1)))
+			return x->ids[j] - 1;
+	return UINT32_MAX;
+}
 int ps_index_insert(ps_index *x, uint64_t h, uint32_t id); /* 0 or -ENOMEM */
+/* Removes the entry of hash h for id, for tables whose entries come and go (live
+ * processes). 0, or -ENOENT when there is none. */
+int ps_index_remove(ps_index *x, uint64_t h, uint32_t id);
+/* Empties the index but keeps its memory, for a table refilled often (per chunk). */
+void ps_index_clear(ps_index *x);
 void ps_index_release(ps_index *x);
 
 /* The one text escaper. Writes s[0..len) to b for the given context:

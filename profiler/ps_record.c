@@ -130,14 +130,8 @@ static int online_cpus(int *cpus, size_t max)
 
 static int add_fd(ps_record *r, int fd)
 {
-	if (r->nfds == r->fdcap) {
-		size_t cap = r->fdcap ? r->fdcap * 2 : 64;
-		int *f = realloc(r->fds, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		r->fds = f;
-		r->fdcap = cap;
-	}
+	if (PS_GROW(r->fds, r->fdcap, r->nfds + 1))
+		return -ENOMEM;
 	r->fds[r->nfds++] = fd;
 	return 0;
 }
@@ -329,14 +323,8 @@ static int open_on_cpus(ps_record *r, pid_t pid, int inherit, int enable_on_exec
 static int write_state(ps_record *r, const ps_event *ev)
 {
 	if (r->o.on_rotate) {
-		if (r->nlog == r->logcap) {
-			size_t cap = r->logcap ? r->logcap * 2 : 256;
-			ps_event *l = realloc(r->log, cap * sizeof(*l));
-			if (!l)
-				return -ENOMEM;
-			r->log = l;
-			r->logcap = cap;
-		}
+		if (PS_GROW(r->log, r->logcap, r->nlog + 1))
+			return -ENOMEM;
 		ps_event copy = *ev;
 		if (ev->type == PS_REC_MMAP)
 			copy.mmap.filename = ps_arena_strndup(r->log_strings, ev->mmap.filename,
@@ -511,14 +499,9 @@ static int attach_process(ps_record *r, pid_t pid, char *err, size_t errlen)
 						 ps_strerror(e));
 				break;
 			}
-			if (ndone == cap) {
-				cap = cap ? cap * 2 : 64;
-				pid_t *n = realloc(done, cap * sizeof(*n));
-				if (!n) {
-					rc = -ENOMEM;
-					break;
-				}
-				done = n;
+			if (PS_GROW(done, cap, ndone + 1)) {
+				rc = -ENOMEM;
+				break;
 			}
 			done[ndone++] = tid;
 			added = 1;

@@ -1,17 +1,18 @@
 /* ps_unwind: DWARF unwinding of sampled user stacks with libdw's dwfl.
  *
  * Layout of the caches, chosen for the recorder's hot path:
+ * - the processes' executable mappings (the ground truth, from MMAP/FORK/exec/EXIT
+ *   records) are formats/ps_aspace's, in its LIVE mode; each mapping's word is a ps_view:
+ *   which file it maps and the load bias placing it;
  * - one ps_file per distinct ELF path, opened and mmapped once and shared by every process
  *   that maps it (each process's Dwfl module borrows a reference to the same Elf handle);
- * - one ps_proc per pid: its executable mappings (the ground truth, from MMAP/FORK records)
- *   and a Dwfl built from them lazily, re-reported only when the mappings changed, so that
- *   libdw keeps each module's parsed CFI between samples.
+ * - one ps_proc per process (its ps_aspace word): a Dwfl built from its mappings lazily,
+ *   re-reported only when they changed, so that libdw keeps each module's parsed CFI
+ *   between samples.
  * The thread state comes from the sample (regs + stack copy) through our own
  * Dwfl_Thread_Callbacks; nothing ever touches the live process. */
 #ifndef _GNU_SOURCE
-#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
-#endif
 #endif
 #include "profiler/ps_unwind.h"
 
@@ -25,8 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <unistd.h>
+
+#include "formats/ps_aspace.h"
+#include "formats/ps_util.h"
 
 /* x86-64 registers we ask the kernel for, as PERF_REG_X86_* bits (asm/perf_regs.h): all
  * general-purpose registers and IP. CFI mostly needs SP, BP, BX and R12-R15, but
@@ -58,21 +61,17 @@ enum { RI_AX, RI_BX, RI_CX, RI_DX, RI_SI, RI_DI, RI_BP, RI_SP, RI_IP, RI_R8 };
  * looks like a valid chain must still end. */
 #define FRAME_CAP 1024
 #define MAX_LOADS 16
-#define FILE_BUCKETS 256
-#define PROC_BUCKETS 1024
 /* Exited processes are kept this long (in later exits) because samples from other
  * CPUs' rings can arrive after the EXIT record. */
 #define DEAD_KEEP 64
 
 typedef struct ps_file {
-	struct ps_file *next; /* hash chain */
 	char *path;
 	Elf *elf; /* NULL: not a usable ELF; remembered so we do not retry */
 	const unsigned char *image;
 	size_t image_len;
 	void *owned;   /* the vdso copy, freed with the file */
-	int transient; /* opened through /proc/PID/map_files: freed with its last map */
-	unsigned refs;
+	int transient; /* opened through /proc/PID/map_files: owned by its one view */
 	uint64_t first_vaddr; /* first PT_LOAD, aligned down: where libdw puts the module start */
 	uint64_t end_vaddr;
 	size_t nloads;
@@ -82,28 +81,31 @@ typedef struct ps_file {
 	} loads[MAX_LOADS];
 } ps_file;
 
-typedef struct {
-	uint64_t start, end, pgoff, bias;
-	ps_file *file; /* NULL: no code we can read (anon, JIT, unusable file) */
-} ps_map;
+/* A mapping's code: the file and the load bias placing it, fixed when it was mapped (a
+ * later mmap over part of it keeps the rest where it was). Mappings share a view after a
+ * split or a fork, so it counts them (ps_aspace_opts.ref). Mappings with no code we can
+ * read (anon, JIT, unusable files) have none. */
+typedef struct ps_view {
+	ps_file *file;
+	uint64_t bias;
+	unsigned refs;
+} ps_view;
 
+/* The unwinder's side of a process: its Dwfl, as of the mappings' generation gen. */
 typedef struct ps_proc {
-	struct ps_proc *next;
 	uint32_t pid;
-	int dead;
-	int dirty; /* maps changed since the Dwfl was reported */
-	ps_map *maps;
-	size_t nmaps, cap;
+	uint64_t gen;
+	int reported;
 	Dwfl *dwfl;
 	int attached;
 	struct ps_unwinder *u;
 } ps_proc;
 
 struct ps_unwinder {
-	ps_file *files[FILE_BUCKETS];
-	ps_proc *procs[PROC_BUCKETS];
-	ps_proc *dead[DEAD_KEEP];
-	size_t dead_at;
+	ps_aspace *as;
+	ps_file **files; /* by path, opened once */
+	size_t nfiles, filecap;
+	ps_index file_index;
 	ps_file *vdso;
 	int offline; /* unwinding a file from elsewhere: no /proc of live processes */
 	Elf *arch_elf;	      /* a bare x86-64 ELF header: tells dwfl_attach_state the machine */
@@ -133,14 +135,6 @@ static const Elf64_Ehdr arch_ehdr = {
 uint64_t ps_unwind_regs_mask(void) { return REGS_MASK; }
 
 /* ---- files ---- */
-
-static unsigned hash_str(const char *s)
-{
-	unsigned h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 /* Reads the program headers we need to place mappings; 0 or -1 when not usable. */
 static int file_index(ps_file *f)
@@ -222,12 +216,15 @@ static void file_free(ps_file *f)
 	free(f);
 }
 
-static void file_unref(ps_unwinder *u, ps_file *f)
+struct path_key {
+	const ps_unwinder *u;
+	const char *path;
+};
+
+static int file_eq(const void *ctx, uint32_t id)
 {
-	if (!f || --f->refs || !f->transient)
-		return;
-	/* Transient files are not in the hash table. */
-	file_free(f);
+	const struct path_key *k = ctx;
+	return !strcmp(k->u->files[id]->path, k->path);
 }
 
 /* The file behind a mapping name, opened once per path. NULL when the name holds no code
@@ -261,172 +258,64 @@ static ps_file *file_get(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t 
 		file_open(f, p);
 		return f;
 	}
-	unsigned b = hash_str(name) % FILE_BUCKETS;
-	for (ps_file *f = u->files[b]; f; f = f->next)
-		if (!strcmp(f->path, name))
-			return f;
+	uint64_t h = ps_hash(name, nl);
+	struct path_key k = {u, name};
+	uint32_t id = ps_index_find(&u->file_index, h, file_eq, &k);
+	if (id != UINT32_MAX)
+		return u->files[id];
+	if (PS_GROW(u->files, u->filecap, u->nfiles + 1))
+		return NULL;
 	ps_file *f = file_new(name);
 	if (!f)
 		return NULL;
+	if (ps_index_insert(&u->file_index, h, (uint32_t)u->nfiles)) {
+		file_free(f);
+		return NULL;
+	}
 	file_open(f, name);
-	f->next = u->files[b];
-	u->files[b] = f;
+	u->files[u->nfiles++] = f;
 	return f;
 }
 
 /* This process's own vdso: every process on this kernel maps the same image. */
 static void load_vdso(ps_unwinder *u)
 {
-	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
-	if (!base)
-		return;
-	size_t len = 0;
-	FILE *m = fopen("/proc/self/maps", "re");
-	if (m) {
-		char line[512];
-		while (fgets(line, sizeof(line), m)) {
-			unsigned long long s, e;
-			if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &s, &e) == 2 &&
-			    s == base && e > s) {
-				len = (size_t)(e - s);
-				break;
-			}
-		}
-		fclose(m);
-	}
-	if (!len)
+	void *image;
+	size_t len;
+	if (ps_aspace_vdso_copy(&image, &len))
 		return;
 	ps_file *f = file_new("[vdso]");
-	if (!f)
-		return;
-	f->owned = malloc(len);
-	if (!f->owned) {
-		file_free(f);
+	if (!f) {
+		free(image);
 		return;
 	}
-	memcpy(f->owned, (const void *)base, len);
+	f->owned = image;
 	f->elf = elf_memory(f->owned, len);
 	if (f->elf && file_index(f) != 0)
 		file_drop_elf(f);
-	f->refs = 1; /* the unwinder's own reference: never freed before it */
 	u->vdso = f;
 }
 
 /* ---- processes ---- */
 
-static ps_proc *proc_find(ps_unwinder *u, uint32_t pid)
+/* ps_aspace's reference counting of mapping words: the views. */
+static void view_ref(void *ctx, uint64_t user, int delta)
 {
-	for (ps_proc *p = u->procs[pid % PROC_BUCKETS]; p; p = p->next)
-		if (p->pid == pid)
-			return p;
-	return NULL;
+	ps_view *v = (ps_view *)(uintptr_t)user;
+	v->refs += (unsigned)delta;
+	if (v->refs)
+		return;
+	if (v->file && v->file->transient)
+		file_free(v->file);
+	free(v);
 }
 
-static void proc_clear(ps_proc *p)
+static void proc_release(void *ctx, void *user)
 {
+	ps_proc *p = user;
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
-	p->dwfl = NULL;
-	p->attached = 0;
-	for (size_t i = 0; i < p->nmaps; i++)
-		file_unref(p->u, p->maps[i].file);
-	p->nmaps = 0;
-	p->dirty = 1;
-}
-
-static void proc_undead(ps_proc *p)
-{
-	if (!p->dead)
-		return;
-	p->dead = 0;
-	for (size_t i = 0; i < DEAD_KEEP; i++)
-		if (p->u->dead[i] == p)
-			p->u->dead[i] = NULL;
-	proc_clear(p);
-}
-
-static ps_proc *proc_get(ps_unwinder *u, uint32_t pid)
-{
-	ps_proc *p = proc_find(u, pid);
-	if (p) {
-		proc_undead(p);
-		return p;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->pid = pid;
-	p->u = u;
-	p->dirty = 1;
-	p->next = u->procs[pid % PROC_BUCKETS];
-	u->procs[pid % PROC_BUCKETS] = p;
-	return p;
-}
-
-static void proc_free(ps_unwinder *u, ps_proc *p)
-{
-	ps_proc **pp = &u->procs[p->pid % PROC_BUCKETS];
-	while (*pp && *pp != p)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = p->next;
-	proc_clear(p);
-	free(p->maps);
 	free(p);
-}
-
-static int maps_reserve(ps_proc *p, size_t n)
-{
-	if (n <= p->cap)
-		return 0;
-	size_t cap = p->cap ? p->cap * 2 : 32;
-	while (cap < n)
-		cap *= 2;
-	ps_map *m = realloc(p->maps, cap * sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	p->maps = m;
-	p->cap = cap;
-	return 0;
-}
-
-/* Removes [start, end) from the process's mappings, as a new mmap over them does. */
-static int maps_punch(ps_proc *p, uint64_t start, uint64_t end)
-{
-	for (size_t i = 0; i < p->nmaps;) {
-		ps_map *m = &p->maps[i];
-		if (m->end <= start || m->start >= end) {
-			i++;
-			continue;
-		}
-		if (m->start < start && m->end > end) {
-			/* A hole in the middle: split in two. */
-			if (maps_reserve(p, p->nmaps + 1))
-				return -ENOMEM;
-			m = &p->maps[i];
-			memmove(m + 1, m, (p->nmaps - i) * sizeof(*m));
-			p->nmaps++;
-			if (m->file)
-				m->file->refs++;
-			m[0].end = start;
-			m[1].pgoff += end - m[1].start;
-			m[1].start = end;
-			return 0;
-		}
-		if (m->start < start) {
-			m->end = start;
-			i++;
-		} else if (m->end > end) {
-			m->pgoff += end - m->start;
-			m->start = end;
-			i++;
-		} else {
-			file_unref(p->u, m->file);
-			memmove(m, m + 1, (p->nmaps - i - 1) * sizeof(*m));
-			p->nmaps--;
-		}
-	}
-	return 0;
 }
 
 /* The load bias placing file at [start, start+len) mapped from pgoff, or -1 when no
@@ -443,18 +332,9 @@ static int map_bias(const ps_file *f, uint64_t pgoff, uint64_t *bias)
 	return -1;
 }
 
-/* The mapping holding addr, or NULL. */
-static const ps_map *proc_map_at(const ps_proc *p, uint64_t addr)
+static const ps_view *view_of(const ps_aspace_map *m)
 {
-	size_t lo = 0, hi = p->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (p->maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < p->nmaps && p->maps[lo].start <= addr ? &p->maps[lo] : NULL;
+	return m ? (const ps_view *)(uintptr_t)m->user : NULL;
 }
 
 /* ---- libdw callbacks ---- */
@@ -517,10 +397,10 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		memcpy(result, u->stack + (addr - u->sp), 8);
 		return true;
 	}
-	const ps_map *m = proc_map_at(p, addr);
-	if (m && m->file && m->file->image) {
-		const ps_file *f = m->file;
-		uint64_t va = addr - m->bias;
+	const ps_view *v = view_of(ps_aspace_find(u->as, p->pid, addr, 0));
+	if (v && v->file->image) {
+		const ps_file *f = v->file;
+		uint64_t va = addr - v->bias;
 		for (size_t i = 0; i < f->nloads; i++) {
 			/* Writable segments change at run time: the file's copy would lie. */
 			if ((f->loads[i].flags & PF_W) || va < f->loads[i].vaddr ||
@@ -564,9 +444,13 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
  * parsed CFI) that is reported again with the same name and range. */
 static int proc_report(ps_unwinder *u, ps_proc *p)
 {
-	if (!p->dirty)
+	size_t n;
+	uint64_t gen;
+	const ps_aspace_map *maps = ps_aspace_maps(u->as, p->pid, &n, &gen);
+	if (p->reported && p->gen == gen)
 		return p->attached ? 0 : -1;
-	p->dirty = 0;
+	p->reported = 1;
+	p->gen = gen;
 	if (!p->dwfl) {
 		p->dwfl = dwfl_begin(&dwfl_callbacks);
 		if (!p->dwfl)
@@ -574,13 +458,13 @@ static int proc_report(ps_unwinder *u, ps_proc *p)
 	}
 	dwfl_report_begin(p->dwfl);
 	uint64_t last_hi = 0;
-	for (size_t i = 0; i < p->nmaps; i++) {
-		ps_map *m = &p->maps[i];
-		ps_file *f = m->file;
+	for (size_t i = 0; i < n; i++) {
+		const ps_view *v = view_of(&maps[i]), *prev = i > 0 ? view_of(&maps[i - 1]) : NULL;
+		ps_file *f = v ? v->file : NULL;
 		if (!f || !f->elf)
 			continue;
-		uint64_t lo = m->bias + f->first_vaddr, hi = m->bias + f->end_vaddr;
-		if (i > 0 && p->maps[i - 1].file == f && p->maps[i - 1].bias == m->bias)
+		uint64_t lo = v->bias + f->first_vaddr, hi = v->bias + f->end_vaddr;
+		if (prev && prev->file == f && prev->bias == v->bias)
 			continue; /* the same image, already reported */
 		/* Mappings are sorted; a module overlapping the previous one would confuse
 		 * libdw's address lookup, so the later one loses. */
@@ -613,8 +497,12 @@ int ps_unwind_new(ps_unwinder **out)
 		return -ENOMEM;
 	u->arch_ehdr = arch_ehdr;
 	u->arch_elf = elf_memory((char *)&u->arch_ehdr, sizeof(u->arch_ehdr));
-	if (!u->arch_elf) {
-		free(u);
+	ps_aspace_opts ao = {.mode = PS_ASPACE_LIVE,
+			     .keep_exited = DEAD_KEEP,
+			     .ref = view_ref,
+			     .proc_release = proc_release};
+	if (!u->arch_elf || ps_aspace_new(&u->as, &ao)) {
+		ps_unwind_free(u);
 		return -ENOMEM;
 	}
 	load_vdso(u);
@@ -627,15 +515,11 @@ void ps_unwind_free(ps_unwinder *u)
 {
 	if (!u)
 		return;
-	for (size_t b = 0; b < PROC_BUCKETS; b++)
-		while (u->procs[b])
-			proc_free(u, u->procs[b]);
-	for (size_t b = 0; b < FILE_BUCKETS; b++)
-		while (u->files[b]) {
-			ps_file *f = u->files[b];
-			u->files[b] = f->next;
-			file_free(f);
-		}
+	ps_aspace_free(u->as); /* first: its mappings' views point at the files */
+	for (size_t i = 0; i < u->nfiles; i++)
+		file_free(u->files[i]);
+	free(u->files);
+	ps_index_release(&u->file_index);
 	file_free(u->vdso);
 	elf_end(u->arch_elf);
 	free(u);
@@ -646,71 +530,43 @@ void ps_unwind_mmap(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t len, 
 {
 	if (!u || !len || start + len < start)
 		return;
-	ps_proc *p = proc_get(u, pid);
-	if (!p)
-		return;
-	uint64_t end = start + len;
-	if (maps_punch(p, start, end) || maps_reserve(p, p->nmaps + 1))
-		return;
-	p->dirty = 1;
-	ps_map m = {.start = start, .end = end, .pgoff = pgoff};
-	m.file = file_get(u, pid, start, end, filename);
-	if (m.file) {
-		if (!m.file->elf || map_bias(m.file, pgoff, &m.bias) != 0) {
-			if (m.file->transient)
-				file_free(m.file);
-			m.file = NULL;
-		} else {
-			m.bias += start;
-			m.file->refs++;
-		}
+	/* The view first: the model takes the mapping with it. */
+	ps_view *v = NULL;
+	ps_file *f = file_get(u, pid, start, start + len, filename);
+	uint64_t bias;
+	if (f && f->elf && map_bias(f, pgoff, &bias) == 0) {
+		v = malloc(sizeof(*v));
+		if (v)
+			*v = (ps_view){f, bias + start, 1};
 	}
-	size_t at = p->nmaps;
-	while (at > 0 && p->maps[at - 1].start > start)
-		at--;
-	memmove(&p->maps[at + 1], &p->maps[at], (p->nmaps - at) * sizeof(ps_map));
-	p->maps[at] = m;
-	p->nmaps++;
+	if (!v && f && f->transient)
+		file_free(f);
+	ps_mmap m = {.pid = pid, .tid = pid, .start = start, .len = len, .pgoff = pgoff,
+		     .filename = filename ? filename : ""};
+	/* Out of memory or over a bound, the mapping is left out (the model releases the
+	 * view): its samples keep their IP only. */
+	ps_aspace_mmap(u->as, &m, (uint64_t)(uintptr_t)v);
 }
 
 void ps_unwind_fork(ps_unwinder *u, uint32_t ppid, uint32_t pid)
 {
 	if (!u || ppid == pid)
 		return;
-	ps_proc *parent = proc_find(u, ppid);
-	ps_proc *child = proc_get(u, pid);
-	if (!child)
-		return;
-	proc_clear(child);
-	if (!parent || maps_reserve(child, parent->nmaps))
-		return;
-	memcpy(child->maps, parent->maps, parent->nmaps * sizeof(ps_map));
-	child->nmaps = parent->nmaps;
-	for (size_t i = 0; i < child->nmaps; i++)
-		if (child->maps[i].file)
-			child->maps[i].file->refs++;
+	ps_task t = {.pid = pid, .ppid = ppid, .tid = pid, .ptid = ppid};
+	ps_aspace_fork(u->as, &t);
 }
 
 void ps_unwind_exec(ps_unwinder *u, uint32_t pid)
 {
-	ps_proc *p = u ? proc_find(u, pid) : NULL;
-	if (p) {
-		proc_undead(p);
-		proc_clear(p);
-	}
+	if (u)
+		ps_aspace_exec(u->as, pid, 0);
 }
 
 void ps_unwind_forget(ps_unwinder *u, uint32_t pid)
 {
-	ps_proc *p = u ? proc_find(u, pid) : NULL;
-	if (!p || p->dead)
-		return;
-	ps_proc *old = u->dead[u->dead_at];
-	if (old)
-		proc_free(u, old);
-	p->dead = 1;
-	u->dead[u->dead_at] = p;
-	u->dead_at = (u->dead_at + 1) % DEAD_KEEP;
+	ps_task t = {.pid = pid, .ppid = pid, .tid = pid, .ptid = pid};
+	if (u)
+		ps_aspace_exit(u->as, &t);
 }
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
@@ -743,10 +599,18 @@ int ps_unwind_sample(ps_unwinder *u, uint32_t pid, const uint64_t *regs, const v
 		return 0;
 	if (!stack)
 		stack_len = 0;
-	ps_proc *p = proc_find(u, pid);
 	/* An IP outside every mapping we know means we do not know this address space (yet):
 	 * libdw's frame-pointer fallback would only guess. */
-	if (!p || !proc_map_at(p, regs[RI_IP]) || proc_report(u, p) != 0) {
+	void **slot = ps_aspace_find(u->as, pid, regs[RI_IP], 0) ? ps_aspace_proc_user(u->as, pid)
+								  : NULL;
+	if (slot && !*slot) {
+		ps_proc *np = calloc(1, sizeof(*np));
+		if (np)
+			*np = (ps_proc){.pid = pid, .u = u};
+		*slot = np;
+	}
+	ps_proc *p = slot ? *slot : NULL;
+	if (!p || proc_report(u, p) != 0) {
 		ips[0] = regs[RI_IP];
 		return 1;
 	}

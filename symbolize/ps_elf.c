@@ -56,10 +56,11 @@ struct ps_elf {
 	 * that maps it, and dwarf_getscopes walks a CU's DIEs each time. */
 	struct memo {
 		uint64_t vaddr;
-		ps_elf_frame *frames; /* in the arena; NULL marks an empty slot */
+		ps_elf_frame *frames; /* in the arena */
 		int n;
 	} * memo;
 	size_t nmemo, memocap;
+	ps_index memo_index; /* ps_hash_u64(vaddr) -> memo */
 	/* Inlined-subroutine ranges per CU, gathered in one walk of the CU the first time
 	 * an address falls in it, so each lookup is a scan of a flat array rather than
 	 * dwarf_getscopes's walk of the DIE tree. */
@@ -69,6 +70,7 @@ struct ps_elf {
 		size_t n;
 	} * cus;
 	size_t ncus, cucap;
+	ps_index cu_index; /* ps_hash_u64(off) -> cus */
 };
 
 struct inl {
@@ -908,6 +910,8 @@ void ps_elf_free(ps_elf *e)
 	free(e->syms);
 	free(e->segs);
 	free(e->memo);
+	ps_index_release(&e->memo_index);
+	ps_index_release(&e->cu_index);
 	for (size_t i = 0; i < e->ncus; i++)
 		free(e->cus[i].inl);
 	free(e->cus);
@@ -1044,17 +1048,14 @@ static int add_inlines(Dwarf_Die *die, int depth, struct inl **arr, size_t *n, s
 static const struct cu_index *cu_inlines(ps_elf *e, Dwarf_Die *cu)
 {
 	Dwarf_Off off = dwarf_dieoffset(cu);
-	for (size_t i = e->ncus; i-- > 0;)
-		if (e->cus[i].off == off)
-			return &e->cus[i];
-	if (e->ncus == e->cucap) {
-		size_t c = e->cucap ? e->cucap * 2 : 16;
-		struct cu_index *a = realloc(e->cus, c * sizeof(*a));
-		if (!a)
-			return NULL;
-		e->cus = a;
-		e->cucap = c;
-	}
+	/* ps_hash_u64 is a bijection: the hash alone is the key. */
+	uint64_t h = ps_hash_u64(off);
+	uint32_t id = ps_index_find(&e->cu_index, h, NULL, NULL);
+	if (id != UINT32_MAX)
+		return &e->cus[id];
+	if (PS_GROW(e->cus, e->cucap, e->ncus + 1) ||
+	    ps_index_insert(&e->cu_index, h, (uint32_t)e->ncus))
+		return NULL;
 	struct inl *arr = NULL;
 	size_t n = 0, cap = 0;
 	if (add_inlines(cu, 0, &arr, &n, &cap) != 0) {
@@ -1127,31 +1128,16 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 	return n;
 }
 
-/* The memo slot for vaddr (filled, or empty for the caller to fill), or NULL when out of
- * memory: then the lookup is simply not remembered. */
-static struct memo *memo_slot(ps_elf *e, uint64_t vaddr)
+/* Remembers the frames of vaddr (copied to the arena); out of memory, the lookup is simply
+ * not remembered. */
+static void memo_add(ps_elf *e, uint64_t vaddr, const ps_elf_frame *frames, int n)
 {
-	if ((e->nmemo + 1) * 2 > e->memocap) {
-		size_t cap = e->memocap ? e->memocap * 2 : 256;
-		struct memo *t = calloc(cap, sizeof(*t));
-		if (!t)
-			return NULL;
-		for (size_t i = 0; i < e->memocap; i++) {
-			if (!e->memo[i].frames)
-				continue;
-			size_t j = ps_hash_u64(e->memo[i].vaddr) & (cap - 1);
-			while (t[j].frames)
-				j = (j + 1) & (cap - 1);
-			t[j] = e->memo[i];
-		}
-		free(e->memo);
-		e->memo = t;
-		e->memocap = cap;
-	}
-	size_t j = ps_hash_u64(vaddr) & (e->memocap - 1);
-	while (e->memo[j].frames && e->memo[j].vaddr != vaddr)
-		j = (j + 1) & (e->memocap - 1);
-	return &e->memo[j];
+	ps_elf_frame *copy = ps_arena_alloc(e->arena, (size_t)n * sizeof(*frames));
+	if (!copy || PS_GROW(e->memo, e->memocap, e->nmemo + 1) ||
+	    ps_index_insert(&e->memo_index, ps_hash_u64(vaddr), (uint32_t)e->nmemo))
+		return;
+	memcpy(copy, frames, (size_t)n * sizeof(*frames));
+	e->memo[e->nmemo++] = (struct memo){vaddr, copy, n};
 }
 
 /* Inlined frames share their function's start, as perf gives them its offset. */
@@ -1181,8 +1167,10 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 		return 0;
 	const char *name = sym_name(e, s);
 	if (e->flags & (PS_ELF_INLINE | PS_ELF_LINES)) {
-		struct memo *m = memo_slot(e, vaddr);
-		if (m && m->frames) {
+		/* ps_hash_u64 is a bijection: the hash alone is the key. */
+		uint32_t id = ps_index_find(&e->memo_index, ps_hash_u64(vaddr), NULL, NULL);
+		if (id != UINT32_MAX) {
+			const struct memo *m = &e->memo[id];
 			int n = m->n < max ? m->n : max;
 			memcpy(frames, m->frames, (size_t)n * sizeof(*frames));
 			return set_start(frames, n, s->start);
@@ -1193,12 +1181,7 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 			tmp[0] = (ps_elf_frame){name, NULL, 0, 0};
 			n = 1;
 		}
-		if (m && (m->frames = ps_arena_alloc(e->arena, (size_t)n * sizeof(*tmp)))) {
-			memcpy(m->frames, tmp, (size_t)n * sizeof(*tmp));
-			m->vaddr = vaddr;
-			m->n = n;
-			e->nmemo++;
-		}
+		memo_add(e, vaddr, tmp, n);
 		n = n < max ? n : max;
 		memcpy(frames, tmp, (size_t)n * sizeof(*frames));
 		return set_start(frames, n, s->start);

@@ -76,14 +76,9 @@ int ps_jit_load(ps_jit **out, const char *path, int demangle, long owner)
 		char buf[4096];
 		if (demangle)
 			name = ps_demangle(name, buf, sizeof(buf));
-		if (j->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			struct jsym *s = realloc(j->syms, cap * sizeof(*s));
-			if (!s) {
-				err = -ENOMEM;
-				break;
-			}
-			j->syms = s;
+		if (PS_GROW(j->syms, cap, j->n + 1)) {
+			err = -ENOMEM;
+			break;
 		}
 		const char *nm = ps_arena_strndup(j->arena, name, strlen(name));
 		if (!nm) {

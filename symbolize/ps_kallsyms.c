@@ -76,14 +76,9 @@ int ps_kallsyms_load(ps_kallsyms **out, const char *path)
 			zero++;
 			continue;
 		}
-		if (k->n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			struct ksym *s = realloc(k->syms, cap * sizeof(*s));
-			if (!s) {
-				err = -ENOMEM;
-				break;
-			}
-			k->syms = s;
+		if (PS_GROW(k->syms, cap, k->n + 1)) {
+			err = -ENOMEM;
+			break;
 		}
 		if (strcmp(mod, last_mod))
 			last_mod = ps_arena_strndup(k->arena, mod, strlen(mod));

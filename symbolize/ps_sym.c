@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "formats/ps_aspace.h"
 #include "formats/ps_error.h"
 #include "formats/ps_util.h"
 #include "symbolize/ps_elf.h"
@@ -26,211 +26,93 @@ void ps_sym_opts_init(ps_sym_opts *o)
 	o->root = PS_ROOT_COMM;
 }
 
-/* ---- small open-addressing map from a u64 key to a u32 value ---- */
-
-struct u64map {
-	uint64_t *keys;
-	uint32_t *vals; /* value + 1; 0 = empty */
-	size_t n, cap;
-};
-
-static int u64map_put(struct u64map *m, uint64_t key, uint32_t val);
-static int u64map_grow(struct u64map *m)
-{
-	struct u64map old = *m;
-	size_t cap = old.cap ? old.cap * 2 : 1024;
-	m->keys = calloc(cap, sizeof(*m->keys));
-	m->vals = calloc(cap, sizeof(*m->vals));
-	if (!m->keys || !m->vals) {
-		free(m->keys);
-		free(m->vals);
-		*m = old;
-		return -ENOMEM;
-	}
-	m->cap = cap;
-	m->n = 0;
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.vals[i])
-			u64map_put(m, old.keys[i], old.vals[i] - 1);
-	free(old.keys);
-	free(old.vals);
-	return 0;
-}
-
-static int u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
-{
-	if (!m->cap)
-		return 0;
-	size_t j = ps_hash_u64(key) & (m->cap - 1);
-	while (m->vals[j]) {
-		if (m->keys[j] == key) {
-			*val = m->vals[j] - 1;
-			return 1;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	return 0;
-}
-
-static int u64map_put(struct u64map *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		int err = u64map_grow(m);
-		if (err)
-			return err;
-	}
-	size_t j = ps_hash_u64(key) & (m->cap - 1);
-	while (m->vals[j]) {
-		if (m->keys[j] == key) {
-			m->vals[j] = val + 1;
-			return 0;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	m->keys[j] = key;
-	m->vals[j] = val + 1;
-	m->n++;
-	return 0;
-}
-
-static void u64map_release(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---- the session ---- */
 
-struct map {
-	uint64_t start, end, pgoff, time;
-	uint32_t dso; /* index into dsos */
-};
-
-struct proc {
-	uint32_t pid, ppid;
-	uint64_t fork_time;
-	struct map *maps;
-	size_t nmaps, cap;
-	int has_parent;
-	ps_jit *jit;
-	int jit_tried;
-};
-
+/* What the symbolizer knows of a mapped object (ps_aspace_obj ids index these): its ELF
+ * image, opened once, on first use. */
 struct dso {
-	const char *path; /* as mapped */
-	const char *base; /* basename */
-	uint8_t build_id[20];
-	uint8_t build_id_size;
 	ps_elf *elf;
 	int tried;
-	int kind; /* DSO_FILE, DSO_VDSO, DSO_ANON */
-};
-enum { DSO_FILE, DSO_VDSO, DSO_ANON };
-
-/* A thread's name from some time on; a thread's names form a list, newest first. */
-struct comm {
-	const char *name;
-	uint64_t time;
-	uint32_t next; /* index + 1 of the thread's previous name, 0 = none */
-};
-
-struct fork {
-	uint32_t ppid, ptid;
-	uint64_t time;
 };
 
 /* A resolved address: a run of frames in the pool, innermost first. */
 struct resolved {
 	uint32_t first, n;
+	uint32_t pid;
+	uint64_t addr;
 };
 
 struct sess {
 	const ps_sym_opts *o;
 	ps_trace_reader *r;
 	ps_arena *arena;
-	struct proc *procs;
-	size_t nprocs, proccap;
-	struct u64map proc_by_pid;
+	/* Processes, mappings and thread names over the whole trace: samples are named
+	 * once every record is in. Each process's word is its JIT map (ps_jit), loaded on
+	 * first use (PS_JIT_NONE: looked for, none). */
+	ps_aspace *as;
 	struct dso *dsos;
-	size_t ndsos, dsocap;
-	struct u64map dso_by_hash;
-	struct u64map comm_by_tid; /* tid -> newest index into comms */
-	struct comm *comms;
-	size_t ncomms, commcap;
-	struct u64map parent_by_tid; /* tid -> index into forks: who created it, when */
-	struct fork *forks;
-	size_t nforks, forkcap;
+	size_t dsocap;
 	ps_sym_frame *pool;
 	size_t npool, poolcap;
 	struct resolved *res;
 	size_t nres, rescap;
-	struct u64map res_by_key; /* hash(pid, addr) -> res index; collisions checked */
-	uint64_t *res_keys_pid, *res_keys_addr;
+	ps_index res_index; /* (pid, addr) -> res */
 	ps_kallsyms *kallsyms;
 	int kallsyms_tried;
 	int have_embedded;
 	ps_elf *vdso;
+	void *vdso_image;
 	int vdso_tried;
 	ps_sym_report rep;
 	ps_sym_frame out[MAX_FRAMES];
 };
 
-static void sess_release(struct sess *s)
+/* A process's JIT map was looked for and there is none. */
+static char jit_none;
+#define PS_JIT_NONE ((void *)&jit_none)
+
+static void release_jit(void *ctx, void *user)
 {
-	for (size_t i = 0; i < s->nprocs; i++) {
-		free(s->procs[i].maps);
-		ps_jit_free(s->procs[i].jit);
-	}
-	for (size_t i = 0; i < s->ndsos; i++)
-		ps_elf_free(s->dsos[i].elf);
-	ps_elf_free(s->vdso);
-	ps_kallsyms_free(s->kallsyms);
-	free(s->procs);
-	free(s->dsos);
-	free(s->comms);
-	free(s->forks);
-	u64map_release(&s->parent_by_tid);
-	free(s->pool);
-	free(s->res);
-	free(s->res_keys_pid);
-	free(s->res_keys_addr);
-	u64map_release(&s->proc_by_pid);
-	u64map_release(&s->dso_by_hash);
-	u64map_release(&s->comm_by_tid);
-	u64map_release(&s->res_by_key);
-	ps_arena_free(s->arena);
+	(void)ctx;
+	if (user != PS_JIT_NONE)
+		ps_jit_free(user);
 }
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+static int sess_init(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 {
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *p = realloc(*arr, c * elem);
-	if (!p)
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->r = r;
+	s->arena = ps_arena_new();
+	ps_aspace_opts ao = {.mode = PS_ASPACE_HISTORY, .proc_release = release_jit};
+	if (!s->arena || ps_aspace_new(&s->as, &ao))
 		return -ENOMEM;
-	*arr = p;
-	*cap = c;
 	return 0;
 }
 
-static struct proc *get_proc(struct sess *s, uint32_t pid, int create)
+static void sess_release(struct sess *s)
 {
-	uint32_t idx;
-	if (u64map_get(&s->proc_by_pid, pid, &idx))
-		return &s->procs[idx];
-	if (!create)
-		return NULL;
-	if (grow((void **)&s->procs, &s->proccap, s->nprocs, sizeof(*s->procs)))
-		return NULL;
-	struct proc *p = &s->procs[s->nprocs];
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	if (u64map_put(&s->proc_by_pid, pid, (uint32_t)s->nprocs))
-		return NULL;
-	s->nprocs++;
-	return p;
+	for (size_t i = 0; i < s->dsocap; i++)
+		ps_elf_free(s->dsos[i].elf);
+	ps_elf_free(s->vdso);
+	free(s->vdso_image);
+	ps_kallsyms_free(s->kallsyms);
+	ps_aspace_free(s->as);
+	free(s->dsos);
+	free(s->pool);
+	free(s->res);
+	ps_index_release(&s->res_index);
+	ps_arena_free(s->arena);
+}
+
+static ps_sym_report sess_report(const struct sess *s)
+{
+	ps_sym_report rep = s->rep;
+	ps_aspace_stats st = ps_aspace_get_stats(s->as);
+	rep.dropped_records = st.dropped_maps + st.dropped_procs + st.dropped_names +
+			      st.dropped_execs;
+	rep.cut_lookups = st.cut_lookups;
+	return rep;
 }
 
 static const char *base_name(const char *path)
@@ -239,86 +121,21 @@ static const char *base_name(const char *path)
 	return b && b[1] ? b + 1 : path;
 }
 
-static int get_dso(struct sess *s, const char *path, const uint8_t *bid, uint8_t bidlen,
-		   uint32_t *out)
+/* The symbolizer's side of object id: zeroed until used. */
+static struct dso *dso_of(struct sess *s, uint32_t obj)
 {
-	uint64_t h = ps_hash(path, strlen(path)) ^ (bidlen ? ps_hash(bid, bidlen) : 0);
-	/* Chained through the map: probe h, h+1, ... until the same dso or a free key. */
-	for (uint64_t k = h;; k++) {
-		uint32_t idx;
-		if (!u64map_get(&s->dso_by_hash, k, &idx))
-			break;
-		struct dso *d = &s->dsos[idx];
-		if (!strcmp(d->path, path) && d->build_id_size == bidlen &&
-		    !memcmp(d->build_id, bid, bidlen)) {
-			*out = idx;
-			return 0;
-		}
-		h = k + 1;
+	size_t cap = s->dsocap;
+	if (obj >= cap) {
+		if (PS_GROW(s->dsos, s->dsocap, (size_t)obj + 1))
+			return NULL;
+		memset(s->dsos + cap, 0, (s->dsocap - cap) * sizeof(*s->dsos));
 	}
-	if (grow((void **)&s->dsos, &s->dsocap, s->ndsos, sizeof(*s->dsos)))
-		return -ENOMEM;
-	struct dso *d = &s->dsos[s->ndsos];
-	memset(d, 0, sizeof(*d));
-	d->path = ps_arena_strndup(s->arena, path, strlen(path));
-	if (!d->path)
-		return -ENOMEM;
-	d->base = base_name(d->path);
-	memcpy(d->build_id, bid, bidlen > 20 ? 20 : bidlen);
-	d->build_id_size = bidlen > 20 ? 20 : bidlen;
-	if (!strcmp(path, "[vdso]"))
-		d->kind = DSO_VDSO;
-	else if (path[0] != '/' || !strncmp(path, "/memfd:", 7) || !strncmp(path, "//anon", 6))
-		d->kind = DSO_ANON;
-	if (u64map_put(&s->dso_by_hash, h, (uint32_t)s->ndsos))
-		return -ENOMEM;
-	*out = (uint32_t)s->ndsos++;
-	return 0;
+	return &s->dsos[obj];
 }
 
-static int add_map(struct sess *s, const ps_mmap *m)
+static const ps_aspace_map *find_map(struct sess *s, uint32_t pid, uint64_t addr, uint64_t time)
 {
-	struct proc *p = get_proc(s, m->pid, 1);
-	if (!p)
-		return -ENOMEM;
-	uint32_t dso;
-	int err = get_dso(s, m->filename, m->build_id, m->build_id_size, &dso);
-	if (err)
-		return err;
-	if (grow((void **)&p->maps, &p->cap, p->nmaps, sizeof(*p->maps)))
-		return -ENOMEM;
-	p->maps[p->nmaps++] = (struct map){m->start, m->start + m->len, m->pgoff, m->time, dso};
-	return 0;
-}
-
-static const struct map *find_map(struct sess *s, uint32_t pid, uint64_t addr, uint64_t time)
-{
-	for (int depth = 0; depth < 64; depth++) {
-		struct proc *p = get_proc(s, pid, 0);
-		if (!p)
-			return NULL;
-		const struct map *best = NULL, *any = NULL;
-		for (size_t i = 0; i < p->nmaps; i++) {
-			const struct map *m = &p->maps[i];
-			if (addr < m->start || addr >= m->end)
-				continue;
-			/* The latest mapping made before the sample wins; failing that (records
-			 * from another CPU's ring can lag), the earliest one after it. */
-			if (m->time <= time) {
-				if (!best || m->time >= best->time)
-					best = m;
-			} else if (!any || m->time < any->time) {
-				any = m;
-			}
-		}
-		if (best || any)
-			return best ? best : any;
-		if (!p->has_parent || p->ppid == pid)
-			return NULL;
-		time = p->fork_time;
-		pid = p->ppid;
-	}
-	return NULL;
+	return ps_aspace_find(s->as, pid, addr, time);
 }
 
 static ps_elf *load_vdso(struct sess *s)
@@ -327,30 +144,11 @@ static ps_elf *load_vdso(struct sess *s)
 		return s->vdso;
 	s->vdso_tried = 1;
 	/* Every process maps the same vdso image: read our own. */
-	unsigned long base = getauxval(AT_SYSINFO_EHDR);
-	if (!base)
+	size_t size;
+	if (ps_aspace_vdso_copy(&s->vdso_image, &size))
 		return NULL;
-	FILE *f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return NULL;
-	char line[512];
-	size_t size = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long a, b;
-		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a == base) {
-			size = b - a;
-			break;
-		}
-	}
-	fclose(f);
-	if (!size)
-		return NULL;
-	void *copy = ps_arena_alloc(s->arena, size);
-	if (!copy)
-		return NULL;
-	memcpy(copy, (void *)base, size);
 	unsigned flags = s->o->demangle ? PS_ELF_DEMANGLE : 0;
-	ps_elf_open_mem(&s->vdso, copy, size, flags);
+	ps_elf_open_mem(&s->vdso, s->vdso_image, size, flags);
 	return s->vdso;
 }
 
@@ -358,9 +156,9 @@ static ps_elf *load_vdso(struct sess *s)
  * of every binary samples hit, under $PERF_BUILDID_DIR or ~/.debug, found by build-id:
  * .build-id/xx/rest is a directory holding "elf" (or, in older perf, the file itself).
  * Used when the file at the recorded path is gone or is another build. */
-static ps_elf *open_buildid_cache(struct dso *d, ps_elf_opts *eo)
+static ps_elf *open_buildid_cache(struct dso *d, const ps_aspace_obj *ob, ps_elf_opts *eo)
 {
-	if (!d->build_id_size)
+	if (!ob->build_id_size)
 		return NULL;
 	char base[4096];
 	const char *dir = getenv("PERF_BUILDID_DIR");
@@ -371,9 +169,9 @@ static ps_elf *open_buildid_cache(struct dso *d, ps_elf_opts *eo)
 		snprintf(base, sizeof(base), "%s/.debug", home);
 		dir = base;
 	}
-	char hex[2 * sizeof(d->build_id) + 1];
-	for (size_t i = 0; i < d->build_id_size && i < sizeof(d->build_id); i++)
-		snprintf(hex + 2 * i, 3, "%02x", d->build_id[i]);
+	char hex[2 * sizeof(ob->build_id) + 1];
+	for (size_t i = 0; i < ob->build_id_size && i < sizeof(ob->build_id); i++)
+		snprintf(hex + 2 * i, 3, "%02x", ob->build_id[i]);
 	char path[4096 + 128];
 	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s/elf", dir, hex, hex + 2);
 	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
@@ -384,25 +182,27 @@ static ps_elf *open_buildid_cache(struct dso *d, ps_elf_opts *eo)
 	return NULL;
 }
 
-static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid, const struct map *m)
+static ps_elf *load_dso(struct sess *s, uint32_t pid, const ps_aspace_map *m)
 {
-	if (d->kind == DSO_VDSO)
+	const ps_aspace_obj *ob = ps_aspace_object(s->as, m->obj);
+	struct dso *d = dso_of(s, m->obj);
+	if (ob->kind == PS_OBJ_VDSO)
 		return load_vdso(s);
-	if (d->tried || d->kind == DSO_ANON)
-		return d->elf;
+	if (!d || d->tried || ob->kind == PS_OBJ_ANON)
+		return d ? d->elf : NULL;
 	d->tried = 1;
 	ps_elf_opts eo = {0};
 	eo.flags = (s->o->demangle ? PS_ELF_DEMANGLE : 0) |
 		   (s->o->inline_frames ? PS_ELF_INLINE : 0) | (s->o->lines ? PS_ELF_LINES : 0);
-	eo.want_build_id = d->build_id_size ? d->build_id : NULL;
-	eo.idlen = d->build_id_size;
+	eo.want_build_id = ob->build_id_size ? ob->build_id : NULL;
+	eo.idlen = ob->build_id_size;
 	eo.debug_dir = s->o->debug_dir ? s->o->debug_dir : getenv("PERFSAMPLE_DEBUG_DIR");
 	/* The kernel names unlinked files "PATH (deleted)"; the name for debuglink
 	 * directories is the path without that. */
 	char name[4096];
-	const char *deleted = strstr(d->path, " (deleted)");
+	const char *deleted = strstr(ob->path, " (deleted)");
 	snprintf(name, sizeof(name), "%.*s",
-		 deleted ? (int)(deleted - d->path) : (int)strlen(d->path), d->path);
+		 deleted ? (int)(deleted - ob->path) : (int)strlen(ob->path), ob->path);
 	eo.name = name;
 	char path[4096 + 64], root[64];
 	if (pid && pid != PS_SYM_KERNEL_PID) {
@@ -425,12 +225,12 @@ static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid, const struc
 	eo.root = NULL;
 	if (!deleted && ps_elf_open_opts(&d->elf, name, &eo) == 0)
 		return d->elf;
-	return open_buildid_cache(d, &eo);
+	return open_buildid_cache(d, ob, &eo);
 }
 
 static int pool_add(struct sess *s, const ps_sym_frame *f)
 {
-	if (grow((void **)&s->pool, &s->poolcap, s->npool, sizeof(*s->pool)))
+	if (PS_GROW(s->pool, s->poolcap, s->npool + 1))
 		return -ENOMEM;
 	s->pool[s->npool++] = *f;
 	return 0;
@@ -438,44 +238,35 @@ static int pool_add(struct sess *s, const ps_sym_frame *f)
 
 static uint64_t res_hash(uint32_t pid, uint64_t addr) { return ps_hash_u64(addr * 31 + pid); }
 
+struct res_key {
+	const struct sess *s;
+	uint32_t pid;
+	uint64_t addr;
+};
+
+static int res_eq(const void *ctx, uint32_t id)
+{
+	const struct res_key *k = ctx;
+	return k->s->res[id].pid == k->pid && k->s->res[id].addr == k->addr;
+}
+
 static int res_find(struct sess *s, uint32_t pid, uint64_t addr, struct resolved **out)
 {
-	for (uint64_t k = res_hash(pid, addr);; k++) {
-		uint32_t idx;
-		if (!u64map_get(&s->res_by_key, k, &idx))
-			return 0;
-		if (s->res_keys_pid[idx] == pid && s->res_keys_addr[idx] == addr) {
-			*out = &s->res[idx];
-			return 1;
-		}
-	}
+	struct res_key k = {s, pid, addr};
+	uint32_t id = ps_index_find(&s->res_index, res_hash(pid, addr), res_eq, &k);
+	if (id == UINT32_MAX)
+		return 0;
+	*out = &s->res[id];
+	return 1;
 }
 
 static int res_add(struct sess *s, uint32_t pid, uint64_t addr, uint32_t first, uint32_t n,
 		   struct resolved **out)
 {
-	size_t cap = s->rescap;
-	if (grow((void **)&s->res, &s->rescap, s->nres, sizeof(*s->res)))
+	if (PS_GROW(s->res, s->rescap, s->nres + 1) ||
+	    ps_index_insert(&s->res_index, res_hash(pid, addr), (uint32_t)s->nres))
 		return -ENOMEM;
-	if (cap != s->rescap) {
-		uint64_t *a = realloc(s->res_keys_pid, s->rescap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		s->res_keys_pid = a;
-		uint64_t *b = realloc(s->res_keys_addr, s->rescap * sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		s->res_keys_addr = b;
-	}
-	uint64_t k = res_hash(pid, addr);
-	uint32_t idx;
-	while (u64map_get(&s->res_by_key, k, &idx))
-		k++;
-	s->res[s->nres] = (struct resolved){first, n};
-	s->res_keys_pid[s->nres] = pid;
-	s->res_keys_addr[s->nres] = addr;
-	if (u64map_put(&s->res_by_key, k, (uint32_t)s->nres))
-		return -ENOMEM;
+	s->res[s->nres] = (struct resolved){first, n, pid, addr};
 	*out = &s->res[s->nres++];
 	return 0;
 }
@@ -513,22 +304,30 @@ static ps_kallsyms *get_kallsyms(struct sess *s)
 	return s->kallsyms;
 }
 
-static ps_jit *get_jit(struct sess *s, struct proc *p)
+/* The JIT map of process pid (perf-PID.map), loaded on first use; NULL when none. Only
+ * processes the trace's records made known have one. */
+static ps_jit *get_jit(struct sess *s, uint32_t pid)
 {
-	if (!p->jit_tried) {
-		p->jit_tried = 1;
+	void **slot = ps_aspace_proc_user(s->as, pid);
+	if (!slot)
+		return NULL;
+	if (!*slot) {
+		*slot = PS_JIT_NONE;
 		char path[512];
-		snprintf(path, sizeof(path), "%s/perf-%u.map",
-			 s->o->jit_dir ? s->o->jit_dir : "/tmp", p->pid);
+		snprintf(path, sizeof(path), "%s/perf-%u.map", s->o->jit_dir ? s->o->jit_dir : "/tmp",
+			 pid);
 		/* The process's user, while it lives: its map must be that user's (or root's). */
 		char proc[32];
 		struct stat st;
-		snprintf(proc, sizeof(proc), "/proc/%u", p->pid);
+		snprintf(proc, sizeof(proc), "/proc/%u", pid);
 		long owner = stat(proc, &st) == 0 ? (long)st.st_uid : -1;
-		if (ps_jit_load(&p->jit, path, s->o->demangle, owner) == -EPERM)
+		ps_jit *j = NULL;
+		if (ps_jit_load(&j, path, s->o->demangle, owner) == -EPERM)
 			s->rep.jit_refused++;
+		if (j)
+			*slot = j;
 	}
-	return p->jit;
+	return *slot == PS_JIT_NONE ? NULL : *slot;
 }
 
 /* Resolves one address from the files on this machine. lookup is the address to search
@@ -558,13 +357,13 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 		}
 		err = pool_add(s, &f);
 	} else {
-		const struct map *m = find_map(s, pid, lookup, time);
+		const ps_aspace_map *m = find_map(s, pid, lookup, time);
 		ps_elf_frame ef[PS_ELF_MAX_INLINE];
 		int n = 0;
 		if (m) {
-			struct dso *d = &s->dsos[m->dso];
-			f.module = d->path;
-			ps_elf *e = load_dso(s, d, pid, m);
+			const ps_aspace_obj *ob = ps_aspace_object(s->as, m->obj);
+			f.module = ob->path;
+			ps_elf *e = load_dso(s, pid, m);
 			uint64_t vaddr;
 			if (e &&
 			    ps_elf_offset_to_vaddr(e, lookup - m->start + m->pgoff, &vaddr) == 0)
@@ -573,9 +372,8 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 			 * less the one a return address was adjusted by). */
 			for (int i = 0; i < n; i++)
 				ef[i].start = vaddr - ef[i].start;
-			if (!n && (d->kind == DSO_ANON || !e)) {
-				struct proc *p = get_proc(s, pid, 0);
-				ps_jit *j = p ? get_jit(s, p) : NULL;
+			if (!n && (ob->kind == PS_OBJ_ANON || !e)) {
+				ps_jit *j = get_jit(s, pid);
 				const char *jn = j ? ps_jit_lookup(j, lookup) : NULL;
 				if (jn) {
 					ef[0] = (ps_elf_frame){jn, NULL, 0, 0};
@@ -585,8 +383,7 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 				}
 			}
 		} else {
-			struct proc *p = get_proc(s, pid, 0);
-			ps_jit *j = p ? get_jit(s, p) : NULL;
+			ps_jit *j = get_jit(s, pid);
 			const char *jn = j ? ps_jit_lookup(j, lookup) : NULL;
 			if (jn) {
 				ef[0] = (ps_elf_frame){jn, NULL, 0, 0};
@@ -611,7 +408,7 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 		if (!n) {
 			char buf[512];
 			if (m)
-				snprintf(buf, sizeof(buf), "[%s]", s->dsos[m->dso].base);
+				snprintf(buf, sizeof(buf), "[%s]", ps_aspace_object(s->as, m->obj)->base);
 			f.name = intern(s, m ? buf : "[unknown]");
 			f.offset = m ? lookup - m->start + m->pgoff : 0;
 			err = pool_add(s, &f);
@@ -684,54 +481,9 @@ static int resolve(struct sess *s, uint32_t pid, int kernel, uint64_t lookup, ui
 	return resolve_disk(s, pid, kernel, lookup, addr, time, out);
 }
 
-static int add_comm(struct sess *s, uint32_t tid, const char *comm, uint64_t time)
-{
-	if (grow((void **)&s->comms, &s->commcap, s->ncomms, sizeof(*s->comms)))
-		return -ENOMEM;
-	uint32_t prev;
-	struct comm *c = &s->comms[s->ncomms];
-	c->name = intern(s, comm);
-	c->time = time;
-	c->next = u64map_get(&s->comm_by_tid, tid, &prev) ? prev + 1 : 0;
-	if (!c->name)
-		return -ENOMEM;
-	return u64map_put(&s->comm_by_tid, tid, (uint32_t)s->ncomms++);
-}
-
-static int add_fork(struct sess *s, const ps_task *t)
-{
-	if (grow((void **)&s->forks, &s->forkcap, s->nforks, sizeof(*s->forks)))
-		return -ENOMEM;
-	s->forks[s->nforks] = (struct fork){t->ppid, t->ptid, t->time};
-	return u64map_put(&s->parent_by_tid, t->tid, (uint32_t)s->nforks++);
-}
-
-/* The name thread tid had at time: its latest name set before then; failing that (the
- * records of different CPUs arrive in any order), its earliest; failing that, the name it
- * inherited from the thread that created it. */
-static const char *comm_at(struct sess *s, uint32_t tid, uint64_t time, int depth)
-{
-	uint32_t idx;
-	if (u64map_get(&s->comm_by_tid, tid, &idx)) {
-		const struct comm *best = NULL, *first = NULL;
-		for (uint32_t i = idx + 1; i; i = s->comms[i - 1].next) {
-			const struct comm *c = &s->comms[i - 1];
-			if (c->time <= time && (!best || c->time > best->time))
-				best = c;
-			if (!first || c->time <= first->time)
-				first = c;
-		}
-		return best ? best->name : first->name;
-	}
-	if (depth < 16 && u64map_get(&s->parent_by_tid, tid, &idx))
-		return comm_at(s, s->forks[idx].ptid, s->forks[idx].time, depth + 1);
-	return NULL;
-}
-
 static const char *get_comm(struct sess *s, uint32_t pid, uint32_t tid, uint64_t time)
 {
-	const char *c = comm_at(s, tid, time, 0);
-	return c ? c : comm_at(s, pid, time, 0);
+	return ps_aspace_comm_at(s->as, pid, tid, time);
 }
 
 /* Address spaces, names and embedded symbols: what samples need to be named. */
@@ -739,21 +491,11 @@ static int take_record(struct sess *s, const ps_event *ev)
 {
 	int err = 0;
 	if (ev->type == PS_REC_MMAP) {
-		err = add_map(s, &ev->mmap);
+		err = ps_aspace_mmap(s->as, &ev->mmap, 0);
 	} else if (ev->type == PS_REC_COMM) {
-		err = add_comm(s, ev->comm.tid, ev->comm.comm, ev->comm.time);
+		err = ps_aspace_comm(s->as, &ev->comm);
 	} else if (ev->type == PS_REC_FORK) {
-		err = add_fork(s, &ev->task);
-		if (!err && ev->task.pid != ev->task.ppid) {
-			struct proc *p = get_proc(s, ev->task.pid, 1);
-			if (!p)
-				return -ENOMEM;
-			if (!p->has_parent) {
-				p->has_parent = 1;
-				p->ppid = ev->task.ppid;
-				p->fork_time = ev->task.time;
-			}
-		}
+		err = ps_aspace_fork(s->as, &ev->task);
 	} else if (ev->type == PS_REC_SYMBOL && s->o->use_embedded) {
 		s->have_embedded = 1;
 		err = add_embedded(s, &ev->sym);
@@ -850,13 +592,9 @@ static int collect_frames(struct sess *s, const ps_sample *sm, uint32_t pid, int
  * the trace, then back to its start for the samples. */
 static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 {
-	memset(s, 0, sizeof(*s));
-	s->o = o;
-	s->r = r;
-	s->arena = ps_arena_new();
-	if (!s->arena)
-		return -ENOMEM;
-	int err = ps_trace_rewind(r);
+	int err = sess_init(s, r, o);
+	if (!err)
+		err = ps_trace_rewind(r);
 	if (!err)
 		err = pass_one(s, r);
 	if (!err)
@@ -914,7 +652,7 @@ int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, v
 	if (!err && got < 0)
 		err = got;
 	if (rep)
-		*rep = s.rep;
+		*rep = sess_report(&s);
 	sess_release(&s);
 	return err;
 }
@@ -1097,14 +835,14 @@ static int mapping_of(struct build *b, uint32_t pid, uint64_t lookup, uint64_t t
 {
 	struct sess *s = b->s;
 	*out = PS_MAPPING_NONE;
-	const struct map *m = find_map(s, pid, lookup, time);
+	const ps_aspace_map *m = find_map(s, pid, lookup, time);
 	if (!m)
 		return 0;
-	if (!b->addresses && m->dso < b->dso_mapping_cap && b->dso_mapping[m->dso]) {
-		*out = b->dso_mapping[m->dso] - 1;
+	if (!b->addresses && m->obj < b->dso_mapping_cap && b->dso_mapping[m->obj]) {
+		*out = b->dso_mapping[m->obj] - 1;
 		return 0;
 	}
-	const struct dso *d = &s->dsos[m->dso];
+	const ps_aspace_obj *d = ps_aspace_object(s->as, m->obj);
 	char bid[41];
 	hex(bid, d->build_id, d->build_id_size);
 	ps_mapping pm = {d->path, d->build_id_size ? bid : NULL, 0, 0, 0};
@@ -1117,10 +855,10 @@ static int mapping_of(struct build *b, uint32_t pid, uint64_t lookup, uint64_t t
 	if (err || b->addresses)
 		return err;
 	size_t cap = b->dso_mapping_cap;
-	if (PS_GROW(b->dso_mapping, b->dso_mapping_cap, s->ndsos))
+	if (PS_GROW(b->dso_mapping, b->dso_mapping_cap, ps_aspace_nobjects(s->as)))
 		return -ENOMEM;
 	memset(b->dso_mapping + cap, 0, (b->dso_mapping_cap - cap) * sizeof(*b->dso_mapping));
-	b->dso_mapping[m->dso] = *out + 1;
+	b->dso_mapping[m->obj] = *out + 1;
 	return 0;
 }
 
@@ -1168,9 +906,10 @@ static int model_frame(struct build *b, size_t i, const ps_sample *sm, int kerne
 	if (!f->resolved && s->o->addrs) {
 		/* An unresolved frame is named by where it is: module+offset or the address. */
 		b->name.len = 0;
-		const struct map *m = kernel ? NULL : find_map(s, sm->pid, lookup, sm->time);
+		const ps_aspace_map *m = kernel ? NULL : find_map(s, sm->pid, lookup, sm->time);
 		if (m && !(f->module && !strcmp(f->module, "[jit]")))
-			err = ps_buf_printf(&b->name, "%s+0x%llx", s->dsos[m->dso].base,
+			err = ps_buf_printf(&b->name, "%s+0x%llx",
+					    ps_aspace_object(s->as, m->obj)->base,
 					    (unsigned long long)(lookup - m->start + m->pgoff));
 		else
 			err = ps_buf_printf(&b->name, "0x%llx", (unsigned long long)addr);
@@ -1394,11 +1133,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	/* A time range needs the recording's start, known at the end: samples are taken one
 	 * by one then (as kept ones are). */
 	int by_sample = keep || o->time_range;
-	memset(&s, 0, sizeof(s));
-	s.o = &ro;
-	s.r = r;
-	s.arena = ps_arena_new();
-	int err = s.arena ? ps_trace_rewind(r) : -ENOMEM;
+	int err = sess_init(&s, r, &ro);
+	if (!err)
+		err = ps_trace_rewind(r);
 
 	/* Columns: what one sample counts, and the time it stands for when the event is a
 	 * clock (its period is nanoseconds). */
@@ -1515,7 +1252,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	if (!err)
 		ps_sym_set_labels(o, out);
 	if (rep)
-		*rep = s.rep;
+		*rep = sess_report(&s);
 	free(rt.v);
 	ps_index_release(&rt.index);
 	free(b.aggs);
@@ -1610,7 +1347,7 @@ int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w, p
 		err = ps_trace_write(w, &note);
 	}
 	if (rep)
-		*rep = s.rep;
+		*rep = sess_report(&s);
 	ps_buf_release(&ec.names);
 	ps_buf_release(&ec.lines);
 	sess_release(&s);

@@ -1,5 +1,5 @@
-/* ps_sym: turns a trace's address chains into named frames — per-process address spaces
- * from MMAP/FORK records, ELF and DWARF lookups, kallsyms, JIT maps, or the symbols
+/* ps_sym: turns a trace's address chains into named frames — the trace's address spaces
+ * (formats/ps_aspace, over time), ELF and DWARF lookups, kallsyms, JIT maps, or the symbols
  * embedded in the trace — and hands out symbolic samples or folded profiles. */
 #ifndef PS_SYM_H
 #define PS_SYM_H
@@ -73,6 +73,10 @@ typedef struct ps_sym_report {
 				    * by others */
 	int kernel_foreign;        /* recorded on another kernel: this machine's kallsyms was
 				    * not used (o->kallsyms, when set, is always used) */
+	uint64_t dropped_records;  /* MMAP, COMM, FORK records past the bounds of the address
+				    * spaces (a hostile trace): left out, counted */
+	uint64_t cut_lookups;      /* address lookups cut short among a hostile trace's
+				    * overlapping mappings (ps_aspace_stats) */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
 

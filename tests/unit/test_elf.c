@@ -482,3 +482,33 @@ Test(elf, code_labels, .init = setup, .fini = teardown)
 	cr_expect(n && !strcmp(n, "sized"), "inner label split its function: %s", n ? n : "(none)");
 	ps_elf_free(e);
 }
+
+/* DWARF answers are remembered per address and inline ranges per CU: asked again, in any
+ * order, every address still gets its own function, file and line. */
+Test(elf, remembered_answers_stay_per_address, .init = setup, .fini = teardown)
+{
+	if (sh("command -v cc >/dev/null") != 0)
+		cr_skip_test("needs cc");
+	cr_assert_eq(sh("cd %s && printf 'int __attribute__((noinline)) one(int x) { return x + 1; }\\n' > one.c && "
+			"printf '\\nint __attribute__((noinline)) two(int x) { return x * 2; }\\n' > two.c && "
+			"printf 'int one(int); int two(int);\\nint main(int c, char **v) { return one(c) + two(c); }\\n' > m.c && "
+			"cc -g -O1 -o cus one.c two.c m.c",
+			dir),
+		     0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/cus", dir);
+	uint64_t a1 = sym_addr(path, "one"), a2 = sym_addr(path, "two");
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, PS_ELF_INLINE | PS_ELF_LINES), 0);
+	for (int round = 0; round < 3; round++)
+		for (int which = 0; which < 2; which++) {
+			ps_elf_frame fr[PS_ELF_MAX_INLINE];
+			int n = ps_elf_lookup(e, which ? a2 : a1, fr, PS_ELF_MAX_INLINE);
+			cr_assert_eq(n, 1);
+			cr_assert_str_eq(fr[0].name, which ? "two" : "one");
+			cr_assert_not_null(fr[0].file);
+			cr_assert(strstr(fr[0].file, which ? "two.c" : "one.c"), "%s", fr[0].file);
+			cr_assert_eq(fr[0].line, which ? 2u : 1u);
+		}
+	ps_elf_free(e);
+}

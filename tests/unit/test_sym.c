@@ -81,7 +81,8 @@ Test(sym, self_lookup_elf)
 }
 
 /* Writes a trace with this process's mappings and one sample whose leaf is addr. */
-static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
+/* A trace's start: this process's name and executable mappings, at time 1. */
+static ps_trace_writer *write_self_maps(const char *path)
 {
 	ps_trace_writer *w;
 	ps_kv meta[] = {{"event", "cpu-clock"}};
@@ -117,8 +118,15 @@ static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
 		cr_assert_eq(ps_trace_write(w, &ev), 0);
 	}
 	fclose(f);
+	return w;
+}
+
+static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
+{
+	ps_trace_writer *w = write_self_maps(path);
+	uint32_t pid = (uint32_t)getpid();
 	uint64_t ips[] = {PS_CONTEXT_KERNEL, kaddr, PS_CONTEXT_USER, addr};
-	ev = (ps_event){.type = PS_REC_SAMPLE};
+	ps_event ev = {.type = PS_REC_SAMPLE};
 	ev.sample =
 	    (ps_sample){.time = 2, .period = 1, .pid = pid, .tid = pid, .nr = 4, .ips = ips};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
@@ -555,4 +563,54 @@ Test(sym, time_range_without_stats, .init = mk_tmp, .fini = rm_tmp)
 	cr_expect_eq(total_in(trace, 0, 1), 1);
 	cr_expect_eq(total_in(trace, 1, 2), 10);
 	cr_expect_eq(total_in(trace, 2, -1), 100);
+}
+
+/* A process that execs loses its old image: a sample after the exec at an address only
+ * the old image mapped is not named after the old image's function. */
+static void write_exec_trace(const char *path, uint64_t addr, int nexec)
+{
+	ps_trace_writer *w = write_self_maps(path);
+	uint32_t pid = (uint32_t)getpid();
+	uint64_t ips[] = {PS_CONTEXT_USER, addr};
+	ps_event ev;
+	for (int i = 0; i < nexec; i++) {
+		ev = (ps_event){.type = PS_REC_COMM};
+		ev.comm = (ps_comm){.time = 5, .pid = pid, .tid = pid, .exec = 1, .comm = "newimage"};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+	}
+	ev = (ps_event){.type = PS_REC_SAMPLE};
+	ev.sample = (ps_sample){.time = 10, .period = 1, .pid = pid, .tid = pid, .nr = 2, .ips = ips};
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	cr_assert_eq(ps_trace_commit(w), 0);
+}
+
+Test(sym, exec_hides_the_old_image, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	write_exec_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function + 1, 1);
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.use_embedded = 0;
+	ps_sym_report rep;
+	char *out = fold_trace(trace, &o, &rep);
+	/* (A chain is named once, at its first sample: a chain sampled both before and after
+	 * the exec keeps the old image's names, as it did before the model knew of execs.) */
+	cr_expect_str_eq(out, "newimage;[unknown] 1\n");
+	cr_expect_eq(rep.dropped_records, 0);
+	free(out);
+}
+
+/* A hostile trace's records beyond the address-space model's bounds are dropped and
+ * counted, not kept without end. */
+Test(sym, records_over_the_bounds_are_counted, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	write_exec_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function + 1, 5000);
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	ps_sym_report rep;
+	free(fold_trace(trace, &o, &rep));
+	cr_expect_eq(rep.dropped_records, 5000 - 4096, "execs over 4096 per process");
 }

@@ -557,3 +557,48 @@ Test(unwind, garbage_never_crashes)
 	int good = ps_unwind_sample(u, me, cap_regs, cap_stack, cap_len, ips, 256);
 	cr_assert_gt(good, 6);
 }
+
+/* An mmap over part of a mapping (as ld.so maps a library's whole span, then its segments
+ * over it) leaves the rest of the mapping where it was: the split halves keep the file
+ * and its load bias, and the unwinder's reference counts survive the split. */
+Test(unwind, a_split_mapping_keeps_its_code)
+{
+	unwind_test_root();
+	uint32_t me = (uint32_t)getpid();
+	int n0 = ps_unwind_sample(u, me, cap_regs, cap_stack, cap_len, ips, 256);
+	cr_assert_gt(n0, 6);
+	/* The executable mapping holding the sampled IP, and a page of it no frame is in. */
+	FILE *f = fopen("/proc/self/maps", "r");
+	cr_assert_not_null(f);
+	char line[512];
+	unsigned long long s = 0, e = 0, hole = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx-%llx", &s, &e) == 2 && s <= cap_regs[R_IP] && cap_regs[R_IP] < e)
+			break;
+	fclose(f);
+	cr_assert_lt(s, e);
+	for (unsigned long long p = s + 0x1000; p + 0x1000 < e && !hole; p += 0x1000) {
+		int used = 0;
+		for (int i = 0; i < n0; i++)
+			used |= ips[i] - (i > 0) >= p && ips[i] - (i > 0) < p + 0x1000;
+		if (!used)
+			hole = p;
+	}
+	if (!hole)
+		cr_skip_test("the test binary's code is one page or every page holds a frame");
+	int below = 0, above = 0;
+	for (int i = 0; i < n0; i++) {
+		below |= ips[i] >= s && ips[i] < hole;
+		above |= ips[i] >= hole + 0x1000 && ips[i] < e;
+	}
+	ps_unwind_mmap(u, me, hole, 0x1000, 0, "//anon");
+	int n = ps_unwind_sample(u, me, cap_regs, cap_stack, cap_len, ips, 256);
+	cr_assert_eq(n, n0, "frames on both sides of the hole (below %d, above %d)", below, above);
+	cr_assert_eq(ps_unwind_last_truncated(u), 0);
+	/* And a fork's copy shares the halves: both processes unwind, then lose them. */
+	ps_unwind_fork(u, me, 0x7ffffff0);
+	cr_assert_eq(ps_unwind_sample(u, 0x7ffffff0, cap_regs, cap_stack, cap_len, ips, 256), n0);
+	ps_unwind_exec(u, me);
+	cr_assert_eq(ps_unwind_sample(u, 0x7ffffff0, cap_regs, cap_stack, cap_len, ips, 256), n0);
+	cr_assert_eq(ps_unwind_sample(u, me, cap_regs, cap_stack, cap_len, ips, 256), 1);
+}

@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,4 +89,47 @@ Test(util, grow_doubles_and_keeps_contents)
 	for (int i = 0; i < 1000; i++)
 		cr_assert_eq(a[i], i);
 	free(a);
+}
+
+static int id_is(const void *ctx, uint32_t id) { return *(const uint32_t *)ctx == id; }
+
+Test(util, index_remove_keeps_the_rest_reachable)
+{
+	/* Few distinct hashes: long probe runs that wrap around the table's end, where a
+	 * removal must move later entries back. */
+	ps_index x = {0};
+	enum { N = 400 };
+	uint64_t h[N];
+	for (uint32_t i = 0; i < N; i++) {
+		h[i] = (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL | 1023; /* all home at the end */
+		cr_assert_eq(ps_index_insert(&x, h[i], i), 0);
+	}
+	for (uint32_t i = 0; i < N; i += 3)
+		cr_assert_eq(ps_index_remove(&x, h[i], i), 0);
+	cr_assert_eq(ps_index_remove(&x, h[0], 0), -ENOENT);
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t want = i % 3 ? i : UINT32_MAX;
+		cr_assert_eq(ps_index_find(&x, h[i], id_is, &i), want, "id %u", i);
+	}
+	/* Removed ids can come back. */
+	cr_assert_eq(ps_index_insert(&x, h[3], 3), 0);
+	uint32_t three = 3;
+	cr_assert_eq(ps_index_find(&x, h[3], id_is, &three), 3);
+	ps_index_release(&x);
+}
+
+Test(util, index_clear_empties_and_refills)
+{
+	ps_index x = {0};
+	for (uint32_t i = 0; i < 3000; i++)
+		cr_assert_eq(ps_index_insert(&x, ps_hash_u64(i), i), 0);
+	size_t size = x.mask + 1;
+	ps_index_clear(&x);
+	cr_assert_eq(x.n, 0);
+	cr_assert_eq(x.mask + 1, size, "the memory stays");
+	for (uint32_t i = 0; i < 3000; i++)
+		cr_assert_eq(ps_index_find(&x, ps_hash_u64(i), NULL, NULL), UINT32_MAX);
+	cr_assert_eq(ps_index_insert(&x, ps_hash_u64(7), 0), 0);
+	cr_assert_eq(ps_index_find(&x, ps_hash_u64(7), NULL, NULL), 0);
+	ps_index_release(&x);
 }
