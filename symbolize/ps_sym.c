@@ -64,7 +64,6 @@ struct sess {
 	void *vdso_image;
 	int vdso_tried;
 	ps_sym_report rep;
-	ps_sym_frame out[MAX_FRAMES];
 };
 
 /* A process's JIT map was looked for and there is none. */
@@ -562,32 +561,6 @@ static int for_each_addr(struct sess *s, const ps_sample *sm, addr_fn fn, void *
 	return 0;
 }
 
-struct walk_ctx {
-	size_t n;
-};
-
-static int collect_frames(struct sess *s, const ps_sample *sm, uint32_t pid, int kernel,
-			  uint64_t lookup, uint64_t addr, void *ctx)
-{
-	struct walk_ctx *w = ctx;
-	struct resolved *res;
-	int err = resolve(s, pid, kernel, lookup, addr, sm->time, &res);
-	if (err)
-		return err;
-	for (uint32_t i = 0; i < res->n && w->n < MAX_FRAMES; i++) {
-		/* Embedded symbols carry inline frames; --no-inline leaves them out here. */
-		if (s->pool[res->first + i].inlined && !s->o->inline_frames)
-			continue;
-		s->out[w->n] = s->pool[res->first + i];
-		s->out[w->n].addr = addr;
-		s->rep.frames++;
-		if (!s->out[w->n].resolved)
-			s->rep.unresolved++;
-		w->n++;
-	}
-	return 0;
-}
-
 /* Starts a session: address spaces, names and embedded symbols from a first pass over
  * the trace, then back to its start for the samples. */
 static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
@@ -599,61 +572,6 @@ static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 		err = pass_one(s, r);
 	if (!err)
 		err = ps_trace_rewind(r);
-	return err;
-}
-
-/* The next sample that passes the options' filters, and its thread's name (NULL when
- * unknown: no name filter matches it). Returns 1, 0 at the end, or a negative code. */
-static int next_sample(struct sess *s, ps_trace_reader *r, ps_event *ev, const char **comm)
-{
-	const ps_sym_opts *o = s->o;
-	int got;
-	while ((got = ps_trace_next(r, ev)) > 0) {
-		if (ev->type != PS_REC_SAMPLE)
-			continue;
-		const ps_sample *sm = &ev->sample;
-		if (o->npids && !id_in(o->pids, o->npids, sm->pid))
-			continue;
-		if (o->ntids && !id_in(o->tids, o->ntids, sm->tid))
-			continue;
-		if (!in_time_range(o, &s->rep.trace, sm->time))
-			continue;
-		*comm = get_comm(s, sm->pid, sm->tid, sm->time);
-		if (o->comm && (!*comm || strcmp(o->comm, *comm)))
-			continue;
-		s->rep.samples++;
-		return 1;
-	}
-	return got;
-}
-
-int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
-		ps_sym_report *rep)
-{
-	struct sess s;
-	int err = sess_begin(&s, r, o);
-	ps_event ev;
-	const char *comm;
-	int got = 0;
-	while (!err && (got = next_sample(&s, r, &ev, &comm)) > 0) {
-		const ps_sample *sm = &ev.sample;
-		char unknown_comm[32];
-		if (!comm) {
-			snprintf(unknown_comm, sizeof(unknown_comm), ":%u", sm->tid);
-			comm = unknown_comm;
-		}
-		struct walk_ctx w = {0};
-		err = for_each_addr(&s, sm, collect_frames, &w);
-		if (err)
-			break;
-		ps_sym_sample out = {comm, sm->pid, sm->tid, sm->cpu, sm->time, sm->period, w.n, s.out};
-		err = fn(ctx, &out);
-	}
-	if (!err && got < 0)
-		err = got;
-	if (rep)
-		*rep = sess_report(&s);
-	sess_release(&s);
 	return err;
 }
 

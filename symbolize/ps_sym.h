@@ -55,14 +55,6 @@ typedef struct ps_sym_frame {
 	unsigned kernel : 1, inlined : 1, resolved : 1, jit : 1, has_offset : 1;
 } ps_sym_frame;
 
-typedef struct ps_sym_sample {
-	const char *comm;
-	uint32_t pid, tid, cpu;
-	uint64_t time, period;
-	size_t nframes;
-	const ps_sym_frame *frames; /* leaf first */
-} ps_sym_sample;
-
 typedef struct ps_sym_report {
 	uint64_t samples;          /* samples handed out */
 	uint64_t frames, unresolved;
@@ -79,12 +71,6 @@ typedef struct ps_sym_report {
 				    * overlapping mappings (ps_aspace_stats) */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
 } ps_sym_report;
-
-/* Calls fn for every sample of the trace (after the filters). Strings and frames are
- * valid during the call. A non-zero return from fn stops the walk and is returned. */
-typedef int (*ps_sym_sample_fn)(void *ctx, const ps_sym_sample *s);
-int ps_sym_walk(ps_trace_reader *r, const ps_sym_opts *o, ps_sym_sample_fn fn, void *ctx,
-		ps_sym_report *rep);
 
 /* Builds the profile model of the trace's samples (after the filters) into out: each stack
  * is the root frame the options ask for (comm, comm-PID, comm-PID/TID: a PS_FRAME_PROCESS
