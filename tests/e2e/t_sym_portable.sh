@@ -13,6 +13,8 @@ heavy=$(share emb.folded ';heavy;')
 within "$heavy" 60 8 || fail "heavy $heavy% is not about 60%"
 $PS flamegraph -i emb.data > out.svg || fail "flamegraph failed"
 grep -q '<title>heavy (' out.svg || fail "flame graph lacks heavy"
-$PS fold -i raw.data --addrs > raw.folded || fail "fold --addrs failed"
+# perf record keeps copies of binaries by build-id under ~/.debug, which perfsample reads:
+# an empty HOME makes sure no copy of this one is found there.
+HOME=$PWD $PS fold -i raw.data --addrs > raw.folded || fail "fold --addrs failed"
 ! grep -q ';heavy;' raw.folded || fail "names resolved without the binary or embedding?"
 grep -q 'split+0x[0-9a-f]*;split+0x' raw.folded || { head -3 raw.folded; fail "unresolved frames are not module+offset"; }
