@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "cmd/util.h"
+#include "formats/ps_dtrace.h"
 #include "formats/ps_error.h"
 #include "formats/ps_perfdata.h"
 #include "formats/ps_perfscript.h"
+#include "formats/ps_pmcstat.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_unwind.h"
 #include "render/ps_callgraph.h"
@@ -25,16 +27,25 @@ void source_init(struct source *s)
 
 /* ---- options ---- */
 
+/* Formats read by a reader of their own into the profile (struct source's stacks). */
+static int stacks_format(const char *f)
+{
+	return !strcmp(f, "pmcstat") || !strcmp(f, "dtrace");
+}
+
 static int known_format(const char *f)
 {
-	return !strcmp(f, "trace") || !strcmp(f, "folded") || !strcmp(f, "perf-script");
+	return !strcmp(f, "trace") || !strcmp(f, "folded") || !strcmp(f, "perf-script") ||
+	       stacks_format(f);
 }
 
 void source_cb_input(const struct opt *o, const char *arg)
 {
 	struct source *s = o->value;
 	if (!known_format(arg))
-		die_usage("unknown input format '%s' (known: trace, folded, perf-script)", arg);
+		die_usage("unknown input format '%s' (known: trace, folded, perf-script, pmcstat, "
+			  "dtrace)",
+			  arg);
 	s->input_format = arg;
 }
 
@@ -102,7 +113,7 @@ void source_cb_all(const struct opt *o, const char *arg)
 
 static void check(struct source *s, const char *cmd)
 {
-	int inputs = !!s->trace + !!s->folded + !!s->perfscript;
+	int inputs = !!s->trace + !!s->folded + !!s->perfscript + !!s->stacks;
 	if (inputs > 1)
 		usage_error(cmd, "give one input: a trace (-i), --folded or --input");
 	if (source_is_trace(s))
@@ -113,6 +124,9 @@ static void check(struct source *s, const char *cmd)
 			     : s->sym.ntids ? "--select-tid"
 			     : s->sym.comm ? "--comm"
 			     : s->sym.time_range ? "--time" : NULL;
+	if (filter && s->stacks)
+		usage_error(cmd, "%s filters the samples of a trace, not %s input", filter,
+			    s->stacks_format);
 	if (filter)
 		usage_error(cmd, "%s filters the samples of a trace, not folded or perf-script text",
 			    filter);
@@ -120,13 +134,21 @@ static void check(struct source *s, const char *cmd)
 		usage_error(cmd, "%s sets the root frame of a trace or perf-script input; folded "
 			    "stacks have theirs",
 			    s->tid_root ? "--tid" : "--pid");
+	if (s->stacks && (s->pid_root || s->tid_root))
+		usage_error(cmd, "%s sets the root frame of a trace or perf-script input; %s "
+			    "input names no process",
+			    s->tid_root ? "--tid" : "--pid", s->stacks_format);
 }
 
 void source_set_input(struct source *s, const char *cmd, const char *format, const char *path)
 {
-	s->trace = s->folded = s->perfscript = NULL;
+	s->trace = s->folded = s->perfscript = s->stacks = NULL;
 	if (!strcmp(format, "perf-script"))
 		s->perfscript = path;
+	else if (stacks_format(format)) {
+		s->stacks = path;
+		s->stacks_format = format;
+	}
 	else if (!strcmp(format, "folded"))
 		s->folded = path;
 	else
@@ -146,7 +168,10 @@ void source_operands(struct source *s, const char *cmd, int argc, char **argv)
 			s->trace = file; /* NULL: perfsample.data */
 		else if (!strcmp(s->input_format, "folded"))
 			s->folded = file ? file : "-";
-		else
+		else if (stacks_format(s->input_format)) {
+			s->stacks = file ? file : "-";
+			s->stacks_format = s->input_format;
+		} else
 			s->perfscript = file ? file : "-";
 	} else if (argc) {
 		if (s->trace || s->folded)
@@ -156,7 +181,7 @@ void source_operands(struct source *s, const char *cmd, int argc, char **argv)
 	check(s, cmd);
 }
 
-int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript; }
+int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript && !s->stacks; }
 
 const char *source_trace_path(const struct source *s)
 {
@@ -431,6 +456,32 @@ static void read_folded(struct source *s, ps_profile *p)
 	close_text(f);
 }
 
+/* pmcstat and dtrace text: stacks of their own, read into the model as their FlameGraph
+ * collapse script reads them, and labelled as the script prints them. */
+static void read_stacks(struct source *s, ps_profile *p)
+{
+	const char *path = strcmp(s->stacks, "-") ? s->stacks : "<stdin>";
+	int pmc = !strcmp(s->stacks_format, "pmcstat");
+	FILE *f = open_text(s->stacks);
+	size_t line = 0;
+	int err = pmc ? ps_pmcstat_read(f, p, &line) : ps_dtrace_read(f, p, &line);
+	if (err == PS_EFORMAT)
+		die(pmc ? "cannot read '%s': no pmcstat call graph in it (pmcstat -R LOG -G OUT "
+			  "writes one)"
+			: "cannot read '%s': no DTrace stack with a count in it",
+		    path);
+	if (err == PS_ELIMIT)
+		die("%s:%zu: line longer than 1 MiB, or counts that add up past 2^63-1", path,
+		    line);
+	if (err)
+		die("cannot read '%s': %s", path, ps_strerror(err));
+	close_text(f);
+	/* No demangling: the scripts print names as the tools do. */
+	ps_label_opts lo = {0};
+	lo.flags = (s->sym.annotate_kernel ? PS_LABEL_KERNEL : 0) | (pmc ? 0 : PS_LABEL_INLINE);
+	ps_profile_set_labels(p, &lo);
+}
+
 /* ---- traces into profiles ---- */
 
 void jit_refused_note(const ps_sym_report *rep)
@@ -454,6 +505,10 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 		memset(sum, 0, sizeof(*sum));
 	if (s->folded) {
 		read_folded(s, p);
+		return p;
+	}
+	if (s->stacks) {
+		read_stacks(s, p);
 		return p;
 	}
 	if (s->perfscript) {
