@@ -15,6 +15,7 @@
 #include "formats/ps_perfdata.h"
 #include "formats/ps_perfscript.h"
 #include "formats/ps_pmcstat.h"
+#include "formats/ps_pprof.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_unwind.h"
 #include "render/ps_callgraph.h"
@@ -30,7 +31,7 @@ void source_init(struct source *s)
 /* Formats read by a reader of their own into the profile (struct source's stacks). */
 static int stacks_format(const char *f)
 {
-	return !strcmp(f, "pmcstat") || !strcmp(f, "dtrace");
+	return !strcmp(f, "pmcstat") || !strcmp(f, "dtrace") || !strcmp(f, "pprof");
 }
 
 static int known_format(const char *f)
@@ -44,7 +45,7 @@ void source_cb_input(const struct opt *o, const char *arg)
 	struct source *s = o->value;
 	if (!known_format(arg))
 		die_usage("unknown input format '%s' (known: trace, folded, perf-script, pmcstat, "
-			  "dtrace)",
+			  "dtrace, pprof)",
 			  arg);
 	s->input_format = arg;
 }
@@ -482,6 +483,30 @@ static void read_stacks(struct source *s, ps_profile *p)
 	ps_profile_set_labels(p, &lo);
 }
 
+/* pprof's profile.proto: frames per function, or per location for exports (as a trace's),
+ * named and labelled as a trace's are. */
+static void read_pprof(struct source *s, ps_profile *p)
+{
+	const char *path = strcmp(s->stacks, "-") ? s->stacks : "<stdin>";
+	FILE *f = open_text(s->stacks);
+	ps_pprof_opts o = {.addresses = s->sym.addresses, .lines = s->sym.lines};
+	ps_pprof_info *info = &s->pprof;
+	int err = ps_pprof_read(f, &o, p, info);
+	if ((err == PS_EFORMAT || err == PS_ELIMIT) && info->why)
+		die("cannot read '%s' as a pprof profile: %s", path, info->why);
+	if (err == PS_ETRUNC)
+		die("cannot read '%s': the gzip stream is cut short", path);
+	if (err == PS_ECORRUPT)
+		die("cannot read '%s': corrupt gzip data", path);
+	if (err)
+		die("cannot read '%s': %s", path, ps_strerror(err));
+	close_text(f);
+	if (info->dropped)
+		warn("'%s' has %zu sample types; perfsample reads the first %d and drops %s", path,
+		     info->ntypes, PS_PROFILE_MAX_COLS, info->dropped_names);
+	ps_sym_set_labels(&s->sym, p);
+}
+
 /* ---- traces into profiles ---- */
 
 void jit_refused_note(const ps_sym_report *rep)
@@ -505,6 +530,10 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 		memset(sum, 0, sizeof(*sum));
 	if (s->folded) {
 		read_folded(s, p);
+		return p;
+	}
+	if (s->stacks && !strcmp(s->stacks_format, "pprof")) {
+		read_pprof(s, p);
 		return p;
 	}
 	if (s->stacks) {

@@ -1,6 +1,6 @@
 /* cmd/source: where a command's stacks come from — a perfsample trace (-i, the default
  * perfsample.data), folded text (--folded), perf-script text (--input perf-script) or
- * another tool's stacks (--input pmcstat, dtrace) — the
+ * another tool's stacks (--input pmcstat, dtrace, pprof) — the
  * options every command that reads stacks shares (input, root frame, filters, names), and
  * everything that turns an input into a profile, a walk of samples or a trace summary.
  * The one place that knows how inputs are read. */
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cmd/options.h"
+#include "formats/ps_pprof.h"
 #include "formats/ps_profile.h"
 #include "formats/ps_trace.h"
 #include "symbolize/ps_sym.h"
@@ -18,8 +19,9 @@ struct source {
 	const char *trace;	  /* -i: a perfsample trace */
 	const char *folded;	  /* --folded FILE|- */
 	const char *perfscript;	  /* --input perf-script FILE|- */
-	const char *stacks;	  /* --input pmcstat|dtrace FILE|-: another tool's stacks */
+	const char *stacks;	  /* --input pmcstat|dtrace|pprof FILE|-: another tool's stacks */
 	const char *stacks_format; /* which tool's */
+	ps_pprof_info pprof;	  /* what a pprof input said beyond its stacks, once read */
 	const char *input_format; /* --input FORMAT: its file is the operand */
 	int pid_root, tid_root;	  /* --pid, --tid: root frame comm-PID, comm-PID/TID */
 	int strict;		  /* malformed folded lines are fatal */
@@ -44,8 +46,8 @@ void source_cb_all(const struct opt *o, const char *arg);
 	OPT_STRING(0, "folded", &(s)->folded, "FILE|-", "folded stacks from any tool"),        \
 	OPT_CALLBACK(0, "input", (s), "FORMAT",                                                 \
 		     "the operand FILE (default stdin) is FORMAT: trace, folded, perf-script "  \
-		     "(`perf script` text), pmcstat (`pmcstat -G` call graphs) or dtrace "      \
-		     "(stack aggregations)",                                                    \
+		     "(`perf script` text), pmcstat (`pmcstat -G` call graphs), dtrace (stack " \
+		     "aggregations) or pprof (profile.proto, gzipped or not)",                  \
 		     source_cb_input)
 
 /* How the input is read. */
@@ -106,7 +108,7 @@ void source_cb_all(const struct opt *o, const char *arg);
  * choices together (one input; filters need a trace); a mistake is a usage error. */
 void source_operands(struct source *s, const char *cmd, int argc, char **argv);
 /* The same checks for a source whose file was set by the command (diff's two operands):
- * format is "trace", "folded", "perf-script", "pmcstat" or "dtrace". */
+ * format is "trace", "folded", "perf-script", "pmcstat", "dtrace" or "pprof". */
 void source_set_input(struct source *s, const char *cmd, const char *format, const char *path);
 
 int source_is_trace(const struct source *s);

@@ -63,7 +63,12 @@ printf '\0a;b;c 10\nmain;x 5 7\nbad line\n' >"$seeds/folded/small"
 # Other tools' stacks: the inputs the e2e tests compare with FlameGraph's scripts.
 for f in tests/data/stacks/pmcstat-*.txt; do cp "$f" "$seeds/pmcstat/"; done
 for f in tests/data/stacks/dtrace-*.txt; do head -c 20000 "$f" >"$seeds/dtrace/$(basename "$f")"; done
-for f in tests/data/stacks/*.pb.gz; do [ -f "$f" ] && cp "$f" "$seeds/pprof/"; done
+# pprof: byte 0 picks the options; each profile gzipped and raw (what mutates well).
+for f in tests/data/stacks/*.pb.gz; do
+	b=$(basename "$f" .pb.gz)
+	{ printf '\0'; cat "$f"; } >"$seeds/pprof/$b-gz"
+	{ printf '\5'; gzip -dc "$f"; } >"$seeds/pprof/$b-raw"
+done
 for f in tests/data/fuzz-regressions/*; do
 	[ -f "$f" ] || continue
 	case $(basename "$f") in

@@ -1,6 +1,7 @@
 /* Replays every input saved in tests/data/fuzz-regressions/ (named trace-*, perfdata-*,
- * folded-*, perfscript-*, pmcstat-* or dtrace-* by the parser they crashed or stressed):
- * trace, perf.data, folded, pmcstat and dtrace inputs through the fuzz targets' own code, perf-script text through the reader and the collapse with each
+ * folded-*, perfscript-*, pmcstat-*, dtrace-* or pprof-* by the parser they crashed or
+ * stressed): trace, perf.data, folded, pmcstat, dtrace and pprof inputs through the fuzz
+ * targets' own code, perf-script text through the reader and the collapse with each
  * option. Checks that reading is deterministic: a second read gives the same result. Under
  * `make check-asan` a memory error in any of them is fatal. */
 #include <criterion/criterion.h>
@@ -16,6 +17,7 @@
 #include "fuzz/fuzz_perfdata.c"
 #include "fuzz/fuzz_pmcstat.c"
 #include "fuzz/fuzz_dtrace.c"
+#include "fuzz/fuzz_pprof.c"
 
 #define DIR_PATH "tests/data/fuzz-regressions"
 
@@ -139,9 +141,11 @@ Test(fuzz_regressions, replay_saved_inputs)
 			ps_fuzz_pmcstat(data, size);
 		} else if (!strncmp(de->d_name, "dtrace-", 7)) {
 			ps_fuzz_dtrace(data, size);
+		} else if (!strncmp(de->d_name, "pprof-", 6)) {
+			ps_fuzz_pprof(data, size);
 		} else {
 			cr_assert_fail("%s: name it trace-*, perfdata-*, folded-*, perfscript-*, "
-				       "pmcstat-* or dtrace-*",
+				       "pmcstat-*, dtrace-* or pprof-*",
 				       de->d_name);
 		}
 		free(data);
