@@ -117,6 +117,8 @@ static void check(struct source *s, const char *cmd)
 	int inputs = !!s->trace + !!s->folded + !!s->perfscript + !!s->stacks;
 	if (inputs > 1)
 		usage_error(cmd, "give one input: a trace (-i), --folded or --input");
+	if (s->sample_type && !(s->stacks && !strcmp(s->stacks_format, "pprof")))
+		usage_error(cmd, "--sample-type chooses among the sample types of pprof input");
 	if (source_is_trace(s))
 		return;
 	/* Text input carries no samples to filter (folded) or is collapsed as
@@ -489,9 +491,14 @@ static void read_pprof(struct source *s, ps_profile *p)
 {
 	const char *path = strcmp(s->stacks, "-") ? s->stacks : "<stdin>";
 	FILE *f = open_text(s->stacks);
-	ps_pprof_opts o = {.addresses = s->sym.addresses, .lines = s->sym.lines};
+	ps_pprof_opts o = {.addresses = s->sym.addresses,
+			   .lines = s->sym.lines,
+			   .sample_type = s->sample_type};
 	ps_pprof_info *info = &s->pprof;
 	int err = ps_pprof_read(f, &o, p, info);
+	if (info->no_such_type)
+		die_usage("'%s' has no sample type '%s' (it has %s)", path, s->sample_type,
+			  info->types);
 	if ((err == PS_EFORMAT || err == PS_ELIMIT) && info->why)
 		die("cannot read '%s' as a pprof profile: %s", path, info->why);
 	if (err == PS_ETRUNC)

@@ -22,6 +22,7 @@ struct source {
 	const char *stacks;	  /* --input pmcstat|dtrace|pprof FILE|-: another tool's stacks */
 	const char *stacks_format; /* which tool's */
 	ps_pprof_info pprof;	  /* what a pprof input said beyond its stacks, once read */
+	const char *sample_type;  /* --sample-type: pprof input's type to show */
 	const char *input_format; /* --input FORMAT: its file is the operand */
 	int pid_root, tid_root;	  /* --pid, --tid: root frame comm-PID, comm-PID/TID */
 	int strict;		  /* malformed folded lines are fatal */
@@ -55,6 +56,9 @@ void source_cb_all(const struct opt *o, const char *arg);
 	OPT_BOOL(0, "period", &(s)->weight_period,                                              \
 		 "weight stacks by sample period instead of counting samples"),                \
 	OPT_BOOL(0, "strict", &(s)->strict, "malformed folded lines are an error, not skipped"), \
+	OPT_STRING(0, "sample-type", &(s)->sample_type, "TYPE",                                 \
+		   "pprof input: show TYPE's values (inuse_space, cpu...; default the first "  \
+		   "sample type)"),                                                             \
 	OPT_STRING(0, "event-filter", &(s)->event_filter, "EVENT",                              \
 		   "perf.data or perf-script input: keep EVENT's samples (default: the first "  \
 		   "event, as stackcollapse-perf.pl does)")

@@ -156,6 +156,8 @@ typedef struct dec {
 	size_t nstrs, strcap, ntypes, typecap, nmaps, mapcap, nfuncs, funccap, nlocs, loccap,
 	    nsamples, samplecap;
 	pb period_type;
+	size_t col_type[PS_PROFILE_MAX_COLS]; /* per column: its sample type */
+	ps_buf typenames;
 	uint64_t *comments; /* string indexes */
 	size_t ncomments, commentcap;
 	char **cstrs; /* per string: its copy, made on first use */
@@ -524,13 +526,37 @@ static int decode_types(dec *d)
 		return bad(d, "no sample types (not a pprof profile?)");
 	ps_buf dropped = {0};
 	int err = 0;
+	/* The chosen type first (renderers show column 0), then the others in order. */
+	size_t first = SIZE_MAX;
+	const char *want = d->o->sample_type;
 	for (size_t i = 0; !err && i < d->ntypes; i++) {
+		uint64_t v[2] = {0};
+		const char *type;
+		if ((err = ints(d, d->types[i], v, 2)) || (err = str(d, v[0], &type)))
+			break;
+		if (want && !strcmp(type, want) && first == SIZE_MAX)
+			first = i;
+		err = ps_buf_printf(&d->typenames, "%s%s", i ? ", " : "", type);
+	}
+	if (d->info)
+		copy_name(d->info->types, sizeof(d->info->types),
+			  d->typenames.data ? d->typenames.data : "");
+	if (!err && want && first == SIZE_MAX) {
+		if (d->info)
+			d->info->no_such_type = 1;
+		err = bad(d, "it has no such sample type");
+	}
+	if (first == SIZE_MAX)
+		first = 0;
+	for (size_t k = 0; !err && k < d->ntypes; k++) {
+		size_t i = k == 0 ? first : k <= first ? k - 1 : k;
 		uint64_t v[2] = {0}; /* type, unit */
 		const char *type, *unit;
 		if ((err = ints(d, d->types[i], v, 2)) || (err = str(d, v[0], &type)) ||
 		    (err = str(d, v[1], &unit)))
 			break;
-		if (i < PS_PROFILE_MAX_COLS) {
+		if (k < PS_PROFILE_MAX_COLS) {
+			d->col_type[k] = i;
 			if (ps_profile_add_type(d->p, type, unit) < 0)
 				err = -ENOMEM;
 			continue;
@@ -619,7 +645,7 @@ static int decode_sample(dec *d, pb r)
 		return bad(d, "a sample has another number of values than there are sample types");
 	uint64_t vals[PS_PROFILE_MAX_COLS] = {0};
 	for (size_t c = 0; c < nvals && c < PS_PROFILE_MAX_COLS; c++) {
-		vals[c] = d->u[nlocs + c];
+		vals[c] = d->u[nlocs + d->col_type[c]];
 		if (vals[c] > INT64_MAX)
 			return bad(d, "a negative sample value (a diff base profile?)");
 	}
@@ -786,6 +812,7 @@ int ps_pprof_read_mem(const void *data, size_t size, const ps_pprof_opts *o, ps_
 	free(d.samples);
 	free(d.cstrs);
 	free(d.comments);
+	ps_buf_release(&d.typenames);
 	ps_arena_free(d.arena);
 	free(d.maps);
 	free(d.funcs);

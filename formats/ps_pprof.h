@@ -21,6 +21,9 @@ typedef struct ps_pprof_opts {
 	int addresses;
 	int lines;	  /* per function: keep file:line (the label option shows it) */
 	size_t max_bytes; /* the limit of the file and the decompressed profile; 0: default */
+	/* The sample type to put first (column 0, what renderers show); NULL: the file's
+	 * first. A type the file lacks is PS_EFORMAT with info->no_such_type set. */
+	const char *sample_type;
 } ps_pprof_opts;
 
 /* What the profile says beyond its stacks. */
@@ -33,14 +36,16 @@ typedef struct ps_pprof_info {
 	size_t ntypes;		 /* sample types in the file */
 	size_t dropped;		 /* of them, past PS_PROFILE_MAX_COLS: not read */
 	char dropped_names[128]; /* their "type/unit" names, ", " between, cut short */
+	char types[256];	 /* the sample types' names, ", " between, as in the file */
+	int no_such_type;	 /* o->sample_type is not one of them */
 	const char *why;	 /* on PS_EFORMAT or PS_ELIMIT: what is wrong, a static string */
 } ps_pprof_info;
 
 /* Reads the profile in data[0..size) (gzip, detected by its magic, or raw) into out, which
- * must have no columns yet: it gets one per sample type, in the file's order, up to
- * PS_PROFILE_MAX_COLS (info says which were dropped). Every sample adds its values to the
- * node of its stack (ps_profile_add_sample: kept with PS_PROFILE_SAMPLES, with the
- * numeric labels "pid" and "tid" as its pid and tid); a sample's string label "comm" (the
+ * must have no columns yet: it gets one per sample type, in the file's order (but
+ * o->sample_type first), up to PS_PROFILE_MAX_COLS (info says which were dropped). Every sample
+ * adds its values to the node of its stack (ps_profile_add_sample: kept with PS_PROFILE_SAMPLES,
+ * with the numeric labels "pid" and "tid" as its pid and tid); a sample's string label "comm" (the
  * thread's name, as perfsample's export writes it) is the root of its stack, a
  * PS_FRAME_PROCESS frame. Frames are named by the function's
  * name, else its system name, else (a location without lines or functions) "0xADDR",

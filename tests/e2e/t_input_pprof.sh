@@ -44,6 +44,12 @@ $PS fold --input pprof heap.pb.gz >heap.folded || fail "fold of the heap profile
 objects=$(totals heap.pb.gz | sed -n 's,^alloc_objects/count=,,p')
 [ "$(awk '{ s += $NF } END { print s }' heap.folded)" = "$objects" ] || fail "heap fold's total is not $objects"
 grep -q ';main\.allocate ' heap.folded || fail "heap profile lacks main.allocate"
+# --sample-type shows another type's values
+inuse=$(totals heap.pb.gz | sed -n 's,^inuse_space/bytes=,,p')
+$PS fold --input pprof --sample-type inuse_space heap.pb.gz >inuse.folded || fail "--sample-type"
+[ "$(awk '{ s += $NF } END { print s }' inuse.folded)" = "$inuse" ] || fail "inuse_space total is not $inuse"
+expect_error "has no sample type 'nope' \(it has alloc_objects, alloc_space, inuse_objects, inuse_space\)" \
+	$PS fold --input pprof --sample-type nope heap.pb.gz
 
 # pprof -> pprof keeps every value: the same totals per sample type and the same top
 # functions of each.

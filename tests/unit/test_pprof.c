@@ -349,6 +349,30 @@ Test(pprof, more_sample_types_than_columns_are_named_as_dropped)
 	ps_profile_free(p);
 }
 
+/* The sample type chosen goes first: renderers show column 0. */
+Test(pprof, a_chosen_sample_type_is_column_0)
+{
+	enc e = {0};
+	good_profile(&e);
+	int err;
+	ps_pprof_info info;
+	ps_pprof_opts o = {.sample_type = "cpu"};
+	ps_profile *p = read_enc(&e, 0, &o, &err, &info);
+	cr_assert_eq(err, 0);
+	const char *unit;
+	cr_expect_str_eq(ps_profile_type(p, 0, &unit), "cpu");
+	cr_expect_str_eq(ps_profile_type(p, 1, &unit), "samples");
+	cr_expect_eq(ps_profile_total(p, 0), 60000000);
+	cr_expect_eq(ps_profile_total(p, 1), 6);
+	ps_profile_free(p);
+	o.sample_type = "inuse_space";
+	p = read_enc(&e, 0, &o, &err, &info);
+	cr_expect_eq(err, PS_EFORMAT);
+	cr_expect(info.no_such_type);
+	cr_expect_str_eq(info.types, "samples, cpu");
+	ps_profile_free(p);
+}
+
 /* Each kind of damage: PS_EFORMAT with a reason, never a crash or a partial success. */
 static void expect_bad(const enc *e, const char *why_part)
 {
