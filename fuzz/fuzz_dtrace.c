@@ -2,7 +2,7 @@
  * bytes, then the profile written as folded text. Beyond "no crash, no hang, no leak" it
  * checks what must hold for any input: the read ends with 0 or an error code, a
  * successful read found a stack, and every folded line parses back
- * (but an empty frame alone, which prints as the script prints it: " COUNT"). */
+ * (but what folded text cannot say: see below). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,9 +43,11 @@ static int ps_fuzz_dtrace(const uint8_t *data, size_t size)
 		uint64_t c1, c2;
 		int has2;
 		const char *why;
-		/* A stack of one empty frame prints as " COUNT", as the script prints it. */
-		if (l[0] != ' ' &&
-		    ps_folded_parse_line(l, (size_t)(nl - l), &sl, &c1, &c2, &has2, &why))
+		/* A stack of one empty frame prints as " COUNT", as the script prints it; a
+		 * last frame that ends in " DIGITS" reads as the first count of folded text's
+		 * two-count form, which may be past the limit: folded text cannot tell. */
+		int err2 = ps_folded_parse_line(l, (size_t)(nl - l), &sl, &c1, &c2, &has2, &why);
+		if (l[0] != ' ' && err2 && err2 != PS_ELIMIT)
 			abort();
 	}
 	free(text);
