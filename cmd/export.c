@@ -48,7 +48,10 @@ int cmd_export(int argc, char **argv)
 	s.sym.addresses = 1;
 	/* A trace's samples, kept: speedscope's Time Order view lays them out in time, pprof
 	 * labels them with their pid and tid. */
-	unsigned keep = fn != ps_export_callgrind && source_is_trace(&s) ? PS_PROFILE_SAMPLES : 0;
+	int pprof_in = s.stacks && !strcmp(s.stacks_format, "pprof");
+	unsigned keep = fn != ps_export_callgrind && (source_is_trace(&s) || pprof_in)
+			    ? PS_PROFILE_SAMPLES
+			    : 0;
 	struct trace_summary sum;
 	ps_profile *p = load_profile(&s, keep, &sum);
 	if (source_is_trace(&s)) {
@@ -65,6 +68,21 @@ int cmd_export(int argc, char **argv)
 		if (sum.start_time && strptime(sum.start_time, "%Y-%m-%dT%H:%M:%SZ", &tm))
 			m.start_ns = (uint64_t)timegm(&tm) * 1000000000ull;
 		m.duration_ns = ps_trace_summary_duration(&sum.t);
+	}
+	if (pprof_in) {
+		/* What the profile said of itself goes on: its event and title (comments), its
+		 * clock, span and period. */
+		const ps_pprof_info *pi = &s.pprof;
+		if (pi->event[0] || pi->period_type[0])
+			m.event = pi->event[0] ? pi->event : pi->period_type;
+		if (pi->comment[0])
+			m.name = pi->comment;
+		if (pi->period > 0 && !strcmp(pi->period_unit, "nanoseconds"))
+			m.period_ns = (uint64_t)pi->period;
+		m.start_ns = pi->time_nanos > 0 ? (uint64_t)pi->time_nanos : 0;
+		m.duration_ns = pi->duration_nanos > 0 ? (uint64_t)pi->duration_nanos : 0;
+		/* Its roots are functions: no process names to take from them. */
+		m.first_frame_is_comm = 0;
 	}
 	struct outfile of;
 	out_open(&of, out);

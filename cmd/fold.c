@@ -11,7 +11,9 @@ static const char fold_usage[] =
 	"\n"
 	"Prints folded stacks, as FlameGraph's stackcollapse-perf.pl does:\n"
 	"'comm;root;...;leaf COUNT', one line per distinct stack, sorted. From perf-script\n"
-	"text (--input perf-script) the output is byte for byte stackcollapse-perf.pl's.\n";
+	"text (--input perf-script) the output is byte for byte stackcollapse-perf.pl's, from\n"
+	"pmcstat -G call graphs (--input pmcstat) stackcollapse-pmc.pl's (summed and sorted),\n"
+	"from DTrace stack aggregations (--input dtrace) stackcollapse.pl's.\n";
 
 int cmd_fold(int argc, char **argv)
 {

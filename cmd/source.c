@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include "cmd/util.h"
+#include "formats/ps_dtrace.h"
 #include "formats/ps_error.h"
 #include "formats/ps_perfdata.h"
 #include "formats/ps_perfscript.h"
+#include "formats/ps_pmcstat.h"
+#include "formats/ps_pprof.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_unwind.h"
 #include "render/ps_callgraph.h"
@@ -25,16 +28,25 @@ void source_init(struct source *s)
 
 /* ---- options ---- */
 
+/* Formats read by a reader of their own into the profile (struct source's stacks). */
+static int stacks_format(const char *f)
+{
+	return !strcmp(f, "pmcstat") || !strcmp(f, "dtrace") || !strcmp(f, "pprof");
+}
+
 static int known_format(const char *f)
 {
-	return !strcmp(f, "trace") || !strcmp(f, "folded") || !strcmp(f, "perf-script");
+	return !strcmp(f, "trace") || !strcmp(f, "folded") || !strcmp(f, "perf-script") ||
+	       stacks_format(f);
 }
 
 void source_cb_input(const struct opt *o, const char *arg)
 {
 	struct source *s = o->value;
 	if (!known_format(arg))
-		die_usage("unknown input format '%s' (known: trace, folded, perf-script)", arg);
+		die_usage("unknown input format '%s' (known: trace, folded, perf-script, pmcstat, "
+			  "dtrace, pprof)",
+			  arg);
 	s->input_format = arg;
 }
 
@@ -102,9 +114,11 @@ void source_cb_all(const struct opt *o, const char *arg)
 
 static void check(struct source *s, const char *cmd)
 {
-	int inputs = !!s->trace + !!s->folded + !!s->perfscript;
+	int inputs = !!s->trace + !!s->folded + !!s->perfscript + !!s->stacks;
 	if (inputs > 1)
 		usage_error(cmd, "give one input: a trace (-i), --folded or --input");
+	if (s->sample_type && !(s->stacks && !strcmp(s->stacks_format, "pprof")))
+		usage_error(cmd, "--sample-type chooses among the sample types of pprof input");
 	if (source_is_trace(s))
 		return;
 	/* Text input carries no samples to filter (folded) or is collapsed as
@@ -113,6 +127,9 @@ static void check(struct source *s, const char *cmd)
 			     : s->sym.ntids ? "--select-tid"
 			     : s->sym.comm ? "--comm"
 			     : s->sym.time_range ? "--time" : NULL;
+	if (filter && s->stacks)
+		usage_error(cmd, "%s filters the samples of a trace, not %s input", filter,
+			    s->stacks_format);
 	if (filter)
 		usage_error(cmd, "%s filters the samples of a trace, not folded or perf-script text",
 			    filter);
@@ -120,13 +137,21 @@ static void check(struct source *s, const char *cmd)
 		usage_error(cmd, "%s sets the root frame of a trace or perf-script input; folded "
 			    "stacks have theirs",
 			    s->tid_root ? "--tid" : "--pid");
+	if (s->stacks && (s->pid_root || s->tid_root))
+		usage_error(cmd, "%s sets the root frame of a trace or perf-script input; %s "
+			    "input names no process",
+			    s->tid_root ? "--tid" : "--pid", s->stacks_format);
 }
 
 void source_set_input(struct source *s, const char *cmd, const char *format, const char *path)
 {
-	s->trace = s->folded = s->perfscript = NULL;
+	s->trace = s->folded = s->perfscript = s->stacks = NULL;
 	if (!strcmp(format, "perf-script"))
 		s->perfscript = path;
+	else if (stacks_format(format)) {
+		s->stacks = path;
+		s->stacks_format = format;
+	}
 	else if (!strcmp(format, "folded"))
 		s->folded = path;
 	else
@@ -146,7 +171,10 @@ void source_operands(struct source *s, const char *cmd, int argc, char **argv)
 			s->trace = file; /* NULL: perfsample.data */
 		else if (!strcmp(s->input_format, "folded"))
 			s->folded = file ? file : "-";
-		else
+		else if (stacks_format(s->input_format)) {
+			s->stacks = file ? file : "-";
+			s->stacks_format = s->input_format;
+		} else
 			s->perfscript = file ? file : "-";
 	} else if (argc) {
 		if (s->trace || s->folded)
@@ -156,7 +184,7 @@ void source_operands(struct source *s, const char *cmd, int argc, char **argv)
 	check(s, cmd);
 }
 
-int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript; }
+int source_is_trace(const struct source *s) { return !s->folded && !s->perfscript && !s->stacks; }
 
 const char *source_trace_path(const struct source *s)
 {
@@ -427,6 +455,61 @@ static void read_folded(struct source *s, ps_profile *p)
 	close_text(f);
 }
 
+/* pmcstat and dtrace text: stacks of their own, read into the model as their FlameGraph
+ * collapse script reads them, and labelled as the script prints them. */
+static void read_stacks(struct source *s, ps_profile *p)
+{
+	const char *path = strcmp(s->stacks, "-") ? s->stacks : "<stdin>";
+	int pmc = !strcmp(s->stacks_format, "pmcstat");
+	FILE *f = open_text(s->stacks);
+	size_t line = 0;
+	int err = pmc ? ps_pmcstat_read(f, p, &line) : ps_dtrace_read(f, p, &line);
+	if (err == PS_EFORMAT)
+		die(pmc ? "cannot read '%s': no pmcstat call graph in it (pmcstat -R LOG -G OUT "
+			  "writes one)"
+			: "cannot read '%s': no DTrace stack with a count in it",
+		    path);
+	if (err == PS_ELIMIT)
+		die("%s:%zu: line longer than 1 MiB, or counts that add up past 2^63-1", path,
+		    line);
+	if (err)
+		die("cannot read '%s': %s", path, ps_strerror(err));
+	close_text(f);
+	/* No demangling: the scripts print names as the tools do. */
+	ps_label_opts lo = {0};
+	lo.flags = (s->sym.annotate_kernel ? PS_LABEL_KERNEL : 0) | (pmc ? 0 : PS_LABEL_INLINE);
+	ps_profile_set_labels(p, &lo);
+}
+
+/* pprof's profile.proto: frames per function, or per location for exports (as a trace's),
+ * named and labelled as a trace's are. */
+static void read_pprof(struct source *s, ps_profile *p)
+{
+	const char *path = strcmp(s->stacks, "-") ? s->stacks : "<stdin>";
+	FILE *f = open_text(s->stacks);
+	ps_pprof_opts o = {.addresses = s->sym.addresses,
+			   .lines = s->sym.lines,
+			   .sample_type = s->sample_type};
+	ps_pprof_info *info = &s->pprof;
+	int err = ps_pprof_read(f, &o, p, info);
+	if (info->no_such_type)
+		die_usage("'%s' has no sample type '%s' (it has %s)", path, s->sample_type,
+			  info->types);
+	if ((err == PS_EFORMAT || err == PS_ELIMIT) && info->why)
+		die("cannot read '%s' as a pprof profile: %s", path, info->why);
+	if (err == PS_ETRUNC)
+		die("cannot read '%s': the gzip stream is cut short", path);
+	if (err == PS_ECORRUPT)
+		die("cannot read '%s': corrupt gzip data", path);
+	if (err)
+		die("cannot read '%s': %s", path, ps_strerror(err));
+	close_text(f);
+	if (info->dropped)
+		warn("'%s' has %zu sample types; perfsample reads the first %d and drops %s", path,
+		     info->ntypes, PS_PROFILE_MAX_COLS, info->dropped_names);
+	ps_sym_set_labels(&s->sym, p);
+}
+
 /* ---- traces into profiles ---- */
 
 void jit_refused_note(const ps_sym_report *rep)
@@ -458,6 +541,14 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 		memset(sum, 0, sizeof(*sum));
 	if (s->folded) {
 		read_folded(s, p);
+		return p;
+	}
+	if (s->stacks && !strcmp(s->stacks_format, "pprof")) {
+		read_pprof(s, p);
+		return p;
+	}
+	if (s->stacks) {
+		read_stacks(s, p);
 		return p;
 	}
 	if (s->perfscript) {

@@ -1,5 +1,6 @@
 /* cmd/source: where a command's stacks come from — a perfsample trace (-i, the default
- * perfsample.data), folded text (--folded) or perf-script text (--input perf-script) — the
+ * perfsample.data), folded text (--folded), perf-script text (--input perf-script) or
+ * another tool's stacks (--input pmcstat, dtrace, pprof) — the
  * options every command that reads stacks shares (input, root frame, filters, names), and
  * everything that turns an input into a profile, a walk of samples or a trace summary.
  * The one place that knows how inputs are read. */
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "cmd/options.h"
+#include "formats/ps_pprof.h"
 #include "formats/ps_profile.h"
 #include "formats/ps_trace.h"
 #include "symbolize/ps_sym.h"
@@ -17,6 +19,10 @@ struct source {
 	const char *trace;	  /* -i: a perfsample trace */
 	const char *folded;	  /* --folded FILE|- */
 	const char *perfscript;	  /* --input perf-script FILE|- */
+	const char *stacks;	  /* --input pmcstat|dtrace|pprof FILE|-: another tool's stacks */
+	const char *stacks_format; /* which tool's */
+	ps_pprof_info pprof;	  /* what a pprof input said beyond its stacks, once read */
+	const char *sample_type;  /* --sample-type: pprof input's type to show */
 	const char *input_format; /* --input FORMAT: its file is the operand */
 	int pid_root, tid_root;	  /* --pid, --tid: root frame comm-PID, comm-PID/TID */
 	int strict;		  /* malformed folded lines are fatal */
@@ -40,8 +46,9 @@ void source_cb_all(const struct opt *o, const char *arg);
 		   "the trace (default perfsample.data; an operand is one too)"),              \
 	OPT_STRING(0, "folded", &(s)->folded, "FILE|-", "folded stacks from any tool"),        \
 	OPT_CALLBACK(0, "input", (s), "FORMAT",                                                 \
-		     "the operand FILE (default stdin) is FORMAT: trace, folded, or perf-script " \
-		     "(`perf script` text)",                                                    \
+		     "the operand FILE (default stdin) is FORMAT: trace, folded, perf-script "  \
+		     "(`perf script` text), pmcstat (`pmcstat -G` call graphs), dtrace (stack " \
+		     "aggregations) or pprof (profile.proto, gzipped or not)",                  \
 		     source_cb_input)
 
 /* How the input is read. */
@@ -49,6 +56,9 @@ void source_cb_all(const struct opt *o, const char *arg);
 	OPT_BOOL(0, "period", &(s)->weight_period,                                              \
 		 "weight stacks by sample period instead of counting samples"),                \
 	OPT_BOOL(0, "strict", &(s)->strict, "malformed folded lines are an error, not skipped"), \
+	OPT_STRING(0, "sample-type", &(s)->sample_type, "TYPE",                                 \
+		   "pprof input: show TYPE's values (inuse_space, cpu...; default the first "  \
+		   "sample type)"),                                                             \
 	OPT_STRING(0, "event-filter", &(s)->event_filter, "EVENT",                              \
 		   "perf.data or perf-script input: keep EVENT's samples (default: the first "  \
 		   "event, as stackcollapse-perf.pl does)")
@@ -102,7 +112,7 @@ void source_cb_all(const struct opt *o, const char *arg);
  * choices together (one input; filters need a trace); a mistake is a usage error. */
 void source_operands(struct source *s, const char *cmd, int argc, char **argv);
 /* The same checks for a source whose file was set by the command (diff's two operands):
- * format is "trace", "folded" or "perf-script". */
+ * format is "trace", "folded", "perf-script", "pmcstat", "dtrace" or "pprof". */
 void source_set_input(struct source *s, const char *cmd, const char *format, const char *path);
 
 int source_is_trace(const struct source *s);

@@ -874,13 +874,15 @@ static int parse_count(const char *t, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t i = 0;
+	int over = 0;
 	if (len == 0)
 		return PS_EFORMAT;
 	for (; i < len && t[i] >= '0' && t[i] <= '9'; i++) {
 		uint64_t d = (uint64_t)(t[i] - '0');
 		if (v > ((uint64_t)INT64_MAX - d) / 10)
-			return PS_ELIMIT;
-		v = v * 10 + d;
+			over = 1;
+		else
+			v = v * 10 + d;
 	}
 	if (i == 0)
 		return PS_EFORMAT;
@@ -888,8 +890,11 @@ static int parse_count(const char *t, size_t len, uint64_t *out)
 		for (i++; i < len && t[i] >= '0' && t[i] <= '9'; i++)
 			;
 	}
+	/* Too large only when it is a number at all: "123...9x" is a frame's text. */
 	if (i != len)
 		return PS_EFORMAT;
+	if (over)
+		return PS_ELIMIT;
 	*out = v;
 	return 0;
 }

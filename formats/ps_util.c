@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/ps_error.h"
+
 struct block {
 	struct block *next;
 	size_t used, size;
@@ -333,4 +335,54 @@ int ps_escape(ps_buf *b, enum ps_esc how, const char *str, size_t len)
 	if (!err)
 		err = ps_buf_add(b, str + i - run, run);
 	return err;
+}
+
+/* ---- lines ---- */
+
+void ps_lines_init(ps_lines *l, FILE *in, size_t max)
+{
+	memset(l, 0, sizeof(*l));
+	l->in = in;
+	l->max = max;
+}
+
+int ps_lines_next(ps_lines *l, const char **line, size_t *len)
+{
+	for (;;) {
+		char *nl = l->end > l->start ? memchr(l->buf + l->start, '\n', l->end - l->start)
+					     : NULL;
+		if (nl || (l->eof && l->end > l->start)) {
+			size_t n = (size_t)((nl ? nl : l->buf + l->end) - (l->buf + l->start));
+			if (n > l->max)
+				return PS_ELIMIT;
+			*line = l->buf + l->start;
+			*len = n;
+			l->start += n + (nl != NULL);
+			return 1;
+		}
+		if (l->eof)
+			return ferror(l->in) ? -EIO : 0;
+		/* No newline in what is held: a line longer than max ends the read here, before
+		 * more of it is read. */
+		if (l->end - l->start > l->max)
+			return PS_ELIMIT;
+		if (l->start) { /* keep the partial line at the front */
+			memmove(l->buf, l->buf + l->start, l->end - l->start);
+			l->end -= l->start;
+			l->start = 0;
+		}
+		if (l->cap - l->end < 65536 && PS_GROW(l->buf, l->cap, l->end + 65536))
+			return -ENOMEM;
+		size_t got = fread(l->buf + l->end, 1, l->cap - l->end, l->in);
+		l->end += got;
+		if (got == 0)
+			l->eof = 1;
+	}
+}
+
+void ps_lines_release(ps_lines *l)
+{
+	free(l->buf);
+	l->buf = NULL;
+	l->start = l->end = l->cap = 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* An arena hands out memory that lives until ps_arena_free. */
 typedef struct ps_arena ps_arena;
@@ -88,5 +89,20 @@ size_t ps_utf8_len(const char *s, size_t n);
 
 enum ps_esc { PS_ESC_FOLDED, PS_ESC_XML, PS_ESC_JSON, PS_ESC_TERM };
 int ps_escape(ps_buf *b, enum ps_esc how, const char *s, size_t len);
+
+/* A line reader with a bound: lines of any bytes (NUL included) split at '\n', never more
+ * than max bytes held, however long a line runs. Zero-initialise with ps_lines_init, then
+ * ps_lines_release. */
+typedef struct ps_lines {
+	FILE *in;
+	char *buf;
+	size_t start, end, cap, max;
+	int eof;
+} ps_lines;
+void ps_lines_init(ps_lines *l, FILE *in, size_t max);
+/* The next line in *line (without its '\n'; not NUL-terminated, valid until the next call):
+ * 1, 0 at the end of input, -EIO, -ENOMEM, or PS_ELIMIT for a line over max bytes. */
+int ps_lines_next(ps_lines *l, const char **line, size_t *len);
+void ps_lines_release(ps_lines *l);
 
 #endif

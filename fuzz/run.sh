@@ -10,7 +10,8 @@ out=fuzz/out
 mkdir -p "$out"
 seeds=$out/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata"
+mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata" "$seeds/pmcstat" \
+	"$seeds/dtrace" "$seeds/pprof"
 # Traces: a real recording (when perf_event_open is allowed), its cut-short copy, and
 # every regression input.
 if ./perfsample record -q -F 999 -g -o "$seeds/t.data" -- examples/split 0.3 >/dev/null 2>&1; then
@@ -59,6 +60,15 @@ for f in tests/data/corpus/perf-script/*.txt; do
 	{ printf '\3'; head -c 8000 "$f"; } >"$seeds/perfscript/corpus$i-pid-kernel"
 done
 printf '\0a;b;c 10\nmain;x 5 7\nbad line\n' >"$seeds/folded/small"
+# Other tools' stacks: the inputs the e2e tests compare with FlameGraph's scripts.
+for f in tests/data/stacks/pmcstat-*.txt; do cp "$f" "$seeds/pmcstat/"; done
+for f in tests/data/stacks/dtrace-*.txt; do head -c 20000 "$f" >"$seeds/dtrace/$(basename "$f")"; done
+# pprof: byte 0 picks the options; each profile gzipped and raw (what mutates well).
+for f in tests/data/stacks/*.pb.gz; do
+	b=$(basename "$f" .pb.gz)
+	{ printf '\0'; cat "$f"; } >"$seeds/pprof/$b-gz"
+	{ printf '\5'; gzip -dc "$f"; } >"$seeds/pprof/$b-raw"
+done
 for f in tests/data/fuzz-regressions/*; do
 	[ -f "$f" ] || continue
 	case $(basename "$f") in
@@ -66,6 +76,9 @@ for f in tests/data/fuzz-regressions/*; do
 	folded-*) cp "$f" "$seeds/folded/" ;;
 	perfscript-*) cp "$f" "$seeds/perfscript/" ;;
 	perfdata-*) cp "$f" "$seeds/perfdata/" ;;
+	pmcstat-*) cp "$f" "$seeds/pmcstat/" ;;
+	dtrace-*) cp "$f" "$seeds/dtrace/" ;;
+	pprof-*) cp "$f" "$seeds/pprof/" ;;
 	esac
 done
 status=0

@@ -327,7 +327,8 @@ static int collect_samples(enc *e)
 		}
 		return 0;
 	}
-	for (ps_node_id node = 1; node < e->x->nnodes; node++) {
+	/* The root too: a sample without a stack (pprof allows one) keeps its value. */
+	for (ps_node_id node = 0; node < e->x->nnodes; node++) {
 		int any = 0;
 		for (size_t c = 0; c < e->ncols; c++)
 			any |= (v[c] = ps_profile_node_self(p, node, c)) != 0;

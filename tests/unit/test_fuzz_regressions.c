@@ -1,6 +1,7 @@
 /* Replays every input saved in tests/data/fuzz-regressions/ (named trace-*, perfdata-*,
- * folded-* or perfscript-* by the parser they crashed or stressed): trace, perf.data and
- * folded inputs through the fuzz targets' own code, perf-script text through the reader and the collapse with each
+ * folded-*, perfscript-*, pmcstat-*, dtrace-* or pprof-* by the parser they crashed or
+ * stressed): trace, perf.data, folded, pmcstat, dtrace and pprof inputs through the fuzz
+ * targets' own code, perf-script text through the reader and the collapse with each
  * option. Checks that reading is deterministic: a second read gives the same result. Under
  * `make check-asan` a memory error in any of them is fatal. */
 #include <criterion/criterion.h>
@@ -14,6 +15,9 @@
 #include "formats/ps_perfscript.h"
 #include "fuzz/fuzz_trace.c"
 #include "fuzz/fuzz_perfdata.c"
+#include "fuzz/fuzz_pmcstat.c"
+#include "fuzz/fuzz_dtrace.c"
+#include "fuzz/fuzz_pprof.c"
 
 #define DIR_PATH "tests/data/fuzz-regressions"
 
@@ -133,8 +137,16 @@ Test(fuzz_regressions, replay_saved_inputs)
 				cr_expect_eq(a, b, "%s: collapsed totals differ", de->d_name);
 				cr_expect_eq(e1, e2, "%s: collapses end differently", de->d_name);
 			}
+		} else if (!strncmp(de->d_name, "pmcstat-", 8)) {
+			ps_fuzz_pmcstat(data, size);
+		} else if (!strncmp(de->d_name, "dtrace-", 7)) {
+			ps_fuzz_dtrace(data, size);
+		} else if (!strncmp(de->d_name, "pprof-", 6)) {
+			ps_fuzz_pprof(data, size);
 		} else {
-			cr_assert_fail("%s: name it trace-*, folded-* or perfscript-*", de->d_name);
+			cr_assert_fail("%s: name it trace-*, perfdata-*, folded-*, perfscript-*, "
+				       "pmcstat-*, dtrace-* or pprof-*",
+				       de->d_name);
 		}
 		free(data);
 		n++;

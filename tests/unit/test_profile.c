@@ -117,6 +117,14 @@ Test(folded, parse_line)
 		     PS_ELIMIT);
 	cr_assert_eq(ps_folded_parse_line("a 9223372036854775807", 21, &sl, &c, &c2, &has2, &why),
 		     0);
+	/* A frame that starts with many digits is a frame, not a count too large: the stack
+	 * "a;b 99999999999999999999x;c" with count 5 (found by fuzzing the dtrace reader). */
+	static const char digits[] = "a;b 99999999999999999999x;c 5";
+	cr_assert_eq(ps_folded_parse_line(digits, sizeof(digits) - 1, &sl, &c, &c2, &has2, &why),
+		     0);
+	cr_assert_eq(c, 5);
+	cr_assert_eq(has2, 0);
+	cr_assert_eq(sl, sizeof(digits) - 3);
 }
 
 struct warns {
