@@ -203,7 +203,7 @@ ps_trace_reader *open_trace(const char *path)
 /* Dies when a read of the trace failed. */
 static void read_check(ps_trace_reader *r, const char *path, int err)
 {
-	if (err == PS_ECORRUPT)
+	if (err == PS_ECORRUPT) /* only a record the chunk check let through */
 		die("cannot read '%s': corrupt data after %llu whole chunks", path,
 		    (unsigned long long)ps_trace_get_status(r).chunks);
 	if (err < 0)
@@ -214,6 +214,13 @@ void trace_read_done(ps_trace_reader *r, const char *path, int err)
 {
 	read_check(r, path, err);
 	ps_trace_status st = ps_trace_get_status(r);
+	if (st.corrupt_chunks == 1)
+		warn("warning: skipped 1 corrupt chunk (%llu bytes) at offset %llu of '%s'",
+		     (unsigned long long)st.corrupt_bytes, (unsigned long long)st.corrupt_offset, path);
+	else if (st.corrupt_chunks)
+		warn("warning: skipped %llu corrupt chunks (%llu bytes), the first at offset %llu of '%s'",
+		     (unsigned long long)st.corrupt_chunks, (unsigned long long)st.corrupt_bytes,
+		     (unsigned long long)st.corrupt_offset, path);
 	if (st.dropped_bytes)
 		warn("'%s' is truncated: read %llu whole chunks, dropped the last %llu bytes", path,
 		     (unsigned long long)st.chunks, (unsigned long long)st.dropped_bytes);

@@ -22,6 +22,7 @@ static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
 #define REC_HDR_SIZE 8          /* type, payload size */
 #define MAX_META (1u << 20)
 #define MAX_CHUNK_RAW (64u << 20)
+#define MAX_RATIO 1024u /* raw size / compressed size of a chunk (real ones: under 30) */
 #define CHUNK_TARGET (1u << 20) /* flush a chunk once it holds this much */
 #define MAX_STACK 4096
 
@@ -507,6 +508,7 @@ struct ps_trace_reader {
 	size_t rpos;      /* next record in raw */
 	uint32_t rleft;   /* records left in raw */
 	size_t *stacks;   /* offsets of the chunk's STACK records' payloads */
+	uint64_t wasted;  /* compressed bytes of failed chunks this pass: bounds resync work */
 	size_t nstacks, stack_cap;
 	ps_trace_status st;
 };
@@ -679,74 +681,9 @@ int ps_trace_rewind(ps_trace_reader *r)
 	r->pos = r->first_chunk;
 	r->rleft = 0;
 	r->nstacks = 0;
+	r->wasted = 0;
 	memset(&r->st, 0, sizeof(r->st));
 	return 0;
-}
-
-/* Loads the next chunk: 1 loaded, 0 at the end (a truncated tail is counted), or < 0. */
-static int load_chunk(ps_trace_reader *r)
-{
-	size_t left = r->size - r->pos;
-	if (left == 0)
-		return 0;
-	if (left < CHUNK_HDR_SIZE) {
-		r->st.dropped_bytes = left;
-		r->pos = r->size;
-		return 0;
-	}
-	const unsigned char *h = r->data + r->pos;
-	unsigned char fh[CHUNK_HDR_SIZE];
-	if (r->fd >= 0) {
-		ssize_t n = read_at(r->fd, fh, sizeof(fh), r->pos);
-		if (n < 0)
-			return (int)n;
-		if (n < (ssize_t)sizeof(fh)) { /* the file shrank */
-			r->st.dropped_bytes = left;
-			r->pos = r->size;
-			return 0;
-		}
-		h = fh;
-	}
-	if (get32(h) != CHUNK_MAGIC)
-		return PS_ECORRUPT;
-	uint32_t csize = get32(h + 4), rsize = get32(h + 8), nrec = get32(h + 12);
-	if (rsize > MAX_CHUNK_RAW || csize > ZSTD_compressBound(MAX_CHUNK_RAW))
-		return PS_ECORRUPT;
-	if ((size_t)csize > left - CHUNK_HDR_SIZE) {
-		r->st.dropped_bytes = left;
-		r->pos = r->size;
-		return 0;
-	}
-	const unsigned char *payload = h + CHUNK_HDR_SIZE;
-	if (r->fd >= 0) {
-		if (ps_buf_reserve(&r->comp, csize + 1))
-			return -ENOMEM;
-		ssize_t n = read_at(r->fd, r->comp.data, csize, r->pos + CHUNK_HDR_SIZE);
-		if (n < 0)
-			return (int)n;
-		if (n < (ssize_t)csize) {
-			r->st.dropped_bytes = left;
-			r->pos = r->size;
-			return 0;
-		}
-		payload = (const unsigned char *)r->comp.data;
-	}
-	if (ps_buf_reserve(&r->raw, rsize + 1))
-		return -ENOMEM;
-	unsigned long long fsize = ZSTD_getFrameContentSize(payload, csize);
-	if (fsize != rsize)
-		return PS_ECORRUPT;
-	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, payload, csize);
-	if (ZSTD_isError(n) || n != rsize)
-		return PS_ECORRUPT;
-	r->raw.len = n;
-	r->rpos = 0;
-	r->rleft = nrec;
-	r->nstacks = 0;
-	r->pos += CHUNK_HDR_SIZE + csize;
-	r->st.chunks++;
-	r->chunk_seq++;
-	return 1;
 }
 
 /* Bounds-checked cursor over one record's payload. */
@@ -875,8 +812,6 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		ev->stats.truncated = c64(c);
 		ev->stats.start_ns = c64(c);
 		ev->stats.end_ns = c64(c);
-		if (!c->bad)
-			r->st.complete = 1;
 		break;
 	case PS_REC_NOTE:
 		ev->note.key = cstr(c);
@@ -888,6 +823,177 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 	return c->bad ? PS_ECORRUPT : 1;
 }
 
+/* The record at raw[*pos]: its type and a cursor over its payload; advances *pos past
+ * the padding. PS_ECORRUPT when the header or payload does not fit the chunk. */
+static int record_at(const ps_trace_reader *r, size_t *pos, uint32_t *type, struct cur *c)
+{
+	if (r->raw.len - *pos < REC_HDR_SIZE)
+		return PS_ECORRUPT;
+	const unsigned char *h = (const unsigned char *)r->raw.data + *pos;
+	uint32_t size = get32(h + 4);
+	size_t padded = ((size_t)size + 7) & ~(size_t)7;
+	if (padded > r->raw.len - *pos - REC_HDR_SIZE)
+		return PS_ECORRUPT;
+	*type = get32(h);
+	*c = (struct cur){h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
+	*pos += REC_HDR_SIZE + padded;
+	return 0;
+}
+
+/* Checks a decompressed chunk before any of its records is handed out, so a chunk is
+ * either read whole or skipped whole: exactly nrec records fill it to its end, none of
+ * type 0 (zeros are never written: a frame of compressed zeros is an attack or damage),
+ * known records decode, samples name a stack defined before them. Indexes the stacks. */
+static int check_chunk(ps_trace_reader *r, uint32_t nrec)
+{
+	size_t pos = 0;
+	r->nstacks = 0;
+	for (uint32_t i = 0; i < nrec; i++) {
+		uint32_t type;
+		struct cur c;
+		if (record_at(r, &pos, &type, &c) || type == 0)
+			return PS_ECORRUPT;
+		if (type != PS_REC_STACK) {
+			ps_event ev;
+			if (decode(r, type, &c, &ev) < 0)
+				return PS_ECORRUPT;
+			continue;
+		}
+		uint32_t nr = c32(&c);
+		if (nr > MAX_STACK || (size_t)(c.end - c.p) != 4 + (size_t)nr * 8)
+			return PS_ECORRUPT;
+		if (r->nstacks == r->stack_cap) {
+			size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
+			size_t *s = realloc(r->stacks, cap * sizeof(*s));
+			if (!s)
+				return -ENOMEM;
+			r->stacks = s;
+			r->stack_cap = cap;
+		}
+		r->stacks[r->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)r->raw.data);
+	}
+	return pos == r->raw.len ? 0 : PS_ECORRUPT;
+}
+
+/* Points *p at the bytes at off (len of them, fewer at the end of the file): in memory,
+ * or read into r->comp. Returns 0 or a negative code. */
+static int bytes_at(ps_trace_reader *r, uint64_t off, size_t len, const unsigned char **p,
+		    size_t *got)
+{
+	*got = 0;
+	if (off >= r->size)
+		return 0;
+	if (len > r->size - off)
+		len = (size_t)(r->size - off);
+	*p = r->data + off;
+	if (r->fd < 0) {
+		*got = len;
+		return 0;
+	}
+	if (ps_buf_reserve(&r->comp, len + 1))
+		return -ENOMEM;
+	ssize_t n = read_at(r->fd, r->comp.data, len, off);
+	if (n < 0)
+		return (int)n;
+	*p = (const unsigned char *)r->comp.data;
+	*got = (size_t)n;
+	return 0;
+}
+
+/* Tries the chunk at r->pos: 1 loaded (and checked), PS_ETRUNC when it runs past the end
+ * of the file, PS_ECORRUPT when it is damaged, or another negative code (I/O, memory). */
+static int try_chunk(ps_trace_reader *r)
+{
+	size_t left = r->size - r->pos, got;
+	const unsigned char *p;
+	if (left < CHUNK_HDR_SIZE)
+		return PS_ETRUNC;
+	int err = bytes_at(r, r->pos, CHUNK_HDR_SIZE, &p, &got);
+	if (err)
+		return err;
+	if (got < CHUNK_HDR_SIZE)
+		return PS_ETRUNC; /* the file shrank */
+	if (get32(p) != CHUNK_MAGIC)
+		return PS_ECORRUPT;
+	uint32_t csize = get32(p + 4), rsize = get32(p + 8), nrec = get32(p + 12);
+	/* Bounds before any work: a record takes at least 8 bytes, and a chunk inflates at
+	 * most MAX_RATIO times (zstd can pack 64 MiB of zeros in 2 KB; reading 200 such
+	 * chunks took 32 s), so decompressing costs at most MAX_RATIO x the file's size. */
+	if (rsize > MAX_CHUNK_RAW || nrec == 0 || nrec > rsize / REC_HDR_SIZE ||
+	    rsize > (uint64_t)csize * MAX_RATIO)
+		return PS_ECORRUPT;
+	if ((size_t)csize > left - CHUNK_HDR_SIZE)
+		return PS_ETRUNC;
+	r->wasted += csize; /* until the chunk proves good */
+	err = bytes_at(r, r->pos + CHUNK_HDR_SIZE, csize, &p, &got);
+	if (err)
+		return err;
+	if (got < csize)
+		return PS_ETRUNC;
+	/* The frame must say the chunk's raw size itself: zstd then writes no more. */
+	if (ZSTD_getFrameContentSize(p, csize) != rsize || ZSTD_findFrameCompressedSize(p, csize) != csize)
+		return PS_ECORRUPT;
+	if (ps_buf_reserve(&r->raw, rsize + 1))
+		return -ENOMEM;
+	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, p, csize);
+	if (ZSTD_isError(n) || n != rsize)
+		return PS_ECORRUPT;
+	r->raw.len = n;
+	err = check_chunk(r, nrec);
+	if (err)
+		return err;
+	r->wasted -= csize;
+	r->rpos = 0;
+	r->rleft = nrec;
+	r->pos += CHUNK_HDR_SIZE + csize;
+	r->st.chunks++;
+	r->chunk_seq++;
+	return 1;
+}
+
+/* The offset of the next chunk magic after r->pos, or r->size when there is none. */
+static uint64_t next_magic(ps_trace_reader *r)
+{
+	static const unsigned char magic[4] = {'P', 'S', 'C', 'K'}; /* CHUNK_MAGIC, LE */
+	uint64_t off = r->pos + 1;
+	while (off + 4 <= r->size) {
+		size_t got;
+		const unsigned char *p;
+		if (bytes_at(r, off, 1 << 16, &p, &got) || got < 4)
+			break;
+		const unsigned char *m = memmem(p, got, magic, 4);
+		if (m)
+			return off + (uint64_t)(m - p);
+		off += got - 3; /* a magic may straddle two reads */
+	}
+	return r->size;
+}
+
+/* Loads the next good chunk: 1 loaded, 0 at the end, or < 0 for I/O or memory errors.
+ * A damaged chunk is skipped up to the next chunk magic and counted; a chunk cut by the
+ * end of the file (with no chunk after it) is the truncated tail, counted as dropped. */
+static int load_chunk(ps_trace_reader *r)
+{
+	while (r->pos < r->size) {
+		int got = try_chunk(r);
+		if (got != PS_ECORRUPT && got != PS_ETRUNC)
+			return got;
+		/* Resynchronising tries candidates inside damaged bytes; give up on the rest
+		 * once failed chunks have cost more than reading the file a few times. */
+		uint64_t next = r->wasted > 4 * (uint64_t)r->size + MAX_CHUNK_RAW ? r->size : next_magic(r);
+		if (got == PS_ETRUNC && next == r->size) {
+			r->st.dropped_bytes = r->size - r->pos;
+		} else {
+			if (!r->st.corrupt_chunks)
+				r->st.corrupt_offset = r->pos;
+			r->st.corrupt_chunks++;
+			r->st.corrupt_bytes += next - r->pos;
+		}
+		r->pos = next;
+	}
+	return 0;
+}
+
 int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 {
 	for (;;) {
@@ -897,32 +1003,17 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 				return got;
 			continue;
 		}
-		if (r->raw.len - r->rpos < REC_HDR_SIZE)
+		/* check_chunk has seen every record of the chunk: these cannot fail. */
+		uint32_t type;
+		struct cur c;
+		if (record_at(r, &r->rpos, &type, &c))
 			return PS_ECORRUPT;
-		const unsigned char *h = (const unsigned char *)r->raw.data + r->rpos;
-		uint32_t type = get32(h), size = get32(h + 4);
-		size_t padded = ((size_t)size + 7) & ~(size_t)7;
-		if (padded > r->raw.len - r->rpos - REC_HDR_SIZE)
-			return PS_ECORRUPT;
-		struct cur c = {h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
-		r->rpos += REC_HDR_SIZE + padded;
 		r->rleft--;
-		if (type == PS_REC_STACK) {
-			uint32_t nr = c32(&c);
-			if (nr > MAX_STACK || (size_t)size != 8 + (size_t)nr * 8)
-				return PS_ECORRUPT;
-			if (r->nstacks == r->stack_cap) {
-				size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
-				size_t *s = realloc(r->stacks, cap * sizeof(*s));
-				if (!s)
-					return -ENOMEM;
-				r->stacks = s;
-				r->stack_cap = cap;
-			}
-			r->stacks[r->nstacks++] = (size_t)(h + REC_HDR_SIZE - (const unsigned char *)r->raw.data);
+		if (type == PS_REC_STACK)
 			continue;
-		}
 		int got = decode(r, type, &c, ev);
+		if (got == 1 && type == PS_REC_STATS)
+			r->st.complete = 1;
 		if (got)
 			return got;
 	}

@@ -142,15 +142,20 @@ void ps_trace_close(ps_trace_reader *r); /* NULL is fine */
 const char *ps_trace_meta(const ps_trace_reader *r, const char *key); /* NULL if absent */
 size_t ps_trace_nmeta(const ps_trace_reader *r);
 ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i);
-/* The next record: 1 and *ev filled, 0 at the end, or a negative code. Pointers in *ev
- * are valid until the next call. A truncated tail ends the stream (0) and is counted. */
+/* The next record: 1 and *ev filled, 0 at the end, or a negative code (I/O, memory).
+ * Pointers in *ev are valid until the next call. A truncated tail ends the stream (0)
+ * and damaged chunks are skipped; both are counted in ps_trace_get_status. */
 int ps_trace_next(ps_trace_reader *r, ps_event *ev);
 /* Restarts reading at the first chunk. */
 int ps_trace_rewind(ps_trace_reader *r);
 
 typedef struct ps_trace_status {
 	uint64_t chunks;        /* whole chunks read */
-	uint64_t dropped_bytes; /* bytes of a truncated or corrupt tail that were not read */
+	uint64_t dropped_bytes; /* bytes of a truncated tail that were not read */
+	/* Damaged chunks (wrong magic, sizes, checksum or records) are skipped, up to the
+	 * next chunk magic; the rest of the trace is read. */
+	uint64_t corrupt_chunks, corrupt_bytes;
+	uint64_t corrupt_offset; /* file offset of the first one */
 	int complete;           /* a STATS record was seen: the recorder finished */
 } ps_trace_status;
 ps_trace_status ps_trace_get_status(const ps_trace_reader *r);
