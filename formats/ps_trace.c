@@ -78,32 +78,55 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Opens PATH.partial exclusively. A leftover from a recorder that died is replaced,
- * but one that a live recorder holds (flock) is not. */
+/* Whether fd is still the file at path: a recorder that replaced it came in between. */
+static int is_at(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Opens PATH.partial for this recorder alone. The partial's flock says a live recorder
+ * owns it (a killed one's lock went with it; its age says nothing). Owning means holding
+ * the lock of the file that is at the path *after* locking: a recorder that locks a stale
+ * file may only remove it while it is still the one there, and one that creates a file
+ * must find it still there once locked, so of two recorders racing over a stale partial
+ * exactly one goes on and the other gets -EBUSY (both used to go on, and one trace was
+ * lost). New files only (O_EXCL): a stale partial is removed, never reused, so a planted
+ * hard link or symlink cannot make us write through it. */
 static int open_partial(const char *partial)
 {
-	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = open(partial, flags, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (old >= 0) {
-			int busy = flock(old, LOCK_EX | LOCK_NB) < 0;
-			close(old);
-			if (busy)
-				return -EBUSY;
+	for (int tries = 0; tries < 64; tries++) {
+		int fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0 && is_at(fd, partial))
+				return fd;
+			close(fd); /* another recorder took it for stale and removed it */
+			continue;
 		}
-		if (unlink(partial) < 0 && errno != ENOENT)
+		if (errno != EEXIST)
 			return -errno;
-		fd = open(partial, flags, 0600);
+		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (old < 0) {
+			if (errno == ENOENT)
+				continue; /* gone meanwhile: try to create it again */
+			/* Not a file we can lock (a symlink, a socket): no recorder's partial. */
+			if (unlink(partial) < 0 && errno != ENOENT)
+				return -errno;
+			continue;
+		}
+		if (flock(old, LOCK_EX | LOCK_NB) < 0) {
+			close(old);
+			return -EBUSY; /* a live recorder writes it */
+		}
+		/* Stale. Remove it while holding its lock, and only if it is still the one at
+		 * the path: no recorder can replace a file whose lock we hold. */
+		int err = is_at(old, partial) && unlink(partial) < 0 && errno != ENOENT ? -errno : 0;
+		close(old);
+		if (err)
+			return err;
 	}
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return -EBUSY;
 }
 
 int ps_trace_create(ps_trace_writer **out, const char *path, const ps_kv *meta, size_t nmeta,
@@ -461,24 +484,26 @@ int ps_trace_commit(ps_trace_writer *w)
 	int err = ps_trace_flush(w);
 	if (!err && fsync(w->fd) < 0 && errno != EINVAL)
 		err = -errno;
-	if (!err && close(w->fd) < 0)
-		err = -errno;
-	w->fd = -1;
+	/* Rename while the lock is held: closing first would let another recorder take the
+	 * finished partial for stale and remove it before it is in place. */
 	if (!err && rename(w->partial, w->path) < 0)
 		err = -errno;
 	if (err) {
 		ps_trace_abort(w);
 		return err;
 	}
+	err = close(w->fd) < 0 ? -errno : 0;
+	w->fd = -1;
 	writer_free(w);
-	return 0;
+	return err;
 }
 
 void ps_trace_abort(ps_trace_writer *w)
 {
 	if (!w)
 		return;
-	if (w->partial)
+	/* Only while we own it: the path may be another recorder's once we let go. */
+	if (w->partial && w->fd >= 0 && is_at(w->fd, w->partial))
 		unlink(w->partial);
 	writer_free(w);
 }

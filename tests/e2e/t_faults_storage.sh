@@ -50,4 +50,21 @@ if $PS export --format callgrind -i small.data -o devfull 2>exp.err; then
 fi
 [ -c devfull ] || fail "export replaced the device node 'devfull'"
 grep -q "No space left on device" exp.err || fail "export to devfull: $(cat exp.err)"
+# Two recorders, one -o, a stale OUT.partial from a recorder killed with SIGKILL: the
+# first replaces the stale file and records; the second fails at once with one line,
+# instead of both "succeeding" and one trace being lost (the race itself is driven many
+# times in the unit test trace/one_recorder_wins_a_stale_partial).
+echo "left by a killed recorder" > two.data.partial
+$PS record -q -F 499 -o two.data -- "$TOP/examples/split" 1.5 >/dev/null 2>first.err &
+first=$!
+i=0
+while [ "$(head -c 8 two.data.partial 2>/dev/null)" != PERFSMPL ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+expect_error "cannot write 'two.data.partial': another recording is writing it" \
+	timeout 20 $PS record -q -F 99 -o two.data -- sleep 0.1
+wait $first || fail "the first recorder failed: $(cat first.err)"
+[ "$(info_field two.data complete)" = yes ] || fail "the first recorder's trace is not whole"
+[ ! -e two.data.partial ] || fail "a .partial was left behind"
 exit 0

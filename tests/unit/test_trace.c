@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -371,4 +372,89 @@ Test(trace, fuzz_like_garbage_never_crashes)
 			;
 		ps_trace_close(r);
 	}
+}
+
+/* Two recorders race for one -o while a stale PATH.partial (a recorder killed with
+ * SIGKILL) is there: at most one may own the partial at a time, and a winner's trace is
+ * the one that lands at PATH. Both used to "succeed" when one replaced the stale file
+ * while the other was looking at it, and one trace was lost. */
+static void racer(int go, int report, int done, const char *who)
+{
+	/* A child: no Criterion asserts here, only its exit status speaks. */
+	char c;
+	if (read(go, &c, 1) != 1)
+		_exit(4);
+	ps_trace_writer *w;
+	ps_kv m[] = {{"who", who}};
+	int rc = ps_trace_create(&w, path, m, 1, 0);
+	c = rc == 0 ? 'y' : rc == -EBUSY ? 'n' : 'e';
+	if (write(report, &c, 1) != 1)
+		_exit(4);
+	(void)!read(done, &c, 1); /* EOF once both have tried */
+	if (rc == 0)
+		_exit(ps_trace_commit(w) == 0 ? 0 : 3);
+	_exit(rc == -EBUSY ? 1 : 2);
+}
+
+Test(trace, one_recorder_wins_a_stale_partial, .init = setup, .fini = teardown)
+{
+	char partial[160];
+	snprintf(partial, sizeof(partial), "%s.partial", path);
+	int rounds = 300, both = 0, odd = 0, none = 0, lost = 0, left = 0;
+	for (int round = 0; round < rounds; round++) {
+		unlink(path);
+		FILE *f = fopen(partial, "w");
+		fputs("left by a recorder that was killed\n", f);
+		fclose(f);
+		int go[2], rep[2], done[2];
+		cr_assert_eq(pipe(go) | pipe(rep) | pipe(done), 0);
+		pid_t pids[2];
+		for (int i = 0; i < 2; i++) {
+			pids[i] = fork();
+			cr_assert(pids[i] >= 0);
+			if (pids[i] == 0) { /* reads see EOF when the parent is gone */
+				close(go[1]);
+				close(rep[0]);
+				close(done[1]);
+				racer(go[0], rep[1], done[0], i ? "b" : "a");
+			}
+		}
+		char r[2] = {0, 0};
+		if (write(go[1], "gg", 2) != 2 || read(rep[0], &r[0], 1) != 1 ||
+		    read(rep[0], &r[1], 1) != 1)
+			r[0] = r[1] = '?';
+		for (int i = 0; i < 2; i++) { /* lets both go on, whatever happened */
+			close(go[i]);
+			close(rep[i]);
+			close(done[i]);
+		}
+		int winner = -1;
+		for (int i = 0; i < 2; i++) {
+			int st;
+			cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
+			int code = WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+			if (code == 0)
+				winner = i;
+			else if (code != 1)
+				odd++;
+		}
+		both += r[0] == 'y' && r[1] == 'y';
+		none += winner < 0;
+		if (winner >= 0) {
+			ps_trace_reader *rd;
+			if (ps_trace_open(&rd, path) != 0) {
+				lost++;
+			} else {
+				const char *who = ps_trace_meta(rd, "who");
+				lost += !who || strcmp(who, winner ? "b" : "a");
+				ps_trace_close(rd);
+			}
+		}
+		left += access(partial, F_OK) == 0;
+	}
+	cr_expect_eq(both, 0, "%d of %d rounds: both recorders owned the partial", both, rounds);
+	cr_expect_eq(odd, 0, "%d racers failed other than 'busy'", odd);
+	cr_expect_eq(none, 0, "%d rounds without a winner", none);
+	cr_expect_eq(lost, 0, "%d rounds lost the winner's trace", lost);
+	cr_expect_eq(left, 0, "%d rounds left a partial behind", left);
 }
