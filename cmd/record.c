@@ -74,10 +74,26 @@ static void on_control(void *ctx, int fd)
 	}
 }
 
+/* Errors of the storage, not of the recording: what was flushed before is worth keeping. */
+static int storage_error(int rc)
+{
+	return rc == -ENOSPC || rc == -EIO || rc == -EDQUOT || rc == -EFBIG;
+}
+
+/* Dies after a write to the trace failed, naming what was kept (ps_trace_salvage). */
+static void die_storage(const char *path, int rc, uint64_t kept)
+{
+	if (kept)
+		die("cannot write '%s': %s; the %.1f KB recorded before are kept in '%s.partial'",
+		    path, ps_strerror(rc), (double)kept / 1024.0, path);
+	die("cannot write '%s': %s", path, ps_strerror(rc));
+}
+
 /* Ends a recording's file: resolves every sampled address now, while the binaries are
- * here, so the trace renders anywhere; writes the totals; renames it into place. */
+ * here, so the trace renders anywhere; writes the totals; renames it into place. On a
+ * storage error the file is kept as far as it was written (see die_storage). */
 static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int quiet,
-			const char *path)
+			const char *path, uint64_t *kept)
 {
 	int rc = ps_trace_flush(w);
 	uint64_t embedded = 0;
@@ -100,6 +116,10 @@ static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int q
 		rc = ps_trace_write(w, &ev);
 	}
 	uint64_t bytes = ps_trace_bytes(w);
+	if (storage_error(rc)) {
+		*kept = ps_trace_salvage(w);
+		return rc;
+	}
 	if (rc) {
 		ps_trace_abort(w);
 		return rc;
@@ -128,6 +148,7 @@ struct rotation {
 	size_t nmeta;
 	int level, embed, quiet, nfiles;
 	ps_stats last; /* totals when the current file began */
+	uint64_t kept; /* bytes of a file that could not be finished, kept as .partial */
 };
 
 static void rotated_name(struct rotation *rot)
@@ -163,7 +184,7 @@ static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
 {
 	struct rotation *rot = ctx;
 	ps_stats fs = file_stats(rot, st);
-	int rc = finish_trace(*w, rot->embed, &fs, rot->quiet, rot->path);
+	int rc = finish_trace(*w, rot->embed, &fs, rot->quiet, rot->path, &rot->kept);
 	*w = NULL;
 	if (rc)
 		return rc;
@@ -515,16 +536,19 @@ int cmd_record(int argc, char **argv)
 	st = file_stats(rot, &st);
 	int status = ps_record_child_status(rec);
 	if (rc) {
+		ps_record_free(rec); /* stops the command, as at any end */
+		if (storage_error(rc)) /* w is NULL when finishing a rotated file failed */
+			die_storage(rot->active ? rot->path : out, rc, w ? ps_trace_salvage(w) : rot->kept);
 		ps_trace_abort(w);
-		ps_record_free(rec);
-		if (rc == -ENOSPC || rc == -EIO || rc == -EDQUOT || rc == -EFBIG)
-			die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 		die("%s", *err ? err : "recording failed");
 	}
 	ps_record_free(rec);
 	status = status >= 0 ? status : -1;
 
-	rc = finish_trace(w, embed, &st, quiet, rot->active ? rot->path : out);
+	uint64_t kept = 0;
+	rc = finish_trace(w, embed, &st, quiet, rot->active ? rot->path : out, &kept);
+	if (storage_error(rc))
+		die_storage(rot->active ? rot->path : out, rc, kept);
 	if (rc)
 		die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 	if (rot->active && !quiet)

@@ -50,8 +50,9 @@ struct ps_trace_writer {
 	ps_buf comp;     /* compressed chunk */
 	uint32_t nrec;
 	uint64_t last_flush_ns;
-	uint64_t bytes;
-	int failed; /* a write failed: everything after is refused */
+	uint64_t bytes;  /* the header and the whole chunks written: a readable trace */
+	uint64_t chunks; /* chunks written */
+	int failed;      /* a write failed: everything after is refused */
 	/* Stacks of the current chunk, for dedup: open addressing over ids. */
 	uint32_t nstacks;
 	uint32_t *slots; /* id + 1 */
@@ -446,6 +447,7 @@ int ps_trace_flush(ps_trace_writer *w)
 		return err;
 	}
 	w->bytes += n + CHUNK_HDR_SIZE;
+	w->chunks++;
 	w->chunk.len = 0;
 	w->nrec = 0;
 	reset_stacks(w);
@@ -506,6 +508,22 @@ void ps_trace_abort(ps_trace_writer *w)
 	if (w->partial && w->fd >= 0 && is_at(w->fd, w->partial))
 		unlink(w->partial);
 	writer_free(w);
+}
+
+uint64_t ps_trace_salvage(ps_trace_writer *w)
+{
+	if (!w)
+		return 0;
+	/* A failed write may have left part of a chunk: cut it off (which also frees the
+	 * space it took), so every byte kept reads. */
+	if (w->fd < 0 || !w->chunks || ftruncate(w->fd, (off_t)w->bytes) < 0) {
+		ps_trace_abort(w);
+		return 0;
+	}
+	uint64_t kept = w->bytes;
+	(void)fsync(w->fd); /* best effort: the disk may still be full */
+	writer_free(w);
+	return kept;
 }
 
 void ps_trace_close_partial(ps_trace_writer *w)

@@ -129,6 +129,10 @@ const char *ps_trace_partial_path(const ps_trace_writer *w);
 int ps_trace_commit(ps_trace_writer *w);
 /* Removes PATH.partial; frees w. NULL is fine. */
 void ps_trace_abort(ps_trace_writer *w);
+/* After a failed write (a full disk): cuts PATH.partial back to its last whole chunk and
+ * closes it, keeping what was recorded readable (without STATS: not complete). Returns
+ * the bytes kept, or 0 when no chunk was written and PATH.partial was removed. Frees w. */
+uint64_t ps_trace_salvage(ps_trace_writer *w);
 /* Closes, keeping PATH.partial as it is (for rotation errors); frees w. */
 void ps_trace_close_partial(ps_trace_writer *w);
 

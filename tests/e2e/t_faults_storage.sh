@@ -1,6 +1,7 @@
 # Storage faults: a full filesystem mid-recording and before the header, and a device as
 # the output. The recorder stops with one clear line, does not hang, and leaves no file
-# that claims to be a whole trace (and no .partial either: it removes its own).
+# that claims to be a whole trace. What it recorded before the disk filled stays readable
+# in OUT.partial, named in the error (a full disk used to delete everything).
 . "$TOP/tests/e2e/lib.sh"
 need_root
 mkdir full
@@ -11,13 +12,22 @@ work=$!
 
 # Fills up while recording: -a at 4999 Hz with stacks writes far more than 256 KiB.
 start=$(date +%s)
-expect_error 'cannot write.*([Nn]o space left)' timeout 60 $PS record -q -F 4999 -g -a -d 25 -o full/out.data
+expect_error "cannot write 'full/out.data': No space left on device; the [0-9.]+ KB recorded before are kept in 'full/out.data.partial'" \
+	timeout 60 $PS record -q -F 4999 -g -a -d 25 -o full/out.data
 secs=$(($(date +%s) - start))
 echo "full filesystem: '$(cat err.txt)' after ${secs}s"
 [ "$secs" -lt 20 ] || fail "recorder took ${secs}s to give up on a full filesystem"
-[ ! -e full/out.data ] || fail "a trace was left on the full filesystem"
-[ ! -e full/out.data.partial ] || fail "a .partial was left on the full filesystem"
-[ -z "$(ls full)" ] || fail "files left: $(ls full)"
+[ ! -e full/out.data ] || fail "a trace claiming to be whole was left on the full filesystem"
+[ "$(ls full)" = out.data.partial ] || fail "files left: $(ls full)"
+# Whole chunks only (a chunk cut by the full disk is cut off): it reads without a warning.
+$PS fold -i full/out.data.partial >kept.folded 2>kept.err || fail "the kept trace does not read: $(cat kept.err)"
+[ ! -s kept.err ] || fail "the kept trace reads with a complaint: $(cat kept.err)"
+[ -s kept.folded ] || fail "the kept trace has no stacks"
+[ "$(info_field full/out.data.partial complete)" = no ] || fail "the kept trace claims to be complete"
+kb=$(sed -n 's/.*the \([0-9.]*\) KB recorded.*/\1/p' err.txt)
+[ "$(awk -v kb="$kb" -v b="$(stat -c %s full/out.data.partial)" 'BEGIN { print (b > kb * 1024 - 100 && b < kb * 1024 + 100) }')" = 1 ] ||
+	fail "the error says $kb KB, the file holds $(stat -c %s full/out.data.partial) bytes"
+rm full/out.data.partial
 
 # Full before the header: nothing fits.
 dd if=/dev/zero of=full/filler bs=4k 2>/dev/null
