@@ -469,8 +469,11 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		die("%s", err);
 	cc.rec = rec;
-	if (ps_record_notice(rec) && !quiet)
-		warn("%s", ps_record_notice(rec));
+	for (const char *n = ps_record_notice(rec); n && *n && !quiet;) {
+		int len = (int)strcspn(n, "\n");
+		warn("%.*s", len, n);
+		n += len + (n[len] == '\n');
+	}
 
 	/* The header says what was recorded, how and where. */
 	char freq[32], period[32], start[64], ncpu[16];
