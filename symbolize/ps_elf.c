@@ -501,7 +501,8 @@ int ps_open_in_root(const char *root, const char *path)
 		return -errno;
 	/* RESOLVE_IN_ROOT: ".." and absolute symlinks stop at root, as they would for the
 	 * process that lives there, instead of escaping to this machine's files. */
-	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+			       .resolve = RESOLVE_IN_ROOT};
 	while (*path == '/')
 		path++;
 	int fd = (int)syscall(SYS_openat2, dir, *path ? path : ".", &how, sizeof(how));
@@ -511,7 +512,8 @@ int ps_open_in_root(const char *root, const char *path)
 }
 
 /* Opens path; a path inside another process's root ("/proc/PID/root/...") is resolved
- * within that root. */
+ * within that root. O_NONBLOCK: a trace or a process names the file, and a FIFO put where
+ * a library was must not hang the open (callers then take regular files only). */
 static int open_file(const char *path)
 {
 	unsigned pid;
@@ -523,7 +525,7 @@ static int open_file(const char *path)
 		if (fd != -ENOSYS)
 			return fd < 0 ? (errno = -fd, -1) : fd;
 	}
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 }
 
 /* Opens a candidate debug file and keeps it only when it belongs to this binary: the same
