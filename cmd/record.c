@@ -89,28 +89,35 @@ static void die_storage(const char *path, int rc, uint64_t kept)
 	die("cannot write '%s': %s", path, ps_strerror(rc));
 }
 
-/* Ends a recording's file: resolves every sampled address now, while the binaries are
- * here, so the trace renders anywhere; writes the totals; renames it into place. On a
+/* Ends a recording's file: notes what the mapped files without a build-id are, so readers
+ * can tell them from files rebuilt since; resolves every sampled address now, while the
+ * binaries are here, so the trace renders anywhere; writes the totals; renames it into
+ * place. On a
  * storage error the file is kept as far as it was written (see die_storage). */
 static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int quiet,
 			const char *path, uint64_t *kept)
 {
 	int rc = ps_trace_flush(w);
-	uint64_t embedded = 0;
-	if (!rc && embed) {
-		ps_trace_reader *r;
+	uint64_t embedded = 0, identified = 0;
+	ps_trace_reader *r = NULL;
+	if (!rc)
 		rc = ps_trace_open(&r, ps_trace_partial_path(w));
-		if (!rc) {
-			ps_sym_opts so;
-			ps_sym_opts_init(&so);
-			so.lines = 1;
-			ps_sym_report rep;
+	if (!rc)
+		rc = ps_sym_identify(r, w, &identified);
+	if (!rc && embed) {
+		ps_sym_opts so;
+		ps_sym_opts_init(&so);
+		so.lines = 1;
+		ps_sym_report rep;
+		rc = ps_trace_rewind(r);
+		if (!rc)
 			rc = ps_sym_embed(r, &so, w, &rep);
-			embedded = rep.embedded;
-			jit_refused_note(&rep);
-			ps_trace_close(r);
-		}
+		embedded = rep.embedded;
+		/* The files are the recorded ones now: only a changed one is worth a word. */
+		rep.unverified = 0;
+		jit_refused_note(&rep);
 	}
+	ps_trace_close(r);
 	if (!rc) {
 		ps_event ev = {.type = PS_REC_STATS, .stats = *st};
 		rc = ps_trace_write(w, &ev);

@@ -369,6 +369,15 @@ static void read_folded(struct source *s, ps_profile *p)
 
 /* ---- traces into profiles ---- */
 
+/* s made safe for a terminal (PS_ESC_TERM); the caller frees it. */
+static char *escaped(const char *s)
+{
+	ps_buf b = {0};
+	if (ps_escape(&b, PS_ESC_TERM, s, strlen(s)) || ps_buf_add(&b, "", 1))
+		die("out of memory");
+	return b.data;
+}
+
 void jit_refused_note(const ps_sym_report *rep)
 {
 	if (rep->kernel_foreign)
@@ -378,6 +387,27 @@ void jit_refused_note(const ps_sym_report *rep)
 		warn("skipped %llu JIT map file(s) (/tmp/perf-PID.map) owned by another user or "
 		     "writable by others: their frames stay unnamed",
 		     (unsigned long long)rep->jit_refused);
+	/* Paths come from the trace: escaped, like every name that reaches the terminal. */
+	if (rep->changed) {
+		char *p = escaped(rep->changed_path);
+		if (rep->changed == 1)
+			warn("warning: '%s' changed since it was recorded: its frames are left unnamed", p);
+		else
+			warn("warning: '%s' and %llu more files changed since they were recorded: their "
+			     "frames are left unnamed", p, (unsigned long long)rep->changed - 1);
+		free(p);
+	}
+	if (rep->unverified) {
+		char *p = escaped(rep->unverified_path);
+		if (rep->unverified == 1)
+			warn("warning: names from '%s' could not be verified: the trace has no build-id "
+			     "or file identity for it", p);
+		else
+			warn("warning: names from '%s' and %llu more files could not be verified: the "
+			     "trace has no build-id or file identity for them", p,
+			     (unsigned long long)rep->unverified - 1);
+		free(p);
+	}
 }
 
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)

@@ -316,6 +316,8 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		}
 	} else if (ev->type == PS_REC_NOTE)
 		need += strlen(ev->note.key) + strlen(ev->note.value);
+	else if (ev->type == PS_REC_FILE)
+		need += strlen(ev->file.path ? ev->file.path : "");
 	if (ps_buf_reserve(&w->chunk, need))
 		return -ENOMEM;
 
@@ -416,6 +418,23 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		putstr(&w->chunk, ev->note.key);
 		putstr(&w->chunk, ev->note.value);
 		break;
+	case PS_REC_FILE: {
+		const ps_fileid *f = &ev->file;
+		static const uint8_t pad[3];
+		rec_begin(w, PS_REC_FILE, &hdr);
+		put32(&w->chunk, f->pid);
+		uint8_t bsz = f->build_id_size > 20 ? 20 : f->build_id_size;
+		ps_buf_add(&w->chunk, &bsz, 1);
+		ps_buf_add(&w->chunk, f->build_id, 20);
+		ps_buf_add(&w->chunk, pad, 3);
+		put64(&w->chunk, f->size);
+		put64(&w->chunk, f->mtime_ns);
+		put64(&w->chunk, f->ino);
+		put32(&w->chunk, f->maj);
+		put32(&w->chunk, f->min);
+		putstr(&w->chunk, f->path);
+		break;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -860,6 +879,22 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		ev->note.key = cstr(c);
 		ev->note.value = cstr(c);
 		break;
+	case PS_REC_FILE: {
+		ps_fileid *f = &ev->file;
+		f->pid = c32(c);
+		if (c->end - c->p < 24)
+			return PS_ECORRUPT;
+		f->build_id_size = c->p[0] > 20 ? 20 : c->p[0];
+		memcpy(f->build_id, c->p + 1, 20);
+		c->p += 24;
+		f->size = c64(c);
+		f->mtime_ns = c64(c);
+		f->ino = c64(c);
+		f->maj = c32(c);
+		f->min = c32(c);
+		f->path = cstr(c);
+		break;
+	}
 	default:
 		return 0; /* unknown: skip */
 	}

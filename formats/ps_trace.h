@@ -21,6 +21,7 @@ enum ps_rec_type {
 	PS_REC_SYMBOL = 9,   /* the frames an address resolves to (embedded symbols) */
 	PS_REC_STATS = 10,   /* recorder totals, written last: the file is whole */
 	PS_REC_NOTE = 11,    /* a key=value remark (e.g. kernel addresses hidden) */
+	PS_REC_FILE = 12,    /* a mapped file's identity, for files without a build-id */
 };
 
 /* PERF_CONTEXT_* markers stay in call chains, as the kernel writes them. */
@@ -90,6 +91,18 @@ typedef struct ps_note {
 	const char *key, *value;
 } ps_note;
 
+/* What identifies a mapped file whose MMAP record has no build-id, as the recorder found
+ * it: the build-id read from the file itself when it has one, and its size, mtime and
+ * inode. Readers name frames from a file on disk only when it still matches. */
+typedef struct ps_fileid {
+	uint32_t pid; /* a process that mapped it (the path is in that process's view) */
+	uint8_t build_id_size;
+	uint8_t build_id[20];
+	uint64_t size, mtime_ns, ino;
+	uint32_t maj, min; /* the device the file is on */
+	const char *path;  /* as in the MMAP record */
+} ps_fileid;
+
 typedef struct ps_event {
 	enum ps_rec_type type;
 	union {
@@ -102,6 +115,7 @@ typedef struct ps_event {
 		ps_symrec sym;
 		ps_stats stats;
 		ps_note note;
+		ps_fileid file;
 	};
 } ps_event;
 

@@ -86,6 +86,9 @@ static int ps_fuzz_trace(const uint8_t *data, size_t size)
 		case PS_REC_SYMBOL:
 			n += strlen(ev.sym.module);
 			break;
+		case PS_REC_FILE:
+			n += strlen(ev.file.path);
+			break;
 		default:
 			break;
 		}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -801,6 +802,34 @@ static ps_elf *elf_new(unsigned flags)
 	return e;
 }
 
+static uint64_t mtime_ns(const struct stat *st)
+{
+	return (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+}
+
+int ps_elf_identify(const char *path, ps_fileid *out)
+{
+	int fd = open_file(path);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int err = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? PS_ENOTREG : 0;
+	if (!err) {
+		out->size = (uint64_t)st.st_size;
+		out->mtime_ns = mtime_ns(&st);
+		out->ino = (uint64_t)st.st_ino;
+		out->maj = major(st.st_dev);
+		out->min = minor(st.st_dev);
+		out->build_id_size = 0;
+		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		if (elf && elf_kind(elf) == ELF_K_ELF)
+			out->build_id_size = (uint8_t)read_build_id(elf, out->build_id);
+		elf_end(elf);
+	}
+	close(fd);
+	return err;
+}
+
 int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 {
 	*out = NULL;
@@ -816,6 +845,14 @@ int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 	struct stat st;
 	if (fstat(e->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err = PS_EFORMAT; /* a fifo or device would block or never end */
+		goto fail;
+	}
+	/* A file rebuilt since the recording (no build-id tells) names other functions at
+	 * the same addresses: refuse it before reading anything. */
+	const ps_fileid *want = o ? o->want_file : NULL;
+	if (want && !want->build_id_size &&
+	    ((uint64_t)st.st_size != want->size || mtime_ns(&st) != want->mtime_ns)) {
+		err = PS_ECORRUPT;
 		goto fail;
 	}
 	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);

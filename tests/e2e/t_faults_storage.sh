@@ -19,9 +19,12 @@ echo "full filesystem: '$(cat err.txt)' after ${secs}s"
 [ "$secs" -lt 20 ] || fail "recorder took ${secs}s to give up on a full filesystem"
 [ ! -e full/out.data ] || fail "a trace claiming to be whole was left on the full filesystem"
 [ "$(ls full)" = out.data.partial ] || fail "files left: $(ls full)"
-# Whole chunks only (a chunk cut by the full disk is cut off): it reads without a warning.
+# Whole chunks only (a chunk cut by the full disk is cut off): it reads without a warning
+# about its chunks (that names from files without a build-id are unverified is true: the
+# recorder did not get to note what those files were).
 $PS fold -i full/out.data.partial >kept.folded 2>kept.err || fail "the kept trace does not read: $(cat kept.err)"
-[ ! -s kept.err ] || fail "the kept trace reads with a complaint: $(cat kept.err)"
+grep -v "could not be verified" kept.err >kept.other
+[ ! -s kept.other ] || fail "the kept trace reads with a complaint: $(cat kept.err)"
 [ -s kept.folded ] || fail "the kept trace has no stacks"
 [ "$(info_field full/out.data.partial complete)" = no ] || fail "the kept trace claims to be complete"
 kb=$(sed -n 's/.*the \([0-9.]*\) KB recorded.*/\1/p' err.txt)
