@@ -56,4 +56,20 @@ for mode in "-g" "--call-graph dwarf"; do
 	grep -q '^prog;.*main;' gone.folded || { head gone.folded; fail "$mode: no stacks of prog"; }
 	rm -f libv.so
 done
+
+# A regular file can cost time too: a debug file grown to 2 TB of holes where a binary's
+# .gnu_debuglink points is read whole to check its CRC (minutes). Each candidate gets a
+# few seconds, then it is refused and the binary's own symbols serve.
+cc $cflags -shared -fPIC -o libv.so libv.c || fail "cannot build the library"
+cc $cflags -Wl,--build-id=none -o dl prog.c -L. -lv -Wl,-rpath,"$PWD" || fail "cannot build dl"
+objcopy --only-keep-debug dl dl.debug && strip --strip-debug dl && objcopy --add-gnu-debuglink=dl.debug dl ||
+	fail "cannot split dl's debug info"
+$PS record -q -F 499 -g --no-embed-symbols -o dl.data -- ./dl 0.5 >/dev/null 2>rec.err || fail "record failed: $(cat rec.err)"
+truncate -s 2T dl.debug || fail "cannot make a sparse file" # still an ELF file
+timeout 60 $PS fold -i dl.data >dl.folded 2>dl.err
+rc=$?
+rm -f dl.debug
+[ $rc != 124 ] || fail "fold spent a minute on a 2 TB debuglink candidate"
+[ $rc = 0 ] || fail "fold failed ($rc): $(cat dl.err)"
+grep -q '^dl;.*main;victim_spin [0-9]' dl.folded || { head dl.folded; fail "no stacks of dl"; }
 exit 0
