@@ -77,6 +77,10 @@ test: test-deps all $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
 	tests/e2e/run.sh
 
+# The man page's option lists, from each command's --help (a test checks they are current).
+man: perfsample
+	python3 scripts/gen-man-options.py ./perfsample docs/perfsample.1
+
 demo: all
 	./perfsample record -F 499 -g -o $(BUILD)/demo.data -- examples/split 2
 	./perfsample flamegraph -i $(BUILD)/demo.data --title "perfsample demo: examples/split" > demo.svg
@@ -90,7 +94,7 @@ install: perfsample
 clean:
 	rm -rf $(BUILD) perfsample $(EXAMPLES) demo.svg
 
-.PHONY: all examples test test-deps unit demo install clean
+.PHONY: all examples test test-deps unit demo install clean man
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d
 
 # bench/: perfsample side by side with perf and FlameGraph (BENCHMARKS.md). QUICK=1: about a

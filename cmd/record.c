@@ -203,20 +203,47 @@ static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
 
 /* -F above kernel.perf_event_max_sample_rate gets EINVAL from the kernel: sample at the
  * highest allowed rate instead and say so, as perf does. */
-static void clamp_freq(ps_record_opts *o)
+static unsigned long long max_sample_rate(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
 	unsigned long long max = 0;
 	if (!f)
-		return;
+		return 0;
 	if (fscanf(f, "%llu", &max) != 1)
 		max = 0;
 	fclose(f);
+	return max;
+}
+
+static int freq_max; /* -F max */
+
+static void clamp_freq(ps_record_opts *o)
+{
+	unsigned long long max = max_sample_rate();
+	if (freq_max) {
+		/* perf's -F max: the highest rate this kernel allows. */
+		o->freq = max ? max : 1000;
+		return;
+	}
 	if (max && o->freq > max) {
 		warn("-F %llu is above kernel.perf_event_max_sample_rate; sampling at %llu Hz",
 		     (unsigned long long)o->freq, max);
 		o->freq = max;
 	}
+}
+
+static void cb_freq(const struct opt *opt, const char *arg)
+{
+	ps_record_opts *o = opt->value;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	freq_max = !strcmp(arg, "max");
+	if (freq_max)
+		return;
+	if (errno || end == arg || *end || v < 1 || v > 100000 || *arg == '-')
+		die_usage("invalid --freq '%s' (1 to 100000 Hz, or max)", arg);
+	o->freq = v;
 }
 
 /* SIGUSR1/SIGUSR2 without --switch-output: caught and dropped. A handler, not SIG_IGN,
@@ -343,7 +370,9 @@ int cmd_record(int argc, char **argv)
 	const char *cmdline = record_cmdline(argc, argv);
 	const struct opt options[] = {
 		OPT_GROUP("how:"),
-		OPT_U64('F', "freq", &o->freq, "HZ", "samples per second (default 99)", 1, 100000),
+		OPT_CALLBACK('F', "freq", o, "HZ|max",
+			     "samples per second (default 99); max: kernel.perf_event_max_sample_rate",
+			     cb_freq),
 		OPT_U64('c', "count", &o->period, "PERIOD", "sample every PERIOD events instead", 1,
 			UINT64_MAX / 2),
 		OPT_STRING('e', "event", &o->event, "EVENT",
@@ -384,16 +413,19 @@ int cmd_record(int argc, char **argv)
 		OPT_BOOL('q', "quiet", &c.quiet, "no status line or summary"),
 		OPT_TEXT("Recording ends when the command exits, every target exits, -d expires, "
 			 "or on SIGINT/SIGTERM; the trace is always whole. With a command, the exit "
-			 "status is the command's."),
+			 "status is the command's. With -a, -p or -t, a command only bounds the "
+			 "recording, as with perf: `record -a -g -- sleep 5`."),
 		OPT_END(),
 	};
 	argc = parse_options(argc, argv, options, record_usage, PARSE_STOP_AT_NON_OPTION);
 	o->duration_ms = (uint64_t)(c.duration * 1000);
-	int targets = (argc > 0) + o->all_cpus + (o->npids > 0) + (o->ntids > 0);
-	if (targets == 0)
+	int targets = o->all_cpus + (o->npids > 0) + (o->ntids > 0);
+	if (targets == 0 && argc == 0)
 		usage_error("record", "nothing to record: give a command, -p PID, -t TID or -a");
 	if (targets > 1)
 		usage_error("record", "give one target: a command, -p, -t or -a");
+	/* perf's idiom: with -a, -p or -t a command only says how long (`-a -- sleep 5`). */
+	o->argv_bounds = targets == 1 && argc > 0;
 	if (o->freq && o->period)
 		usage_error("record", "give -F or -c, not both");
 	if (c.out && !strcmp(c.out, "-"))
@@ -450,7 +482,10 @@ int cmd_record(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	o->stop = &stop_flag;
 
-	struct status_ctx sc = {!quiet && isatty(2), 0};
+	/* The live status line is drawn only where it owns the terminal line: a profiled
+	 * command writes to the same terminal (its output would land behind the status
+	 * text), so then only the summary at the end is printed. */
+	struct status_ctx sc = {!quiet && isatty(2) && !o->argv, 0};
 	o->tick = on_tick;
 	o->tick_ctx = &sc;
 
@@ -498,7 +533,7 @@ int cmd_record(int argc, char **argv)
 	/* Which kernel: a reader elsewhere must not name kernel frames from its own. */
 	char kbid[41] = "";
 	ps_kernel_build_id("/sys/kernel/notes", kbid);
-	const char *target = o->argv      ? o->argv[0]
+	const char *target = o->argv && !o->argv_bounds ? o->argv[0]
 			     : o->all_cpus ? "all-cpus"
 			     : o->npids    ? "pid"
 					   : "tid";

@@ -1,48 +1,24 @@
-/* perfsample script: a trace's samples as `perf script` prints them. */
+/* perfsample script: a trace's samples as `perf script` prints them, in time order. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
 #include "cmd/source.h"
 #include "cmd/util.h"
-
-struct script_ctx {
-	const char *event;
-	FILE *out;
-};
-
-static int script_sample(void *ctx, const ps_sym_sample *s)
-{
-	struct script_ctx *sc = ctx;
-	FILE *f = sc->out;
-	fprintf(f, "%s %u/%u [%03u] %llu.%06llu: %llu %s:\n", s->comm, s->pid, s->tid, s->cpu,
-		(unsigned long long)(s->time / 1000000000ull),
-		(unsigned long long)(s->time % 1000000000ull / 1000),
-		(unsigned long long)(s->period ? s->period : 1), sc->event);
-	for (size_t i = 0; i < s->nframes; i++) {
-		const ps_sym_frame *fr = &s->frames[i];
-		const char *mod = fr->module && *fr->module ? fr->module : "unknown";
-		if (fr->resolved && !fr->inlined)
-			fprintf(f, "\t%16llx %s+0x%llx (%s)\n", (unsigned long long)fr->addr,
-				fr->name, (unsigned long long)fr->offset, mod);
-		else if (fr->resolved)
-			fprintf(f, "\t%16llx %s (inlined) (%s)\n", (unsigned long long)fr->addr,
-				fr->name, mod);
-		else
-			fprintf(f, "\t%16llx [unknown] (%s)\n", (unsigned long long)fr->addr, mod);
-	}
-	fputc('\n', f);
-	return ferror(f) ? -EIO : 0;
-}
+#include "render/ps_script.h"
 
 static const char script_usage[] =
 	"usage: perfsample script [-i TRACE | TRACE] [options]\n"
 	"\n"
-	"Prints the samples of a trace as `perf script` does, so FlameGraph's\n"
-	"stackcollapse-perf.pl and gprof2dot -f perf read them. Inlined functions are left\n"
-	"out unless --inline asks, as perf script does; every sample's header names its PID\n"
-	"and TID, so --pid and --tid change nothing.\n";
+	"Prints the samples of a trace (or perf.data) as `perf script` does, in time order\n"
+	"across CPUs and threads, so FlameGraph's stackcollapse-perf.pl, speedscope and\n"
+	"gprof2dot -f perf read them. Inlined functions are left out unless --inline asks,\n"
+	"as perf script does; every sample's header names its PID and TID, so --pid and --tid\n"
+	"change nothing.\n";
+
+static const char *fields_arg;
 
 int cmd_script(int argc, char **argv)
 {
@@ -53,7 +29,14 @@ int cmd_script(int argc, char **argv)
 	const struct opt options[] = {
 		OPT_GROUP("input:"),
 		OPT_STRING('i', "input-file", &s.trace, "TRACE",
-			   "the trace (default perfsample.data; an operand is one too)"),
+			   "the trace or perf.data (default perfsample.data; an operand is one too)"),
+		OPT_STRING(0, "event-filter", &s.event_filter, "EVENT",
+			   "perf.data with several events: print EVENT's samples (default: the "
+			   "first)"),
+		OPT_GROUP("output:"),
+		OPT_STRING('F', "fields", &fields_arg, "FIELD,..",
+			   "perf's fields to print: comm, pid, tid, cpu, time, period, event, ip, "
+			   "sym, symoff, dso (default all; +FIELD or -FIELD changes the default)"),
 		OPT_GROUP("root frame:"),
 		SOURCE_ROOT_OPTIONS(&s),
 		OPT_GROUP("filters:"),
@@ -64,9 +47,29 @@ int cmd_script(int argc, char **argv)
 	};
 	argc = parse_options(argc, argv, options, script_usage, 0);
 	source_operands(&s, "script", argc, argv);
-	const char *ev = source_trace_meta(&s, "event");
-	struct script_ctx sc = {ev ? ev : "cpu-clock", stdout};
-	int err = source_walk(&s, script_sample, &sc);
+	ps_script_opts so = {.period_col = -1, .fields = PS_SCRIPT_DEFAULT};
+	if (fields_arg) {
+		const char *bad = "";
+		size_t badlen = 0;
+		if (ps_script_fields(fields_arg, &so.fields, &bad, &badlen))
+			die_usage("unknown field '%.*s' in -F (known: comm, pid, tid, cpu, time, "
+				  "period, event, ip, sym, symoff, dso)",
+				  (int)badlen, bad);
+	}
+	/* Every sample with its own frames (per address: offsets, modules) and its period:
+	 * the thread's name is the root frame, whatever --pid or --tid said. */
+	s.sym.addresses = 1;
+	s.pid_root = s.tid_root = 0;
+	s.weight_period = 1;
+	so.inline_frames = s.sym.inline_frames;
+	struct trace_summary sum;
+	ps_profile *p = load_profile(&s, PS_PROFILE_SAMPLES, &sum);
+	so.event = sum.event ? sum.event : "cpu-clock";
+	so.period_col = ps_profile_ntypes(p) ? 0 : -1;
+	int err = ps_script_write(p, &so, stdout);
+	if (err == -ENOMEM)
+		die("out of memory");
 	stdout_done(err);
+	ps_profile_free(p);
 	return 0;
 }

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd/util.h"
 #include "formats/ps_error.h"
+#include "formats/ps_perfdata.h"
 #include "formats/ps_perfscript.h"
 #include "formats/ps_util.h"
+#include "profiler/ps_unwind.h"
 #include "render/ps_callgraph.h"
 
 void source_init(struct source *s)
@@ -192,11 +195,69 @@ ps_trace_reader *open_trace(const char *path)
 	if (err == PS_EEMPTY)
 		die("cannot read '%s': the file is empty", path);
 	if (err == PS_EFORMAT)
-		die("cannot read '%s': not a perfsample trace", path);
+		die("cannot read '%s': not a perfsample trace or perf.data file", path);
 	if (err == PS_ETRUNC)
 		die("cannot read '%s': truncated inside its header", path);
 	if (err)
 		die("cannot read '%s': %s", path, ps_strerror(err));
+	return r;
+}
+
+/* DWARF-mode perf.data: the recorder's unwinder, offline, fed by the reader. */
+struct offline_unwind {
+	ps_unwinder *u;
+};
+
+static void uw_reset(void *ctx)
+{
+	struct offline_unwind *o = ctx;
+	ps_unwind_free(o->u);
+	o->u = NULL;
+	if (ps_unwind_new(&o->u) == 0)
+		ps_unwind_set_offline(o->u);
+}
+
+static void uw_event(void *ctx, const ps_event *ev)
+{
+	ps_unwinder *u = ((struct offline_unwind *)ctx)->u;
+	if (!u)
+		return;
+	if (ev->type == PS_REC_MMAP)
+		ps_unwind_mmap(u, ev->mmap.pid, ev->mmap.start, ev->mmap.len, ev->mmap.pgoff,
+			       ev->mmap.filename);
+	else if (ev->type == PS_REC_FORK && ev->task.pid != ev->task.ppid)
+		ps_unwind_fork(u, ev->task.ppid, ev->task.pid);
+	else if (ev->type == PS_REC_EXIT && ev->task.pid == ev->task.tid)
+		ps_unwind_forget(u, ev->task.pid);
+	else if (ev->type == PS_REC_COMM && ev->comm.exec)
+		ps_unwind_exec(u, ev->comm.pid);
+}
+
+static int uw_unwind(void *ctx, uint32_t pid, const uint64_t *regs, const void *stack, size_t len,
+		     uint64_t *ips, size_t max)
+{
+	ps_unwinder *u = ((struct offline_unwind *)ctx)->u;
+	return u ? ps_unwind_sample(u, pid, regs, stack, len, ips, max) : 0;
+}
+
+/* One per process: the reader that uses it is closed before the process exits. */
+static struct offline_unwind offline;
+
+ps_trace_reader *open_source(struct source *s)
+{
+	const char *path = source_trace_path(s);
+	ps_trace_reader *r = open_trace(path);
+	if (s->event_filter && *s->event_filter && ps_trace_select_event(r, s->event_filter)) {
+		const char *evs = ps_trace_meta(r, "events");
+		if (!evs)
+			evs = ps_trace_meta(r, "event");
+		die("no event '%s' in '%s' (events: %s)", s->event_filter, path, evs ? evs : "none");
+	}
+	if (ps_trace_has_stack_copies(r)) {
+		uw_reset(&offline);
+		ps_trace_unwind hook = {&offline, ps_unwind_regs_mask(), uw_reset, uw_event, uw_unwind};
+		ps_trace_set_unwind(r, &hook);
+	}
 	return r;
 }
 
@@ -310,6 +371,16 @@ static FILE *open_text(const char *path)
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
 		die("cannot read '%s': is a directory", path);
+	/* A binary profile given as text would fold to nothing, silently. */
+	char head[8];
+	if (pread(fileno(f), head, sizeof(head), 0) == (ssize_t)sizeof(head)) {
+		if (ps_perfdata_is(head, sizeof(head)))
+			die("cannot read '%s' as text: it is a perf.data file (read it with -i)",
+			    path);
+		if (!memcmp(head, "PERFSMPL", 8))
+			die("cannot read '%s' as text: it is a perfsample trace (read it with -i)",
+			    path);
+	}
 	return f;
 }
 
@@ -437,7 +508,7 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 		return p;
 	}
 	const char *path = source_trace_path(s);
-	ps_trace_reader *r = open_trace(path);
+	ps_trace_reader *r = open_source(s);
 	/* One pass: the model and the trace's summary. */
 	ps_sym_report rep;
 	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
@@ -482,24 +553,9 @@ ps_profile *load_profile_modules(struct source *s)
 	return p;
 }
 
-int source_walk(struct source *s, ps_sym_sample_fn fn, void *ctx)
-{
-	prepare(s);
-	const char *path = source_trace_path(s);
-	ps_trace_reader *r = open_trace(path);
-	int err = ps_sym_walk(r, &s->sym, fn, ctx, NULL);
-	if (err == -EIO) { /* the callback's own write failed: the caller says so */
-		ps_trace_close(r);
-		return err;
-	}
-	trace_read_done(r, path, err);
-	ps_trace_close(r);
-	return 0;
-}
-
 const char *source_trace_meta(struct source *s, const char *key)
 {
-	ps_trace_reader *r = open_trace(source_trace_path(s));
+	ps_trace_reader *r = open_source(s);
 	const char *v = meta_copy(r, key);
 	ps_trace_close(r);
 	return v;

@@ -50,8 +50,8 @@ void source_cb_all(const struct opt *o, const char *arg);
 		 "weight stacks by sample period instead of counting samples"),                \
 	OPT_BOOL(0, "strict", &(s)->strict, "malformed folded lines are an error, not skipped"), \
 	OPT_STRING(0, "event-filter", &(s)->event_filter, "EVENT",                              \
-		   "perf-script input: keep EVENT's samples (default: the first event seen, as "\
-		   "stackcollapse-perf.pl does)")
+		   "perf.data or perf-script input: keep EVENT's samples (default: the first "  \
+		   "event, as stackcollapse-perf.pl does)")
 
 /* The root frame of every stack, as stackcollapse-perf.pl spells it. */
 #define SOURCE_ROOT_OPTIONS(s)                                                                  \
@@ -111,6 +111,9 @@ enum ps_sym_root source_root(const struct source *s);
 
 /* Opens a trace; every failure is one line and exit 1. */
 ps_trace_reader *open_trace(const char *path);
+/* The source's trace, with its event chosen (--event-filter) and, for perf.data with
+ * stack copies, the DWARF unwinder attached. */
+ps_trace_reader *open_source(struct source *s);
 /* After a read of the whole trace: dies on err, warns about a truncated tail. */
 void trace_read_done(ps_trace_reader *r, const char *path, int err);
 
@@ -146,8 +149,5 @@ ps_profile *load_profile_modules(struct source *s);
 /* A value of the source trace's header (a copy), or NULL. */
 const char *source_trace_meta(struct source *s, const char *key);
 
-/* Calls fn for every sample of the source's trace (after the filters); a non-zero return
- * stops the walk and is returned (-EIO is the caller's own write error). */
-int source_walk(struct source *s, ps_sym_sample_fn fn, void *ctx);
 
 #endif

@@ -252,6 +252,7 @@ static uint64_t frame_hash(const ps_frame *f)
 {
 	uint64_t h = ps_hash_u64((uintptr_t)f->name) ^ ps_hash_u64((uintptr_t)f->file + 1);
 	h = ps_hash_u64(h ^ f->addr);
+	h = ps_hash_u64(h ^ ((uint64_t)f->symoff << 2 | (uint64_t)f->has_symoff << 1 | f->retaddr));
 	return ps_hash_u64(h ^ ((uint64_t)f->line << 32 | (uint64_t)f->mapping << 8 | f->kind) ^
 			   (uint64_t)f->unresolved << 63);
 }
@@ -267,7 +268,8 @@ static int frame_eq(const void *ctx, uint32_t id)
 	const ps_frame *a = &k->p->frames[id], *b = k->f;
 	return a->name == b->name && a->file == b->file && a->addr == b->addr &&
 	       a->line == b->line && a->mapping == b->mapping && a->kind == b->kind &&
-	       a->unresolved == b->unresolved;
+	       a->unresolved == b->unresolved && a->symoff == b->symoff &&
+	       a->has_symoff == b->has_symoff && a->retaddr == b->retaddr;
 }
 
 /* The id of frame c, whose strings are interned already, added when new. */

@@ -55,6 +55,9 @@ typedef struct ps_frame {
 	uint32_t mapping;   /* mapping id, PS_MAPPING_NONE */
 	uint8_t kind;       /* ps_frame_kind */
 	uint8_t unresolved; /* name is a placeholder ("[unknown]", "[libc.so.6]") */
+	uint8_t has_symoff;
+	uint8_t retaddr; /* addr is a return address minus one (the call's last byte) */
+	uint32_t symoff; /* with has_symoff: the sampled address minus the function's start */
 } ps_frame;
 
 enum {
@@ -169,6 +172,7 @@ typedef struct ps_profile_sample {
 	uint64_t time; /* ns, on the recording's clock; 0 when unknown */
 	uint32_t pid, tid;
 	ps_node_id node;
+	uint32_t cpu;
 } ps_profile_sample;
 
 /* Adds values (one per column, ntypes of them) to s->node and, with PS_PROFILE_SAMPLES,

@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "formats/ps_error.h"
+#include "formats/ps_perfdata.h"
 #include "formats/ps_util.h"
 
 static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
@@ -390,7 +391,11 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put32(&w->chunk, s->pid);
 		put32(&w->chunk, s->nframes);
 		put64(&w->chunk, s->addr);
-		put32(&w->chunk, s->lines ? 1 : 0);
+		/* Flags: 1 lines follow the names, 2 the offset follows the lines. Readers
+		 * before the offset took any non-zero value as "lines follow", so lines are
+		 * written (empty) whenever the offset is. */
+		int with_lines = s->lines || s->has_offset;
+		put32(&w->chunk, (with_lines ? 1u : 0u) | (s->has_offset ? 2u : 0u));
 		putstr(&w->chunk, s->module);
 		const char *p = s->names;
 		for (uint32_t i = 0; i < s->nframes; i++) {
@@ -398,10 +403,13 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 			p += strlen(p) + 1;
 		}
 		p = s->lines;
-		for (uint32_t i = 0; p && i < s->nframes; i++) {
-			putstr(&w->chunk, p);
-			p += strlen(p) + 1;
+		for (uint32_t i = 0; with_lines && i < s->nframes; i++) {
+			putstr(&w->chunk, p ? p : "");
+			if (p)
+				p += strlen(p) + 1;
 		}
+		if (s->has_offset)
+			put64(&w->chunk, s->offset);
 		break;
 	}
 	case PS_REC_STATS:
@@ -556,6 +564,7 @@ void ps_trace_close_partial(ps_trace_writer *w)
 /* ---- reader ---- */
 
 struct ps_trace_reader {
+	ps_perfdata *pd; /* a perf.data file: every call goes to its reader */
 	unsigned char *owned; /* the header, when read from a file */
 	const unsigned char *data; /* the whole trace in memory, or the header of a file */
 	size_t size;               /* of the trace (a file's size: chunks are read as needed) */
@@ -634,9 +643,31 @@ static int reader_init(ps_trace_reader *r)
 	return parse_header(r);
 }
 
+/* A reader that passes every call to a perf.data reader (it owns fd, or -1). */
+static int open_perfdata(ps_trace_reader **out, int fd, uint64_t size, const void *mem)
+{
+	ps_trace_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	r->fd = -1;
+	int err = fd >= 0 ? ps_perfdata_open_fd(&r->pd, fd, size)
+			  : ps_perfdata_open_mem(&r->pd, mem, (size_t)size);
+	if (err) {
+		free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
 int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size)
 {
 	*out = NULL;
+	if (ps_perfdata_is(data, size))
+		return open_perfdata(out, -1, size, data);
 	ps_trace_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -685,6 +716,8 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 	}
 	unsigned char fixed[FILE_HDR_SIZE];
 	ssize_t n = read_at(fd, fixed, sizeof(fixed), 0);
+	if (n >= 8 && ps_perfdata_is(fixed, (size_t)n))
+		return open_perfdata(out, fd, (uint64_t)st.st_size, NULL);
 	uint32_t mlen = n == (ssize_t)sizeof(fixed) ? get32(fixed + 24) : 0;
 	size_t hsize = (size_t)(n < 0 ? 0 : n);
 	if (n == (ssize_t)sizeof(fixed) && !memcmp(fixed, file_magic, 8) && mlen <= MAX_META)
@@ -716,6 +749,7 @@ void ps_trace_close(ps_trace_reader *r)
 {
 	if (!r)
 		return;
+	ps_perfdata_close(r->pd);
 	ZSTD_freeDCtx(r->dctx);
 	ps_buf_release(&r->raw);
 	ps_buf_release(&r->comp);
@@ -729,17 +763,30 @@ void ps_trace_close(ps_trace_reader *r)
 
 const char *ps_trace_meta(const ps_trace_reader *r, const char *key)
 {
+	if (r->pd)
+		return ps_perfdata_meta(r->pd, key);
 	for (size_t i = 0; i < r->nmeta; i++)
 		if (!strcmp(r->meta[i].key, key))
 			return r->meta[i].value;
 	return NULL;
 }
-size_t ps_trace_nmeta(const ps_trace_reader *r) { return r->nmeta; }
-ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i) { return r->meta[i]; }
-ps_trace_status ps_trace_get_status(const ps_trace_reader *r) { return r->st; }
+size_t ps_trace_nmeta(const ps_trace_reader *r)
+{
+	return r->pd ? ps_perfdata_nmeta(r->pd) : r->nmeta;
+}
+ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i)
+{
+	return r->pd ? ps_perfdata_meta_at(r->pd, i) : r->meta[i];
+}
+ps_trace_status ps_trace_get_status(const ps_trace_reader *r)
+{
+	return r->pd ? ps_perfdata_status(r->pd) : r->st;
+}
 
 int ps_trace_rewind(ps_trace_reader *r)
 {
+	if (r->pd)
+		return ps_perfdata_rewind(r->pd);
 	r->pos = r->first_chunk;
 	r->rleft = 0;
 	r->nstacks = 0;
@@ -855,7 +902,8 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		s->pid = c32(c);
 		s->nframes = c32(c);
 		s->addr = c64(c);
-		uint32_t has_lines = c32(c);
+		uint32_t flags = c32(c);
+		uint32_t has_lines = flags & 1;
 		s->module = cstr(c);
 		if (s->nframes > MAX_STACK)
 			return PS_ECORRUPT;
@@ -865,6 +913,8 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		s->lines = has_lines ? (const char *)c->p : NULL;
 		for (uint32_t i = 0; has_lines && i < s->nframes && !c->bad; i++)
 			cstr(c);
+		s->has_offset = has_lines && (flags & 2);
+		s->offset = s->has_offset ? c64(c) : 0;
 		break;
 	}
 	case PS_REC_STATS:
@@ -899,6 +949,25 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		return 0; /* unknown: skip */
 	}
 	return c->bad ? PS_ECORRUPT : 1;
+}
+
+int ps_trace_select_event(ps_trace_reader *r, const char *name)
+{
+	if (r->pd)
+		return ps_perfdata_select_event(r->pd, name);
+	const char *ev = ps_trace_meta(r, "event");
+	return ev && !strcmp(ev, name) ? 0 : PS_EFORMAT;
+}
+
+void ps_trace_set_unwind(ps_trace_reader *r, const ps_trace_unwind *u)
+{
+	if (r->pd)
+		ps_perfdata_set_unwind(r->pd, u);
+}
+
+int ps_trace_has_stack_copies(const ps_trace_reader *r)
+{
+	return r->pd && ps_perfdata_has_stack_copies(r->pd);
 }
 
 /* The record at raw[*pos]: its type and a cursor over its payload; advances *pos past
@@ -1074,6 +1143,8 @@ static int load_chunk(ps_trace_reader *r)
 
 int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 {
+	if (r->pd)
+		return ps_perfdata_next(r->pd, ev);
 	for (;;) {
 		if (r->rleft == 0) {
 			int got = load_chunk(r);

@@ -80,6 +80,8 @@ typedef struct ps_symrec {
 	const char *module; /* basename of the mapped file, "" if none */
 	const char *names;  /* nframes strings back to back */
 	const char *lines;  /* nframes "file:line" strings ("" when unknown), or NULL */
+	int has_offset;     /* offset is known */
+	uint64_t offset;    /* addr minus the start of the containing function */
 } ps_symrec;
 
 typedef struct ps_stats {
@@ -166,6 +168,28 @@ ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i);
 int ps_trace_next(ps_trace_reader *r, ps_event *ev);
 /* Restarts reading at the first chunk. */
 int ps_trace_rewind(ps_trace_reader *r);
+
+/* Reads the samples of the event called name (a perf.data file may hold several; a
+ * perfsample trace holds one). PS_EFORMAT when there is no such event. */
+int ps_trace_select_event(ps_trace_reader *r, const char *name);
+
+/* Unwinding stack copies while reading: a perf.data file recorded with --call-graph
+ * dwarf holds registers and a copy of the user stack per sample, where a perfsample
+ * trace holds the chain its recorder unwound. The reader tells the unwinder about address
+ * spaces (MMAP, FORK, EXIT, COMM records, in time order) and asks it for each sample's
+ * user chain. */
+typedef struct ps_trace_unwind {
+	void *ctx;
+	uint64_t regs_mask; /* the registers unwind() takes, in mask bit order */
+	void (*reset)(void *ctx); /* the reader starts over */
+	void (*event)(void *ctx, const ps_event *ev);
+	/* Writes the sampled IP and the return addresses, leaf first; returns the count. */
+	int (*unwind)(void *ctx, uint32_t pid, const uint64_t *regs, const void *stack,
+		      size_t len, uint64_t *ips, size_t max);
+} ps_trace_unwind;
+void ps_trace_set_unwind(ps_trace_reader *r, const ps_trace_unwind *u);
+/* 1 when the trace's samples carry stack copies for an unwinder (perf.data, dwarf). */
+int ps_trace_has_stack_copies(const ps_trace_reader *r);
 
 typedef struct ps_trace_status {
 	uint64_t chunks;        /* whole chunks read */

@@ -1,9 +1,9 @@
-/* libFuzzer target: the trace reader (formats/ps_trace) and the symbolizer's walk over it.
- * Open from memory, read every record, rewind, then walk the samples as fold does (no
- * kallsyms, JIT maps or debug files from this machine). The first byte picks the input:
- * even, the bytes are a trace file as they are; odd, byte 1 is a record count and the rest
- * is one chunk's raw records, wrapped here in a header and a valid zstd frame, so the
- * fuzzer reaches the record parsers past zstd's checksum. */
+/* libFuzzer target: the trace reader (formats/ps_trace) and the symbolizer over it. Open
+ * from memory, read every record, rewind, then build the model as the commands do
+ * (fuzz/fuzz_common.h; no kallsyms, JIT maps or debug files from this machine). The first
+ * byte picks the input: even, the bytes are a trace file as they are; odd, byte 1 is a
+ * record count and the rest is one chunk's raw records, wrapped here in a header and a
+ * valid zstd frame, so the fuzzer reaches the record parsers past zstd's checksum. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,15 +11,7 @@
 #include <zstd.h>
 
 #include "formats/ps_trace.h"
-#include "symbolize/ps_sym.h"
-
-static int trace_on_sample(void *ctx, const ps_sym_sample *s)
-{
-	size_t *n = ctx;
-	for (size_t i = 0; i < s->nframes; i++)
-		*n += strlen(s->frames[i].name) + (s->comm ? strlen(s->comm) : 0);
-	return 0;
-}
+#include "fuzz/fuzz_common.h"
 
 /* A header without metadata and one chunk holding raw as its records. */
 static uint8_t *wrap_chunk(const uint8_t *raw, size_t rsize, uint32_t nrec, size_t *size)
@@ -59,53 +51,9 @@ static int ps_fuzz_trace(const uint8_t *data, size_t size)
 		free(wrapped);
 		return 0;
 	}
-	for (size_t i = 0; i < ps_trace_nmeta(r); i++) {
-		ps_kv kv = ps_trace_meta_at(r, i);
-		(void)strlen(kv.key);
-		(void)strlen(kv.value);
-	}
-	ps_event ev;
-	int got;
-	uint64_t n = 0;
-	while ((got = ps_trace_next(r, &ev)) > 0) {
-		n++;
-		switch (ev.type) {
-		case PS_REC_SAMPLE:
-			for (uint32_t i = 0; i < ev.sample.nr; i++)
-				n += ev.sample.ips[i] & 1;
-			break;
-		case PS_REC_MMAP:
-			n += strlen(ev.mmap.filename);
-			break;
-		case PS_REC_COMM:
-			n += strlen(ev.comm.comm);
-			break;
-		case PS_REC_NOTE:
-			n += strlen(ev.note.key) + strlen(ev.note.value);
-			break;
-		case PS_REC_SYMBOL:
-			n += strlen(ev.sym.module);
-			break;
-		case PS_REC_FILE:
-			n += strlen(ev.file.path);
-			break;
-		default:
-			break;
-		}
-	}
-	(void)ps_trace_get_status(r);
-	if (ps_trace_rewind(r) == 0) {
-		ps_sym_opts o;
-		ps_sym_opts_init(&o);
-		o.kallsyms = "/nonexistent/kallsyms";
-		o.jit_dir = "/nonexistent";
-		o.debug_dir = "/nonexistent";
-		o.root = (enum ps_sym_root)(size % 4);
-		o.addrs = size & 4 ? 1 : 0;
-		size_t chars = 0;
-		ps_sym_report rep;
-		ps_sym_walk(r, &o, trace_on_sample, &chars, &rep);
-	}
+	(void)fuzz_read_all(r);
+	if (ps_trace_rewind(r) == 0)
+		fuzz_symbolize(r, size);
 	ps_trace_close(r);
 	free(wrapped);
 	return 0;

@@ -10,7 +10,7 @@ out=fuzz/out
 mkdir -p "$out"
 seeds=$out/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript"
+mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata"
 # Traces: a real recording (when perf_event_open is allowed), its cut-short copy, and
 # every regression input.
 if ./perfsample record -q -F 999 -g -o "$seeds/t.data" -- examples/split 0.3 >/dev/null 2>&1; then
@@ -35,6 +35,23 @@ PY
 	{ printf '\0'; head -c 8000 "$seeds/t.folded"; } >"$seeds/folded/fold"
 	{ printf '\0'; head -c 8000 "$seeds/t.perf"; } >"$seeds/perfscript/script"
 fi
+# perf.data in each of perf's layouts (byte 0: even, the file as it is).
+if command -v perf >/dev/null 2>&1; then
+	for mode in fp z pipe dwarf; do
+		case $mode in
+		fp | pipe) opts=-g ;;
+		z) opts="-g -z" ;;
+		dwarf) opts="--call-graph dwarf,4096" ;;
+		esac
+		o=$seeds/pd.$mode
+		if [ $mode = pipe ]; then
+			perf record -q -F 999 $opts -o - -- examples/split 0.1 >"$o" 2>/dev/null
+		else
+			perf record -q -F 999 $opts -o "$o" -- examples/split 0.1 >/dev/null 2>&1
+		fi
+		[ -s "$o" ] && { printf '\0'; head -c 60000 "$o"; } >"$seeds/perfdata/$mode"
+	done
+fi
 i=0
 for f in tests/data/corpus/perf-script/*.txt; do
 	i=$((i + 1))
@@ -48,6 +65,7 @@ for f in tests/data/fuzz-regressions/*; do
 	trace-*) cp "$f" "$seeds/trace/" ;;
 	folded-*) cp "$f" "$seeds/folded/" ;;
 	perfscript-*) cp "$f" "$seeds/perfscript/" ;;
+	perfdata-*) cp "$f" "$seeds/perfdata/" ;;
 	esac
 done
 status=0

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "formats/ps_error.h"
+#include "formats/ps_kevent.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_unwind.h"
 
@@ -38,6 +39,7 @@ struct ps_record {
 	ps_record_opts o;
 	ps_trace_writer *w;
 	struct perf_event_attr attr;
+	ps_kattr kattr; /* attr's record layout, for the decoder */
 	const char *event_name;
 	char notice[512];
 	size_t ring_pages; /* data pages of the next ring mapped (RING_PAGES, or fewer) */
@@ -706,7 +708,7 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	if (o->argv) {
+	if (o->argv && !o->argv_bounds) {
 		rc = start_command(r, err, errlen);
 		if (rc)
 			goto fail;
@@ -775,6 +777,9 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 			 page * (long)r->ring_pages / 1024, page * RING_PAGES / 1024, limits);
 		add_notice(r, text);
 	}
+	/* A command that only bounds the recording: started (held) once the events exist. */
+	if (o->argv && o->argv_bounds && (rc = start_command(r, err, errlen)))
+		goto fail;
 	r->scratch = malloc(65536 * 2);
 	r->log_strings = ps_arena_new();
 	if (!r->scratch || !r->log_strings) {
@@ -810,110 +815,35 @@ void ps_record_enable(ps_record *r, int on)
 
 /* ---- draining the rings ---- */
 
-/* Reads the sample_id trailer of a non-sample record (sample_id_all): pid/tid, time, cpu. */
-struct sample_id {
-	uint32_t pid, tid, cpu;
-	uint64_t time;
-};
-static void parse_sample_id(const ps_record *r, const unsigned char *p, const unsigned char *end,
-			    struct sample_id *id)
+static int handle_sample(ps_record *r, const ps_kevent *k)
 {
-	uint64_t t = r->attr.sample_type;
-	memset(id, 0, sizeof(*id));
-	size_t need = (t & PERF_SAMPLE_TID ? 8 : 0) + (t & PERF_SAMPLE_TIME ? 8 : 0) +
-		      (t & PERF_SAMPLE_CPU ? 8 : 0);
-	if ((size_t)(end - p) < need)
-		return;
-	p = end - need;
-	if (t & PERF_SAMPLE_TID) {
-		memcpy(&id->pid, p, 4);
-		memcpy(&id->tid, p + 4, 4);
-		p += 8;
-	}
-	if (t & PERF_SAMPLE_TIME) {
-		memcpy(&id->time, p, 8);
-		p += 8;
-	}
-	if (t & PERF_SAMPLE_CPU)
-		memcpy(&id->cpu, p, 4);
-}
-
-static int handle_sample(ps_record *r, const unsigned char *p, const unsigned char *end,
-			 uint16_t misc)
-{
-	uint64_t t = r->attr.sample_type;
-	ps_sample s = {0};
-	uint64_t ip = 0;
-#define TAKE(dst, n)                                                                               \
-	do {                                                                                       \
-		if ((size_t)(end - p) < (n))                                                       \
-			return 0;                                                                  \
-		memcpy((dst), p, (n));                                                             \
-		p += (n);                                                                          \
-	} while (0)
-	if (t & PERF_SAMPLE_IP)
-		TAKE(&ip, 8);
-	if (t & PERF_SAMPLE_TID) {
-		TAKE(&s.pid, 4);
-		TAKE(&s.tid, 4);
-	}
-	if (t & PERF_SAMPLE_TIME)
-		TAKE(&s.time, 8);
-	if (t & PERF_SAMPLE_CPU) {
-		uint32_t cpu_res[2];
-		TAKE(cpu_res, 8);
-		s.cpu = cpu_res[0];
-	}
-	if (t & PERF_SAMPLE_PERIOD)
-		TAKE(&s.period, 8);
+	const ps_ksample *ks = &k->sample;
+	ps_sample s = {.time = k->id.time,
+		       .pid = k->id.pid,
+		       .tid = k->id.tid,
+		       .cpu = k->id.cpu,
+		       .period = ks->period};
 	uint64_t *chain = r->chain;
 	uint32_t n = 0;
-	if (t & PERF_SAMPLE_CALLCHAIN) {
-		uint64_t nr;
-		TAKE(&nr, 8);
-		if ((uint64_t)(end - p) / 8 < nr)
-			return 0;
-		uint32_t take = nr > MAX_CHAIN ? MAX_CHAIN : (uint32_t)nr;
-		memcpy(chain, p, take * 8);
-		p += nr * 8;
-		n = take;
+	if (r->attr.sample_type & PERF_SAMPLE_CALLCHAIN) {
+		n = ks->nr > MAX_CHAIN ? MAX_CHAIN : (uint32_t)ks->nr;
+		memcpy(chain, ks->ips, n * 8);
 	} else {
-		chain[n++] = (misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL
+		chain[n++] = (k->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL
 				     ? PS_CONTEXT_KERNEL
 				     : PS_CONTEXT_USER;
-		chain[n++] = ip;
+		chain[n++] = ks->ip;
 	}
-	if (r->unwinder && (t & PERF_SAMPLE_REGS_USER)) {
+	if (r->unwinder && (r->attr.sample_type & PERF_SAMPLE_REGS_USER)) {
 		/* Drop the kernel's (frame-pointer) user part; the unwinder makes it. */
-		uint32_t k = 0;
-		while (k < n && chain[k] != PS_CONTEXT_USER)
-			k++;
-		n = k;
-		uint64_t abi;
-		TAKE(&abi, 8);
-		const uint64_t *regs = NULL;
-		size_t nregs = (size_t)__builtin_popcountll(r->attr.sample_regs_user);
-		if (abi) {
-			if ((size_t)(end - p) / 8 < nregs)
-				return 0;
-			regs = (const uint64_t *)p;
-			p += nregs * 8;
-		}
-		uint64_t size;
-		TAKE(&size, 8);
-		const unsigned char *stack = p;
-		uint64_t dyn = 0;
-		if (size) {
-			if ((uint64_t)(end - p) < size + 8)
-				return 0;
-			memcpy(&dyn, p + size, 8);
-			if (dyn > size)
-				dyn = size;
-		}
-		if (regs) {
+		uint32_t i = 0;
+		while (i < n && chain[i] != PS_CONTEXT_USER)
+			i++;
+		n = i;
+		if (ks->regs) {
 			chain[n++] = PS_CONTEXT_USER;
-			int got = ps_unwind_sample(r->unwinder, s.pid, regs, stack, dyn, chain + n,
-						   MAX_CHAIN - n);
+			int got = ps_unwind_sample(r->unwinder, s.pid, ks->regs, ks->stack,
+						   ks->dyn_size, chain + n, MAX_CHAIN - n);
 			if (got < 0)
 				got = 0;
 			n += (uint32_t)got;
@@ -921,7 +851,6 @@ static int handle_sample(ps_record *r, const unsigned char *p, const unsigned ch
 				r->st.truncated++;
 		}
 	}
-#undef TAKE
 	s.nr = n;
 	s.ips = chain;
 	r->st.samples++;
@@ -931,93 +860,73 @@ static int handle_sample(ps_record *r, const unsigned char *p, const unsigned ch
 
 static int handle_record(ps_record *r, const struct perf_event_header *h)
 {
-	const unsigned char *p = (const unsigned char *)(h + 1);
-	const unsigned char *end = (const unsigned char *)h + h->size;
-	struct sample_id id;
+	ps_kevent k;
 	ps_event ev = {0};
-	switch (h->type) {
+	/* A record the kernel wrote short is dropped, as before: it cannot be trusted. */
+	if (ps_kevent_decode(&r->kattr, h, h->size, &k) != 1)
+		return 0;
+	switch (k.type) {
 	case PERF_RECORD_SAMPLE:
-		return handle_sample(r, p, end, h->misc);
+		return handle_sample(r, &k);
 	case PERF_RECORD_MMAP2: {
-		if (end - p < 64)
-			return 0;
-		ps_mmap *m = &ev.mmap;
-		ev.type = PS_REC_MMAP;
-		memcpy(&m->pid, p, 4);
-		memcpy(&m->tid, p + 4, 4);
-		memcpy(&m->start, p + 8, 8);
-		memcpy(&m->len, p + 16, 8);
-		memcpy(&m->pgoff, p + 24, 8);
-		if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
-			m->build_id_size = p[32] > 20 ? 20 : p[32];
-			memcpy(m->build_id, p + 36, 20);
-		} else {
-			memcpy(&m->maj, p + 32, 4);
-			memcpy(&m->min, p + 36, 4);
-			memcpy(&m->ino, p + 40, 8);
-		}
-		memcpy(&m->prot, p + 56, 4);
-		memcpy(&m->flags, p + 60, 4);
-		const char *name = (const char *)p + 64;
-		if (!memchr(name, 0, (size_t)(end - p - 64)))
-			return 0;
-		m->filename = name;
-		if (!(m->prot & PROT_EXEC))
+		const ps_kmmap *km = &k.mmap;
+		if (!(km->prot & PROT_EXEC))
 			return 0; /* data mappings hold no code to name */
-		parse_sample_id(r, p + 64 + ((strlen(name) + 8) & ~(size_t)7), end, &id);
-		m->time = id.time;
+		ev.type = PS_REC_MMAP;
+		ev.mmap = (ps_mmap){.time = k.id.time,
+				    .pid = km->pid,
+				    .tid = km->tid,
+				    .start = km->start,
+				    .len = km->len,
+				    .pgoff = km->pgoff,
+				    .ino = km->ino,
+				    .maj = km->maj,
+				    .min = km->min,
+				    .prot = km->prot,
+				    .flags = km->flags,
+				    .build_id_size = km->build_id_size,
+				    .filename = km->filename};
+		memcpy(ev.mmap.build_id, km->build_id, sizeof(ev.mmap.build_id));
 		if (r->unwinder)
-			ps_unwind_mmap(r->unwinder, m->pid, m->start, m->len, m->pgoff, name);
+			ps_unwind_mmap(r->unwinder, km->pid, km->start, km->len, km->pgoff,
+				       km->filename);
 		return write_state(r, &ev);
 	}
-	case PERF_RECORD_COMM: {
-		if (end - p < 9)
-			return 0;
+	case PERF_RECORD_COMM:
 		ev.type = PS_REC_COMM;
-		memcpy(&ev.comm.pid, p, 4);
-		memcpy(&ev.comm.tid, p + 4, 4);
-		const char *name = (const char *)p + 8;
-		if (!memchr(name, 0, (size_t)(end - p - 8)))
-			return 0;
-		ev.comm.comm = name;
-		ev.comm.exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) ? 1 : 0;
-		parse_sample_id(r, p, end, &id);
-		ev.comm.time = id.time;
+		ev.comm = (ps_comm){.time = k.id.time,
+				    .pid = k.comm.pid,
+				    .tid = k.comm.tid,
+				    .exec = (uint32_t)k.comm.exec,
+				    .comm = k.comm.comm};
 		if (r->unwinder && ev.comm.exec)
 			ps_unwind_exec(r->unwinder, ev.comm.pid);
 		return write_state(r, &ev);
-	}
 	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT:
-		if (end - p < 24)
-			return 0;
-		ev.type = h->type == PERF_RECORD_FORK ? PS_REC_FORK : PS_REC_EXIT;
-		memcpy(&ev.task.pid, p, 4);
-		memcpy(&ev.task.ppid, p + 4, 4);
-		memcpy(&ev.task.tid, p + 8, 4);
-		memcpy(&ev.task.ptid, p + 12, 4);
-		memcpy(&ev.task.time, p + 16, 8);
+		ev.type = k.type == PERF_RECORD_FORK ? PS_REC_FORK : PS_REC_EXIT;
+		ev.task = (ps_task){.time = k.task.time,
+				    .pid = k.task.pid,
+				    .ppid = k.task.ppid,
+				    .tid = k.task.tid,
+				    .ptid = k.task.ptid};
 		/* The unwinder follows address spaces: a new process starts as a copy. */
-		if (r->unwinder && h->type == PERF_RECORD_FORK && ev.task.pid != ev.task.ppid)
+		if (r->unwinder && k.type == PERF_RECORD_FORK && ev.task.pid != ev.task.ppid)
 			ps_unwind_fork(r->unwinder, ev.task.ppid, ev.task.pid);
-		if (r->unwinder && h->type == PERF_RECORD_EXIT && ev.task.pid == ev.task.tid)
+		if (r->unwinder && k.type == PERF_RECORD_EXIT && ev.task.pid == ev.task.tid)
 			ps_unwind_forget(r->unwinder, ev.task.pid);
 		return write_state(r, &ev);
 	case PERF_RECORD_LOST:
-		if (end - p < 16)
-			return 0;
 		ev.type = PS_REC_LOST;
-		memcpy(&ev.lost, p + 8, 8);
+		ev.lost = k.lost.lost;
 		r->st.lost += ev.lost;
 		return ps_trace_write(r->w, &ev);
 	case PERF_RECORD_THROTTLE:
 	case PERF_RECORD_UNTHROTTLE:
-		if (end - p < 8)
-			return 0;
 		ev.type = PS_REC_THROTTLE;
-		memcpy(&ev.throttle.time, p, 8);
-		ev.throttle.unthrottle = h->type == PERF_RECORD_UNTHROTTLE;
-		if (h->type == PERF_RECORD_THROTTLE)
+		ev.throttle.time = k.throttle.time;
+		ev.throttle.unthrottle = k.type == PERF_RECORD_UNTHROTTLE;
+		if (k.type == PERF_RECORD_THROTTLE)
 			r->st.throttled++;
 		return ps_trace_write(r->w, &ev);
 	default:
@@ -1062,6 +971,7 @@ static int drain_ring(ps_record *r, struct ring *ring)
 
 static int drain_all(ps_record *r)
 {
+	ps_kattr_from(&r->kattr, &r->attr); /* the attr may change while events open */
 	for (size_t i = 0; i < r->nrings; i++) {
 		int err = drain_ring(r, &r->rings[i]);
 		if (err)
@@ -1099,11 +1009,14 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
+/* The command is what is profiled (not just what bounds the recording). */
+static int profiled_command(const ps_record *r) { return r->o.argv && !r->o.argv_bounds; }
+
 static int synthesize(ps_record *r)
 {
 	if (r->o.all_cpus)
 		return synthesize_all(r);
-	for (size_t i = 0; i < r->o.npids + r->o.ntids && !r->o.argv; i++) {
+	for (size_t i = 0; i < r->o.npids + r->o.ntids && !profiled_command(r); i++) {
 		pid_t pid = i < r->o.npids ? r->o.pids[i] : tgid_of(r->o.tids[i - r->o.npids]);
 		int err = synthesize_process(r, pid);
 		if (err && err != -ENOENT && err != -ESRCH && err != -EACCES)
@@ -1128,7 +1041,7 @@ static int resync(ps_record *r)
 	if (!r->resync)
 		return 0;
 	r->resync = 0;
-	return r->o.argv ? synthesize_all(r) : synthesize(r);
+	return profiled_command(r) ? synthesize_all(r) : synthesize(r);
 }
 
 static int record_loop(ps_record *r, char *err, size_t errlen)
@@ -1140,7 +1053,7 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	}
 	uint64_t start = now_ns();
 	r->st.start_ns = start;
-	if (!r->o.start_disabled && !r->o.delay_ms && !r->o.argv)
+	if (!r->o.start_disabled && !r->o.delay_ms && !profiled_command(r))
 		ps_record_enable(r, 1);
 	if (r->o.argv) {
 		rc = release_command(r, err, errlen);
@@ -1217,7 +1130,9 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 				r->child = 0;
 				break;
 			}
-		} else if (r->ntargets && now - last_alive_check >= 200000000ull) {
+		}
+		if (!profiled_command(r) && r->ntargets &&
+		    now - last_alive_check >= 200000000ull) {
 			last_alive_check = now;
 			size_t alive = 0;
 			for (size_t i = 0; i < r->ntargets; i++)

@@ -24,6 +24,10 @@ typedef struct ps_record_opts {
 	const pid_t *tids;    /* -t: just these threads */
 	size_t ntids;
 	char *const *argv;    /* a command to start and profile */
+	/* With -a, -p or -t: argv only bounds the recording (perf's `record -a -- sleep 5`):
+	 * it is started when sampling starts and the recording ends when it exits; the
+	 * targets are the ones given. */
+	int argv_bounds;
 	const int *cpus;      /* -C: restrict to these CPUs (NULL: all online) */
 	size_t ncpus;
 	uint64_t duration_ms; /* -d: 0 = until the targets exit or a signal */

@@ -106,6 +106,7 @@ struct ps_unwinder {
 	ps_proc *dead[DEAD_KEEP];
 	size_t dead_at;
 	ps_file *vdso;
+	int offline; /* unwinding a file from elsewhere: no /proc of live processes */
 	Elf *arch_elf;	      /* a bare x86-64 ELF header: tells dwfl_attach_state the machine */
 	Elf64_Ehdr arch_ehdr; /* its image; libelf may write to what it reads */
 	/* The sample being unwound. */
@@ -259,6 +260,8 @@ static ps_file *file_get(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t 
 	int gone =
 	    !strncmp(name, "/memfd:", 7) ||
 	    (nl > sizeof(deleted) - 1 && !strcmp(name + nl - (sizeof(deleted) - 1), deleted));
+	if (gone && u->offline)
+		return NULL; /* the pid is not this machine's live process */
 	if (gone) {
 		/* The path no longer names this file; the process still has it mapped, and
 		 * root may open it there while the process lives. */
@@ -785,5 +788,7 @@ int ps_unwind_sample(ps_unwinder *u, uint32_t pid, const uint64_t *regs, const v
 	u->stack = NULL;
 	return (int)n;
 }
+
+void ps_unwind_set_offline(ps_unwinder *u) { u->offline = 1; }
 
 int ps_unwind_last_truncated(const ps_unwinder *u) { return u ? u->truncated : 1; }

@@ -16,6 +16,10 @@ void ps_unwind_free(ps_unwinder *u); /* NULL is fine */
  * the callee-saved registers). Registers arrive in ps_unwind_sample in mask bit order. */
 uint64_t ps_unwind_regs_mask(void);
 
+/* The samples come from a file (perf.data), not from processes alive on this machine:
+ * files are opened by their paths only, never through /proc/PID. */
+void ps_unwind_set_offline(ps_unwinder *u);
+
 /* What the recorder saw of a process's address space, from MMAP/FORK records, so that
  * processes that already exited can still be unwound. */
 void ps_unwind_mmap(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t len, uint64_t pgoff,

@@ -12,11 +12,24 @@
 
 #include "formats/ps_profile.h"
 
+/* What a row is, as perf report's --sort keys: any of the three, in the order given. */
+enum ps_report_key { PS_REPORT_COMM = 1, PS_REPORT_DSO, PS_REPORT_SYM };
+
+/* Call graphs under each row, as perf report -g prints them: callee (from the function
+ * out to its callers, perf's default) or caller (from the outermost frame in). */
+enum ps_report_graph { PS_REPORT_GRAPH_NONE, PS_REPORT_GRAPH_CALLEE, PS_REPORT_GRAPH_CALLER };
+
 typedef struct ps_report_opts {
 	int sort_total; /* sort by total (inclusive) instead of self */
 	size_t limit;   /* rows; 0 = all */
 	size_t col;     /* the value column (0: the first, samples for most profiles) */
 	int keep_process; /* process roots (comm-PID with --pid) are rows too */
+	/* Row keys (zero-terminated); all zero: dso, sym (a module column when any row has
+	 * a module). With comm, the process root names the row's command. */
+	enum ps_report_key keys[4];
+	int no_total;          /* --no-children: the self column only */
+	double percent_limit;  /* rows below this percent of the sorted value are left out */
+	enum ps_report_graph graph;
 } ps_report_opts;
 
 /* Writes the report: a header with the column's total ("# 190 samples in 8 stacks", or

@@ -52,6 +52,8 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need chromium chromium               # a headless browser runs the flame graph's script
 	need nginx nginx-light               # a web server under load (t_server_nginx)
 	need wrk wrk                         # the load generator (t_server_*)
+	need groff groff-base                # renders the man page (t_man)
+	need script bsdutils                 # a terminal for the status line (t_record_habits)
 	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
 	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
 	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes

@@ -168,6 +168,18 @@ static int has_dwarf(Elf *elf)
 	return find_section(elf, ".zdebug_info", &sh) && sh.sh_type != SHT_NOBITS && sh.sh_size;
 }
 
+/* Assembly entry points are often labels: NOTYPE, no size (ld.so's _dl_start_user, where
+ * every process's stack begins). perf names them; so do we, as symbols reaching to the
+ * next one, where they are in code and not inside a function that has a size. */
+#define LABEL_RANK (-1)
+static int is_code_label(Elf *elf, const GElf_Sym *gs)
+{
+	GElf_Shdr ssh;
+	return !gs->st_size && gs->st_shndx != SHN_UNDEF && gs->st_shndx < SHN_LORESERVE &&
+	       gelf_getshdr(elf_getscn(elf, gs->st_shndx), &ssh) &&
+	       (ssh.sh_flags & SHF_EXECINSTR);
+}
+
 static int load_symbols(ps_elf *e, Elf *elf, int type)
 {
 	Elf_Scn *scn = NULL;
@@ -192,11 +204,12 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			if (!gelf_getsym(d, (int)i, &gs))
 				continue;
 			int st = GELF_ST_TYPE(gs.st_info);
-			if ((st != STT_FUNC && st != STT_GNU_IFUNC) || gs.st_shndx == SHN_UNDEF ||
-			    gs.st_value == 0)
+			int label = st == STT_NOTYPE && is_code_label(elf, &gs);
+			if ((st != STT_FUNC && st != STT_GNU_IFUNC && !label) ||
+			    gs.st_shndx == SHN_UNDEF || gs.st_value == 0)
 				continue;
 			const char *name = elf_strptr(elf, sh.sh_link, gs.st_name);
-			if (!name || !*name)
+			if (!name || !*name || (label && (name[0] == '.' || name[0] == '$')))
 				continue;
 			/* "name@VERSION" / "name@@VERSION" (.symtab spells versions into the
 			 * name; .dynsym keeps them apart): never shown, and ranked below the
@@ -214,7 +227,7 @@ static int load_symbols(ps_elf *e, Elf *elf, int type)
 			    gelf_getshdr(elf_getscn(elf, gs.st_shndx), &ssh) &&
 			    gs.st_value >= ssh.sh_addr && gs.st_value - ssh.sh_addr < ssh.sh_size)
 				end = ssh.sh_addr + ssh.sh_size;
-			int rank = sym_rank(GELF_ST_BIND(gs.st_info), versioned);
+			int rank = label ? LABEL_RANK : sym_rank(GELF_ST_BIND(gs.st_info), versioned);
 			e->syms[e->nsyms++] =
 			    (struct sym){gs.st_value, gs.st_size, name, NULL, end, rank};
 		}
@@ -252,14 +265,20 @@ static void sort_symbols(ps_elf *e)
 	if (!e->nsyms)
 		return;
 	qsort(e->syms, e->nsyms, sizeof(*e->syms), cmp_sym);
-	/* One symbol per address: aliases (e.g. __libc_malloc/malloc) keep the best rank. */
+	/* One symbol per address: aliases (e.g. __libc_malloc/malloc) keep the best rank.
+	 * A label inside a function with a size is a jump target, not a name. */
 	size_t w = 0;
+	uint64_t sized_end = 0; /* where the latest function with a size ends */
 	for (size_t i = 0; i < e->nsyms; i++) {
 		if (w && e->syms[w - 1].start == e->syms[i].start) {
 			if (!e->syms[w - 1].size)
 				e->syms[w - 1].size = e->syms[i].size;
 			continue;
 		}
+		if (e->syms[i].rank == LABEL_RANK && e->syms[i].start < sized_end)
+			continue;
+		if (e->syms[i].size && e->syms[i].start + e->syms[i].size > sized_end)
+			sized_end = e->syms[i].start + e->syms[i].size;
 		e->syms[w++] = e->syms[i];
 	}
 	e->nsyms = w;
@@ -1145,7 +1164,7 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 				continue;
 			const char *name = die_name(e, &die);
 			frames[n++] =
-			    (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line};
+			    (ps_elf_frame){name ? name : "[unknown]", file, (unsigned)line, 0};
 			Dwarf_Attribute attr;
 			Dwarf_Word v;
 			file = NULL;
@@ -1157,7 +1176,7 @@ static int dwarf_frames(ps_elf *e, uint64_t vaddr, const char *outer, ps_elf_fra
 				line = (int)v;
 		}
 	}
-	frames[n++] = (ps_elf_frame){outer, file, (unsigned)line};
+	frames[n++] = (ps_elf_frame){outer, file, (unsigned)line, 0};
 	return n;
 }
 
@@ -1188,6 +1207,14 @@ static struct memo *memo_slot(ps_elf *e, uint64_t vaddr)
 	return &e->memo[j];
 }
 
+/* Inlined frames share their function's start, as perf gives them its offset. */
+static int set_start(ps_elf_frame *frames, int n, uint64_t start)
+{
+	for (int i = 0; i < n; i++)
+		frames[i].start = start;
+	return n;
+}
+
 int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 {
 	if (max <= 0)
@@ -1211,12 +1238,12 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 		if (m && m->frames) {
 			int n = m->n < max ? m->n : max;
 			memcpy(frames, m->frames, (size_t)n * sizeof(*frames));
-			return n;
+			return set_start(frames, n, s->start);
 		}
 		ps_elf_frame tmp[PS_ELF_MAX_INLINE];
 		int n = dwarf_frames(e, vaddr, name, tmp, PS_ELF_MAX_INLINE);
 		if (n <= 0) {
-			tmp[0] = (ps_elf_frame){name, NULL, 0};
+			tmp[0] = (ps_elf_frame){name, NULL, 0, 0};
 			n = 1;
 		}
 		if (m && (m->frames = ps_arena_alloc(e->arena, (size_t)n * sizeof(*tmp)))) {
@@ -1227,8 +1254,8 @@ int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max)
 		}
 		n = n < max ? n : max;
 		memcpy(frames, tmp, (size_t)n * sizeof(*frames));
-		return n;
+		return set_start(frames, n, s->start);
 	}
-	frames[0] = (ps_elf_frame){name, NULL, 0};
+	frames[0] = (ps_elf_frame){name, NULL, 0, s->start};
 	return 1;
 }

@@ -65,6 +65,7 @@ typedef struct ps_elf_frame {
 	const char *name;
 	const char *file; /* NULL when unknown */
 	unsigned line;
+	uint64_t start; /* where the containing function's symbol starts (vaddr) */
 } ps_elf_frame;
 /* Returns the number of frames (0 when no symbol covers vaddr). */
 int ps_elf_lookup(ps_elf *e, uint64_t vaddr, ps_elf_frame *frames, int max);
@@ -90,6 +91,9 @@ int ps_kallsyms_load(ps_kallsyms **out, const char *path);
 void ps_kallsyms_free(ps_kallsyms *k);
 /* The symbol containing addr, or NULL; *module is "" for the core kernel. */
 const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char **module);
+/* The same, and where the symbol starts (start may be NULL). */
+const char *ps_kallsyms_lookup_start(const ps_kallsyms *k, uint64_t addr, const char **module,
+				     uint64_t *start);
 int ps_kallsyms_hidden(const ps_kallsyms *k); /* kptr_restrict: addresses read as zero */
 /* The running kernel's build-id from a notes file (/sys/kernel/notes) as lowercase hex
  * into out (41 bytes). Returns 0, or a negative code when there is none. */

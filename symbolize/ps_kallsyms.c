@@ -118,6 +118,12 @@ void ps_kallsyms_free(ps_kallsyms *k)
 
 const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char **module)
 {
+	return ps_kallsyms_lookup_start(k, addr, module, NULL);
+}
+
+const char *ps_kallsyms_lookup_start(const ps_kallsyms *k, uint64_t addr, const char **module,
+				     uint64_t *start)
+{
 	size_t lo = 0, hi = k->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -132,6 +138,8 @@ const char *ps_kallsyms_lookup(const ps_kallsyms *k, uint64_t addr, const char *
 	if (lo == k->n && addr - k->syms[lo - 1].addr > (1u << 20))
 		return NULL;
 	*module = k->syms[lo - 1].module;
+	if (start)
+		*start = k->syms[lo - 1].addr;
 	return k->syms[lo - 1].name;
 }
 

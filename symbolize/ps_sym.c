@@ -362,6 +362,36 @@ static ps_elf *load_vdso(struct sess *s)
 	return s->vdso;
 }
 
+/* perf's build-id cache: perf record (and perf buildid-cache -a, perf archive) keep a copy
+ * of every binary samples hit, under $PERF_BUILDID_DIR or ~/.debug, found by build-id:
+ * .build-id/xx/rest is a directory holding "elf" (or, in older perf, the file itself).
+ * Used when the file at the recorded path is gone or is another build. */
+static ps_elf *open_buildid_cache(struct dso *d, ps_elf_opts *eo)
+{
+	if (!d->build_id_size)
+		return NULL;
+	char base[4096];
+	const char *dir = getenv("PERF_BUILDID_DIR");
+	if (!dir || !*dir) {
+		const char *home = getenv("HOME");
+		if (!home || !*home)
+			return NULL;
+		snprintf(base, sizeof(base), "%s/.debug", home);
+		dir = base;
+	}
+	char hex[2 * sizeof(d->build_id) + 1];
+	for (size_t i = 0; i < d->build_id_size && i < sizeof(d->build_id); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d->build_id[i]);
+	char path[4096 + 128];
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s/elf", dir, hex, hex + 2);
+	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
+		return d->elf;
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s", dir, hex, hex + 2);
+	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
+		return d->elf;
+	return NULL;
+}
+
 struct file_key {
 	const struct sess *s;
 	const char *path;
@@ -455,9 +485,9 @@ static ps_elf *load_dso_file(struct sess *s, struct dso *d, uint32_t pid, const 
 		}
 	}
 	eo.root = NULL;
-	if (!deleted)
-		refused(d, ps_elf_open_opts(&d->elf, name, &eo));
-	return d->elf;
+	if (!deleted && refused(d, ps_elf_open_opts(&d->elf, name, &eo)) == 0)
+		return d->elf;
+	return open_buildid_cache(d, &eo);
 }
 
 /* Opens the file a mapping named, when it is still the file that was recorded: the
@@ -593,10 +623,13 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 		f.module = "[kernel.kallsyms]";
 		ps_kallsyms *k = get_kallsyms(s);
 		const char *mod = NULL;
-		const char *name = k ? ps_kallsyms_lookup(k, lookup, &mod) : NULL;
+		uint64_t start = 0;
+		const char *name = k ? ps_kallsyms_lookup_start(k, lookup, &mod, &start) : NULL;
 		if (name) {
 			f.name = name;
 			f.resolved = 1;
+			f.offset = lookup - start;
+			f.has_offset = 1;
 			if (mod && *mod)
 				f.module = mod;
 		} else {
@@ -615,12 +648,16 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 			if (e &&
 			    ps_elf_offset_to_vaddr(e, lookup - m->start + m->pgoff, &vaddr) == 0)
 				n = ps_elf_lookup(e, vaddr, ef, PS_ELF_MAX_INLINE);
+			/* The looked-up address's offset in its function (perf's sym+0xOFF,
+			 * less the one a return address was adjusted by). */
+			for (int i = 0; i < n; i++)
+				ef[i].start = vaddr - ef[i].start;
 			if (!n && (d->kind == DSO_ANON || !e)) {
 				struct proc *p = get_proc(s, pid, 0);
 				ps_jit *j = p ? get_jit(s, p) : NULL;
 				const char *jn = j ? ps_jit_lookup(j, lookup) : NULL;
 				if (jn) {
-					ef[0] = (ps_elf_frame){jn, NULL, 0};
+					ef[0] = (ps_elf_frame){jn, NULL, 0, 0};
 					n = 1;
 					f.jit = 1;
 					f.module = "[jit]"; /* how embedded records say "JIT" */
@@ -631,7 +668,7 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 			ps_jit *j = p ? get_jit(s, p) : NULL;
 			const char *jn = j ? ps_jit_lookup(j, lookup) : NULL;
 			if (jn) {
-				ef[0] = (ps_elf_frame){jn, NULL, 0};
+				ef[0] = (ps_elf_frame){jn, NULL, 0, 0};
 				n = 1;
 				f.jit = 1;
 				f.module = "[jit]";
@@ -646,6 +683,8 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 			g.line = ef[i].line;
 			g.inlined = i < n - 1;
 			g.resolved = 1;
+			g.offset = ef[i].start; /* made an offset above */
+			g.has_offset = !f.jit;
 			err = pool_add(s, &g);
 		}
 		if (!n) {
@@ -663,6 +702,9 @@ static int resolve_disk(struct sess *s, uint32_t pid, int kernel, uint64_t looku
 	return res_add(s, kernel ? PS_SYM_KERNEL_PID : pid, lookup, first,
 		       (uint32_t)(s->npool - first), out);
 }
+
+/* JIT frames have no function start to measure from. */
+static int kernel_jit(int kernel, const char *module) { return !kernel && !strcmp(module, "[jit]"); }
 
 static int add_embedded(struct sess *s, const ps_symrec *r)
 {
@@ -683,7 +725,9 @@ static int add_embedded(struct sess *s, const ps_symrec *r)
 				  .kernel = kernel,
 				  .jit = !kernel && !strcmp(r->module, "[jit]"),
 				  .inlined = i + 1 < r->nframes,
-				  .resolved = 1};
+				  .resolved = 1,
+				  .offset = r->offset,
+				  .has_offset = r->has_offset && !kernel_jit(kernel, r->module)};
 		if (line && *line) {
 			const char *colon = strrchr(line, ':');
 			if (colon) {
@@ -995,8 +1039,9 @@ struct build {
 	size_t stackcap;
 	/* Every sample: when, which chain (and its period, when samples are kept). */
 	uint64_t *stime, *speriod;
+	uint32_t *scpu; /* kept samples only */
 	uint32_t *sagg;
-	size_t nseen, stimecap, speriodcap, saggcap;
+	size_t nseen, stimecap, speriodcap, saggcap, scpucap;
 	uint32_t *pool_fid;        /* per pool frame: model frame id + 1 (0: not made yet) */
 	size_t pool_fid_cap;
 	uint32_t *dso_mapping;     /* per dso: model mapping id + 1, function detail */
@@ -1192,8 +1237,15 @@ static int model_frame(struct build *b, size_t i, const ps_sample *sm, int kerne
 		pf.file = f->file;
 		pf.line = f->line;
 	}
-	if (b->addresses)
+	if (b->addresses) {
 		pf.addr = lookup;
+		pf.retaddr = lookup != addr;
+		uint64_t off = f->offset + (addr - lookup); /* of the sampled address */
+		if (f->resolved && f->has_offset && off <= UINT32_MAX) {
+			pf.symoff = (uint32_t)off;
+			pf.has_symoff = 1;
+		}
+	}
 	if (!f->resolved && s->o->addrs) {
 		/* An unresolved frame is named by where it is: module+offset or the address. */
 		b->name.len = 0;
@@ -1387,7 +1439,8 @@ struct one_ctx {
 	uint64_t samples;
 };
 
-static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t period)
+static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t period,
+		      uint32_t cpu)
 {
 	const struct agg *a = &c->b->aggs[agg];
 	ps_node_id node = a->node;
@@ -1405,7 +1458,7 @@ static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t p
 	if (c->c_cpu >= 0)
 		v[c->c_cpu] = period;
 	c->samples++;
-	ps_profile_sample ps = {time, a->pid, a->tid, node};
+	ps_profile_sample ps = {time, a->pid, a->tid, node, cpu};
 	return ps_profile_add_sample(c->out, &ps, v);
 }
 
@@ -1473,6 +1526,12 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			err = -ENOMEM;
 			break;
 		}
+		if (keep && PS_GROW(b.scpu, b.scpucap, b.nseen + 1)) {
+			err = -ENOMEM;
+			break;
+		}
+		if (keep)
+			b.scpu[b.nseen] = sm->cpu;
 		b.stime[b.nseen] = sm->time;
 		b.sagg[b.nseen] = id;
 		b.speriod[b.nseen] = sm->period ? sm->period : 1;
@@ -1510,7 +1569,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		 * drained). */
 		for (size_t i = 0; !err && i < b.nseen; i++)
 			if (in_time_range(o, &s.rep.trace, b.stime[i]))
-				err = one_sample(&oc, b.sagg[i], b.stime[i], b.speriod[i]);
+				err = one_sample(&oc, b.sagg[i], b.stime[i], b.speriod[i],
+						 keep ? b.scpu[i] : 0);
 		if (!err && keep)
 			err = ps_profile_sort_samples(out);
 	} else if (!err && any_renamed) {
@@ -1526,7 +1586,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				continue;
 			err = agg_find(&b, sm, &id);
 			if (!err && b.aggs[id].renamed)
-				err = one_sample(&oc, id, sm->time, sm->period ? sm->period : 1);
+				err = one_sample(&oc, id, sm->time, sm->period ? sm->period : 1,
+						 sm->cpu);
 		}
 		if (!err && got < 0)
 			err = got;
@@ -1545,6 +1606,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	free(b.stack_chain);
 	free(b.stack_chunk);
 	free(b.stime);
+	free(b.scpu);
 	free(b.speriod);
 	free(b.sagg);
 	free(b.pool_fid);
@@ -1575,11 +1637,15 @@ static int embed_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int ker
 	uint32_t n = 0;
 	int any_line = 0;
 	const char *module = "";
+	int has_offset = 0;
+	uint64_t offset = 0;
 	for (uint32_t i = 0; i < res->n; i++) {
 		const ps_sym_frame *f = &s->pool[res->first + i];
 		module = f->module ? f->module : "";
 		if (!f->resolved)
 			continue;
+		has_offset = f->has_offset;
+		offset = f->offset;
 		n++;
 		err = ps_buf_add(&ec->names, f->name, strlen(f->name) + 1);
 		if (!err && f->file) {
@@ -1597,7 +1663,9 @@ static int embed_addr(struct sess *s, const ps_sample *sm, uint32_t pid, int ker
 			     .addr = lookup,
 			     .module = module,
 			     .names = ec->names.data ? ec->names.data : "",
-			     .lines = any_line ? ec->lines.data : NULL};
+			     .lines = any_line ? ec->lines.data : NULL,
+			     .has_offset = n && has_offset,
+			     .offset = offset};
 	s->rep.embedded++;
 	return ps_trace_write(ec->w, &ev);
 }

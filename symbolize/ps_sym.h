@@ -49,8 +49,10 @@ typedef struct ps_sym_frame {
 	const char *module; /* mapped file's path, "[kernel.kallsyms]", or "" */
 	const char *file;   /* source file or NULL */
 	unsigned line;
-	uint64_t offset;    /* address minus symbol start, when known */
-	unsigned kernel : 1, inlined : 1, resolved : 1, jit : 1;
+	/* Resolved frames with has_offset: the sampled address minus the function's start
+	 * (perf's sym+0xOFF). Unresolved frames: the offset in the mapped file. */
+	uint64_t offset;
+	unsigned kernel : 1, inlined : 1, resolved : 1, jit : 1, has_offset : 1;
 } ps_sym_frame;
 
 typedef struct ps_sym_sample {

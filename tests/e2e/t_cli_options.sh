@@ -126,7 +126,7 @@ $PS fold -i missing.data 2>err.txt
 [ $? = 1 ] || fail "a missing trace does not exit 1"
 
 # --help comes from the tables: options show their values, flamegraph.pl's are listed.
-$PS record --help | grep -q -- '^  -F, --freq HZ ' || fail "record --help lacks '-F, --freq HZ'"
+$PS record --help | grep -q -- '^  -F, --freq HZ|max ' || fail "record --help lacks '-F, --freq HZ|max'"
 $PS record --help | grep -q -- '--switch-output\[=' || fail "record --help lacks --switch-output's optional value"
 for cmd in fold flamegraph callgraph report export; do
 	$PS $cmd --help > help.txt

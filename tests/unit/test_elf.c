@@ -456,3 +456,29 @@ Test(elf, open_in_root_keeps_symlinks_inside)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)system(cmd);
 }
+
+/* Assembly labels (NOTYPE, no size) name the code up to the next symbol, as perf names
+ * ld.so's _dl_start_user; a label inside a function with a size does not split it. */
+Test(elf, code_labels, .init = setup, .fini = teardown)
+{
+	if (sh("command -v cc >/dev/null && command -v nm >/dev/null") != 0)
+		cr_skip_test("needs cc and nm");
+	cr_assert_eq(sh("cd %s && printf '%s' > l.c && cc -O1 -o l l.c", dir,
+			"__asm__(\".text\\\\n.globl entry_label\\\\nentry_label:\\\\n"
+			"nop\\\\nnop\\\\nret\\\\n\");\n"
+			"__attribute__((noinline)) int sized(int x) {\n"
+			"  __asm__ volatile(\".globl inner_label\\\\ninner_label: nop\");\n"
+			"  return x * 3; }\n"
+			"int main(int c, char **v) { return sized(c); }\n"),
+		     0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/l", dir);
+	uint64_t label = sym_addr(path, "entry_label"), inner = sym_addr(path, "inner_label");
+	ps_elf *e;
+	cr_assert_eq(ps_elf_open(&e, path, NULL, 0, PS_ELF_DEMANGLE), 0);
+	const char *n = lookup(e, label + 1);
+	cr_expect(n && !strcmp(n, "entry_label"), "label: %s", n ? n : "(none)");
+	n = lookup(e, inner);
+	cr_expect(n && !strcmp(n, "sized"), "inner label split its function: %s", n ? n : "(none)");
+	ps_elf_free(e);
+}

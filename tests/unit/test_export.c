@@ -463,21 +463,21 @@ static model model_profile(unsigned flags)
 	    m.p, (ps_mapping){"/lib/libc.so.6", "beef", 0x7f0000000000, 0x7f0000200000, 0x28000});
 	m.comm = frame_of(m.p, (ps_frame){.name = "app", .kind = PS_FRAME_PROCESS});
 	m.main = frame_of(
-	    m.p, (ps_frame){"_Zmain", "/src/app.c", 0x401000, 10, m.app, PS_FRAME_USER, 0});
+	    m.p, (ps_frame){"_Zmain", "/src/app.c", 0x401000, 10, m.app, PS_FRAME_USER, 0, 0, 0, 0});
 	m.work = frame_of(
-	    m.p, (ps_frame){"_Zwork", "/src/app.c", 0x401100, 20, m.app, PS_FRAME_USER, 0});
+	    m.p, (ps_frame){"_Zwork", "/src/app.c", 0x401100, 20, m.app, PS_FRAME_USER, 0, 0, 0, 0});
 	m.helper = frame_of(
-	    m.p, (ps_frame){"_Zhelper", "/src/util.h", 0x401100, 5, m.app, PS_FRAME_INLINE, 0});
+	    m.p, (ps_frame){"_Zhelper", "/src/util.h", 0x401100, 5, m.app, PS_FRAME_INLINE, 0, 0, 0, 0});
 	m.inner = frame_of(
-	    m.p, (ps_frame){"_Zinner", "/src/util.h", 0x401100, 9, m.app, PS_FRAME_INLINE, 0});
+	    m.p, (ps_frame){"_Zinner", "/src/util.h", 0x401100, 9, m.app, PS_FRAME_INLINE, 0, 0, 0, 0});
 	m.memcpy_ =
-	    frame_of(m.p, (ps_frame){"memcpy", NULL, 0x7f0000001234, 0, m.libc, PS_FRAME_USER, 0});
+	    frame_of(m.p, (ps_frame){"memcpy", NULL, 0x7f0000001234, 0, m.libc, PS_FRAME_USER, 0, 0, 0, 0});
 	m.work2 = frame_of(
-	    m.p, (ps_frame){"_Zwork", "/src/app.c", 0x401180, 25, m.app, PS_FRAME_USER, 0});
+	    m.p, (ps_frame){"_Zwork", "/src/app.c", 0x401180, 25, m.app, PS_FRAME_USER, 0, 0, 0, 0});
 	m.rec =
-	    frame_of(m.p, (ps_frame){"_Zrec", "/src/app.c", 0x401200, 30, m.app, PS_FRAME_USER, 0});
+	    frame_of(m.p, (ps_frame){"_Zrec", "/src/app.c", 0x401200, 30, m.app, PS_FRAME_USER, 0, 0, 0, 0});
 	m.hot =
-	    frame_of(m.p, (ps_frame){"_Zhot", "/src/app.c", 0x401300, 40, m.app, PS_FRAME_USER, 0});
+	    frame_of(m.p, (ps_frame){"_Zhot", "/src/app.c", 0x401300, 40, m.app, PS_FRAME_USER, 0, 0, 0, 0});
 	return m;
 }
 
@@ -691,7 +691,7 @@ Test(export_pprof, kept_samples_are_labelled_with_pid_tid_and_comm)
 	ps_node_id a = STACK(m.p, 0, m.comm, m.main, m.work);
 	ps_node_id b = STACK(m.p, 0, m.comm, m.main, m.hot);
 	ps_profile_sample s[] = {
-	    {100, 42, 42, a}, {200, 42, 43, a}, {300, 42, 42, a}, {400, 42, 43, b}, {500, 0, 0, b},
+	    {100, 42, 42, a, 0}, {200, 42, 43, a, 0}, {300, 42, 42, a, 0}, {400, 42, 43, b, 0}, {500, 0, 0, b, 0},
 	};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){i + 1}), 0);
@@ -1217,8 +1217,8 @@ Test(export_speedscope, kept_samples_make_a_timeline_per_process)
 	ps_node_id idle = STACK(m.p, 0, m.comm);
 	/* added out of time order, as CPUs' rings are drained */
 	ps_profile_sample s[] = {
-	    {15000, 1, 1, b}, {13000, 1, 1, a},	   {14000, 1, 1, a}, {12000, 2, 2, c},
-	    {19000, 2, 2, c}, {16000, 1, 1, idle}, {20000, 2, 2, c},
+	    {15000, 1, 1, b, 0}, {13000, 1, 1, a, 0},	   {14000, 1, 1, a, 0}, {12000, 2, 2, c, 0},
+	    {19000, 2, 2, c, 0}, {16000, 1, 1, idle, 0}, {20000, 2, 2, c, 0},
 	};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){1}), 0);
@@ -1259,7 +1259,7 @@ Test(export_speedscope, timer_jitter_is_no_gap_but_adds_up_to_one)
 	/* 1000 ns a sample, each 100 ns later than the last ended, then one after 1200 more */
 	uint64_t t[] = {1000, 2100, 3200, 4300, 5400, 7700};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		ps_profile_sample s = {t[i], 1, 1, a};
+		ps_profile_sample s = {t[i], 1, 1, a, 0};
 		cr_assert_eq(ps_profile_add_sample(m.p, &s, (uint64_t[]){1}), 0);
 	}
 	ps_export_meta meta;
@@ -1285,7 +1285,7 @@ Test(export_speedscope, without_process_roots_a_profile_per_pid)
 {
 	model m = model_profile(PS_PROFILE_SAMPLES);
 	ps_node_id a = STACK(m.p, 0, m.main, m.work);
-	ps_profile_sample s[] = {{3000, 7, 8, a}, {1000, 7, 7, a}, {2000, 9, 9, a}};
+	ps_profile_sample s[] = {{3000, 7, 8, a, 0}, {1000, 7, 7, a, 0}, {2000, 9, 9, a, 0}};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){2}), 0);
 	int err;

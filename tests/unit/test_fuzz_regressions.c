@@ -1,6 +1,6 @@
-/* Replays every input saved in tests/data/fuzz-regressions/ (named trace-*, folded-* or
- * perfscript-* by the parser they crashed or stressed): trace and folded inputs through the
- * fuzz targets' own code, perf-script text through the reader and the collapse with each
+/* Replays every input saved in tests/data/fuzz-regressions/ (named trace-*, perfdata-*,
+ * folded-* or perfscript-* by the parser they crashed or stressed): trace, perf.data and
+ * folded inputs through the fuzz targets' own code, perf-script text through the reader and the collapse with each
  * option. Checks that reading is deterministic: a second read gives the same result. Under
  * `make check-asan` a memory error in any of them is fatal. */
 #include <criterion/criterion.h>
@@ -13,6 +13,7 @@
 #include "fuzz/fuzz_folded.c"
 #include "formats/ps_perfscript.h"
 #include "fuzz/fuzz_trace.c"
+#include "fuzz/fuzz_perfdata.c"
 
 #define DIR_PATH "tests/data/fuzz-regressions"
 
@@ -115,6 +116,10 @@ Test(fuzz_regressions, replay_saved_inputs)
 		int e1 = 0, e2 = 0;
 		if (!strncmp(de->d_name, "trace-", 6)) {
 			check_trace(de->d_name, data, size);
+		} else if (!strncmp(de->d_name, "perfdata-", 9)) {
+			ps_fuzz_perfdata(data, size);
+			if (size > 1 && !(data[0] & 1))
+				check_trace(de->d_name, data + 1, size - 1);
 		} else if (!strncmp(de->d_name, "folded-", 7)) {
 			ps_fuzz_folded(data, size);
 			uint64_t a = size ? folded_total(data + 1, size - 1, &e1) : 0;

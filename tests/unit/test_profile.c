@@ -329,9 +329,9 @@ Test(model, samples_keep_order_and_sort_by_time)
 	ps_profile_stack(p, &x, 1, &nx);
 	ps_profile_stack(p, &y, 1, &ny);
 	uint64_t one = 1;
-	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){30, 1, 1, nx}, &one), 0);
-	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){10, 1, 2, ny}, &one), 0);
-	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){10, 1, 3, nx}, &one), 0);
+	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){30, 1, 1, nx, 0}, &one), 0);
+	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){10, 1, 2, ny, 0}, &one), 0);
+	cr_assert_eq(ps_profile_add_sample(p, &(ps_profile_sample){10, 1, 3, nx, 0}, &one), 0);
 	cr_assert_eq(ps_profile_add_type(p, "late", "count"), -EINVAL, "columns come first");
 	cr_assert_eq(ps_profile_nsamples(p), 3);
 	cr_assert_eq(ps_profile_sort_samples(p), 0);

@@ -194,3 +194,52 @@ Test(report, empty_profiles)
 	free(text);
 	ps_profile_free(p);
 }
+
+/* perf report's habits: rows by command (the process root), --no-children, a percent
+ * limit, and the call graph under each row in callee and caller order. */
+Test(report, perf_keys_limits_and_call_graphs)
+{
+	const char *lines[] = {"app;main;work;hot 6", "app;main;hot 3", "tool;main;hot 1",
+			       "app;main;cold 0", NULL};
+	ps_profile *p = folded(PS_PROFILE_FOLDED_PROCESS, lines);
+	ps_report_opts o = {.keys = {PS_REPORT_COMM, PS_REPORT_SYM}, .no_total = 1,
+			    .percent_limit = 5};
+	char *text = report(p, &o);
+	cr_assert_str_eq(text, "# 10 samples in 3 stacks\n"
+			       "#  self%         self  command  function\n"
+			       "   90.00%          9  app      hot\n"
+			       "   10.00%          1  tool     hot\n",
+			 "%s", text);
+	free(text);
+	ps_report_opts g = {.keys = {PS_REPORT_SYM}, .limit = 1, .graph = PS_REPORT_GRAPH_CALLEE};
+	text = report(p, &g);
+	cr_assert_str_eq(text, "# 10 samples in 3 stacks\n"
+			       "#  self%   total%        self  function\n"
+			       "  100.00% 100.00%         10  hot\n"
+			       "            |\n"
+			       "            ---hot\n"
+			       "               |\n"
+			       "               |--60.00%--work\n"
+			       "               |          main\n"
+			       "               |\n"
+			       "                --40.00%--main\n"
+			       "\n",
+			 "%s", text);
+	free(text);
+	g.graph = PS_REPORT_GRAPH_CALLER;
+	text = report(p, &g);
+	cr_assert_str_eq(text, "# 10 samples in 3 stacks\n"
+			       "#  self%   total%        self  function\n"
+			       "  100.00% 100.00%         10  hot\n"
+			       "            |\n"
+			       "            ---main\n"
+			       "               |\n"
+			       "               |--60.00%--work\n"
+			       "               |          hot\n"
+			       "               |\n"
+			       "                --40.00%--hot\n"
+			       "\n",
+			 "%s", text);
+	free(text);
+	ps_profile_free(p);
+}
