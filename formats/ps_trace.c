@@ -783,6 +783,8 @@ ps_trace_status ps_trace_get_status(const ps_trace_reader *r)
 	return r->pd ? ps_perfdata_status(r->pd) : r->st;
 }
 
+int ps_trace_is_perfdata(const ps_trace_reader *r) { return r->pd != NULL; }
+
 int ps_trace_rewind(ps_trace_reader *r)
 {
 	if (r->pd)

@@ -166,6 +166,8 @@ ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i);
  * Pointers in *ev are valid until the next call. A truncated tail ends the stream (0)
  * and damaged chunks are skipped; both are counted in ps_trace_get_status. */
 int ps_trace_next(ps_trace_reader *r, ps_event *ev);
+/* 1 when the file is perf's perf.data, read through formats/ps_perfdata. */
+int ps_trace_is_perfdata(const ps_trace_reader *r);
 /* Restarts reading at the first chunk. */
 int ps_trace_rewind(ps_trace_reader *r);
 

@@ -501,7 +501,7 @@ static ps_elf *load_dso(struct sess *s, struct dso *d, uint32_t pid, const struc
 		return e;
 	if (d->refused && !e)
 		note_path(s->rep.changed_path, sizeof(s->rep.changed_path), &s->rep.changed, d->path);
-	else if (e && d->kind == DSO_FILE && d->unverified)
+	else if (e && d->kind == DSO_FILE && d->unverified && !ps_trace_is_perfdata(s->r))
 		note_path(s->rep.unverified_path, sizeof(s->rep.unverified_path), &s->rep.unverified,
 			  d->path);
 	return e;

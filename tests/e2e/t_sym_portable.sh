@@ -3,6 +3,9 @@
 # which shows the names really came from the trace.
 . "$TOP/tests/e2e/lib.sh"
 need_root
+# No copy of the binary in perf's build-id cache either (perf record, here or in another
+# test, fills ~/.debug): gone means gone.
+export PERF_BUILDID_DIR="$TMP/no-buildid-cache"
 mkdir bin && cp "$TOP/examples/split" bin/split || fail "copy failed"
 $PS record -q -F 499 -g -o emb.data -- bin/split 1 >/dev/null || fail "record failed"
 $PS record -q -F 499 -g --no-embed-symbols -o raw.data -- bin/split 1 >/dev/null || fail "record --no-embed-symbols failed"
