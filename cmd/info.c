@@ -57,6 +57,10 @@ int cmd_info(int argc, char **argv)
 	if (st.dropped_bytes)
 		printf("dropped:      %llu bytes of a truncated tail\n",
 		       (unsigned long long)st.dropped_bytes);
+	if (st.corrupt_chunks)
+		printf("corrupt:      %llu chunks skipped (%llu bytes, the first at offset %llu)\n",
+		       (unsigned long long)st.corrupt_chunks, (unsigned long long)st.corrupt_bytes,
+		       (unsigned long long)st.corrupt_offset);
 	if (s.t.kernel_hidden)
 		printf("kernel:       addresses hidden by kernel.kptr_restrict; kernel frames are "
 		       "unnamed (run as root or set kptr_restrict=0)\n");

@@ -74,32 +74,59 @@ static void on_control(void *ctx, int fd)
 	}
 }
 
-/* Ends a recording's file: resolves every sampled address now, while the binaries are
- * here, so the trace renders anywhere; writes the totals; renames it into place. */
+/* Errors of the storage, not of the recording: what was flushed before is worth keeping. */
+static int storage_error(int rc)
+{
+	return rc == -ENOSPC || rc == -EIO || rc == -EDQUOT || rc == -EFBIG;
+}
+
+/* Dies after a write to the trace failed, naming what was kept (ps_trace_salvage). */
+static void die_storage(const char *path, int rc, uint64_t kept)
+{
+	if (kept)
+		die("cannot write '%s': %s; the %.1f KB recorded before are kept in '%s.partial'",
+		    path, ps_strerror(rc), (double)kept / 1024.0, path);
+	die("cannot write '%s': %s", path, ps_strerror(rc));
+}
+
+/* Ends a recording's file: notes what the mapped files without a build-id are, so readers
+ * can tell them from files rebuilt since; resolves every sampled address now, while the
+ * binaries are here, so the trace renders anywhere; writes the totals; renames it into
+ * place. On a
+ * storage error the file is kept as far as it was written (see die_storage). */
 static int finish_trace(ps_trace_writer *w, int embed, const ps_stats *st, int quiet,
-			const char *path)
+			const char *path, uint64_t *kept)
 {
 	int rc = ps_trace_flush(w);
-	uint64_t embedded = 0;
-	if (!rc && embed) {
-		ps_trace_reader *r;
+	uint64_t embedded = 0, identified = 0;
+	ps_trace_reader *r = NULL;
+	if (!rc)
 		rc = ps_trace_open(&r, ps_trace_partial_path(w));
-		if (!rc) {
-			ps_sym_opts so;
-			ps_sym_opts_init(&so);
-			so.lines = 1;
-			ps_sym_report rep;
+	if (!rc)
+		rc = ps_sym_identify(r, w, &identified);
+	if (!rc && embed) {
+		ps_sym_opts so;
+		ps_sym_opts_init(&so);
+		so.lines = 1;
+		ps_sym_report rep;
+		rc = ps_trace_rewind(r);
+		if (!rc)
 			rc = ps_sym_embed(r, &so, w, &rep);
-			embedded = rep.embedded;
-			jit_refused_note(&rep);
-			ps_trace_close(r);
-		}
+		embedded = rep.embedded;
+		/* The files are the recorded ones now: only a changed one is worth a word. */
+		rep.unverified = 0;
+		jit_refused_note(&rep);
 	}
+	ps_trace_close(r);
 	if (!rc) {
 		ps_event ev = {.type = PS_REC_STATS, .stats = *st};
 		rc = ps_trace_write(w, &ev);
 	}
 	uint64_t bytes = ps_trace_bytes(w);
+	if (storage_error(rc)) {
+		*kept = ps_trace_salvage(w);
+		return rc;
+	}
 	if (rc) {
 		ps_trace_abort(w);
 		return rc;
@@ -128,6 +155,7 @@ struct rotation {
 	size_t nmeta;
 	int level, embed, quiet, nfiles;
 	ps_stats last; /* totals when the current file began */
+	uint64_t kept; /* bytes of a file that could not be finished, kept as .partial */
 };
 
 static void rotated_name(struct rotation *rot)
@@ -163,7 +191,7 @@ static int on_rotate(void *ctx, ps_trace_writer **w, const ps_stats *st)
 {
 	struct rotation *rot = ctx;
 	ps_stats fs = file_stats(rot, st);
-	int rc = finish_trace(*w, rot->embed, &fs, rot->quiet, rot->path);
+	int rc = finish_trace(*w, rot->embed, &fs, rot->quiet, rot->path, &rot->kept);
 	*w = NULL;
 	if (rc)
 		return rc;
@@ -483,8 +511,11 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		die("%s", err);
 	cc.rec = rec;
-	if (ps_record_notice(rec) && !quiet)
-		warn("%s", ps_record_notice(rec));
+	for (const char *n = ps_record_notice(rec); n && *n && !quiet;) {
+		int len = (int)strcspn(n, "\n");
+		warn("%.*s", len, n);
+		n += len + (n[len] == '\n');
+	}
 
 	/* The header says what was recorded, how and where. */
 	char freq[32], period[32], start[64], ncpu[16];
@@ -550,16 +581,19 @@ int cmd_record(int argc, char **argv)
 	st = file_stats(rot, &st);
 	int status = ps_record_child_status(rec);
 	if (rc) {
+		ps_record_free(rec); /* stops the command, as at any end */
+		if (storage_error(rc)) /* w is NULL when finishing a rotated file failed */
+			die_storage(rot->active ? rot->path : out, rc, w ? ps_trace_salvage(w) : rot->kept);
 		ps_trace_abort(w);
-		ps_record_free(rec);
-		if (rc == -ENOSPC || rc == -EIO || rc == -EDQUOT || rc == -EFBIG)
-			die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 		die("%s", *err ? err : "recording failed");
 	}
 	ps_record_free(rec);
 	status = status >= 0 ? status : -1;
 
-	rc = finish_trace(w, embed, &st, quiet, rot->active ? rot->path : out);
+	uint64_t kept = 0;
+	rc = finish_trace(w, embed, &st, quiet, rot->active ? rot->path : out, &kept);
+	if (storage_error(rc))
+		die_storage(rot->active ? rot->path : out, rc, kept);
 	if (rc)
 		die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 	if (rot->active && !quiet)

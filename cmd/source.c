@@ -292,7 +292,7 @@ ps_trace_reader *open_source(struct source *s)
 /* Dies when a read of the trace failed. */
 static void read_check(ps_trace_reader *r, const char *path, int err)
 {
-	if (err == PS_ECORRUPT)
+	if (err == PS_ECORRUPT) /* only a record the chunk check let through */
 		die("cannot read '%s': corrupt data after %llu whole chunks", path,
 		    (unsigned long long)ps_trace_get_status(r).chunks);
 	if (err < 0)
@@ -303,6 +303,13 @@ void trace_read_done(ps_trace_reader *r, const char *path, int err)
 {
 	read_check(r, path, err);
 	ps_trace_status st = ps_trace_get_status(r);
+	if (st.corrupt_chunks == 1)
+		warn("warning: skipped 1 corrupt chunk (%llu bytes) at offset %llu of '%s'",
+		     (unsigned long long)st.corrupt_bytes, (unsigned long long)st.corrupt_offset, path);
+	else if (st.corrupt_chunks)
+		warn("warning: skipped %llu corrupt chunks (%llu bytes), the first at offset %llu of '%s'",
+		     (unsigned long long)st.corrupt_chunks, (unsigned long long)st.corrupt_bytes,
+		     (unsigned long long)st.corrupt_offset, path);
 	if (st.dropped_bytes)
 		warn("'%s' is truncated: read %llu whole chunks, dropped the last %llu bytes", path,
 		     (unsigned long long)st.chunks, (unsigned long long)st.dropped_bytes);
@@ -512,6 +519,15 @@ static void read_pprof(struct source *s, ps_profile *p)
 
 /* ---- traces into profiles ---- */
 
+/* s made safe for a terminal (PS_ESC_TERM); the caller frees it. */
+static char *escaped(const char *s)
+{
+	ps_buf b = {0};
+	if (ps_escape(&b, PS_ESC_TERM, s, strlen(s)) || ps_buf_add(&b, "", 1))
+		die("out of memory");
+	return b.data;
+}
+
 void jit_refused_note(const ps_sym_report *rep)
 {
 	if (rep->kernel_foreign)
@@ -529,6 +545,27 @@ void jit_refused_note(const ps_sym_report *rep)
 		warn("%llu address lookup(s) stopped among more than 1024 overlapping mappings: "
 		     "some frames may be misnamed",
 		     (unsigned long long)rep->cut_lookups);
+	/* Paths come from the trace: escaped, like every name that reaches the terminal. */
+	if (rep->changed) {
+		char *p = escaped(rep->changed_path);
+		if (rep->changed == 1)
+			warn("warning: '%s' changed since it was recorded: its frames are left unnamed", p);
+		else
+			warn("warning: '%s' and %llu more files changed since they were recorded: their "
+			     "frames are left unnamed", p, (unsigned long long)rep->changed - 1);
+		free(p);
+	}
+	if (rep->unverified) {
+		char *p = escaped(rep->unverified_path);
+		if (rep->unverified == 1)
+			warn("warning: names from '%s' could not be verified: the trace has no build-id "
+			     "or file identity for it", p);
+		else
+			warn("warning: names from '%s' and %llu more files could not be verified: the "
+			     "trace has no build-id or file identity for them", p,
+			     (unsigned long long)rep->unverified - 1);
+		free(p);
+	}
 }
 
 ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary *sum)

@@ -23,6 +23,7 @@ static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
 #define REC_HDR_SIZE 8          /* type, payload size */
 #define MAX_META (1u << 20)
 #define MAX_CHUNK_RAW (64u << 20)
+#define MAX_RATIO 1024u /* raw size / compressed size of a chunk (real ones: under 30) */
 #define CHUNK_TARGET (1u << 20) /* flush a chunk once it holds this much */
 #define MAX_STACK 4096
 
@@ -50,8 +51,9 @@ struct ps_trace_writer {
 	ps_buf comp;     /* compressed chunk */
 	uint32_t nrec;
 	uint64_t last_flush_ns;
-	uint64_t bytes;
-	int failed; /* a write failed: everything after is refused */
+	uint64_t bytes;  /* the header and the whole chunks written: a readable trace */
+	uint64_t chunks; /* chunks written */
+	int failed;      /* a write failed: everything after is refused */
 	/* Stacks of the current chunk, for dedup: where each one's ips are in chunk. */
 	uint32_t nstacks;
 	struct wstack {
@@ -78,32 +80,55 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Opens PATH.partial exclusively. A leftover from a recorder that died is replaced,
- * but one that a live recorder holds (flock) is not. */
+/* Whether fd is still the file at path: a recorder that replaced it came in between. */
+static int is_at(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Opens PATH.partial for this recorder alone. The partial's flock says a live recorder
+ * owns it (a killed one's lock went with it; its age says nothing). Owning means holding
+ * the lock of the file that is at the path *after* locking: a recorder that locks a stale
+ * file may only remove it while it is still the one there, and one that creates a file
+ * must find it still there once locked, so of two recorders racing over a stale partial
+ * exactly one goes on and the other gets -EBUSY (both used to go on, and one trace was
+ * lost). New files only (O_EXCL): a stale partial is removed, never reused, so a planted
+ * hard link or symlink cannot make us write through it. */
 static int open_partial(const char *partial)
 {
-	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = open(partial, flags, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (old >= 0) {
-			int busy = flock(old, LOCK_EX | LOCK_NB) < 0;
-			close(old);
-			if (busy)
-				return -EBUSY;
+	for (int tries = 0; tries < 64; tries++) {
+		int fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0 && is_at(fd, partial))
+				return fd;
+			close(fd); /* another recorder took it for stale and removed it */
+			continue;
 		}
-		if (unlink(partial) < 0 && errno != ENOENT)
+		if (errno != EEXIST)
 			return -errno;
-		fd = open(partial, flags, 0600);
+		int old = open(partial, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (old < 0) {
+			if (errno == ENOENT)
+				continue; /* gone meanwhile: try to create it again */
+			/* Not a file we can lock (a symlink, a socket): no recorder's partial. */
+			if (unlink(partial) < 0 && errno != ENOENT)
+				return -errno;
+			continue;
+		}
+		if (flock(old, LOCK_EX | LOCK_NB) < 0) {
+			close(old);
+			return -EBUSY; /* a live recorder writes it */
+		}
+		/* Stale. Remove it while holding its lock, and only if it is still the one at
+		 * the path: no recorder can replace a file whose lock we hold. */
+		int err = is_at(old, partial) && unlink(partial) < 0 && errno != ENOENT ? -errno : 0;
+		close(old);
+		if (err)
+			return err;
 	}
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return -EBUSY;
 }
 
 int ps_trace_create(ps_trace_writer **out, const char *path, const ps_kv *meta, size_t nmeta,
@@ -256,6 +281,8 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		}
 	} else if (ev->type == PS_REC_NOTE)
 		need += strlen(ev->note.key) + strlen(ev->note.value);
+	else if (ev->type == PS_REC_FILE)
+		need += strlen(ev->file.path ? ev->file.path : "");
 	if (ps_buf_reserve(&w->chunk, need))
 		return -ENOMEM;
 
@@ -363,6 +390,23 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		putstr(&w->chunk, ev->note.key);
 		putstr(&w->chunk, ev->note.value);
 		break;
+	case PS_REC_FILE: {
+		const ps_fileid *f = &ev->file;
+		static const uint8_t pad[3];
+		rec_begin(w, PS_REC_FILE, &hdr);
+		put32(&w->chunk, f->pid);
+		uint8_t bsz = f->build_id_size > 20 ? 20 : f->build_id_size;
+		ps_buf_add(&w->chunk, &bsz, 1);
+		ps_buf_add(&w->chunk, f->build_id, 20);
+		ps_buf_add(&w->chunk, pad, 3);
+		put64(&w->chunk, f->size);
+		put64(&w->chunk, f->mtime_ns);
+		put64(&w->chunk, f->ino);
+		put32(&w->chunk, f->maj);
+		put32(&w->chunk, f->min);
+		putstr(&w->chunk, f->path);
+		break;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -394,6 +438,7 @@ int ps_trace_flush(ps_trace_writer *w)
 		return err;
 	}
 	w->bytes += n + CHUNK_HDR_SIZE;
+	w->chunks++;
 	w->chunk.len = 0;
 	w->nrec = 0;
 	reset_stacks(w);
@@ -430,26 +475,44 @@ int ps_trace_commit(ps_trace_writer *w)
 	int err = ps_trace_flush(w);
 	if (!err && fsync(w->fd) < 0 && errno != EINVAL)
 		err = -errno;
-	if (!err && close(w->fd) < 0)
-		err = -errno;
-	w->fd = -1;
+	/* Rename while the lock is held: closing first would let another recorder take the
+	 * finished partial for stale and remove it before it is in place. */
 	if (!err && rename(w->partial, w->path) < 0)
 		err = -errno;
 	if (err) {
 		ps_trace_abort(w);
 		return err;
 	}
+	err = close(w->fd) < 0 ? -errno : 0;
+	w->fd = -1;
 	writer_free(w);
-	return 0;
+	return err;
 }
 
 void ps_trace_abort(ps_trace_writer *w)
 {
 	if (!w)
 		return;
-	if (w->partial)
+	/* Only while we own it: the path may be another recorder's once we let go. */
+	if (w->partial && w->fd >= 0 && is_at(w->fd, w->partial))
 		unlink(w->partial);
 	writer_free(w);
+}
+
+uint64_t ps_trace_salvage(ps_trace_writer *w)
+{
+	if (!w)
+		return 0;
+	/* A failed write may have left part of a chunk: cut it off (which also frees the
+	 * space it took), so every byte kept reads. */
+	if (w->fd < 0 || !w->chunks || ftruncate(w->fd, (off_t)w->bytes) < 0) {
+		ps_trace_abort(w);
+		return 0;
+	}
+	uint64_t kept = w->bytes;
+	(void)fsync(w->fd); /* best effort: the disk may still be full */
+	writer_free(w);
+	return kept;
 }
 
 void ps_trace_close_partial(ps_trace_writer *w)
@@ -478,6 +541,7 @@ struct ps_trace_reader {
 	size_t rpos;      /* next record in raw */
 	uint32_t rleft;   /* records left in raw */
 	size_t *stacks;   /* offsets of the chunk's STACK records' payloads */
+	uint64_t wasted;  /* compressed bytes of failed chunks this pass: bounds resync work */
 	size_t nstacks, stack_cap;
 	ps_trace_status st;
 };
@@ -681,6 +745,8 @@ ps_trace_status ps_trace_get_status(const ps_trace_reader *r)
 	return r->pd ? ps_perfdata_status(r->pd) : r->st;
 }
 
+int ps_trace_is_perfdata(const ps_trace_reader *r) { return r->pd != NULL; }
+
 int ps_trace_rewind(ps_trace_reader *r)
 {
 	if (r->pd)
@@ -688,74 +754,9 @@ int ps_trace_rewind(ps_trace_reader *r)
 	r->pos = r->first_chunk;
 	r->rleft = 0;
 	r->nstacks = 0;
+	r->wasted = 0;
 	memset(&r->st, 0, sizeof(r->st));
 	return 0;
-}
-
-/* Loads the next chunk: 1 loaded, 0 at the end (a truncated tail is counted), or < 0. */
-static int load_chunk(ps_trace_reader *r)
-{
-	size_t left = r->size - r->pos;
-	if (left == 0)
-		return 0;
-	if (left < CHUNK_HDR_SIZE) {
-		r->st.dropped_bytes = left;
-		r->pos = r->size;
-		return 0;
-	}
-	const unsigned char *h = r->data + r->pos;
-	unsigned char fh[CHUNK_HDR_SIZE];
-	if (r->fd >= 0) {
-		ssize_t n = read_at(r->fd, fh, sizeof(fh), r->pos);
-		if (n < 0)
-			return (int)n;
-		if (n < (ssize_t)sizeof(fh)) { /* the file shrank */
-			r->st.dropped_bytes = left;
-			r->pos = r->size;
-			return 0;
-		}
-		h = fh;
-	}
-	if (get32(h) != CHUNK_MAGIC)
-		return PS_ECORRUPT;
-	uint32_t csize = get32(h + 4), rsize = get32(h + 8), nrec = get32(h + 12);
-	if (rsize > MAX_CHUNK_RAW || csize > ZSTD_compressBound(MAX_CHUNK_RAW))
-		return PS_ECORRUPT;
-	if ((size_t)csize > left - CHUNK_HDR_SIZE) {
-		r->st.dropped_bytes = left;
-		r->pos = r->size;
-		return 0;
-	}
-	const unsigned char *payload = h + CHUNK_HDR_SIZE;
-	if (r->fd >= 0) {
-		if (ps_buf_reserve(&r->comp, csize + 1))
-			return -ENOMEM;
-		ssize_t n = read_at(r->fd, r->comp.data, csize, r->pos + CHUNK_HDR_SIZE);
-		if (n < 0)
-			return (int)n;
-		if (n < (ssize_t)csize) {
-			r->st.dropped_bytes = left;
-			r->pos = r->size;
-			return 0;
-		}
-		payload = (const unsigned char *)r->comp.data;
-	}
-	if (ps_buf_reserve(&r->raw, rsize + 1))
-		return -ENOMEM;
-	unsigned long long fsize = ZSTD_getFrameContentSize(payload, csize);
-	if (fsize != rsize)
-		return PS_ECORRUPT;
-	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, payload, csize);
-	if (ZSTD_isError(n) || n != rsize)
-		return PS_ECORRUPT;
-	r->raw.len = n;
-	r->rpos = 0;
-	r->rleft = nrec;
-	r->nstacks = 0;
-	r->pos += CHUNK_HDR_SIZE + csize;
-	r->st.chunks++;
-	r->chunk_seq++;
-	return 1;
 }
 
 /* Bounds-checked cursor over one record's payload. */
@@ -887,13 +888,27 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		ev->stats.truncated = c64(c);
 		ev->stats.start_ns = c64(c);
 		ev->stats.end_ns = c64(c);
-		if (!c->bad)
-			r->st.complete = 1;
 		break;
 	case PS_REC_NOTE:
 		ev->note.key = cstr(c);
 		ev->note.value = cstr(c);
 		break;
+	case PS_REC_FILE: {
+		ps_fileid *f = &ev->file;
+		f->pid = c32(c);
+		if (c->end - c->p < 24)
+			return PS_ECORRUPT;
+		f->build_id_size = c->p[0] > 20 ? 20 : c->p[0];
+		memcpy(f->build_id, c->p + 1, 20);
+		c->p += 24;
+		f->size = c64(c);
+		f->mtime_ns = c64(c);
+		f->ino = c64(c);
+		f->maj = c32(c);
+		f->min = c32(c);
+		f->path = cstr(c);
+		break;
+	}
 	default:
 		return 0; /* unknown: skip */
 	}
@@ -919,6 +934,177 @@ int ps_trace_has_stack_copies(const ps_trace_reader *r)
 	return r->pd && ps_perfdata_has_stack_copies(r->pd);
 }
 
+/* The record at raw[*pos]: its type and a cursor over its payload; advances *pos past
+ * the padding. PS_ECORRUPT when the header or payload does not fit the chunk. */
+static int record_at(const ps_trace_reader *r, size_t *pos, uint32_t *type, struct cur *c)
+{
+	if (r->raw.len - *pos < REC_HDR_SIZE)
+		return PS_ECORRUPT;
+	const unsigned char *h = (const unsigned char *)r->raw.data + *pos;
+	uint32_t size = get32(h + 4);
+	size_t padded = ((size_t)size + 7) & ~(size_t)7;
+	if (padded > r->raw.len - *pos - REC_HDR_SIZE)
+		return PS_ECORRUPT;
+	*type = get32(h);
+	*c = (struct cur){h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
+	*pos += REC_HDR_SIZE + padded;
+	return 0;
+}
+
+/* Checks a decompressed chunk before any of its records is handed out, so a chunk is
+ * either read whole or skipped whole: exactly nrec records fill it to its end, none of
+ * type 0 (zeros are never written: a frame of compressed zeros is an attack or damage),
+ * known records decode, samples name a stack defined before them. Indexes the stacks. */
+static int check_chunk(ps_trace_reader *r, uint32_t nrec)
+{
+	size_t pos = 0;
+	r->nstacks = 0;
+	for (uint32_t i = 0; i < nrec; i++) {
+		uint32_t type;
+		struct cur c;
+		if (record_at(r, &pos, &type, &c) || type == 0)
+			return PS_ECORRUPT;
+		if (type != PS_REC_STACK) {
+			ps_event ev;
+			if (decode(r, type, &c, &ev) < 0)
+				return PS_ECORRUPT;
+			continue;
+		}
+		uint32_t nr = c32(&c);
+		if (nr > MAX_STACK || (size_t)(c.end - c.p) != 4 + (size_t)nr * 8)
+			return PS_ECORRUPT;
+		if (r->nstacks == r->stack_cap) {
+			size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
+			size_t *s = realloc(r->stacks, cap * sizeof(*s));
+			if (!s)
+				return -ENOMEM;
+			r->stacks = s;
+			r->stack_cap = cap;
+		}
+		r->stacks[r->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)r->raw.data);
+	}
+	return pos == r->raw.len ? 0 : PS_ECORRUPT;
+}
+
+/* Points *p at the bytes at off (len of them, fewer at the end of the file): in memory,
+ * or read into r->comp. Returns 0 or a negative code. */
+static int bytes_at(ps_trace_reader *r, uint64_t off, size_t len, const unsigned char **p,
+		    size_t *got)
+{
+	*got = 0;
+	if (off >= r->size)
+		return 0;
+	if (len > r->size - off)
+		len = (size_t)(r->size - off);
+	*p = r->data + off;
+	if (r->fd < 0) {
+		*got = len;
+		return 0;
+	}
+	if (ps_buf_reserve(&r->comp, len + 1))
+		return -ENOMEM;
+	ssize_t n = read_at(r->fd, r->comp.data, len, off);
+	if (n < 0)
+		return (int)n;
+	*p = (const unsigned char *)r->comp.data;
+	*got = (size_t)n;
+	return 0;
+}
+
+/* Tries the chunk at r->pos: 1 loaded (and checked), PS_ETRUNC when it runs past the end
+ * of the file, PS_ECORRUPT when it is damaged, or another negative code (I/O, memory). */
+static int try_chunk(ps_trace_reader *r)
+{
+	size_t left = r->size - r->pos, got;
+	const unsigned char *p;
+	if (left < CHUNK_HDR_SIZE)
+		return PS_ETRUNC;
+	int err = bytes_at(r, r->pos, CHUNK_HDR_SIZE, &p, &got);
+	if (err)
+		return err;
+	if (got < CHUNK_HDR_SIZE)
+		return PS_ETRUNC; /* the file shrank */
+	if (get32(p) != CHUNK_MAGIC)
+		return PS_ECORRUPT;
+	uint32_t csize = get32(p + 4), rsize = get32(p + 8), nrec = get32(p + 12);
+	/* Bounds before any work: a record takes at least 8 bytes, and a chunk inflates at
+	 * most MAX_RATIO times (zstd can pack 64 MiB of zeros in 2 KB; reading 200 such
+	 * chunks took 32 s), so decompressing costs at most MAX_RATIO x the file's size. */
+	if (rsize > MAX_CHUNK_RAW || nrec == 0 || nrec > rsize / REC_HDR_SIZE ||
+	    rsize > (uint64_t)csize * MAX_RATIO)
+		return PS_ECORRUPT;
+	if ((size_t)csize > left - CHUNK_HDR_SIZE)
+		return PS_ETRUNC;
+	r->wasted += csize; /* until the chunk proves good */
+	err = bytes_at(r, r->pos + CHUNK_HDR_SIZE, csize, &p, &got);
+	if (err)
+		return err;
+	if (got < csize)
+		return PS_ETRUNC;
+	/* The frame must say the chunk's raw size itself: zstd then writes no more. */
+	if (ZSTD_getFrameContentSize(p, csize) != rsize || ZSTD_findFrameCompressedSize(p, csize) != csize)
+		return PS_ECORRUPT;
+	if (ps_buf_reserve(&r->raw, rsize + 1))
+		return -ENOMEM;
+	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, p, csize);
+	if (ZSTD_isError(n) || n != rsize)
+		return PS_ECORRUPT;
+	r->raw.len = n;
+	err = check_chunk(r, nrec);
+	if (err)
+		return err;
+	r->wasted -= csize;
+	r->rpos = 0;
+	r->rleft = nrec;
+	r->pos += CHUNK_HDR_SIZE + csize;
+	r->st.chunks++;
+	r->chunk_seq++;
+	return 1;
+}
+
+/* The offset of the next chunk magic after r->pos, or r->size when there is none. */
+static uint64_t next_magic(ps_trace_reader *r)
+{
+	static const unsigned char magic[4] = {'P', 'S', 'C', 'K'}; /* CHUNK_MAGIC, LE */
+	uint64_t off = r->pos + 1;
+	while (off + 4 <= r->size) {
+		size_t got;
+		const unsigned char *p;
+		if (bytes_at(r, off, 1 << 16, &p, &got) || got < 4)
+			break;
+		const unsigned char *m = memmem(p, got, magic, 4);
+		if (m)
+			return off + (uint64_t)(m - p);
+		off += got - 3; /* a magic may straddle two reads */
+	}
+	return r->size;
+}
+
+/* Loads the next good chunk: 1 loaded, 0 at the end, or < 0 for I/O or memory errors.
+ * A damaged chunk is skipped up to the next chunk magic and counted; a chunk cut by the
+ * end of the file (with no chunk after it) is the truncated tail, counted as dropped. */
+static int load_chunk(ps_trace_reader *r)
+{
+	while (r->pos < r->size) {
+		int got = try_chunk(r);
+		if (got != PS_ECORRUPT && got != PS_ETRUNC)
+			return got;
+		/* Resynchronising tries candidates inside damaged bytes; give up on the rest
+		 * once failed chunks have cost more than reading the file a few times. */
+		uint64_t next = r->wasted > 4 * (uint64_t)r->size + MAX_CHUNK_RAW ? r->size : next_magic(r);
+		if (got == PS_ETRUNC && next == r->size) {
+			r->st.dropped_bytes = r->size - r->pos;
+		} else {
+			if (!r->st.corrupt_chunks)
+				r->st.corrupt_offset = r->pos;
+			r->st.corrupt_chunks++;
+			r->st.corrupt_bytes += next - r->pos;
+		}
+		r->pos = next;
+	}
+	return 0;
+}
+
 int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 {
 	if (r->pd)
@@ -930,26 +1116,17 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 				return got;
 			continue;
 		}
-		if (r->raw.len - r->rpos < REC_HDR_SIZE)
+		/* check_chunk has seen every record of the chunk: these cannot fail. */
+		uint32_t type;
+		struct cur c;
+		if (record_at(r, &r->rpos, &type, &c))
 			return PS_ECORRUPT;
-		const unsigned char *h = (const unsigned char *)r->raw.data + r->rpos;
-		uint32_t type = get32(h), size = get32(h + 4);
-		size_t padded = ((size_t)size + 7) & ~(size_t)7;
-		if (padded > r->raw.len - r->rpos - REC_HDR_SIZE)
-			return PS_ECORRUPT;
-		struct cur c = {h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
-		r->rpos += REC_HDR_SIZE + padded;
 		r->rleft--;
-		if (type == PS_REC_STACK) {
-			uint32_t nr = c32(&c);
-			if (nr > MAX_STACK || (size_t)size != 8 + (size_t)nr * 8)
-				return PS_ECORRUPT;
-			if (PS_GROW(r->stacks, r->stack_cap, r->nstacks + 1))
-				return -ENOMEM;
-			r->stacks[r->nstacks++] = (size_t)(h + REC_HDR_SIZE - (const unsigned char *)r->raw.data);
+		if (type == PS_REC_STACK)
 			continue;
-		}
 		int got = decode(r, type, &c, ev);
+		if (got == 1 && type == PS_REC_STATS)
+			r->st.complete = 1;
 		if (got)
 			return got;
 	}

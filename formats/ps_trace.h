@@ -21,6 +21,7 @@ enum ps_rec_type {
 	PS_REC_SYMBOL = 9,   /* the frames an address resolves to (embedded symbols) */
 	PS_REC_STATS = 10,   /* recorder totals, written last: the file is whole */
 	PS_REC_NOTE = 11,    /* a key=value remark (e.g. kernel addresses hidden) */
+	PS_REC_FILE = 12,    /* a mapped file's identity, for files without a build-id */
 };
 
 /* PERF_CONTEXT_* markers stay in call chains, as the kernel writes them. */
@@ -92,6 +93,18 @@ typedef struct ps_note {
 	const char *key, *value;
 } ps_note;
 
+/* What identifies a mapped file whose MMAP record has no build-id, as the recorder found
+ * it: the build-id read from the file itself when it has one, and its size, mtime and
+ * inode. Readers name frames from a file on disk only when it still matches. */
+typedef struct ps_fileid {
+	uint32_t pid; /* a process that mapped it (the path is in that process's view) */
+	uint8_t build_id_size;
+	uint8_t build_id[20];
+	uint64_t size, mtime_ns, ino;
+	uint32_t maj, min; /* the device the file is on */
+	const char *path;  /* as in the MMAP record */
+} ps_fileid;
+
 typedef struct ps_event {
 	enum ps_rec_type type;
 	union {
@@ -104,6 +117,7 @@ typedef struct ps_event {
 		ps_symrec sym;
 		ps_stats stats;
 		ps_note note;
+		ps_fileid file;
 	};
 } ps_event;
 
@@ -131,6 +145,10 @@ const char *ps_trace_partial_path(const ps_trace_writer *w);
 int ps_trace_commit(ps_trace_writer *w);
 /* Removes PATH.partial; frees w. NULL is fine. */
 void ps_trace_abort(ps_trace_writer *w);
+/* After a failed write (a full disk): cuts PATH.partial back to its last whole chunk and
+ * closes it, keeping what was recorded readable (without STATS: not complete). Returns
+ * the bytes kept, or 0 when no chunk was written and PATH.partial was removed. Frees w. */
+uint64_t ps_trace_salvage(ps_trace_writer *w);
 /* Closes, keeping PATH.partial as it is (for rotation errors); frees w. */
 void ps_trace_close_partial(ps_trace_writer *w);
 
@@ -144,9 +162,12 @@ void ps_trace_close(ps_trace_reader *r); /* NULL is fine */
 const char *ps_trace_meta(const ps_trace_reader *r, const char *key); /* NULL if absent */
 size_t ps_trace_nmeta(const ps_trace_reader *r);
 ps_kv ps_trace_meta_at(const ps_trace_reader *r, size_t i);
-/* The next record: 1 and *ev filled, 0 at the end, or a negative code. Pointers in *ev
- * are valid until the next call. A truncated tail ends the stream (0) and is counted. */
+/* The next record: 1 and *ev filled, 0 at the end, or a negative code (I/O, memory).
+ * Pointers in *ev are valid until the next call. A truncated tail ends the stream (0)
+ * and damaged chunks are skipped; both are counted in ps_trace_get_status. */
 int ps_trace_next(ps_trace_reader *r, ps_event *ev);
+/* 1 when the file is perf's perf.data, read through formats/ps_perfdata. */
+int ps_trace_is_perfdata(const ps_trace_reader *r);
 /* Restarts reading at the first chunk. */
 int ps_trace_rewind(ps_trace_reader *r);
 
@@ -174,7 +195,11 @@ int ps_trace_has_stack_copies(const ps_trace_reader *r);
 
 typedef struct ps_trace_status {
 	uint64_t chunks;        /* whole chunks read */
-	uint64_t dropped_bytes; /* bytes of a truncated or corrupt tail that were not read */
+	uint64_t dropped_bytes; /* bytes of a truncated tail that were not read */
+	/* Damaged chunks (wrong magic, sizes, checksum or records) are skipped, up to the
+	 * next chunk magic; the rest of the trace is read. */
+	uint64_t corrupt_chunks, corrupt_bytes;
+	uint64_t corrupt_offset; /* file offset of the first one */
 	int complete;           /* a STATS record was seen: the recorder finished */
 } ps_trace_status;
 ps_trace_status ps_trace_get_status(const ps_trace_reader *r);

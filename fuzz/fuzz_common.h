@@ -40,6 +40,9 @@ static uint64_t fuzz_read_all(ps_trace_reader *r)
 		case PS_REC_SYMBOL:
 			n += strlen(ev.sym.module);
 			break;
+		case PS_REC_FILE:
+			n += strlen(ev.file.path);
+			break;
 		default:
 			break;
 		}

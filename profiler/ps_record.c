@@ -23,6 +23,7 @@
 #include "profiler/ps_unwind.h"
 
 #define RING_PAGES 128 /* data pages per CPU ring: 512 KiB, a few seconds at 99 Hz */
+#define RING_MIN_PAGES 4 /* the smallest ring the locked-memory fallback goes down to */
 #define MAX_CHAIN 512
 
 struct ring {
@@ -31,6 +32,7 @@ struct ring {
 	struct perf_event_mmap_page *meta;
 	unsigned char *data;
 	uint64_t size; /* data area, a power of two */
+	size_t map_len; /* the mapping: a metadata page and the data area */
 };
 
 struct ps_record {
@@ -39,7 +41,9 @@ struct ps_record {
 	struct perf_event_attr attr;
 	ps_kattr kattr; /* attr's record layout, for the decoder */
 	const char *event_name;
-	char notice[256];
+	char notice[512];
+	size_t ring_pages; /* data pages of the next ring mapped (RING_PAGES, or fewer) */
+	char ring_err[400]; /* why no ring could be mapped, with the limits to raise */
 	int *fds; /* every event fd, for enable/disable and close */
 	size_t nfds, fdcap;
 	struct ring *rings;
@@ -144,7 +148,38 @@ static struct ring *ring_for_cpu(ps_record *r, int cpu)
 	return NULL;
 }
 
-/* Maps a ring for fd, or redirects fd into the ring its CPU already has. */
+/* The locked-memory limits a ring mapping counts against, for messages. */
+static void mlock_limits(char *buf, size_t len)
+{
+	long kb = -1;
+	FILE *f = fopen("/proc/sys/kernel/perf_event_mlock_kb", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &kb) != 1)
+			kb = -1;
+		fclose(f);
+	}
+	struct rlimit rl;
+	char lim[32] = "unlimited";
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		snprintf(lim, sizeof(lim), "%llu KB", (unsigned long long)rl.rlim_cur / 1024);
+	snprintf(buf, len,
+		 "kernel.perf_event_mlock_kb is %ld KB per CPU and 'ulimit -l' is %s; raise "
+		 "either ('sysctl kernel.perf_event_mlock_kb=N', or memlock in limits.conf)",
+		 kb, lim);
+}
+
+/* Adds a remark to the notice the command prints, one line each. */
+static void add_notice(ps_record *r, const char *text)
+{
+	size_t n = strlen(r->notice);
+	snprintf(r->notice + n, sizeof(r->notice) - n, "%s%s", n ? "\n" : "", text);
+}
+
+/* Maps a ring for fd, or redirects fd into the ring its CPU already has. Without
+ * CAP_IPC_LOCK a ring counts against kernel.perf_event_mlock_kb and RLIMIT_MEMLOCK, and
+ * the kernel refuses the mapping with EPERM past them: then smaller rings are tried, as
+ * perf does, halving down to RING_MIN_PAGES (more wake-ups, more risk of lost samples,
+ * but a recording), and the command is told which limit to raise. */
 static int attach_ring(ps_record *r, int fd, int cpu)
 {
 	struct ring *ring = ring_for_cpu(r, cpu);
@@ -154,10 +189,27 @@ static int attach_ring(ps_record *r, int fd, int cpu)
 		return 0;
 	}
 	long page = sysconf(_SC_PAGESIZE);
-	size_t len = (size_t)page * (RING_PAGES + 1);
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		return -errno;
+	if (!r->ring_pages)
+		r->ring_pages = RING_PAGES;
+	size_t len;
+	void *m;
+	for (;;) {
+		len = (size_t)page * (r->ring_pages + 1);
+		m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED)
+			break;
+		if (errno != EPERM)
+			return -errno;
+		char limits[256];
+		mlock_limits(limits, sizeof(limits));
+		if (r->ring_pages <= RING_MIN_PAGES) {
+			snprintf(r->ring_err, sizeof(r->ring_err),
+				 "cannot map a %ld KB ring buffer: locked-memory limit reached (%s)",
+				 page * (long)(r->ring_pages + 1) / 1024, limits);
+			return PS_ELIMIT;
+		}
+		r->ring_pages /= 2; /* ps_record_open says so once all rings are mapped */
+	}
 	struct ring *rings = realloc(r->rings, (r->nrings + 1) * sizeof(*rings));
 	if (!rings) {
 		munmap(m, len);
@@ -165,7 +217,7 @@ static int attach_ring(ps_record *r, int fd, int cpu)
 	}
 	r->rings = rings;
 	r->rings[r->nrings++] = (struct ring){fd, cpu, m, (unsigned char *)m + page,
-					      (uint64_t)page * RING_PAGES};
+					      (uint64_t)page * r->ring_pages, len};
 	return 0;
 }
 
@@ -698,6 +750,16 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 		snprintf(err, errlen, "nothing to record: give a command, -p PID, -t TID or -a");
 		goto fail;
 	}
+	if (r->ring_pages && r->ring_pages < RING_PAGES) {
+		char limits[256], text[400];
+		mlock_limits(limits, sizeof(limits));
+		long page = sysconf(_SC_PAGESIZE);
+		snprintf(text, sizeof(text),
+			 "ring buffers are %ld KB per CPU instead of %ld KB, as the locked-memory "
+			 "limit allows (%s)",
+			 page * (long)r->ring_pages / 1024, page * RING_PAGES / 1024, limits);
+		add_notice(r, text);
+	}
 	/* A command that only bounds the recording: started (held) once the events exist. */
 	if (o->argv && o->argv_bounds && (rc = start_command(r, err, errlen)))
 		goto fail;
@@ -710,6 +772,8 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 	*out = r;
 	return 0;
 fail:
+	if (r->ring_err[0]) /* not a permission problem: the callers' hints would be wrong */
+		snprintf(err, errlen, "%s", r->ring_err);
 	if (!err[0])
 		snprintf(err, errlen, "cannot start recording: %s", ps_strerror(rc));
 	ps_record_free(r);
@@ -1092,9 +1156,8 @@ void ps_record_free(ps_record *r)
 		close(r->go_fd);
 	if (r->exec_fd >= 0)
 		close(r->exec_fd);
-	long page = sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; i < r->nrings; i++)
-		munmap(r->rings[i].meta, (size_t)page * (RING_PAGES + 1));
+		munmap(r->rings[i].meta, r->rings[i].map_len);
 	for (size_t i = 0; i < r->nfds; i++)
 		close(r->fds[i]);
 	ps_unwind_free(r->unwinder);

@@ -58,7 +58,8 @@ typedef struct ps_record ps_record;
 /* Opens the events (and starts the command, held before exec). On failure returns a
  * negative code and writes a one-line reason (without "perfsample: ") into err. */
 int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t errlen);
-/* A remark about how the request was met (e.g. an event fallback), or NULL. */
+/* Remarks about how the request was met (an event fallback, smaller ring buffers), one
+ * per line, or NULL. */
 const char *ps_record_notice(const ps_record *r);
 /* The event actually sampled and its sampling setting, for the trace header. */
 const char *ps_record_event_name(const ps_record *r);

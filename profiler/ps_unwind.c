@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "formats/ps_aspace.h"
@@ -177,10 +178,23 @@ static void file_drop_elf(ps_file *f)
 	f->image_len = 0;
 }
 
+/* Opens a regular file, or fails. Paths come from the profiled processes, which may put a
+ * FIFO where a deleted library was: O_NONBLOCK so that open cannot hang the recorder. */
+static int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Opens path (or, for a transient file, the process's view of it) as an ELF image. */
 static void file_open(ps_file *f, const char *open_path)
 {
-	int fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(open_path);
 	if (fd < 0)
 		return;
 	f->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -365,7 +379,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	for (int i = 1; i < n; i++)
 		at += snprintf(path + at, sizeof(path) - (size_t)at, "%02x", id[i]);
 	snprintf(path + at, sizeof(path) - (size_t)at, ".debug");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 	if (fd >= 0)
 		*debuginfo_file_name = strdup(path);
 	return fd;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -500,15 +501,29 @@ static int add_plt_symbols(ps_elf *e)
 
 /* ---- separate debug files ---- */
 
+/* Reading a whole candidate is the one step whose cost the file's owner chooses (a debug
+ * file grown to 2 TB of holes at a debuglink path took minutes): a candidate gets this
+ * long, then it is refused and the binary's own symbols serve. Real debug files of a few
+ * GB take about a second. */
+#define CRC_SECONDS 5
+
 static int crc_file(int fd, uint32_t *out)
 {
 	unsigned char buf[65536];
 	uLong crc = crc32(0L, Z_NULL, 0);
 	ssize_t n;
+	struct timespec t0, t;
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1; (n = read(fd, buf, sizeof(buf))) > 0; i++) {
 		crc = crc32(crc, buf, (uInt)n);
+		if (i % 256 == 0) { /* every 16 MiB */
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > CRC_SECONDS)
+				return -ETIMEDOUT;
+		}
+	}
 	if (n < 0)
 		return -errno;
 	*out = (uint32_t)crc;
@@ -522,7 +537,8 @@ int ps_open_in_root(const char *root, const char *path)
 		return -errno;
 	/* RESOLVE_IN_ROOT: ".." and absolute symlinks stop at root, as they would for the
 	 * process that lives there, instead of escaping to this machine's files. */
-	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+			       .resolve = RESOLVE_IN_ROOT};
 	while (*path == '/')
 		path++;
 	int fd = (int)syscall(SYS_openat2, dir, *path ? path : ".", &how, sizeof(how));
@@ -532,7 +548,8 @@ int ps_open_in_root(const char *root, const char *path)
 }
 
 /* Opens path; a path inside another process's root ("/proc/PID/root/...") is resolved
- * within that root. */
+ * within that root. O_NONBLOCK: a trace or a process names the file, and a FIFO put where
+ * a library was must not hang the open (callers then take regular files only). */
 static int open_file(const char *path)
 {
 	unsigned pid;
@@ -544,7 +561,7 @@ static int open_file(const char *path)
 		if (fd != -ENOSYS)
 			return fd < 0 ? (errno = -fd, -1) : fd;
 	}
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 }
 
 /* Opens a candidate debug file and keeps it only when it belongs to this binary: the same
@@ -820,6 +837,34 @@ static ps_elf *elf_new(unsigned flags)
 	return e;
 }
 
+static uint64_t mtime_ns(const struct stat *st)
+{
+	return (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+}
+
+int ps_elf_identify(const char *path, ps_fileid *out)
+{
+	int fd = open_file(path);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int err = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? PS_ENOTREG : 0;
+	if (!err) {
+		out->size = (uint64_t)st.st_size;
+		out->mtime_ns = mtime_ns(&st);
+		out->ino = (uint64_t)st.st_ino;
+		out->maj = major(st.st_dev);
+		out->min = minor(st.st_dev);
+		out->build_id_size = 0;
+		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		if (elf && elf_kind(elf) == ELF_K_ELF)
+			out->build_id_size = (uint8_t)read_build_id(elf, out->build_id);
+		elf_end(elf);
+	}
+	close(fd);
+	return err;
+}
+
 int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 {
 	*out = NULL;
@@ -835,6 +880,14 @@ int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 	struct stat st;
 	if (fstat(e->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err = PS_EFORMAT; /* a fifo or device would block or never end */
+		goto fail;
+	}
+	/* A file rebuilt since the recording (no build-id tells) names other functions at
+	 * the same addresses: refuse it before reading anything. */
+	const ps_fileid *want = o ? o->want_file : NULL;
+	if (want && !want->build_id_size &&
+	    ((uint64_t)st.st_size != want->size || mtime_ns(&st) != want->mtime_ns)) {
+		err = PS_ECORRUPT;
 		goto fail;
 	}
 	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);

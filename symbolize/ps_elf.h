@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/ps_trace.h"
+
 typedef struct ps_elf ps_elf;
 
 enum {
@@ -36,8 +38,16 @@ typedef struct ps_elf_opts {
 				* directories (path may be /proc/PID/map_files/...); NULL: path */
 	const char *root;      /* prefix for name's directory (/proc/PID/root), or NULL */
 	int no_debuginfod;     /* 1: never ask debuginfod, even with DEBUGINFOD_URLS set */
+	/* Without a build-id to check: the size and mtime the file had when recorded (a
+	 * FILE record); another size or mtime is PS_ECORRUPT, as a wrong build-id is. */
+	const ps_fileid *want_file;
 } ps_elf_opts;
 int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o);
+
+/* The identity of the regular file at path (opened without blocking; anything else is
+ * PS_ENOTREG): its build-id when it is an ELF file that has one, size, mtime, inode and
+ * device. out->pid and out->path are left as they are. */
+int ps_elf_identify(const char *path, ps_fileid *out);
 
 /* Where the symbols came from: "symtab", "debuglink", "build-id", "debuginfod",
  * "minidebuginfo" or "dynsym" (a static string); and the debug file's path or NULL. */

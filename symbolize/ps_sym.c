@@ -33,6 +33,8 @@ void ps_sym_opts_init(ps_sym_opts *o)
 struct dso {
 	ps_elf *elf;
 	int tried;
+	int refused;    /* a file was found but was not the one recorded */
+	int unverified; /* nothing recorded to check the file against */
 };
 
 /* A resolved address: a run of frames in the pool, innermost first. */
@@ -64,6 +66,10 @@ struct sess {
 	void *vdso_image;
 	int vdso_tried;
 	ps_sym_report rep;
+	/* FILE records: what the files of mappings without a build-id were (by path). */
+	ps_fileid *files;
+	size_t nfiles, filecap;
+	ps_index file_by_path;
 };
 
 /* A process's JIT map was looked for and there is none. */
@@ -101,6 +107,8 @@ static void sess_release(struct sess *s)
 	free(s->pool);
 	free(s->res);
 	ps_index_release(&s->res_index);
+	free(s->files);
+	ps_index_release(&s->file_by_path);
 	ps_arena_free(s->arena);
 }
 
@@ -181,7 +189,54 @@ static ps_elf *open_buildid_cache(struct dso *d, const ps_aspace_obj *ob, ps_elf
 	return NULL;
 }
 
-static ps_elf *load_dso(struct sess *s, uint32_t pid, const ps_aspace_map *m)
+struct file_key {
+	const struct sess *s;
+	const char *path;
+};
+
+static int file_eq(const void *ctx, uint32_t id)
+{
+	const struct file_key *k = ctx;
+	return !strcmp(k->s->files[id].path, k->path);
+}
+
+static const ps_fileid *find_file(const struct sess *s, const char *path)
+{
+	struct file_key k = {s, path};
+	uint32_t id = ps_index_find(&s->file_by_path, ps_hash(path, strlen(path)), file_eq, &k);
+	return id == UINT32_MAX ? NULL : &s->files[id];
+}
+
+static int add_file(struct sess *s, const ps_fileid *f)
+{
+	if (find_file(s, f->path))
+		return 0; /* the first one recorded stands */
+	if (PS_GROW(s->files, s->filecap, s->nfiles + 1))
+		return -ENOMEM;
+	ps_fileid *c = &s->files[s->nfiles];
+	*c = *f;
+	c->path = ps_arena_strndup(s->arena, f->path, strlen(f->path));
+	if (!c->path || ps_index_insert(&s->file_by_path, ps_hash(f->path, strlen(f->path)),
+					(uint32_t)s->nfiles))
+		return -ENOMEM;
+	s->nfiles++;
+	return 0;
+}
+
+static void note_path(char *dst, size_t len, uint64_t *count, const char *path)
+{
+	if (!(*count)++)
+		snprintf(dst, len, "%s", path);
+}
+
+/* Notes a file that was there but is not the one recorded. Returns err. */
+static int refused(struct dso *d, int err)
+{
+	d->refused |= err == PS_ECORRUPT;
+	return err;
+}
+
+static ps_elf *load_dso_file(struct sess *s, uint32_t pid, const ps_aspace_map *m)
 {
 	const ps_aspace_obj *ob = ps_aspace_object(s->as, m->obj);
 	struct dso *d = dso_of(s, m->obj);
@@ -195,6 +250,13 @@ static ps_elf *load_dso(struct sess *s, uint32_t pid, const ps_aspace_map *m)
 		   (s->o->inline_frames ? PS_ELF_INLINE : 0) | (s->o->lines ? PS_ELF_LINES : 0);
 	eo.want_build_id = ob->build_id_size ? ob->build_id : NULL;
 	eo.idlen = ob->build_id_size;
+	const ps_fileid *f = ob->build_id_size ? NULL : find_file(s, ob->path);
+	if (f && f->build_id_size) {
+		eo.want_build_id = f->build_id;
+		eo.idlen = f->build_id_size;
+	}
+	eo.want_file = f;
+	d->unverified = !ob->build_id_size && !f;
 	eo.debug_dir = s->o->debug_dir ? s->o->debug_dir : getenv("PERFSAMPLE_DEBUG_DIR");
 	/* The kernel names unlinked files "PATH (deleted)"; the name for debuglink
 	 * directories is the path without that. */
@@ -212,19 +274,38 @@ static ps_elf *load_dso(struct sess *s, uint32_t pid, const ps_aspace_map *m)
 		if (m) {
 			snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
 				 (unsigned long long)m->start, (unsigned long long)m->end);
-			if (ps_elf_open_opts(&d->elf, path, &eo) == 0)
+			if (refused(d, ps_elf_open_opts(&d->elf, path, &eo)) == 0)
 				return d->elf;
 		}
 		if (!deleted) {
 			snprintf(path, sizeof(path), "%s%s", root, name);
-			if (ps_elf_open_opts(&d->elf, path, &eo) == 0)
+			if (refused(d, ps_elf_open_opts(&d->elf, path, &eo)) == 0)
 				return d->elf;
 		}
 	}
 	eo.root = NULL;
-	if (!deleted && ps_elf_open_opts(&d->elf, name, &eo) == 0)
+	if (!deleted && refused(d, ps_elf_open_opts(&d->elf, name, &eo)) == 0)
 		return d->elf;
 	return open_buildid_cache(d, ob, &eo);
+}
+
+/* Opens the file a mapping named, when it is still the file that was recorded: the
+ * build-id the mapping (or its FILE record) gives, else the FILE record's size and mtime.
+ * Without either (older traces) the file is used as it is, and counted as unverified. */
+static ps_elf *load_dso(struct sess *s, uint32_t pid, const ps_aspace_map *m)
+{
+	const ps_aspace_obj *ob = ps_aspace_object(s->as, m->obj);
+	struct dso *d = dso_of(s, m->obj);
+	int first = d && !d->tried;
+	ps_elf *e = load_dso_file(s, pid, m);
+	if (!first)
+		return e;
+	if (d->refused && !e)
+		note_path(s->rep.changed_path, sizeof(s->rep.changed_path), &s->rep.changed, ob->path);
+	else if (e && ob->kind == PS_OBJ_FILE && d->unverified && !ps_trace_is_perfdata(s->r))
+		note_path(s->rep.unverified_path, sizeof(s->rep.unverified_path), &s->rep.unverified,
+			  ob->path);
+	return e;
 }
 
 static int pool_add(struct sess *s, const ps_sym_frame *f)
@@ -500,6 +581,8 @@ static int take_record(struct sess *s, const ps_event *ev)
 		err = add_embedded(s, &ev->sym);
 	} else if (ev->type == PS_REC_NOTE && !strcmp(ev->note.key, "kernel_hidden")) {
 		s->rep.kernel_hidden = 1;
+	} else if (ev->type == PS_REC_FILE) {
+		err = add_file(s, &ev->file);
 	}
 	return err;
 }

@@ -70,6 +70,11 @@ typedef struct ps_sym_report {
 	uint64_t cut_lookups;      /* address lookups cut short among a hostile trace's
 				    * overlapping mappings (ps_aspace_stats) */
 	ps_trace_summary trace;    /* what the trace holds, from the same pass */
+	/* Files names were taken from without a build-id or FILE record to check them
+	 * against (older traces), and files that changed since the recording (another
+	 * build-id, size or mtime), whose frames stay unnamed: counts and the first path. */
+	uint64_t unverified, changed;
+	char unverified_path[256], changed_path[256];
 } ps_sym_report;
 
 /* Builds the profile model of the trace's samples (after the filters) into out: each stack
@@ -91,5 +96,10 @@ void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p);
  * trace renders without the profiled binaries. */
 int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w,
 		 ps_sym_report *rep);
+
+/* Writes a FILE record to w for each file the trace's MMAP records name without a
+ * build-id, as the file is now (a recording's end), so that readers can tell it from a
+ * file rebuilt at the same path since. *written counts them. */
+int ps_sym_identify(ps_trace_reader *r, ps_trace_writer *w, uint64_t *written);
 
 #endif

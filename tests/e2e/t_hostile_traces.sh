@@ -24,6 +24,31 @@ $PS fold -i cut.data > cut.folded 2>cut.err || fail "a truncated trace does not 
 grep -q "is truncated: read [0-9]* whole chunks, dropped the last" cut.err || fail "no truncation warning: $(cat cut.err)"
 [ -s cut.folded ] || fail "no stacks from the whole chunks"
 
+# One damaged chunk in the middle is skipped, said once, and the rest is read (it used to
+# make the whole trace unreadable).
+$PS record -q -F 499 -o long.data -- "$TOP/examples/split" 3.5 >/dev/null || fail "record failed"
+python3 - long.data bad.data <<'PY' || fail "cannot damage the trace"
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+pos, offs = 28 + struct.unpack_from("<I", d, 24)[0], []
+while pos + 16 <= len(d):
+    offs.append(pos)
+    pos += 16 + struct.unpack_from("<I", d, pos + 4)[0]
+assert len(offs) >= 3, offs
+d[offs[1] + 40] ^= 0xff  # inside the second chunk's zstd frame
+open(sys.argv[2], "wb").write(d)
+print(offs[1], offs[2] - offs[1], file=open("bad.where", "w"))
+PY
+read -r at len <bad.where
+$PS fold -i bad.data > bad.folded 2>bad.err || fail "a trace with a corrupt chunk does not read: $(cat bad.err)"
+[ "$(wc -l <bad.err)" = 1 ] || fail "expected one warning: $(cat bad.err)"
+grep -qx "perfsample: warning: skipped 1 corrupt chunk ($len bytes) at offset $at of 'bad.data'" bad.err ||
+	fail "wrong warning: $(cat bad.err)"
+whole=$(info_field long.data samples)
+left=$(info_field bad.data samples 2>/dev/null)
+[ "$left" -gt 0 ] && [ "$left" -lt "$whole" ] || fail "read $left of $whole samples"
+[ "$(info_field bad.data complete 2>/dev/null)" = yes ] || fail "the chunks after the damage were not read"
+
 # A trace without samples (a SIGKILL in the first second leaves one) goes through every
 # command that reads stacks (under make check-asan too: empty arrays reached qsort/memcpy).
 $PS record -q -F 99 -o zero.data -- true || fail "record of 'true' failed"

@@ -6,6 +6,11 @@
 need_root
 command -v perf >/dev/null || fail "perf is missing (scripts/install-deps.sh installs linux-perf)"
 split="$TOP/examples/split"
+# perf record copies every binary it samples into the build-id cache under $HOME/.debug,
+# where readers look for binaries that are gone: a HOME of this test's own, so that other
+# tests' "the binary is gone" (t_sym_portable) really is.
+export HOME="$TMP/home"
+mkdir -p "$HOME"
 prec() { out=$1; shift; perf record -q -F 499 "$@" -o "$out" -- "$split" 1 >/dev/null 2>perf.err ||
 	{ cat perf.err; fail "perf record $* failed"; }; }
 

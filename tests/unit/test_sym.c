@@ -121,6 +121,9 @@ static ps_trace_writer *write_self_maps(const char *path)
 	return w;
 }
 
+/* A FILE record write_self_trace adds when set (the identity of a mapped file). */
+static const ps_fileid *self_file;
+
 static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
 {
 	ps_trace_writer *w = write_self_maps(path);
@@ -130,6 +133,10 @@ static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
 	ev.sample =
 	    (ps_sample){.time = 2, .period = 1, .pid = pid, .tid = pid, .nr = 4, .ips = ips};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	if (self_file) {
+		ev = (ps_event){.type = PS_REC_FILE, .file = *self_file};
+		cr_assert_eq(ps_trace_write(w, &ev), 0);
+	}
 	cr_assert_eq(ps_trace_commit(w), 0);
 }
 
@@ -613,4 +620,77 @@ Test(sym, records_over_the_bounds_are_counted, .init = mk_tmp, .fini = rm_tmp)
 	ps_sym_report rep;
 	free(fold_trace(trace, &o, &rep));
 	cr_expect_eq(rep.dropped_records, 5000 - 4096, "execs over 4096 per process");
+}
+
+/* A mapping without a build-id is named from the file on disk only when it is the file
+ * the FILE record describes (size and mtime, or the build-id read at record time); a
+ * changed file leaves its frames unnamed and is reported, and without any record the
+ * names are used but reported as unverified (they used to be used without a word). */
+Test(sym, files_without_build_id_are_verified, .init = mk_tmp, .fini = rm_tmp)
+{
+	char trace[128], exe[4096];
+	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert(n > 0);
+	exe[n] = '\0';
+	ps_fileid id = {.pid = (uint32_t)getpid(), .path = exe};
+	cr_assert_eq(ps_elf_identify(exe, &id), 0);
+	struct stat st;
+	cr_assert_eq(stat(exe, &st), 0);
+	cr_expect_eq(id.size, (uint64_t)st.st_size);
+	cr_expect_eq(id.ino, (uint64_t)st.st_ino);
+	cr_expect_eq(ps_elf_identify("/dev/null", &id), PS_ENOTREG);
+	id.build_id_size = 0; /* as for a binary linked with --build-id=none */
+	uint64_t addr = (uint64_t)(uintptr_t)&sym_test_target_function + 1;
+	ps_sym_opts o;
+	ps_sym_opts_init(&o);
+	o.kallsyms = "/nonexistent";
+	ps_sym_report rep;
+
+	/* No record: names, and a word that they could not be verified. */
+	self_file = NULL;
+	write_self_trace(trace, addr, 0xffffffff81001010ull);
+	char *out = fold_trace(trace, &o, &rep);
+	cr_expect(strstr(out, "sym_test_target_function"), "%s", out);
+	cr_expect_eq(rep.unverified, 1);
+	cr_expect_str_eq(rep.unverified_path, exe);
+	cr_expect_eq(rep.changed, 0);
+	free(out);
+
+	/* The recorded identity: names, nothing to say. */
+	self_file = &id;
+	write_self_trace(trace, addr, 0xffffffff81001010ull);
+	out = fold_trace(trace, &o, &rep);
+	cr_expect(strstr(out, "sym_test_target_function"), "%s", out);
+	cr_expect_eq(rep.unverified, 0);
+	cr_expect_eq(rep.changed, 0);
+	free(out);
+
+	/* Another mtime or size: the file was rebuilt since; no names from it. */
+	ps_fileid other = id;
+	other.mtime_ns += 1000000000;
+	self_file = &other;
+	write_self_trace(trace, addr, 0xffffffff81001010ull);
+	out = fold_trace(trace, &o, &rep);
+	cr_expect(!strstr(out, "sym_test_target_function"), "%s", out);
+	cr_expect_eq(rep.changed, 1);
+	cr_expect_str_eq(rep.changed_path, exe);
+	free(out);
+	other = id;
+	other.size++;
+	write_self_trace(trace, addr, 0xffffffff81001010ull);
+	out = fold_trace(trace, &o, &rep);
+	cr_expect(!strstr(out, "sym_test_target_function"), "%s", out);
+	free(out);
+
+	/* A build-id read from the file at record time is checked as the kernel's is. */
+	other = id;
+	other.build_id_size = 20;
+	memset(other.build_id, 0xab, 20);
+	write_self_trace(trace, addr, 0xffffffff81001010ull);
+	out = fold_trace(trace, &o, &rep);
+	cr_expect(!strstr(out, "sym_test_target_function"), "%s", out);
+	cr_expect_eq(rep.changed, 1);
+	free(out);
+	self_file = NULL;
 }
