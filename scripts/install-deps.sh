@@ -55,8 +55,10 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need Xvfb xvfb                       # an X server for kcachegrind (t_viewers_kcachegrind)
 	need kcachegrind kcachegrind         # reads the callgrind export
 	need dbus-run-session "dbus-daemon dbus-session-bus-common" # a session bus for kcachegrind (KDE)
-	need xdotool xdotool                 # finds kcachegrind's windows and their titles
 	need import imagemagick              # screenshots of the X screen
+	# AT-SPI: t_viewers_kcachegrind reads what kcachegrind shows through Qt's accessibility
+	[ -x /usr/libexec/at-spi-bus-launcher ] || missing="$missing at-spi2-core"
+	dpkg -s python3-pyatspi >/dev/null 2>&1 || missing="$missing python3-pyatspi"
 	need nginx nginx-light               # a web server under load (t_server_nginx)
 	need wrk wrk                         # the load generator (t_server_*)
 	need groff groff-base                # renders the man page (t_man)
