@@ -1,12 +1,14 @@
 /* speedscope's file format (https://www.speedscope.app/file-format-schema.json): shared frames
  * and "sampled" profiles whose samples are stacks of frame indices, root first, with weights.
  *
- * A frame is a function (name, file, line); the process root is not a frame but a profile:
- * one per process. With kept samples (PS_PROFILE_SAMPLES) a profile is a timeline: samples
- * in time order, weighted by the time each stands for, with an empty sample where the
- * process was not seen, and startValue/endValue on the recording's clock, so speedscope's
- * Time Order view shows when things ran. Without them, samples are the profile's stacks,
- * neighbours in the trie next to each other. */
+ * A frame is a function (name, file, line); the process root is not a frame but names a
+ * profile. With kept samples (PS_PROFILE_SAMPLES) a profile is a thread, named "comm
+ * pid/tid", and a timeline: samples in time order, weighted by the time each stands for, with
+ * an empty sample where the thread was not seen, and startValue/endValue on the recording's
+ * clock, so speedscope's Time Order view shows when each thread ran (threads of a process
+ * run at once, so one timeline for all of them could not be true to the clock). Without
+ * kept samples a profile is a process, its samples the process's stacks, neighbours in the
+ * trie next to each other. */
 #include "render/ps_export.h"
 
 #include <errno.h>
@@ -23,10 +25,11 @@ typedef struct entry {
 	uint64_t weight;
 } entry;
 
-/* A profile: a process (its root function), a pid, or everything. */
-enum { G_ALL, G_PROCESS, G_PID };
+/* A profile: a process (its root function), a thread, or everything. */
+enum { G_ALL, G_PROCESS, G_THREAD };
 typedef struct group {
-	uint64_t key;	 /* kind << 32 | function id or pid */
+	uint64_t key;	 /* kind << 32 | function id (of the process root, else UINT32_MAX) */
+	uint64_t thread; /* G_THREAD: pid << 32 | tid */
 	uint64_t weight; /* without the gaps */
 	uint64_t start, end;
 	uint64_t pos;	 /* timeline: where its next sample goes, on the recording's clock */
@@ -45,7 +48,7 @@ typedef struct writer {
 	const char *unit; /* speedscope's unit */
 	uint64_t mul;	  /* weight = value * mul */
 	int timed;	  /* weights are times: gaps can be measured */
-	int by_pid;	  /* no process roots, but samples know their pid */
+	int by_thread;	  /* samples know their pid and tid */
 	group *groups;
 	size_t ngroups, groupcap;
 	ps_index group_index;
@@ -68,19 +71,19 @@ static void json_str(writer *w, const char *s, size_t len)
 
 struct group_key {
 	const writer *w;
-	uint64_t key;
+	uint64_t key, thread;
 };
 
 static int group_eq(const void *ctx, uint32_t id)
 {
 	const struct group_key *k = ctx;
-	return k->w->groups[id].key == k->key;
+	return k->w->groups[id].key == k->key && k->w->groups[id].thread == k->thread;
 }
 
-static int group_of(writer *w, uint64_t key, uint32_t *out)
+static int group_of(writer *w, uint64_t key, uint64_t thread, uint32_t *out)
 {
-	struct group_key k = {w, key};
-	uint64_t h = ps_hash_u64(key);
+	struct group_key k = {w, key, thread};
+	uint64_t h = ps_hash_u64(key ^ ps_hash_u64(thread));
 	uint32_t id = ps_index_find(&w->group_index, h, group_eq, &k);
 	if (id == UINT32_MAX) {
 		if (PS_GROW(w->groups, w->groupcap, w->ngroups + 1))
@@ -89,7 +92,7 @@ static int group_of(writer *w, uint64_t key, uint32_t *out)
 		if (err)
 			return err;
 		id = (uint32_t)w->ngroups++;
-		w->groups[id] = (group){.key = key, .id = id};
+		w->groups[id] = (group){.key = key, .thread = thread, .id = id};
 	}
 	*out = id;
 	return 0;
@@ -103,14 +106,17 @@ static int add_entry(writer *w, uint32_t g, ps_node_id node, uint64_t weight)
 	return 0;
 }
 
-/* The group of a node (and pid): its process root, else its pid, else the one group. */
-static int group_for(writer *w, ps_node_id node, uint32_t pid, uint32_t *g)
+/* The group of a node (and thread): its thread when samples know it, named by the process
+ * root when there is one; else its process root; else the one group. */
+static int group_for(writer *w, ps_node_id node, uint32_t pid, uint32_t tid, uint32_t *g)
 {
 	ps_node_id proc = ps_xmodel_process(w->x, node);
-	uint64_t key = proc != PS_NODE_ROOT ? (uint64_t)G_PROCESS << 32 | w->x->node_fn[proc]
-		       : w->by_pid	    ? (uint64_t)G_PID << 32 | pid
-					    : (uint64_t)G_ALL << 32;
-	return group_of(w, key, g);
+	uint32_t fn = proc != PS_NODE_ROOT ? w->x->node_fn[proc] : UINT32_MAX;
+	if (w->by_thread)
+		return group_of(w, (uint64_t)G_THREAD << 32 | fn, (uint64_t)pid << 32 | tid, g);
+	if (proc != PS_NODE_ROOT)
+		return group_of(w, (uint64_t)G_PROCESS << 32 | fn, 0, g);
+	return group_of(w, (uint64_t)G_ALL << 32, 0, g);
 }
 
 /* Weights from column 0 in speedscope's units: counts become time when the period is
@@ -144,7 +150,7 @@ static int collect_stacks(writer *w)
 		uint64_t v = ps_profile_node_self(p, n, 0);
 		if (v) {
 			uint32_t g;
-			int err = group_for(w, n, 0, &g);
+			int err = group_for(w, n, 0, 0, &g);
 			if (!err)
 				err = add_entry(w, g, n, v * w->mul);
 			if (err)
@@ -193,7 +199,7 @@ static int collect_timeline(writer *w)
 	for (size_t i = 0; i < n; i++) {
 		const ps_profile_sample *s = ps_profile_sample_at(p, i);
 		o[i] = (struct timed){s->time, i};
-		w->by_pid |= s->pid != 0;
+		w->by_thread |= s->pid != 0 || s->tid != 0;
 	}
 	qsort(o, n, sizeof(*o), cmp_timed);
 	uint64_t t0 = UINT64_MAX;
@@ -203,7 +209,7 @@ static int collect_timeline(writer *w)
 		uint64_t v = ps_profile_sample_value(p, o[k].i, 0) * w->mul;
 		uint64_t begin = w->timed && s->time > v ? s->time - v : 0;
 		uint32_t g;
-		if ((err = group_for(w, s->node, s->pid, &g)))
+		if ((err = group_for(w, s->node, s->pid, s->tid, &g)))
 			break;
 		group *gr = &w->groups[g];
 		if (!gr->seen) {
@@ -327,6 +333,7 @@ static int write_file(writer *w)
 		putc('}', out);
 	}
 	fputs("]},\n\"profiles\":[", out);
+	ps_buf name = {0};
 	for (size_t j = 0; j < w->ngroups; j++) {
 		const group *g = &w->groups[j];
 		const entry *e = w->entries + g->first;
@@ -334,12 +341,27 @@ static int write_file(writer *w)
 			fputs(",\n", out);
 		fputs("{\"type\":\"sampled\",\"name\":", out);
 		uint32_t v = (uint32_t)g->key;
-		if (g->key >> 32 == G_PROCESS)
+		if (g->key >> 32 == G_THREAD) {
+			/* "comm pid/tid", as perf script prints a sample's thread */
+			name.len = 0;
+			int err = 0;
+			if (v != UINT32_MAX &&
+			    !(err = ps_buf_add(&name, x->fn[v].name, x->fn[v].namelen)))
+				err = ps_buf_addstr(&name, " ");
+			if (!err)
+				err = ps_buf_printf(&name, "%u/%u", (unsigned)(g->thread >> 32),
+						    (unsigned)g->thread);
+			if (err) {
+				free(path);
+				ps_buf_release(&name);
+				return err;
+			}
+			json_str(w, name.data, name.len);
+		} else if (g->key >> 32 == G_PROCESS) {
 			json_str(w, x->fn[v].name, x->fn[v].namelen);
-		else if (g->key >> 32 == G_PID)
-			fprintf(out, "\"pid %u\"", v);
-		else
+		} else {
 			json_str(w, title, strlen(title));
+		}
 		fprintf(out, ",\"unit\":\"%s\",\"startValue\":%llu,\"endValue\":%llu,\"samples\":[",
 			w->unit, (unsigned long long)g->start, (unsigned long long)g->end);
 		write_samples(w, e, g->n, depth_max, path);
@@ -350,6 +372,7 @@ static int write_file(writer *w)
 	}
 	fputs("]}\n", out);
 	free(path);
+	ps_buf_release(&name);
 	return 0;
 }
 
@@ -373,7 +396,7 @@ int ps_export_speedscope(ps_profile *p, const ps_export_meta *m, FILE *out)
 		goto out;
 	/* speedscope wants at least one profile, even an empty one. */
 	uint32_t g;
-	if (!w.ngroups && (err = group_of(&w, (uint64_t)G_ALL << 32, &g)))
+	if (!w.ngroups && (err = group_of(&w, (uint64_t)G_ALL << 32, 0, &g)))
 		goto out;
 	if ((err = group_entries(&w)))
 		goto out;

@@ -50,6 +50,15 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need pgrep procps                    # t_faults_kill9
 	need node nodejs                     # JIT frames (t_sym_node)
 	need chromium chromium               # a headless browser runs the flame graph's script
+	need chromedriver chromium-driver    # WebDriver: t_viewers_speedscope drives the speedscope app
+	need npm npm                         # installs the speedscope app (see npm_deps below)
+	need Xvfb xvfb                       # an X server for kcachegrind (t_viewers_kcachegrind)
+	need kcachegrind kcachegrind         # reads the callgrind export
+	need dbus-run-session "dbus-daemon dbus-session-bus-common" # a session bus for kcachegrind (KDE)
+	need import imagemagick              # screenshots of the X screen
+	# AT-SPI: t_viewers_kcachegrind reads what kcachegrind shows through Qt's accessibility
+	[ -x /usr/libexec/at-spi-bus-launcher ] || missing="$missing at-spi2-core"
+	dpkg -s python3-pyatspi >/dev/null 2>&1 || missing="$missing python3-pyatspi"
 	need nginx nginx-light               # a web server under load (t_server_nginx)
 	need wrk wrk                         # the load generator (t_server_*)
 	need groff groff-base                # renders the man page (t_man)
@@ -64,7 +73,29 @@ if [ "$want" = bench ]; then
 	[ -x /usr/bin/time ] || missing="$missing time"
 fi
 
-[ -z "$missing" ] && exit 0
+# npm packages the tests load (the speedscope web app): installed by `npm ci` from the
+# pinned package.json and package-lock.json in tests/e2e/npm/ into build/npm/, never
+# globally, so every machine gets the same files and a version bump is a reviewed change of
+# the lock file. Runs again only when the lock file changed.
+npm_deps() {
+	[ "$want" = test ] || [ "$want" = bench ] || return 0
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	dir=$top/build/npm
+	if cmp -s "$top/tests/e2e/npm/package-lock.json" "$dir/package-lock.json" &&
+		[ -f "$dir/node_modules/speedscope/dist/release/index.html" ]; then
+		return 0
+	fi
+	echo "install-deps: npm ci in $dir (speedscope, pinned by tests/e2e/npm/package-lock.json)" >&2
+	mkdir -p "$dir"
+	cp "$top/tests/e2e/npm/package.json" "$top/tests/e2e/npm/package-lock.json" "$dir/"
+	# --ignore-scripts: nothing of these packages runs at install time.
+	(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+}
+
+if [ -z "$missing" ]; then
+	npm_deps
+	exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing:$missing; run as root or: apt-get install$missing" >&2
 	exit 1
@@ -85,3 +116,4 @@ echo "install-deps: apt-get install$missing (apt's progress follows)" >&2
 # shellcheck disable=SC2086
 $apt install -y --no-install-recommends $missing
 echo "install-deps: installed$missing" >&2
+npm_deps

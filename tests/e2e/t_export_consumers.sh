@@ -384,11 +384,19 @@ frames = {f["name"]: f for f in d["shared"]["frames"]}
 assert frames["work()"] == {"name": "work()", "file": src, "line": 20}, frames["work()"]
 assert frames["memcpy"] == {"name": "memcpy"}, frames["memcpy"]
 assert "app" not in frames, "the process is a profile, not a frame"
-(p,) = d["profiles"]
-assert p["name"] == "app" and p["unit"] == "nanoseconds", p["name"]
-assert p["startValue"] == 0 and p["endValue"] == 100000000, (p["startValue"], p["endValue"])
-names = [[d["shared"]["frames"][i]["name"] for i in s] for s in p["samples"]]
-assert names[0] == ["main()", "work()", "helper()", "inner()"] and names[-1][-1] == "hot()", names
-print("speedscope: frames with file and line, one profile per process, samples in time order")
+# Threads 100 and 101 take turns every 10 ms: each is a timeline of its own on one clock,
+# its samples in time order with the other thread's turns as empty samples.
+profiles = {p["name"]: p for p in d["profiles"]}
+assert sorted(profiles) == ["app 100/100", "app 100/101"], sorted(profiles)
+for name, start in ("app 100/100", 0), ("app 100/101", 10000000):
+    p = profiles[name]
+    assert p["unit"] == "nanoseconds", p["unit"]
+    assert (p["startValue"], p["endValue"]) == (start, start + 90000000), (p["startValue"], p["endValue"])
+    assert p["weights"] == [10000000] * 9, p["weights"]
+    names = [[d["shared"]["frames"][i]["name"] for i in s] for s in p["samples"]]
+    assert names[1::2] == [[]] * 4, names
+    assert names[0] == names[2] == ["main()", "work()", "helper()", "inner()"], names
+    assert names[4][-1] == "memcpy" and names[6][-1] == names[8][-1] == "hot()", names
+print("speedscope: frames with file and line, one profile per thread, samples in time order")
 EOF
 echo "all consumers agree"

@@ -34,10 +34,10 @@ $PS export --format speedscope -i a.data -o a.json || fail "export speedscope"
 # with the pauses between them: the profile spans the recording.
 n=$(info_field a.data samples)
 python3 - "$n" <<'EOF' || fail "speedscope JSON"
-import json, sys
+import json, re, sys
 d = json.load(open("a.json"))
 (p,) = d["profiles"]
-assert p["name"] == "split", p["name"]
+assert re.fullmatch(r"split (\d+)/\1", p["name"]), p["name"]  # one thread: "comm pid/tid"
 period = 1000000000 // 999
 got = sum(w for s, w in zip(p["samples"], p["weights"]) if s)
 assert got == int(sys.argv[1]) * period, (got, sys.argv[1])

@@ -1207,7 +1207,7 @@ static char *speedscope_samples(jv *doc)
 	return b.data;
 }
 
-Test(export_speedscope, kept_samples_make_a_timeline_per_process)
+Test(export_speedscope, kept_samples_make_a_timeline_with_gaps)
 {
 	model m = model_profile(PS_PROFILE_SAMPLES);
 	ps_frame_id other = frame_of(m.p, (ps_frame){.name = "db", .kind = PS_FRAME_PROCESS});
@@ -1237,15 +1237,50 @@ Test(export_speedscope, kept_samples_make_a_timeline_per_process)
 	 * db was not seen from 12000 to 18000: an empty sample. */
 	char *got = speedscope_samples(doc);
 	cr_assert_str_eq(got,
-			 "app 1000..5000:\n"
+			 "app 1/1 1000..5000:\n"
 			 " main();work() 2000\n"
 			 " main();hot() 1000\n"
 			 "  1000\n"
-			 "db 0..9000:\n"
+			 "db 2/2 0..9000:\n"
 			 " main() 1000\n"
 			 "  6000\n"
 			 " main() 2000\n",
 			 "neighbours of one stack are one sample; a gap parts them");
+	free(got);
+	jfree(doc);
+	free(out.data);
+	ps_profile_free(m.p);
+}
+
+/* Threads of one process that run at once on two CPUs: each is a timeline of its own,
+ * named as the issue asks ("comm pid/tid"), rather than one process timeline in which the
+ * second thread's samples are laid after the first's. */
+Test(export_speedscope, kept_samples_make_a_timeline_per_thread)
+{
+	model m = model_profile(PS_PROFILE_SAMPLES);
+	ps_node_id a = STACK(m.p, 0, m.comm, m.main, m.work);
+	ps_node_id b = STACK(m.p, 0, m.comm, m.main, m.hot);
+	ps_profile_sample s[] = {
+	    {2000, 10, 10, a, 0}, {2000, 10, 11, b, 1}, {3000, 10, 10, a, 0},
+	    {3000, 10, 11, b, 1}, {4000, 10, 11, a, 1},
+	};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		cr_assert_eq(ps_profile_add_sample(m.p, &s[i], (uint64_t[]){1}), 0);
+	ps_export_meta meta;
+	ps_export_meta_init(&meta);
+	meta.period_ns = 1000;
+	int err;
+	mem out = run_export(ps_export_speedscope, m.p, &meta, &err);
+	cr_assert_eq(err, 0);
+	jv *doc = parse_doc(out);
+	char *got = speedscope_samples(doc);
+	cr_assert_str_eq(got,
+			 "app 10/11 0..3000:\n"
+			 " main();hot() 2000\n"
+			 " main();work() 1000\n"
+			 "app 10/10 0..2000:\n"
+			 " main();work() 2000\n",
+			 "one profile per thread, heaviest first, on one clock");
 	free(got);
 	jfree(doc);
 	free(out.data);
@@ -1271,7 +1306,7 @@ Test(export_speedscope, timer_jitter_is_no_gap_but_adds_up_to_one)
 	jv *doc = parse_doc(out);
 	char *got = speedscope_samples(doc);
 	/* the 100s add up to 400 by the fifth: still jitter; then the timeline catches up */
-	cr_assert_str_eq(got, "app 0..7700:\n"
+	cr_assert_str_eq(got, "app 1/1 0..7700:\n"
 			      " main() 5000\n"
 			      "  1700\n"
 			      " main() 1000\n");
@@ -1281,7 +1316,7 @@ Test(export_speedscope, timer_jitter_is_no_gap_but_adds_up_to_one)
 	ps_profile_free(m.p);
 }
 
-Test(export_speedscope, without_process_roots_a_profile_per_pid)
+Test(export_speedscope, without_process_roots_a_profile_per_pid_and_tid)
 {
 	model m = model_profile(PS_PROFILE_SAMPLES);
 	ps_node_id a = STACK(m.p, 0, m.main, m.work);
@@ -1294,9 +1329,11 @@ Test(export_speedscope, without_process_roots_a_profile_per_pid)
 	jv *doc = parse_doc(out);
 	char *got = speedscope_samples(doc);
 	cr_assert_str_eq(got,
-			 "pid 7 0..4:\n"
-			 " main();work() 4\n"
-			 "pid 9 0..2:\n"
+			 "7/7 0..2:\n"
+			 " main();work() 2\n"
+			 "9/9 0..2:\n"
+			 " main();work() 2\n"
+			 "7/8 0..2:\n"
 			 " main();work() 2\n",
 			 "no period: counts, in time order, no gaps");
 	free(got);
