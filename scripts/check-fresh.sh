@@ -154,10 +154,12 @@ step() {
 	[ "$rc" = 0 ] || die "$name failed (exit $rc; log: $log)"
 }
 # in_root COMMAND..: runs in the root as a root login would, with a plain environment.
+node_ca=
 in_root() {
+	# shellcheck disable=SC2086
 	timeout -k 30 "$steptimeout" chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root \
 		SHELL=/bin/sh TERM="${TERM:-dumb}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		"$@"
+		${node_ca:-} "$@"
 }
 
 # ---- the base: debootstrap once, a pristine copy per run ----
@@ -186,6 +188,16 @@ fi
 
 # ---- what a fresh machine has besides: a network (DNS), and no services started ----
 cp --remove-destination /etc/resolv.conf "$root/etc/resolv.conf"
+# The network's TLS trust anchors: where HTTPS goes through an intercepting egress proxy
+# (as npm's registry does here), a machine on that network trusts the proxy's CA. The
+# locally added CAs are copied (ca-certificates, once apt installs it in the root, adds them
+# to the system store) and Node, which has its own list, is pointed at that store too (as
+# this machine's npm is, by its cafile setting).
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+	node_ca=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 # Packages do not start daemons in a chroot (nginx would bind port 80 and outlive the run).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
