@@ -52,6 +52,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need chromium chromium               # a headless browser runs the flame graph's script
 	need chromedriver chromium-driver    # WebDriver: t_viewers_speedscope drives the speedscope app
 	need npm npm                         # installs the speedscope app (see npm_deps below)
+	need update-ca-certificates ca-certificates   # npm reaches its registry over HTTPS
 	need Xvfb xvfb                       # an X server for kcachegrind (t_viewers_kcachegrind)
 	need kcachegrind kcachegrind         # reads the callgrind export
 	need dbus-run-session "dbus-daemon dbus-session-bus-common" # a session bus for kcachegrind (KDE)
