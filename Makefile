@@ -13,6 +13,8 @@ BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
 PKGS    := libelf libdw libzstd zlib
+HEAP_LIB := libperfsample-heap.so
+HEAP_CC ?= cc
 
 # build/config.mk holds the pkg-config flags. Make builds it (installing the packages when
 # they are missing) before anything else, then restarts with it read.
@@ -34,7 +36,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 EXAMPLES := $(patsubst %.c,%,$(wildcard examples/*.c)) $(patsubst %.cc,%,$(wildcard examples/*.cc))
 
-all: perfsample examples
+all: perfsample examples $(HEAP_LIB)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,6 +53,14 @@ $(BUILD)/libperfsample.a: $(LIB_OBJS)
 # The commands (cmd/) go into the binary only: the unit tests link the library.
 perfsample: $(BUILD)/perfsample.o $(CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+# The heap profiler's preload library (record --heap), next to the binary: its own flags
+# (position-independent, only the allocator's names exported), never sanitizers, since it
+# runs inside the profiled program.
+$(HEAP_LIB): profiler/heap/ps_heap_preload.c profiler/heap/ps_heap_wire.h
+	$(HEAP_CC) -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -fPIC -shared -fvisibility=hidden \
+		-fno-omit-frame-pointer -I. $(shell pkg-config --cflags libunwind) -o $@ $< \
+		$(shell pkg-config --libs libunwind) -ldl -lm -lpthread
 
 # The option parser is tested too: it is the one part of cmd/ that the unit tests link.
 UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o
@@ -86,13 +96,15 @@ demo: all
 	./perfsample flamegraph -i $(BUILD)/demo.data --title "perfsample demo: examples/split" > demo.svg
 	@echo "wrote demo.svg"
 
-install: perfsample
+install: perfsample $(HEAP_LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 perfsample $(DESTDIR)$(PREFIX)/bin/perfsample
 	install -m 0644 docs/perfsample.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsample.1
+	install -d $(DESTDIR)$(PREFIX)/lib/perfsample
+	install -m 0644 $(HEAP_LIB) $(DESTDIR)$(PREFIX)/lib/perfsample/$(HEAP_LIB)
 
 clean:
-	rm -rf $(BUILD) perfsample $(EXAMPLES) demo.svg
+	rm -rf $(BUILD) perfsample $(HEAP_LIB) $(EXAMPLES) demo.svg
 
 .PHONY: all examples test test-deps unit demo install clean man
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d

@@ -13,6 +13,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
+#include "cmd/record_heap.h"
 #include "cmd/source.h"
 #include "cmd/util.h"
 #include "formats/ps_error.h"
@@ -264,6 +265,8 @@ struct record_cli {
 	int level, quiet, embed;
 	double duration;
 	int cpus[4096];
+	int heap;           /* --heap */
+	uint64_t heap_rate; /* --heap-rate */
 };
 
 static void cb_fp(const struct opt *opt, const char *arg)
@@ -367,6 +370,8 @@ int cmd_record(int argc, char **argv)
 	struct record_cli c = {.out = DEFAULT_TRACE, .embed = 1};
 	ps_record_opts *o = &c.o;
 	o->control_fd = -1;
+	o->heap_fd = -1;
+	c.heap_rate = HEAP_DEFAULT_RATE;
 	const char *cmdline = record_cmdline(argc, argv);
 	const struct opt options[] = {
 		OPT_GROUP("how:"),
@@ -385,6 +390,13 @@ int cmd_record(int argc, char **argv)
 			     "unwound with DWARF at record time)",
 			     cb_call_graph),
 		OPT_BOOL(0, "no-kernel", &o->no_kernel, "user space only"),
+		OPT_BOOL(0, "heap", &c.heap,
+			 "sample the command's allocations (and the frees of sampled blocks) "
+			 "through a preloaded library; alone, no CPU samples are taken, with -g "
+			 "both go to one trace"),
+		OPT_U64(0, "heap-rate", &c.heap_rate, "BYTES",
+			"mean bytes allocated between heap samples (default 524288)", 1,
+			1ull << 40),
 		OPT_GROUP("what:"),
 		OPT_BOOL('a', "all-cpus", &o->all_cpus, "the whole system, every CPU"),
 		OPT_CALLBACK('p', "pid", &c, "PID[,..]",
@@ -434,6 +446,17 @@ int cmd_record(int argc, char **argv)
 	clamp_freq(o);
 	if (argc > 0)
 		o->argv = argv;
+	int heap_child_fd = -1;
+	char heap_rate[32];
+	snprintf(heap_rate, sizeof(heap_rate), "%llu", (unsigned long long)c.heap_rate);
+	if (c.heap) {
+		if (targets)
+			usage_error("record", "--heap profiles a command it starts, not -a, -p or -t");
+		/* Heap alone: a sample-less event keeps the mappings that name heap stacks. */
+		if (!o->event && !o->freq && !o->period && o->callgraph == PS_CG_NONE)
+			o->event = "dummy";
+		o->heap_fd = heap_setup(o->argv, c.heap_rate, &heap_child_fd);
+	}
 	struct rotation *rot = &c.rot;
 	const char *out = c.out;
 	int quiet = c.quiet, level = c.level, embed = c.embed;
@@ -511,6 +534,8 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		die("%s", err);
 	cc.rec = rec;
+	if (heap_child_fd >= 0)
+		close(heap_child_fd); /* the command has it: EOF once every process of it is gone */
 	for (const char *n = ps_record_notice(rec); n && *n && !quiet;) {
 		int len = (int)strcspn(n, "\n");
 		warn("%.*s", len, n);
@@ -553,20 +578,22 @@ int cmd_record(int argc, char **argv)
 			      : o->callgraph == PS_CG_FP  ? "fp"
 							  : "none"},
 		{"target", target},
+		{"heap_rate", heap_rate}, /* last: only with --heap */
 	};
+	size_t nmeta = sizeof(meta) / sizeof(meta[0]) - (c.heap ? 0 : 1);
 	ps_trace_writer *w;
 	const char *first = out;
 	if (rot->active) {
 		rot->base = out;
 		rot->meta = meta;
-		rot->nmeta = sizeof(meta) / sizeof(meta[0]);
+		rot->nmeta = nmeta;
 		rot->level = level;
 		rot->embed = embed;
 		rot->quiet = quiet;
 		rotated_name(rot);
 		first = rot->path;
 	}
-	rc = ps_trace_create(&w, first, meta, sizeof(meta) / sizeof(meta[0]), level);
+	rc = ps_trace_create(&w, first, meta, nmeta, level);
 	if (rc) {
 		ps_record_free(rec);
 		if (rc == -EBUSY)

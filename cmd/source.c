@@ -110,6 +110,17 @@ void source_cb_all(const struct opt *o, const char *arg)
 	s->sym.annotate_kernel = s->sym.annotate_jit = 1;
 }
 
+void source_cb_heap(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	s->sym.heap = !strcmp(arg, "alloc")   ? PS_HEAP_ALLOC
+		      : !strcmp(arg, "inuse") ? PS_HEAP_INUSE
+		      : !strcmp(arg, "peak")  ? PS_HEAP_PEAK
+					      : PS_HEAP_NONE;
+	if (!s->sym.heap)
+		die_usage("unknown --heap view '%s' (known: alloc, inuse, peak)", arg);
+}
+
 /* ---- the choices together ---- */
 
 static void check(struct source *s, const char *cmd)
@@ -119,6 +130,8 @@ static void check(struct source *s, const char *cmd)
 		usage_error(cmd, "give one input: a trace (-i), --folded or --input");
 	if (s->sample_type && !(s->stacks && !strcmp(s->stacks_format, "pprof")))
 		usage_error(cmd, "--sample-type chooses among the sample types of pprof input");
+	if (s->sym.heap && !source_is_trace(s))
+		usage_error(cmd, "--heap views the heap samples of a trace (record --heap)");
 	if (source_is_trace(s))
 		return;
 	/* Text input carries no samples to filter (folded) or is collapsed as
@@ -606,6 +619,11 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 	ps_trace_reader *r = open_source(s);
 	/* One pass: the model and the trace's summary. */
 	ps_sym_report rep;
+	/* A trace of heap samples only (record --heap without CPU sampling) shows what is
+	 * live, as pprof shows a heap profile. */
+	const char *ev = ps_trace_meta(r, "event");
+	if (!s->sym.heap && ps_trace_meta(r, "heap_rate") && ev && !strcmp(ev, "dummy"))
+		s->sym.heap = PS_HEAP_INUSE;
 	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
 	jit_refused_note(&rep);
 	if (sum) {

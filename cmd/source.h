@@ -39,6 +39,7 @@ void source_cb_select_pid(const struct opt *o, const char *arg);
 void source_cb_select_tid(const struct opt *o, const char *arg);
 void source_cb_time(const struct opt *o, const char *arg);
 void source_cb_all(const struct opt *o, const char *arg);
+void source_cb_heap(const struct opt *o, const char *arg);
 
 /* Which file: -i, --folded, --input (the file is the operand). */
 #define SOURCE_INPUT_OPTIONS(s)                                                                 \
@@ -61,7 +62,12 @@ void source_cb_all(const struct opt *o, const char *arg);
 		   "sample type)"),                                                             \
 	OPT_STRING(0, "event-filter", &(s)->event_filter, "EVENT",                              \
 		   "perf.data or perf-script input: keep EVENT's samples (default: the first "  \
-		   "event, as stackcollapse-perf.pl does)")
+		   "event, as stackcollapse-perf.pl does)"),                                   \
+	OPT_CALLBACK(0, "heap", (s), "alloc|inuse|peak",                                        \
+		     "a trace's heap samples (record --heap), in bytes: all allocated, still "  \
+		     "live at the end (leaks), or live at the peak (default inuse for a trace " \
+		     "with heap samples only)",                                                 \
+		     source_cb_heap)
 
 /* The root frame of every stack, as stackcollapse-perf.pl spells it. */
 #define SOURCE_ROOT_OPTIONS(s)                                                                  \

@@ -283,6 +283,8 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		need += strlen(ev->note.key) + strlen(ev->note.value);
 	else if (ev->type == PS_REC_FILE)
 		need += strlen(ev->file.path ? ev->file.path : "");
+	else if (ev->type == PS_REC_HEAP_ALLOC)
+		need += (size_t)(ev->heap.nr > PS_HEAP_MAX_STACK ? PS_HEAP_MAX_STACK : ev->heap.nr) * 8;
 	if (ps_buf_reserve(&w->chunk, need))
 		return -ENOMEM;
 
@@ -405,6 +407,24 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put32(&w->chunk, f->maj);
 		put32(&w->chunk, f->min);
 		putstr(&w->chunk, f->path);
+		break;
+	}
+	case PS_REC_HEAP_ALLOC:
+	case PS_REC_HEAP_FREE: {
+		const ps_heap *h = &ev->heap;
+		rec_begin(w, ev->type, &hdr);
+		put64(&w->chunk, h->time);
+		put32(&w->chunk, h->pid);
+		put32(&w->chunk, h->tid);
+		put64(&w->chunk, h->addr);
+		if (ev->type == PS_REC_HEAP_FREE)
+			break;
+		uint32_t nr = h->nr > PS_HEAP_MAX_STACK ? PS_HEAP_MAX_STACK : h->nr;
+		put64(&w->chunk, h->size);
+		put64(&w->chunk, h->weight);
+		put32(&w->chunk, nr);
+		put32(&w->chunk, 0);
+		ps_buf_add(&w->chunk, h->ips, nr * sizeof(*h->ips));
 		break;
 	}
 	default:
@@ -909,6 +929,26 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		f->path = cstr(c);
 		break;
 	}
+	case PS_REC_HEAP_ALLOC:
+	case PS_REC_HEAP_FREE: {
+		ps_heap *h = &ev->heap;
+		h->time = c64(c);
+		h->pid = c32(c);
+		h->tid = c32(c);
+		h->addr = c64(c);
+		if (type == PS_REC_HEAP_FREE)
+			break;
+		h->size = c64(c);
+		h->weight = c64(c);
+		h->nr = c32(c);
+		(void)c32(c);
+		if (c->bad || h->nr > PS_HEAP_MAX_STACK ||
+		    (size_t)(c->end - c->p) < (size_t)h->nr * 8)
+			return PS_ECORRUPT;
+		h->ips = (const uint64_t *)c->p; /* the payload is 8-byte aligned, as is offset 40 */
+		c->p += (size_t)h->nr * 8;
+		break;
+	}
 	default:
 		return 0; /* unknown: skip */
 	}
@@ -1141,6 +1181,18 @@ void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 			s->first_time = ev->sample.time;
 		if (ev->sample.time > s->last_time)
 			s->last_time = ev->sample.time;
+		break;
+	case PS_REC_HEAP_ALLOC:
+	case PS_REC_HEAP_FREE:
+		if (ev->type == PS_REC_HEAP_ALLOC)
+			s->heap_allocs++;
+		else
+			s->heap_frees++;
+		/* A heap-only trace has no samples: its allocations bound it in time. */
+		if (!s->first_time || ev->heap.time < s->first_time)
+			s->first_time = ev->heap.time;
+		if (ev->heap.time > s->last_time)
+			s->last_time = ev->heap.time;
 		break;
 	case PS_REC_LOST:
 		s->lost += ev->lost;

@@ -22,6 +22,9 @@ enum ps_rec_type {
 	PS_REC_STATS = 10,   /* recorder totals, written last: the file is whole */
 	PS_REC_NOTE = 11,    /* a key=value remark (e.g. kernel addresses hidden) */
 	PS_REC_FILE = 12,    /* a mapped file's identity, for files without a build-id */
+	/* 13-14: off-CPU (another branch); 17: system view */
+	PS_REC_HEAP_ALLOC = 15, /* a sampled allocation: size, weight, address, stack */
+	PS_REC_HEAP_FREE = 16,  /* a sampled block was freed (or moved by realloc) */
 };
 
 /* PERF_CONTEXT_* markers stay in call chains, as the kernel writes them. */
@@ -105,6 +108,19 @@ typedef struct ps_fileid {
 	const char *path;  /* as in the MMAP record */
 } ps_fileid;
 
+/* Heap profiling (record --heap): an allocation the preload library sampled, and the free
+ * of a sampled block. weight is the bytes the sample stands for (size / P(sampled)), so
+ * sums of weights estimate bytes without bias. FREE records carry only time, pid, tid
+ * and addr. */
+#define PS_HEAP_MAX_STACK 128
+typedef struct ps_heap {
+	uint64_t time;
+	uint32_t pid, tid;
+	uint64_t addr, size, weight;
+	uint32_t nr;         /* return addresses in ips, the allocation's caller first */
+	const uint64_t *ips; /* valid until the next read */
+} ps_heap;
+
 typedef struct ps_event {
 	enum ps_rec_type type;
 	union {
@@ -118,6 +134,7 @@ typedef struct ps_event {
 		ps_stats stats;
 		ps_note note;
 		ps_fileid file;
+		ps_heap heap; /* HEAP_ALLOC and HEAP_FREE */
 	};
 } ps_event;
 
@@ -212,6 +229,7 @@ typedef struct ps_trace_summary {
 	uint64_t samples, lost, throttled, mmaps, comms, forks, exits, symbols;
 	uint64_t first_time, last_time; /* of samples, CLOCK_MONOTONIC ns; 0 when none */
 	int kernel_hidden;              /* a note says kernel addresses were hidden */
+	uint64_t heap_allocs, heap_frees; /* HEAP_ALLOC and HEAP_FREE records */
 } ps_trace_summary;
 void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev);
 /* The recording's start and length: from STATS when the recorder finished, else from

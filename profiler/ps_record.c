@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include "formats/ps_error.h"
 #include "formats/ps_kevent.h"
 #include "formats/ps_util.h"
+#include "profiler/ps_heapmsg.h"
 #include "profiler/ps_unwind.h"
 
 #define RING_PAGES 128 /* data pages per CPU ring: 512 KiB, a few seconds at 99 Hz */
@@ -68,6 +70,7 @@ struct ps_record {
 	ps_event *log; /* state records, for rotation */
 	size_t nlog, logcap;
 	ps_arena *log_strings;
+	uint64_t heap_allocs, heap_bad; /* heap messages taken, and dropped as malformed */
 };
 
 static uint64_t now_ns(void)
@@ -238,6 +241,12 @@ static int setup_attr(ps_record *r, const char *event)
 		a->type = PERF_TYPE_HARDWARE;
 		a->config = PERF_COUNT_HW_CPU_CYCLES;
 		r->event_name = "cycles";
+	} else if (!strcmp(event, "dummy")) {
+		/* No samples: mappings, names and tasks only (record --heap without CPU
+		 * sampling names the heap stacks with them). */
+		a->type = PERF_TYPE_SOFTWARE;
+		a->config = PERF_COUNT_SW_DUMMY;
+		r->event_name = "dummy";
 	} else if (!strcmp(event, "instructions")) {
 		a->type = PERF_TYPE_HARDWARE;
 		a->config = PERF_COUNT_HW_INSTRUCTIONS;
@@ -952,8 +961,36 @@ static int drain_ring(ps_record *r, struct ring *ring)
 	return err;
 }
 
+/* record --heap: every message queued on the heap socket, as HEAP records. */
+static int drain_heap(ps_record *r)
+{
+	if (r->o.heap_fd < 0)
+		return 0;
+	uint64_t buf[4096 / 8]; /* 8-byte aligned, as the message's fields are */
+	for (;;) {
+		ssize_t n = recv(r->o.heap_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0; /* empty (EAGAIN), or every writer is gone */
+		ps_event ev;
+		if ((size_t)n > sizeof(buf) || !ps_heapmsg_decode(buf, (size_t)n, &ev)) {
+			r->heap_bad++;
+			continue;
+		}
+		if (ev.type == PS_REC_HEAP_ALLOC)
+			r->heap_allocs++;
+		int err = ps_trace_write(r->w, &ev);
+		if (err)
+			return err;
+	}
+}
+
 static int drain_all(ps_record *r)
 {
+	int herr = drain_heap(r);
+	if (herr)
+		return herr;
 	ps_kattr_from(&r->kattr, &r->attr); /* the attr may change while events open */
 	for (size_t i = 0; i < r->nrings; i++) {
 		int err = drain_ring(r, &r->rings[i]);
@@ -1044,7 +1081,7 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 			return rc;
 		r->enabled = !r->o.start_disabled && !r->o.delay_ms;
 	}
-	struct pollfd *pfd = calloc(r->nrings + 1, sizeof(*pfd));
+	struct pollfd *pfd = calloc(r->nrings + 2, sizeof(*pfd));
 	if (!pfd)
 		return -ENOMEM;
 	for (size_t i = 0; i < r->nrings; i++)
@@ -1052,6 +1089,9 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	size_t npfd = r->nrings;
 	if (r->o.control_fd >= 0 && r->o.on_control)
 		pfd[npfd++] = (struct pollfd){.fd = r->o.control_fd, .events = POLLIN};
+	size_t ctl_at = npfd - 1, heap_at = npfd;
+	if (r->o.heap_fd >= 0) /* its messages are read with the rings (drain_all) */
+		pfd[npfd++] = (struct pollfd){.fd = r->o.heap_fd, .events = POLLIN};
 	uint64_t last_tick = start, last_alive_check = 0, last_rotate = start;
 	for (;;) {
 		int n = poll(pfd, npfd, 100);
@@ -1060,8 +1100,12 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 			break;
 		}
 		if (r->o.control_fd >= 0 && r->o.on_control && npfd > r->nrings &&
-		    (pfd[npfd - 1].revents & (POLLIN | POLLHUP)))
+		    (pfd[ctl_at].revents & (POLLIN | POLLHUP)))
 			r->o.on_control(r->o.control_ctx, r->o.control_fd);
+		/* Every writer of the heap socket is gone: it would poll ready for ever. */
+		if (r->o.heap_fd >= 0 && heap_at < npfd && (pfd[heap_at].revents & POLLHUP) &&
+		    !(pfd[heap_at].revents & POLLIN))
+			pfd[heap_at].fd = -1;
 		rc = resync(r);
 		if (!rc)
 			rc = drain_all(r);

@@ -51,6 +51,10 @@ typedef struct ps_record_opts {
 	int control_fd;
 	void (*on_control)(void *ctx, int fd);
 	void *control_ctx;
+	/* record --heap: the recorder's end of the socket the preload library in the command
+	 * sends sampled allocations and frees to (>= 0; set up by the caller, which puts the
+	 * other end in the command's environment); each message becomes a HEAP record. */
+	int heap_fd;
 } ps_record_opts;
 
 typedef struct ps_record ps_record;

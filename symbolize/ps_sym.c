@@ -11,6 +11,7 @@
 
 #include "formats/ps_aspace.h"
 #include "formats/ps_error.h"
+#include "formats/ps_heap.h"
 #include "formats/ps_util.h"
 #include "symbolize/ps_elf.h"
 #include "symbolize/ps_jit.h"
@@ -644,6 +645,20 @@ static int for_each_addr(struct sess *s, const ps_sample *sm, addr_fn fn, void *
 	return 0;
 }
 
+/* A heap record's stack as a sample's chain: user addresses, every one a return address.
+ * The first is looked up as given, so it is made the call's last byte here. buf holds
+ * PS_HEAP_MAX_STACK + 1 entries. */
+static void heap_chain(const ps_heap *h, uint64_t *buf, ps_sample *out)
+{
+	uint32_t n = h->nr > PS_HEAP_MAX_STACK ? PS_HEAP_MAX_STACK : h->nr;
+	buf[0] = PS_CONTEXT_USER;
+	for (uint32_t i = 0; i < n; i++)
+		buf[i + 1] = i == 0 && h->ips[0] && h->ips[0] < PS_CONTEXT_MAX ? h->ips[0] - 1
+									   : h->ips[i];
+	*out = (ps_sample){.time = h->time, .pid = h->pid, .tid = h->tid, .nr = n + 1,
+			   .ips = buf, .stack = UINT32_MAX};
+}
+
 /* Starts a session: address spaces, names and embedded symbols from a first pass over
  * the trace, then back to its start for the samples. */
 static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
@@ -1121,6 +1136,110 @@ static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t p
 	return ps_profile_add_sample(c->out, &ps, v);
 }
 
+/* ---- heap views (record --heap): each sampled allocation is a sample ---- */
+
+enum { HC_VIEW_SPACE, HC_VIEW_OBJECTS, HC_ALLOC_OBJECTS, HC_ALLOC_SPACE, HC_INUSE_OBJECTS,
+       HC_INUSE_SPACE, HC_N };
+
+struct heap_build {
+	ps_heap_track *track;
+	struct {
+		uint64_t time, size, weight;
+		uint32_t agg, tid;
+	} *v;
+	size_t n, cap;
+	int col[HC_N]; /* column of each value, -1 when it has none */
+};
+
+/* The view's bytes and objects first (what renderers show), then pprof's heap types. */
+static int heap_columns(ps_profile *out, enum ps_heap_view view, int *col)
+{
+	static const char *const names[] = {"alloc", "inuse", "peak"};
+	const char *v = names[view - PS_HEAP_ALLOC];
+	char space[32], objects[32];
+	snprintf(space, sizeof(space), "%s_space", v);
+	snprintf(objects, sizeof(objects), "%s_objects", v);
+	for (int i = 0; i < HC_N; i++)
+		col[i] = -1;
+	if (ps_profile_ntypes(out) == 0) {
+		col[HC_VIEW_SPACE] = ps_profile_add_type(out, space, "bytes");
+		col[HC_VIEW_OBJECTS] = ps_profile_add_type(out, objects, "count");
+		static const char *const rest[] = {"alloc_objects", "alloc_space", "inuse_objects",
+						   "inuse_space"};
+		for (int i = 0; i < 4; i++)
+			if (ps_profile_find_type(out, rest[i]) < 0)
+				col[HC_ALLOC_OBJECTS + i] = ps_profile_add_type(
+					out, rest[i], i % 2 ? "bytes" : "count");
+		for (int i = 0; i < HC_N; i++)
+			if (col[i] < -1)
+				return col[i];
+	} else {
+		col[HC_VIEW_SPACE] = ps_profile_find_type(out, space);
+		col[HC_VIEW_OBJECTS] = ps_profile_find_type(out, objects);
+	}
+	return 0;
+}
+
+static int heap_take(struct heap_build *hb, struct build *b, const ps_event *ev)
+{
+	const ps_heap *h = &ev->heap;
+	if (ev->type == PS_REC_HEAP_FREE)
+		return ps_heap_track_add_free(hb->track, h->time, h->pid, h->addr);
+	uint64_t buf[PS_HEAP_MAX_STACK + 1];
+	ps_sample sm;
+	heap_chain(h, buf, &sm);
+	uint32_t id;
+	int err = agg_add(b, &sm, &id);
+	if (!err && PS_GROW(hb->v, hb->cap, hb->n + 1))
+		err = -ENOMEM;
+	/* A weight past 2^40 (a TiB per sample) is no real recorder's: bounded. */
+	uint64_t weight = h->weight > (1ull << 40) ? (1ull << 40) : h->weight;
+	if (!err)
+		err = ps_heap_track_add_alloc(hb->track, h->time, h->pid, h->addr, weight);
+	if (err)
+		return err;
+	hb->v[hb->n].time = h->time;
+	hb->v[hb->n].size = h->size;
+	hb->v[hb->n].weight = weight;
+	hb->v[hb->n].agg = id;
+	hb->v[hb->n].tid = h->tid;
+	hb->n++;
+	return 0;
+}
+
+/* Once the chains have nodes: every allocation's values in the view's columns. */
+static int heap_add(struct heap_build *hb, struct one_ctx *c, enum ps_heap_view view)
+{
+	int err = ps_heap_track_finish(hb->track);
+	for (size_t i = 0; !err && i < hb->n; i++) {
+		const struct agg *a = &c->b->aggs[hb->v[i].agg];
+		if (!in_time_range(c->b->s->o, &c->b->s->rep.trace, hb->v[i].time))
+			continue;
+		ps_node_id node = a->node;
+		int excluded = a->excluded;
+		if (a->renamed)
+			err = renamed_node(c->b, c->rt, hb->v[i].agg, hb->v[i].time, &node, &excluded);
+		if (err || excluded || (!node && c->b->s->o->root == PS_ROOT_NONE))
+			continue;
+		uint64_t w = hb->v[i].weight, sz = hb->v[i].size;
+		uint64_t objs = sz ? (w + sz / 2) / sz : 1;
+		int inuse = ps_heap_track_live_at_end(hb->track, i);
+		int live = view == PS_HEAP_ALLOC   ? 1
+			   : view == PS_HEAP_INUSE ? inuse
+						   : ps_heap_track_live_at_peak(hb->track, i);
+		uint64_t v[PS_PROFILE_MAX_COLS] = {0};
+		uint64_t val[HC_N] = {live ? w : 0, live ? objs : 0, objs, w, inuse ? objs : 0,
+				      inuse ? w : 0};
+		for (int k = 0; k < HC_N; k++)
+			if (hb->col[k] >= 0)
+				v[hb->col[k]] = val[k];
+		c->samples++;
+		ps_profile_sample ps = {hb->v[i].time, a->pid, hb->v[i].tid, node, 0};
+		err = ps_profile_add_sample(c->out, &ps, v);
+	}
+	return err;
+}
+
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep)
 {
@@ -1142,7 +1261,11 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	 * clock (its period is nanoseconds). */
 	int clock = is_clock_event(ps_trace_meta(r, "event"));
 	int c_samples = -1, c_cpu = -1;
-	if (!err && ps_profile_ntypes(out) == 0) {
+	struct heap_build hb = {0};
+	if (!err && o->heap) {
+		hb.track = ps_heap_track_new();
+		err = hb.track ? heap_columns(out, o->heap, hb.col) : -ENOMEM;
+	} else if (!err && ps_profile_ntypes(out) == 0) {
 		if (weight_period)
 			c_cpu = ps_profile_add_type(out, clock ? "cpu" : "events",
 						    clock ? "nanoseconds" : "count");
@@ -1165,6 +1288,15 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	int got = 0;
 	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
 		ps_trace_summary_add(&s.rep.trace, &ev);
+		if (o->heap) { /* the heap records, not the samples */
+			if ((ev.type == PS_REC_HEAP_ALLOC || ev.type == PS_REC_HEAP_FREE) &&
+			    !(o->npids && !id_in(o->pids, o->npids, ev.heap.pid)) &&
+			    !(o->ntids && !id_in(o->tids, o->ntids, ev.heap.tid)))
+				err = heap_take(&hb, &b, &ev);
+			else if (ev.type != PS_REC_SAMPLE)
+				err = take_record(&s, &ev);
+			continue;
+		}
 		if (ev.type != PS_REC_SAMPLE) {
 			err = take_record(&s, &ev);
 			continue;
@@ -1206,7 +1338,12 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		if (!a->renamed && !a->excluded)
 			err = agg_node(&b, a, &a->node);
 	}
-	if (!err && !by_sample) {
+	struct one_ctx oc = {&b, &rt, out, c_samples, c_cpu, 0};
+	if (!err && o->heap) {
+		err = heap_add(&hb, &oc, o->heap);
+		if (!err && keep)
+			err = ps_profile_sort_samples(out);
+	} else if (!err && !by_sample) {
 		for (size_t i = 0; !err && i < b.naggs; i++) {
 			const struct agg *a = &b.aggs[i];
 			if (a->renamed || a->excluded || (!a->node && o->root == PS_ROOT_NONE))
@@ -1218,8 +1355,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				err = ps_profile_add_value(out, a->node, (size_t)c_cpu, a->period);
 		}
 	}
-	struct one_ctx oc = {&b, &rt, out, c_samples, c_cpu, 0};
-	if (!err && by_sample) {
+	if (o->heap) {
+		/* done above */
+	} else if (!err && by_sample) {
 		/* Sample by sample: a time range measured from the recording's start,
 		 * renamed threads' samples under the name they had then; kept samples are
 		 * put in time order (the trace holds them in the order the CPUs' rings were
@@ -1250,6 +1388,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			err = got;
 	}
 	s.rep.samples += oc.samples;
+	ps_heap_track_free(hb.track);
+	free(hb.v);
 	if (!err)
 		ps_sym_set_labels(o, out);
 	if (rep)
@@ -1337,9 +1477,16 @@ int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w, p
 	int err = sess_begin(&s, r, &eo);
 	ps_event ev;
 	int got = 0;
-	while (!err && (got = ps_trace_next(r, &ev)) > 0)
+	uint64_t hbuf[PS_HEAP_MAX_STACK + 1];
+	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
 		if (ev.type == PS_REC_SAMPLE)
 			err = for_each_addr(&s, &ev.sample, embed_addr, &ec);
+		if (ev.type == PS_REC_HEAP_ALLOC) {
+			ps_sample hs;
+			heap_chain(&ev.heap, hbuf, &hs);
+			err = for_each_addr(&s, &hs, embed_addr, &ec);
+		}
+	}
 	if (!err && got < 0)
 		err = got;
 	if (!err && s.rep.kernel_hidden) {

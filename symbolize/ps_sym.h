@@ -39,6 +39,9 @@ typedef struct ps_sym_opts {
 				* $PERFSAMPLE_DEBUG_DIR, else /usr/lib/debug */
 	int addresses;         /* ps_sym_profile: a frame per address, with its file:line and
 				* mapped range (exports); default 0: a frame per function */
+	/* ps_sym_profile: the heap records instead of the samples (record --heap), valued by
+	 * the bytes allocated, still live at the end, or live at the peak. */
+	enum ps_heap_view { PS_HEAP_NONE, PS_HEAP_ALLOC, PS_HEAP_INUSE, PS_HEAP_PEAK } heap;
 } ps_sym_opts;
 
 void ps_sym_opts_init(ps_sym_opts *o);
@@ -88,6 +91,10 @@ typedef struct ps_sym_report {
  * trace is decoded once (plus the first pass over its address spaces). */
 int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, ps_profile *out,
 		   ps_sym_report *rep);
+/* With o->heap, the columns are the view's bytes and objects first ("alloc_space"/"bytes",
+ * "alloc_objects"/"count"; "inuse_..."; "peak_..."), then the other pprof heap types
+ * (alloc_objects, alloc_space, inuse_objects, inuse_space) not listed yet. Each sampled
+ * allocation is one sample at its time. */
 
 /* Sets p's labels from the options: demangling (o->demangle) and annotations. */
 void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p);
