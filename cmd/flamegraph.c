@@ -75,6 +75,15 @@ int cmd_flamegraph(int argc, char **argv)
 	source_operands(&s, "flamegraph", argc, argv);
 	struct trace_summary sum;
 	ps_profile *p = load_profile(&s, fo.flamechart ? PS_PROFILE_SAMPLES : 0, &sum);
+	if (s.sym.heap) { /* a memory flame graph: flamegraph.pl's mem palette, bytes */
+		static const char *const titles[] = {"Heap: bytes allocated",
+						     "Heap: bytes live at the end",
+						     "Heap: bytes live at the peak"};
+		if (fo.colors == PS_FLAME_HOT)
+			fo.colors = PS_FLAME_MEM;
+		if (!fo.title)
+			fo.title = titles[s.sym.heap - PS_HEAP_ALLOC];
+	}
 	render_flame(p, &fo, source_is_trace(&s) ? &sum : NULL);
 	ps_profile_free(p);
 	return 0;

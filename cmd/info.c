@@ -51,6 +51,9 @@ int cmd_info(int argc, char **argv)
 	printf("records:      %llu mmap, %llu comm, %llu fork, %llu exit, %llu symbols\n",
 	       (unsigned long long)s.t.mmaps, (unsigned long long)s.t.comms, (unsigned long long)s.t.forks,
 	       (unsigned long long)s.t.exits, (unsigned long long)s.t.symbols);
+	if (s.t.heap_allocs || s.t.heap_frees)
+		printf("heap:         %llu sampled allocations, %llu frees of sampled blocks\n",
+		       (unsigned long long)s.t.heap_allocs, (unsigned long long)s.t.heap_frees);
 	printf("chunks:       %llu\n", (unsigned long long)st.chunks);
 	printf("complete:     %s\n", s.t.have_stats ? "yes"
 				     : "no (the recorder did not finish; whole chunks were read)");

@@ -63,6 +63,18 @@ for seed in 1 2 3; do
 	within "$r" 100 15 || fail "the peak is $r% of the truth (seed $seed)"
 done
 
+# heap-timeline: an SVG whose marked peak is the truth's
+$PS heap-timeline -i h1.data >heap.svg || fail "heap-timeline failed"
+xmllint --noout heap.svg || fail "heap-timeline's SVG is not well-formed"
+grep -q '<g id="peak">' heap.svg || fail "heap-timeline marks no peak"
+got=$(sed -n 's/.*peak_bytes \([0-9]*\) .*/\1/p' heap.svg)
+r=$(pct "$got" "$(truth truth1.txt peak)")
+echo "heap-timeline peak: $got bytes ($r% of the truth)"
+within "$r" 100 15 || fail "heap-timeline's peak is $r% of the truth"
+$PS flamegraph -i h1.data --heap inuse >live.svg || fail "flamegraph --heap inuse"
+xmllint --noout live.svg || fail "the memory flame graph is not well-formed"
+grep -q 'leak_large (16,777,216 bytes' live.svg || fail "the memory flame graph lacks leak_large's bytes"
+
 # The default view of a heap-only trace is inuse; the default rate samples too.
 $PS fold -i h1.data >default.folded
 cmp -s default.folded inuse1.folded || fail "a heap-only trace's default view is not inuse"
@@ -120,5 +132,7 @@ fi
 cp /bin/true ./suid && chmod u+s ./suid
 expect_error '^perfsample: cannot profile the heap of .*setuid' $PS record --heap -o s.data -- ./suid
 expect_error 'heap' $PS record --heap -a -o s.data
+$PS record -q -o cpu.data -- true || fail "record without --heap"
+expect_error 'has no heap samples' $PS heap-timeline -i cpu.data
 expect_error 'unknown --heap view' $PS fold -i h1.data --heap leaks
 echo "heap profiles match the truth"
