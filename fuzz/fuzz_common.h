@@ -43,6 +43,10 @@ static uint64_t fuzz_read_all(ps_trace_reader *r)
 		case PS_REC_FILE:
 			n += strlen(ev.file.path);
 			break;
+		case PS_REC_HEAP_ALLOC:
+			for (uint32_t i = 0; i < ev.heap.nr; i++)
+				n += ev.heap.ips[i] & 1;
+			break;
 		default:
 			break;
 		}
@@ -74,6 +78,15 @@ static void fuzz_symbolize(ps_trace_reader *r, size_t variant)
 			(void)ps_profile_label(p, (ps_frame_id)i, NULL);
 	}
 	ps_profile_free(p);
+	/* The heap views of the same records (record --heap traces). */
+	if (ps_trace_rewind(r) == 0) {
+		p = ps_profile_new(variant & 16 ? PS_PROFILE_SAMPLES : 0);
+		if (!p)
+			return;
+		o.heap = (enum ps_heap_view)(PS_HEAP_ALLOC + variant % 3);
+		(void)ps_sym_profile(r, &o, 0, p, &rep);
+		ps_profile_free(p);
+	}
 }
 
 #endif

@@ -36,6 +36,10 @@ PY
 	{ printf '\0'; head -c 8000 "$seeds/t.folded"; } >"$seeds/folded/fold"
 	{ printf '\0'; head -c 8000 "$seeds/t.perf"; } >"$seeds/perfscript/script"
 fi
+# A heap trace (record --heap): HEAP_ALLOC and HEAP_FREE records for fuzz_trace.
+if ./perfsample record -q --heap --heap-rate 262144 -o "$seeds/h.data" -- examples/heapwork 1 >/dev/null 2>&1; then
+	cp "$seeds/h.data" "$seeds/trace/heap"
+fi
 # perf.data in each of perf's layouts (byte 0: even, the file as it is).
 if command -v perf >/dev/null 2>&1; then
 	for mode in fp z pipe dwarf; do
