@@ -45,7 +45,8 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need objcopy binutils                # debug files (t_sym_debug)
 	need xz xz-utils                     # MiniDebugInfo (t_sym_debug)
 	need go golang-go                    # go tool pprof reads the pprof export
-	need callgrind_annotate valgrind     # reads the callgrind export
+	need callgrind_annotate valgrind     # reads the callgrind export; massif (t_heap_peers)
+	need heaptrack heaptrack             # the heap profile's peer (t_heap_peers, bench)
 	need setpriv util-linux              # unprivileged and setuid runs
 	need pgrep procps                    # t_faults_kill9
 	need node nodejs                     # JIT frames (t_sym_node)
