@@ -14,7 +14,8 @@
  * totals per path are printed on stdout as "truth PATH BYTES" lines, "truth peak_hold
  * BYTES" (hold_peak's live bytes at the peak) and "truth peak BYTES" (every live byte of
  * this program's own blocks at the peak).
- * Usage: heapwork [SEED] */
+ * ROUNDS (default 1) repeats churn_tiny, for benchmarks of allocation-heavy code.
+ * Usage: heapwork [SEED [ROUNDS]] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,10 @@ __attribute__((noinline)) static uint64_t hold_peak(uint64_t *held)
 int main(int argc, char **argv)
 {
 	rng = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
-	uint64_t tiny = churn_tiny();
+	int rounds = argc > 2 ? atoi(argv[2]) : 1;
+	uint64_t tiny = 0;
+	for (int i = 0; i < (rounds > 0 ? rounds : 1); i++)
+		tiny += churn_tiny();
 	uint64_t large = churn_large();
 	uint64_t small = leak_small();
 	uint64_t big = leak_large();

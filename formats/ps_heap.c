@@ -78,13 +78,6 @@ static int by_time(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-struct live_key {
-	const ps_heap_track *t;
-	uint32_t pid;
-	uint64_t addr;
-	const uint32_t *owner; /* live block -> allocation */
-};
-
 static uint64_t key_hash(uint32_t pid, uint64_t addr) { return ps_hash_u64(addr ^ ((uint64_t)pid << 48)); }
 
 int ps_heap_track_finish(ps_heap_track *t)
@@ -92,7 +85,8 @@ int ps_heap_track_finish(ps_heap_track *t)
 	if (t->finished)
 		return 0;
 	t->finished = 1;
-	qsort(t->ev, t->nev, sizeof(*t->ev), by_time);
+	if (t->nev) /* qsort's array may not be NULL, even empty */
+		qsort(t->ev, t->nev, sizeof(*t->ev), by_time);
 	size_t cap = 0;
 	if (PS_GROW(t->series, cap, t->nev + 1))
 		return -ENOMEM;
