@@ -27,6 +27,8 @@ RUSAGE = os.path.join(BUILD, "rusage")
 SPLIT = os.path.join(ROOT, "examples", "split")
 DEEP = os.path.join(ROOT, "examples", "deep_nofp")
 PYLOOP = os.path.join(ROOT, "bench", "pyloop.py")
+HEAPWORK = os.path.join(ROOT, "examples", "heapwork")
+HEAPLIB = os.path.join(ROOT, "libperfsample-heap.so")
 FG = os.environ.get("FLAMEGRAPH_DIR", "")
 PERF = shutil.which("perf")
 LOG = None
@@ -247,6 +249,115 @@ def overhead_case(name, workload, ps_args, perf_args, pairs):
     out["ratio_cpu"] = med([a["cpu_per"] / b["cpu_per"] for a, b in pr])
     out["ratio_rec_cpu"] = med([a["rec_cpu"] / b["rec_cpu"] for a, b in pr if b["rec_cpu"] > 0])
     return out
+
+
+# ---- 6: heap profiles ----
+
+def heap_case(rounds, pairs):
+    """examples/heapwork with ROUNDS rounds of 2M small malloc/free pairs, alone and under
+    perfsample --heap (default rate), heaptrack and valgrind --tool=massif, interleaved.
+    The workload's own wall and CPU come from /usr/bin/time inside each tool where the tool
+    follows exec (perfsample, heaptrack: both preload into it); massif runs the workload
+    itself, so its row is the whole valgrind process. End-to-end is what the user waits
+    for: start, run, and the tool's finish (perfsample: names embedded; heaptrack: its
+    interpreter)."""
+    log("== heap: heapwork 1 %d (%d rounds of alone / perfsample --heap / heaptrack / massif)"
+        % (rounds, pairs))
+    W = [HEAPWORK, "1", str(rounds)]
+    tfile = os.path.join(WORK, "heap.time")
+    timed = ["/usr/bin/time", "-o", tfile, "-f", "%e %U %S"] + W
+    trace = os.path.join(WORK, "heap.data")
+    ht = os.path.join(WORK, "heap.ht")
+    ms = os.path.join(WORK, "heap.massif")
+    variants = {
+        "alone": timed,
+        "perfsample --heap": [PS, "record", "-q", "--heap", "-o", trace, "--"] + timed,
+        "heaptrack": ["heaptrack", "-o", ht] + W,  # its preload does not follow exec
+        "massif": ["valgrind", "--tool=massif", "--massif-out-file=" + ms] + W,
+    }
+    have = {v: a for v, a in variants.items() if shutil.which(a[0]) or os.path.exists(a[0])}
+    for v in variants:
+        if v not in have:
+            log("bench: %s is missing: no heap row for it" % variants[v][0])
+    env = dict(os.environ, PERFSAMPLE_HEAP_LIB=HEAPLIB)
+    res = {v: [] for v in have}
+    names = list(have)
+    for i in range(pairs):
+        order = names[i % len(names):] + names[:i % len(names)]
+        for v in order:
+            for f in os.listdir(WORK):
+                if f.startswith("heap.ht") or f.startswith("heap.massif"):
+                    os.unlink(os.path.join(WORK, f))
+            if os.path.exists(tfile):
+                os.unlink(tfile)
+            t0 = time.monotonic()
+            p = subprocess.Popen(have[v], stdout=subprocess.DEVNULL, stderr=LOG, env=env)
+            _, status, ru = os.wait4(p.pid, 0)
+            wall = time.monotonic() - t0
+            if os.waitstatus_to_exitcode(status) != 0:
+                log("bench: %s failed (exit %d)" % (v, os.waitstatus_to_exitcode(status)))
+                continue
+            r = {"e2e": wall, "cpu_all": ru.ru_utime + ru.ru_stime}
+            if v in ("alone", "perfsample --heap") and os.path.exists(tfile):
+                w = open(tfile).read().split()
+                r["wall"], r["cpu"] = float(w[0]), float(w[1]) + float(w[2])
+            else:
+                r["wall"], r["cpu"] = wall, None
+            if v == "perfsample --heap":
+                r["bytes"] = os.path.getsize(trace)
+            elif v == "heaptrack":
+                r["bytes"] = sum(os.path.getsize(os.path.join(WORK, f)) for f in os.listdir(WORK)
+                                 if f.startswith("heap.ht"))
+            elif v == "massif":
+                r["bytes"] = os.path.getsize(ms) if os.path.exists(ms) else None
+            res[v].append((i, r))
+    out = {"rounds": rounds, "pairs": pairs, "rows": {}}
+    base = dict(res.get("alone", []))
+    for v in names:
+        rows = dict(res[v])
+        o = {"wall": med([r["wall"] for r in rows.values()]),
+             "e2e": med([r["e2e"] for r in rows.values()]),
+             "cpu": med([r["cpu"] for r in rows.values() if r["cpu"] is not None]),
+             "cpu_all": med([r["cpu_all"] for r in rows.values()]),
+             "runs": len(rows)}
+        if v != "alone":
+            prs = [(rows[i], base[i]) for i in rows if i in base]
+            o["slow_wall"] = med([a["wall"] / b["wall"] for a, b in prs])
+            o["slow_e2e"] = med([a["e2e"] / b["e2e"] for a, b in prs])
+            o["slow_cpu"] = med([a["cpu"] / b["cpu"] for a, b in prs
+                                 if a["cpu"] is not None and b["cpu"]])
+            o["slow_cpu_all"] = med([a["cpu_all"] / b["cpu_all"] for a, b in prs if b["cpu_all"]])
+            o["bytes"] = med([r["bytes"] for r in rows.values() if r.get("bytes")])
+            o["bytes_per_s"] = med([r["bytes"] / r["wall"] for r in rows.values()
+                                    if r.get("bytes") and r["wall"]])
+        out["rows"][v] = o
+    return out
+
+
+def heap_section(A, heap):
+    A("## 6. Heap profiles")
+    A("")
+    A("`examples/heapwork 1 %d`: %d million small malloc/free pairs plus the leaks and the "
+      "peak of the heap tests. *workload* times are the workload's own, from /usr/bin/time "
+      "inside perfsample (its preload follows exec); heaptrack's preload does not follow "
+      "exec and massif runs the workload on its own CPU, so for them the workload columns are "
+      "the whole run. *end to end* includes the tool's start and finish, *all CPU* every "
+      "process of the run (recorder, heaptrack's interpreter, valgrind). Slowdowns are medians of per-pair ratios to the "
+      "workload alone; trace bytes per second are per second of the workload's run under the "
+      "tool. perfsample samples at the default rate (a sample per 512 KiB on average); "
+      "heaptrack and massif record every allocation." % (heap["rounds"], 2 * heap["rounds"]))
+    A("")
+    A("| tool | runs | workload wall s | workload CPU s | end to end s | all CPU s | "
+      "slowdown wall | slowdown CPU | slowdown end to end | slowdown all CPU | trace bytes | "
+      "trace bytes/s |")
+    A("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for v, o in heap["rows"].items():
+        A("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            v, o["runs"], fmt(o["wall"]), fmt(o["cpu"]), fmt(o["e2e"]), fmt(o["cpu_all"]),
+            fmt(o.get("slow_wall"), "×"), fmt(o.get("slow_cpu"), "×"),
+            fmt(o.get("slow_e2e"), "×"), fmt(o.get("slow_cpu_all"), "×"), fmt(o.get("bytes")),
+            fmt(o.get("bytes_per_s"))))
+    A("")
 
 
 # ---- 3, 4: time to picture and memory ----
@@ -559,12 +670,13 @@ def main():
     biggest = os.path.join(WORK, "synth.%d.data" % sizes[-1])
     text100k = os.path.join(WORK, "synth.%d.data.perfscript" % min(sizes[-1], 100000))
     prof = self_profile(biggest, text100k, os.path.join(WORK, "py.noembed.data"))
+    heap = heap_case(3 if q else 10, 3 if q else pairs)
     elapsed = time.monotonic() - t_start
-    md = write_results(args, mach, ovh, real, synth, big, sym, prof, elapsed, q)
+    md = write_results(args, mach, ovh, real, synth, big, sym, prof, elapsed, q, heap)
     print(md)
 
 
-def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick):
+def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick, heap=None):
     L = []
     A = L.append
     A("# perfsample benchmarks%s" % (" (QUICK run)" if quick else ""))
@@ -626,6 +738,14 @@ def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick)
                    status(big["flame"]["speedup_est"] >= 20)))
     tg.append(("peak memory < 200 MB at %d samples" % big["n"],
                fmt(big["flame"]["ps_rss"], " MB"), status(big["flame"]["ps_rss"] < 200)))
+    hp = heap["rows"].get("perfsample --heap") if heap else None
+    if hp:
+        tg.append(("heap: ≤ 2× slowdown at the default rate (workload CPU)",
+                   "%s (heaptrack %s, massif %s)" % (
+                       fmt(hp["slow_cpu"], "×"),
+                       fmt(heap["rows"].get("heaptrack", {}).get("slow_cpu_all"), "×"),
+                       fmt(heap["rows"].get("massif", {}).get("slow_cpu_all"), "×")),
+                   status(lt(hp["slow_cpu"], 2.0))))
     A("## Targets (shown, never asserted)")
     A("")
     A("| target | measured | |\n|---|---|---|")
@@ -766,6 +886,9 @@ def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick)
     A("| perfsample fold, symbols embedded (reference) | | | %s | %s |" % (
         fmt(sym["ps_embed"]), fmt(sym["ps_embed_rss"])))
     A("")
+
+    if heap:
+        heap_section(A, heap)
 
     A("## Where perfsample's time goes (it profiles itself)")
     A("")
