@@ -125,6 +125,8 @@ int cmd_report(int argc, char **argv)
 	 * threads as rows. */
 	ro.keep_process = s.pid_root || s.tid_root;
 	ps_profile *p = load_profile(&s, 0, NULL);
+	if (s.sym.heap)
+		ro.also_col = 2; /* the view's objects (column 1) beside its bytes */
 	stdout_done(ps_report_render(p, &ro, stdout));
 	ps_profile_free(p);
 	return 0;

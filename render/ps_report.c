@@ -438,6 +438,7 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 	}
 	size_t nstacks = 0;
 	uint32_t *order = NULL;
+	uint64_t *also = NULL;
 	struct column cols[3] = {{.title = "command"}, {.title = "module"}, {.title = "function"}};
 	int err = -ENOMEM;
 	r.frame_fn = calloc(ps_profile_nframes(p) + 1, sizeof(*r.frame_fn));
@@ -447,6 +448,16 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 	if (err)
 		goto out;
 	err = -ENOMEM;
+	/* --heap's objects beside the bytes: the same rows (a node with values in one column
+	 * has them in the other: they come from the same samples). */
+	const char *also_type = o->also_col ? ps_profile_type(p, o->also_col - 1, NULL) : NULL;
+	if (also_type) {
+		if (!(also = calloc(r.n + 1, sizeof(*also))))
+			goto out;
+		for (size_t n = 1; n < ps_profile_nnodes(p); n++)
+			if (r.incl[n] && r.eff[n] != FN_NONE)
+				also[r.eff[n]] += ps_profile_node_self(p, (ps_node_id)n, o->also_col - 1);
+	}
 	order = malloc((r.n + 1) * sizeof(*order));
 	if (!order)
 		goto out;
@@ -503,6 +514,8 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 	if (!o->no_total)
 		fprintf(out, "%-7s ", "total%");
 	fprintf(out, "%10s", "self");
+	if (also)
+		fprintf(out, "  %12s", also_type);
 	for (size_t k = 0; k < nshown; k++) {
 		const struct column *c = &cols[shown[k]];
 		/* The last column is not padded: no trailing blanks. */
@@ -517,6 +530,8 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 		if (!o->no_total)
 			fprintf(out, "%6.2f%% ", pt);
 		fprintf(out, "%10llu", (unsigned long long)f->self);
+		if (also)
+			fprintf(out, "  %12llu", (unsigned long long)also[order[i]]);
 		for (size_t k = 0; k < nshown; k++) {
 			const struct column *c = &cols[shown[k]];
 			fprintf(out, "  %-*s", k + 1 < nshown ? (int)c->width : 0,
@@ -529,6 +544,7 @@ int ps_report_render(ps_profile *p, const ps_report_opts *o, FILE *out)
 	if (!err)
 		err = ferror(out) ? -EIO : 0;
 out:
+	free(also);
 	free(r.fns);
 	free(r.frame_fn);
 	free(r.eff);

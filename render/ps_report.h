@@ -30,6 +30,9 @@ typedef struct ps_report_opts {
 	int no_total;          /* --no-children: the self column only */
 	double percent_limit;  /* rows below this percent of the sorted value are left out */
 	enum ps_report_graph graph;
+	/* 1 + a column whose self values print beside col's, under its type's name (heap
+	 * profiles: the objects beside the bytes); 0: none. */
+	size_t also_col;
 } ps_report_opts;
 
 /* Writes the report: a header with the column's total ("# 190 samples in 8 stacks", or

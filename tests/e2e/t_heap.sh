@@ -75,6 +75,15 @@ $PS flamegraph -i h1.data --heap inuse >live.svg || fail "flamegraph --heap inus
 xmllint --noout live.svg || fail "the memory flame graph is not well-formed"
 grep -q 'leak_large (16,777,216 bytes' live.svg || fail "the memory flame graph lacks leak_large's bytes"
 
+# report --heap: bytes and objects per function; churn_tiny made 2,000,000 blocks
+$PS report -i h1.data --heap alloc >report.txt || fail "report --heap alloc"
+head -n 3 report.txt
+grep -q '^#  self%.*self  *alloc_objects' report.txt || fail "report --heap has no objects column"
+objs=$(awk '$NF == "churn_tiny" { print $4 }' report.txt)
+r=$(pct "$objs" 2000000)
+echo "report: churn_tiny $objs objects ($r% of the truth)"
+within "$r" 100 10 || fail "report's churn_tiny objects are $r% of the truth"
+
 # The default view of a heap-only trace is inuse; the default rate samples too.
 $PS fold -i h1.data >default.folded
 cmp -s default.folded inuse1.folded || fail "a heap-only trace's default view is not inuse"
@@ -94,6 +103,34 @@ $PS fold -i hf.data --heap alloc --pid >hf.folded
 n=$(grep ';leak_large ' hf.folded | sed 's/^\([^;]*\);.*/\1/' | sort -u | wc -l)
 [ "$n" = 2 ] || { cat hf.folded; fail "expected leak_large in 2 processes after fork+exec, got $n"; }
 [ "$(bytes hf.folded leak_large)" = 33554432 ] || fail "two runs' leak_large is not 32 MiB"
+
+# C++ new[] from four threads: 4 x 2000 x 4 KiB leaked through operator new[], and as
+# many freed at once through delete[].
+cat >thr.cc <<'EOF2'
+#include <pthread.h>
+#include <cstdio>
+static char *volatile keep;
+__attribute__((noinline)) static void thread_leak() { for (int i = 0; i < 2000; i++) { keep = new char[4096]; keep[0] = 1; } }
+__attribute__((noinline)) static void thread_churn() { for (int i = 0; i < 2000; i++) { char *p = new char[4096]; p[0] = 1; keep = p; delete[] p; } }
+static void *run(void *) { thread_leak(); thread_churn(); return nullptr; }
+int main() { pthread_t t[4]; for (auto &x : t) pthread_create(&x, nullptr, run, nullptr); for (auto &x : t) pthread_join(x, nullptr); std::puts("done"); }
+EOF2
+g++ -O1 -g -fno-omit-frame-pointer -pthread -o thr thr.cc || fail "cannot build the C++ thread workload"
+$PS record -q --heap --heap-rate 32768 -o thr.data -- ./thr >thr.out || fail "record --heap of threads"
+[ "$(cat thr.out)" = done ] || fail "the C++ workload's output changed"
+$PS fold -i thr.data --heap inuse --tid >thr_inuse.folded
+$PS fold -i thr.data --heap alloc >thr_alloc.folded
+leak=$(awk '/;thread_leak\(\);/ { t += $NF } END { printf "%d\n", t }' thr_inuse.folded)
+r=$(pct "$leak" $((4 * 2000 * 4096)))
+echo "threads: thread_leak live $leak bytes ($r% of the truth)"
+within "$r" 100 15 || fail "thread_leak's live bytes are $r% of the truth"
+grep -q ';thread_leak();operator new' thr_inuse.folded || { head thr_inuse.folded; fail "no operator new[] frame under thread_leak"; }
+grep ';thread_churn();' thr_inuse.folded | grep -qv ' 0$' && fail "thread_churn freed everything, inuse shows it"
+churn=$(awk '/;thread_churn\(\);/ { t += $NF } END { printf "%d\n", t }' thr_alloc.folded)
+r=$(pct "$churn" $((4 * 2000 * 4096)))
+within "$r" 100 15 || fail "thread_churn's allocated bytes are $r% of the truth"
+n=$(grep ';thread_leak();' thr_inuse.folded | cut -d';' -f1 | sort -u | wc -l)
+[ "$n" = 4 ] || fail "expected thread_leak in 4 threads, got $n"
 
 # CPU samples and heap samples in one trace.
 $PS record -q -g --heap -F 499 -o hg.data -- "$W" 1 >/dev/null || fail "record -g --heap"
