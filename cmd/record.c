@@ -607,6 +607,8 @@ int cmd_record(int argc, char **argv)
 	ps_stats st = ps_record_stats(rec);
 	st = file_stats(rot, &st);
 	int status = ps_record_child_status(rec);
+	uint64_t heap_allocs = 0, heap_frees = 0, heap_bad = 0;
+	ps_record_heap_counts(rec, &heap_allocs, &heap_frees, &heap_bad);
 	if (rc) {
 		ps_record_free(rec); /* stops the command, as at any end */
 		if (storage_error(rc)) /* w is NULL when finishing a rotated file failed */
@@ -625,6 +627,12 @@ int cmd_record(int argc, char **argv)
 		die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 	if (rot->active && !quiet)
 		warn("wrote %d files %s.*", rot->nfiles + 1, out);
+	if (c.heap && !quiet)
+		fprintf(stderr, "[ perfsample record: %llu heap samples, %llu frees of sampled blocks ]\n",
+			(unsigned long long)heap_allocs, (unsigned long long)heap_frees);
+	if (c.heap && heap_bad)
+		warn("dropped %llu malformed heap message(s) from the target",
+		     (unsigned long long)heap_bad);
 	if (ctl_fd >= 0)
 		close(ctl_fd);
 	if (o->argv && status >= 0) {

@@ -70,7 +70,7 @@ struct ps_record {
 	ps_event *log; /* state records, for rotation */
 	size_t nlog, logcap;
 	ps_arena *log_strings;
-	uint64_t heap_allocs, heap_bad; /* heap messages taken, and dropped as malformed */
+	uint64_t heap_allocs, heap_frees, heap_bad; /* heap messages taken, dropped as malformed */
 };
 
 static uint64_t now_ns(void)
@@ -793,6 +793,13 @@ const char *ps_record_notice(const ps_record *r) { return r->notice[0] ? r->noti
 const char *ps_record_event_name(const ps_record *r) { return r->event_name; }
 ps_stats ps_record_stats(const ps_record *r) { return r->st; }
 int ps_record_child_status(const ps_record *r) { return r->child_status; }
+void ps_record_heap_counts(const ps_record *r, uint64_t *allocs, uint64_t *frees,
+			   uint64_t *dropped)
+{
+	*allocs = r->heap_allocs;
+	*frees = r->heap_frees;
+	*dropped = r->heap_bad;
+}
 
 void ps_record_enable(ps_record *r, int on)
 {
@@ -980,6 +987,8 @@ static int drain_heap(ps_record *r)
 		}
 		if (ev.type == PS_REC_HEAP_ALLOC)
 			r->heap_allocs++;
+		else
+			r->heap_frees++;
 		int err = ps_trace_write(r->w, &ev);
 		if (err)
 			return err;

@@ -73,6 +73,10 @@ const char *ps_record_event_name(const ps_record *r);
 int ps_record_run(ps_record *r, ps_trace_writer **w, char *err, size_t errlen);
 void ps_record_enable(ps_record *r, int on);
 ps_stats ps_record_stats(const ps_record *r);
+/* record --heap: allocations sampled, frees of sampled blocks, and messages dropped as
+ * malformed (a target can write anything to the socket). */
+void ps_record_heap_counts(const ps_record *r, uint64_t *allocs, uint64_t *frees,
+			   uint64_t *dropped);
 /* The command's wait status (for exit codes), or -1 when there was no command. */
 int ps_record_child_status(const ps_record *r);
 void ps_record_free(ps_record *r); /* NULL is fine; kills a command not yet started */

@@ -157,6 +157,30 @@ else
 	fail "go is needed (scripts/install-deps.sh test installs golang-go)"
 fi
 
+# A target that writes garbage to the heap socket (it can: the socket is in its
+# environment): the messages are dropped and counted, its real allocation still recorded.
+cat >garb.c <<'EOF2'
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(void)
+{
+	const char *e = getenv("PERFSAMPLE_HEAP_FD");
+	int fd = e ? atoi(e) : -1;
+	static char buf[5000];
+	memset(buf, 0x41, sizeof(buf));
+	for (int i = 1; i < 5000; i += 37)
+		send(fd, buf, i, MSG_NOSIGNAL);
+	unsigned m[12] = {0x50534850u, 1 | (200u << 16)}; /* the magic, a stack of 200 */
+	send(fd, m, sizeof(m), MSG_NOSIGNAL);
+	return malloc(1 << 22) == 0;
+}
+EOF2
+cc -O1 -g -o garb garb.c || fail "cannot build garb.c"
+$PS record --heap -o garb.data -- ./garb 2>garb.err || { cat garb.err; fail "record --heap of a target writing garbage"; }
+grep -q 'dropped 137 malformed heap message' garb.err || { cat garb.err; fail "the garbage was not counted"; }
+$PS fold -i garb.data --heap alloc | grep -q ';main 41' || fail "garb's 4 MiB allocation is missing"
+
 # Targets LD_PRELOAD cannot enter: one line, exit 1.
 cat >st.c <<'EOF2'
 int main(void) { return 0; }
