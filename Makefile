@@ -135,7 +135,7 @@ $(FUZZ_BUILD)/%.o: %.c
 .SECONDARY: $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
-fuzz: perfsample examples $(FUZZ_BINS)
+fuzz: perfsample examples $(HEAP_LIB) $(FUZZ_BINS)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # Everything again with ASan+UBSan (any report is fatal) in build-asan/, then the unit
@@ -143,7 +143,7 @@ fuzz: perfsample examples $(FUZZ_BINS)
 # clang when there is one: its UBSan also checks pointer arithmetic (e.g. NULL + 0).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_CC ?= $(if $(shell command -v clang),clang,$(CC))
-check-asan: test-deps examples
+check-asan: test-deps examples $(HEAP_LIB)
 	$(MAKE) BUILD=build-asan CC="$(ASAN_CC) $(ASAN_FLAGS)" build-asan/libperfsample.a \
 		build-asan/unit-tests build-asan/perfsample.o $(CMD_SRCS:%.c=build-asan/%.o)
 	$(ASAN_CC) $(ASAN_FLAGS) $(CFLAGS) -o build-asan/perfsample build-asan/perfsample.o \
