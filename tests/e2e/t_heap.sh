@@ -89,9 +89,10 @@ $PS fold -i h1.data >default.folded
 cmp -s default.folded inuse1.folded || fail "a heap-only trace's default view is not inuse"
 $PS record -q --heap -o hd.data -- "$W" 1 >/dev/null || fail "record --heap at the default rate"
 $PS fold -i hd.data --heap inuse >hd.folded
-# 2 MiB blocks at a 512 KiB mean: each is sampled with p = 1 - e^-4, weighted by 1/p
+# 2 MiB blocks at a 512 KiB mean: each is sampled with p = 1 - e^-4 and weighted by 1/p,
+# so all 8 seen read 102%, one missed 89%, two (about 1 run in 100) 76%
 r=$(pct "$(bytes hd.folded leak_large)" 16777216)
-within "$r" 100 20 || fail "the default rate sees $r% of leak_large's 16 MiB"
+within "$r" 100 30 || fail "the default rate sees $r% of leak_large's 16 MiB"
 $PS info -i hd.data | grep -Eq '^heap_rate +524288$' || fail "info does not show heap_rate 524288"
 
 # The exit status is the target's; fork and exec keep profiling into the same trace.
