@@ -11,23 +11,23 @@
 #include "render/ps_heapline.h"
 
 static const char heap_timeline_usage[] =
-	"usage: perfsample heap-timeline [-i TRACE] [options] > heap.svg\n"
-	"\n"
-	"Draws the live heap of a trace recorded with --heap over time: the sum of the weights\n"
-	"of sampled blocks not yet freed (an unbiased estimate of the live bytes), with the\n"
-	"peak marked. The peak is the moment `--heap peak` views.\n";
+    "usage: perfsample heap-timeline [-i TRACE] [options] > heap.svg\n"
+    "\n"
+    "Draws the live heap of a trace recorded with --heap over time: the sum of the weights\n"
+    "of sampled blocks not yet freed (an unbiased estimate of the live bytes), with the\n"
+    "peak marked. The peak is the moment `--heap peak` views.\n";
 
 int cmd_heap_timeline(int argc, char **argv)
 {
 	const char *input = NULL, *title = NULL;
 	int width = 1200, height = 400;
 	const struct opt options[] = {
-		OPT_STRING('i', "input-file", &input, "TRACE",
-			   "the trace (default perfsample.data; an operand is one too)"),
-		OPT_STRING(0, "title", &title, "TEXT", "the chart's title"),
-		OPT_INT(0, "width", &width, "PX", "image width (default 1200)", 200, 20000),
-		OPT_INT(0, "height", &height, "PX", "image height (default 400)", 100, 20000),
-		OPT_END(),
+	    OPT_STRING('i', "input-file", &input, "TRACE",
+		       "the trace (default perfsample.data; an operand is one too)"),
+	    OPT_STRING(0, "title", &title, "TEXT", "the chart's title"),
+	    OPT_INT(0, "width", &width, "PX", "image width (default 1200)", 200, 20000),
+	    OPT_INT(0, "height", &height, "PX", "image height (default 400)", 100, 20000),
+	    OPT_END(),
 	};
 	argc = parse_options(argc, argv, options, heap_timeline_usage, 0);
 	if (argc > 1 || (argc == 1 && input))
@@ -48,7 +48,8 @@ int cmd_heap_timeline(int argc, char **argv)
 		ps_trace_summary_add(&sum, &ev);
 		if (ev.type == PS_REC_HEAP_ALLOC) {
 			uint64_t w = ev.heap.weight > (1ull << 40) ? 1ull << 40 : ev.heap.weight;
-			err = ps_heap_track_add_alloc(t, ev.heap.time, ev.heap.pid, ev.heap.addr, w);
+			err =
+			    ps_heap_track_add_alloc(t, ev.heap.time, ev.heap.pid, ev.heap.addr, w);
 		} else if (ev.type == PS_REC_HEAP_FREE) {
 			err = ps_heap_track_add_free(t, ev.heap.time, ev.heap.pid, ev.heap.addr);
 		}
@@ -61,7 +62,9 @@ int cmd_heap_timeline(int argc, char **argv)
 	const ps_heap_point *pts;
 	size_t n = ps_heap_track_series(t, &pts);
 	uint64_t ptime, peak = ps_heap_track_peak(t, &ptime);
-	ps_heapline_opts o = {.title = title, .width = width, .height = height,
+	ps_heapline_opts o = {.title = title,
+			      .width = width,
+			      .height = height,
 			      .start_ns = ps_trace_summary_start(&sum),
 			      .end_ns = sum.have_stats ? sum.stats.end_ns : 0};
 	stdout_done(ps_heapline_render(pts, n, peak, ptime, &o, stdout));

@@ -82,7 +82,8 @@ static void check_command(const char *cmd)
 	if (st.st_mode & (S_ISUID | S_ISGID)) {
 		close(fd);
 		die("cannot profile the heap of '%s': it is setuid or setgid, and the dynamic "
-		    "loader ignores LD_PRELOAD there", cmd);
+		    "loader ignores LD_PRELOAD there",
+		    cmd);
 	}
 	Elf64_Ehdr eh;
 	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
@@ -94,14 +95,16 @@ static void check_command(const char *cmd)
 	int dynamic = 0;
 	for (unsigned i = 0; i < eh.e_phnum && !dynamic; i++) {
 		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph))
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
 			break;
 		dynamic = ph.p_type == PT_INTERP;
 	}
 	close(fd);
 	if (!dynamic)
 		die("cannot profile the heap of '%s': it is statically linked, and LD_PRELOAD "
-		    "needs the dynamic loader", cmd);
+		    "needs the dynamic loader",
+		    cmd);
 }
 
 int heap_setup(char *const *argv, uint64_t rate, int *child_end)
@@ -112,7 +115,8 @@ int heap_setup(char *const *argv, uint64_t rate, int *child_end)
 	char lib[PATH_MAX];
 	find_lib(lib, sizeof(lib));
 	if (strchr(lib, ' ') || strchr(lib, ':'))
-		die("cannot preload '%s': LD_PRELOAD cannot name a path with spaces or colons", lib);
+		die("cannot preload '%s': LD_PRELOAD cannot name a path with spaces or colons",
+		    lib);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
 		die("cannot create the heap socket: %s", strerror(errno));

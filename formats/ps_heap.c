@@ -10,7 +10,7 @@ struct hev {
 	uint64_t time, addr;
 	uint32_t pid;
 	uint32_t alloc; /* the allocation's index, UINT32_MAX for a free */
-	uint64_t seq;   /* order of the adds: ties in time keep it */
+	uint64_t seq;	/* order of the adds: ties in time keep it */
 };
 
 struct halloc {
@@ -78,7 +78,10 @@ static int by_time(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static uint64_t key_hash(uint32_t pid, uint64_t addr) { return ps_hash_u64(addr ^ ((uint64_t)pid << 48)); }
+static uint64_t key_hash(uint32_t pid, uint64_t addr)
+{
+	return ps_hash_u64(addr ^ ((uint64_t)pid << 48));
+}
 
 int ps_heap_track_finish(ps_heap_track *t)
 {

@@ -30,7 +30,7 @@ uint64_t ps_heap_track_peak(const ps_heap_track *t, uint64_t *time);
 /* The live heap after each event, in time order. */
 typedef struct ps_heap_point {
 	uint64_t time;
-	uint64_t live;   /* estimated live bytes after the event */
+	uint64_t live;	 /* estimated live bytes after the event */
 	uint64_t allocs; /* estimated bytes allocated so far */
 } ps_heap_point;
 size_t ps_heap_track_series(const ps_heap_track *t, const ps_heap_point **out);

@@ -30,7 +30,8 @@ static int ps_fuzz_heapmsg(const uint8_t *data, size_t size)
 	if (!t)
 		return 0;
 	if (ev.type == PS_REC_HEAP_ALLOC)
-		(void)ps_heap_track_add_alloc(t, ev.heap.time, ev.heap.pid, ev.heap.addr, ev.heap.weight);
+		(void)ps_heap_track_add_alloc(t, ev.heap.time, ev.heap.pid, ev.heap.addr,
+					      ev.heap.weight);
 	(void)ps_heap_track_add_free(t, ev.heap.time, ev.heap.pid, ev.heap.addr);
 	(void)ps_heap_track_finish(t);
 	(void)ps_heap_track_peak(t, NULL);

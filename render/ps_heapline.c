@@ -64,13 +64,15 @@ int ps_heapline_render(const ps_heap_point *pts, size_t n, uint64_t peak, uint64
 	}
 	for (int i = 0; i <= 5; i++) {
 		double x = left + pw * i / 5.0;
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.2f s</text>\n", x,
-			top + ph + 18, span * i / 5.0 / 1e9);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.2f s</text>\n",
+			x, top + ph + 18, span * i / 5.0 / 1e9);
 	}
 	fprintf(out, "</g>\n");
 	/* The live heap: a step line; many points per pixel keep their highest value. */
-	fprintf(out, "<polyline id=\"live\" fill=\"none\" stroke=\"rgb(0,120,200)\" "
-		     "stroke-width=\"1.5\" points=\"%.1f,%.1f", left, top + ph);
+	fprintf(out,
+		"<polyline id=\"live\" fill=\"none\" stroke=\"rgb(0,120,200)\" "
+		"stroke-width=\"1.5\" points=\"%.1f,%.1f",
+		left, top + ph);
 	double lastx = left, lasty = top + ph;
 	for (size_t i = 0; i < n;) {
 		double x = left + pw * (double)(pts[i].time - t0) / span;
@@ -81,7 +83,8 @@ int ps_heapline_render(const ps_heap_point *pts, size_t n, uint64_t peak, uint64
 				hi = pts[j].live;
 			endv = pts[j].live;
 		}
-		double yh = top + ph - ph * (double)hi / ymax, ye = top + ph - ph * (double)endv / ymax;
+		double yh = top + ph - ph * (double)hi / ymax,
+		       ye = top + ph - ph * (double)endv / ymax;
 		fprintf(out, " %.1f,%.1f %.1f,%.1f", x, lasty, x, yh);
 		if (ye != yh)
 			fprintf(out, " %.1f,%.1f", x, ye);
@@ -96,7 +99,8 @@ int ps_heapline_render(const ps_heap_point *pts, size_t n, uint64_t peak, uint64
 		char lab[32];
 		human(lab, sizeof(lab), (double)peak);
 		fprintf(out,
-			"<g id=\"peak\"><circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"rgb(220,40,40)\"/>"
+			"<g id=\"peak\"><circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
+			"fill=\"rgb(220,40,40)\"/>"
 			"<text x=\"%.1f\" y=\"%.1f\" font-family=\"Verdana\" font-size=\"12\" "
 			"fill=\"rgb(220,40,40)\" text-anchor=\"%s\">peak %s at %.3f s</text></g>\n",
 			x, y, x + (x > left + pw * 0.7 ? -8 : 8), y - 8,

@@ -9,10 +9,10 @@
 #include "formats/ps_heap.h"
 
 typedef struct ps_heapline_opts {
-	const char *title;  /* NULL: "Live heap (sampled estimate)" */
-	int width, height;  /* px; 0: 1200 x 400 */
-	uint64_t start_ns;  /* time 0 of the x axis (the recording's start) */
-	uint64_t end_ns;    /* end of the x axis; 0: the last point */
+	const char *title; /* NULL: "Live heap (sampled estimate)" */
+	int width, height; /* px; 0: 1200 x 400 */
+	uint64_t start_ns; /* time 0 of the x axis (the recording's start) */
+	uint64_t end_ns;   /* end of the x axis; 0: the last point */
 } ps_heapline_opts;
 
 /* Writes the SVG: a step line of the estimated live bytes, the total allocated as a

@@ -17,8 +17,8 @@
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <libunwind.h>
+#include <link.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -51,7 +51,7 @@ static void *(*real_pvalloc)(size_t);
 
 enum { ST_NONE, ST_INIT, ST_READY };
 static volatile int state;
-static int sock = -1;    /* the recorder's socket; -1: pass everything through */
+static int sock = -1;	      /* the recorder's socket; -1: pass everything through */
 static volatile int sampling; /* 0 after a failed send */
 static double rate = 524288.0;
 static int use_fp;
@@ -79,9 +79,9 @@ static void *boot_alloc(size_t n, size_t align)
 }
 
 /* ---- per thread ---- */
-static TLS int64_t tls_left;   /* bytes to the next sample point */
+static TLS int64_t tls_left; /* bytes to the next sample point */
 static TLS uint64_t tls_rng;
-static TLS int tls_busy;       /* in the sampling path: do not sample again */
+static TLS int tls_busy; /* in the sampling path: do not sample again */
 
 static uint64_t rng_next(void)
 {
@@ -120,9 +120,9 @@ static uint64_t now_ns(void)
 #define TABLE_BITS 20
 #define TABLE_CAP (1u << TABLE_BITS)
 #define TOMB ((uintptr_t)1)
-static uint8_t *filter;    /* 2^FILTER_BITS counters, 255 = saturated */
-static uintptr_t *table;   /* 0 empty, TOMB deleted, else a sampled block's address */
-static uintptr_t *table2;  /* scratch for rebuilding */
+static uint8_t *filter;		      /* 2^FILTER_BITS counters, 255 = saturated */
+static uintptr_t *table;	      /* 0 empty, TOMB deleted, else a sampled block's address */
+static uintptr_t *table2;	      /* scratch for rebuilding */
 static size_t table_live, table_used; /* live entries; live + tombstones */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t untracked; /* sampled blocks the full table could not hold */
@@ -377,7 +377,8 @@ static void init(void)
 		socklen_t tl = sizeof(type);
 		struct stat sb;
 		/* Only the recorder's socket: the target may have reused the number. */
-		if (!*end && v >= 0 && v < 65536 && fstat((int)v, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+		if (!*end && v >= 0 && v < 65536 && fstat((int)v, &sb) == 0 &&
+		    S_ISSOCK(sb.st_mode) &&
 		    getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
 		    type == SOCK_SEQPACKET)
 			s = (int)v;
@@ -415,13 +416,13 @@ static void init(void)
 	pthread_mutex_unlock(&init_lock);
 }
 
-#define ENSURE_READY(fallback)                                                                  \
-	do {                                                                                    \
-		if (UNLIKELY(state != ST_READY)) {                                              \
-			init();                                                                 \
-			if (state != ST_READY)                                                  \
-				return fallback;                                                \
-		}                                                                               \
+#define ENSURE_READY(fallback)                                                                     \
+	do {                                                                                       \
+		if (UNLIKELY(state != ST_READY)) {                                                 \
+			init();                                                                    \
+			if (state != ST_READY)                                                     \
+				return fallback;                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* ---- the interface ---- */

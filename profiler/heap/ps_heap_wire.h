@@ -13,13 +13,13 @@
 
 struct ps_heap_wire {
 	uint32_t magic;
-	uint16_t type;    /* PS_HEAP_WIRE_ALLOC or _FREE */
-	uint16_t nr;      /* return addresses in ips (ALLOC), the allocation's caller first */
-	uint64_t time;    /* CLOCK_MONOTONIC ns */
+	uint16_t type; /* PS_HEAP_WIRE_ALLOC or _FREE */
+	uint16_t nr;   /* return addresses in ips (ALLOC), the allocation's caller first */
+	uint64_t time; /* CLOCK_MONOTONIC ns */
 	uint32_t pid, tid;
 	uint64_t addr;
-	uint64_t size;    /* bytes asked for (ALLOC) */
-	uint64_t weight;  /* bytes the sample stands for: size / P(sampled) (ALLOC) */
+	uint64_t size;	 /* bytes asked for (ALLOC) */
+	uint64_t weight; /* bytes the sample stands for: size / P(sampled) (ALLOC) */
 	uint64_t ips[PS_HEAP_WIRE_MAX_STACK];
 };
 #define PS_HEAP_WIRE_HEAD 48 /* bytes before ips */

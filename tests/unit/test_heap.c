@@ -68,9 +68,16 @@ Test(heap, hostile_weights_saturate)
 
 Test(heapmsg, checks_every_field)
 {
-	struct ps_heap_wire m = {.magic = PS_HEAP_WIRE_MAGIC, .type = PS_HEAP_WIRE_ALLOC, .nr = 2,
-				 .time = 5, .pid = 7, .tid = 8, .addr = 0x1000, .size = 16,
-				 .weight = 4096, .ips = {0x401000, 0x402000}};
+	struct ps_heap_wire m = {.magic = PS_HEAP_WIRE_MAGIC,
+				 .type = PS_HEAP_WIRE_ALLOC,
+				 .nr = 2,
+				 .time = 5,
+				 .pid = 7,
+				 .tid = 8,
+				 .addr = 0x1000,
+				 .size = 16,
+				 .weight = 4096,
+				 .ips = {0x401000, 0x402000}};
 	ps_event ev;
 	size_t len = PS_HEAP_WIRE_HEAD + 16;
 	cr_assert_eq(ps_heapmsg_decode(&m, len, &ev), 1);
@@ -106,8 +113,14 @@ Test(heap, records_round_trip)
 	cr_assert_eq(ps_trace_create(&w, path, NULL, 0, 0), 0);
 	uint64_t ips[3] = {0x401234, 0x405678, 0x409abc};
 	ps_event ev = {.type = PS_REC_HEAP_ALLOC};
-	ev.heap = (ps_heap){.time = 11, .pid = 3, .tid = 4, .addr = 0xabc0, .size = 24,
-			    .weight = 8192, .nr = 3, .ips = ips};
+	ev.heap = (ps_heap){.time = 11,
+			    .pid = 3,
+			    .tid = 4,
+			    .addr = 0xabc0,
+			    .size = 24,
+			    .weight = 8192,
+			    .nr = 3,
+			    .ips = ips};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	ev.type = PS_REC_HEAP_FREE;
 	ev.heap = (ps_heap){.time = 12, .pid = 3, .tid = 4, .addr = 0xabc0};
