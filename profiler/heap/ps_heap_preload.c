@@ -317,6 +317,53 @@ static void report_free(void *p)
 	send_msg(&m);
 }
 
+/* realloc of a sampled block: its FREE is sent only when realloc succeeded (a failed
+ * realloc leaves the block live), and before any other thread can sample a block at the
+ * address it gave back: the table lock, which every sample takes before it is sent, is held
+ * from the lookup to the send. 1 when old was sampled (*out: realloc's result), else 0. */
+static int realloc_sampled(void *old, size_t n, void **out)
+{
+	uintptr_t a = (uintptr_t)old;
+	uint8_t *f = &filter[hash_addr(a) >> (64 - FILTER_BITS)];
+	if (LIKELY(__atomic_load_n(f, __ATOMIC_ACQUIRE) == 0))
+		return 0;
+	pthread_mutex_lock(&table_lock);
+	size_t i = hash_addr(a) & (TABLE_CAP - 1);
+	for (; table[i] && table[i] != a; i = (i + 1) & (TABLE_CAP - 1))
+		;
+	if (table[i] != a) {
+		pthread_mutex_unlock(&table_lock);
+		return 0;
+	}
+	/* Nothing below may sample (it would take the lock again). */
+	int busy = tls_busy;
+	tls_busy = 1;
+	void *p = real_realloc(old, n);
+	if (p || !n) {
+		table[i] = TOMB;
+		table_live--;
+		if (*f < 255)
+			__atomic_store_n(f, (uint8_t)(*f - 1), __ATOMIC_RELEASE);
+		struct ps_heap_wire m;
+		m.magic = PS_HEAP_WIRE_MAGIC;
+		m.type = PS_HEAP_WIRE_FREE;
+		m.nr = 0;
+		m.time = now_ns();
+		m.pid = (uint32_t)getpid();
+		m.tid = (uint32_t)syscall(SYS_gettid);
+		m.addr = (uint64_t)a;
+		m.size = m.weight = 0;
+		send_msg(&m);
+	}
+	pthread_mutex_unlock(&table_lock);
+	tls_busy = busy;
+	/* The new block is sampled (or not) as any allocation, now that the lock is free. */
+	if (p)
+		account(p, n);
+	*out = p;
+	return 1;
+}
+
 /* ---- set-up ---- */
 static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 {
@@ -474,8 +521,8 @@ EXPORT void *realloc(void *old, size_t n)
 		return p;
 	}
 	ENSURE_READY(old ? NULL : boot_alloc(n, 16));
-	if (old)
-		report_free(old);
+	if (old && sampling && realloc_sampled(old, n, &old))
+		return old; /* a sampled block: moved (or not) under the table lock */
 	void *p = real_realloc(old, n);
 	account(p, n);
 	return p;

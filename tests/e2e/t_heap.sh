@@ -158,6 +158,26 @@ else
 	fail "go is needed (scripts/install-deps.sh test installs golang-go)"
 fi
 
+# realloc: a failed one leaves its (sampled) block live; a moving one frees the old block.
+cat >rf.c <<'EOF2'
+#include <stdint.h>
+#include <stdlib.h>
+int main(void)
+{
+	char *p = malloc(4 << 20);
+	p[0] = 1;
+	char *q = realloc(p, SIZE_MAX / 2);          /* fails: p stays live */
+	char *r = realloc(malloc(1 << 20), 3 << 20); /* 1 MiB freed, 3 MiB live */
+	return q != NULL || r == NULL;
+}
+EOF2
+cc -O1 -g -o rf rf.c || fail "cannot build rf.c"
+$PS record -q --heap --heap-rate 32768 -o rf.data -- ./rf || fail "record --heap of realloc"
+[ "$($PS fold -i rf.data --heap inuse | awk '{ t += $NF } END { print t }')" = $((7 << 20)) ] ||
+	fail "after a failed and a moving realloc, 7 MiB should be live"
+[ "$($PS fold -i rf.data --heap alloc | awk '{ t += $NF } END { print t }')" = $((8 << 20)) ] ||
+	fail "a failed and a moving realloc should have allocated 8 MiB"
+
 # A target that writes garbage to the heap socket (it can: the socket is in its
 # environment): the messages are dropped and counted, its real allocation still recorded.
 cat >garb.c <<'EOF2'
