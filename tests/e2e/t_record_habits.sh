@@ -27,9 +27,14 @@ grep -q ';heavy;' p.folded || fail "-p PID -- sleep did not profile PID"
 ! grep -q '^sleep' p.folded || fail "-p PID -- sleep profiled the sleep"
 
 # -F max: kernel.perf_event_max_sample_rate.
+# The kernel lowers the limit by itself when sampling interrupts run long (a loaded
+# machine), so the rate read at start may be above the one read after.
+before=$(cat /proc/sys/kernel/perf_event_max_sample_rate)
 $PS record -q -F max -o m.data -- sleep 0.1 || fail "-F max failed"
-max=$(cat /proc/sys/kernel/perf_event_max_sample_rate)
-[ "$(meta m.data freq)" = "$max" ] || fail "-F max is not $max Hz"
+after=$(cat /proc/sys/kernel/perf_event_max_sample_rate)
+got=$(meta m.data freq)
+[ -n "$got" ] && [ "$got" -le "$before" ] && [ "$got" -ge "$after" ] ||
+	fail "-F max is $got Hz, not the kernel's limit ($before before, $after after)"
 $PS record -F often -- true >/dev/null 2>&1
 [ $? = 2 ] || fail "-F often is not a usage error"
 
