@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{"info", cmd_info, "what a trace holds"},
 	{"script", cmd_script, "samples as perf-script text"},
 	{"export", cmd_export, "pprof, speedscope or callgrind files"},
+	/* the system view */
+	{"stat", cmd_stat, "system and process statistics over time, into a trace or CSV"},
 	{NULL, NULL, NULL},
 };
 

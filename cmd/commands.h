@@ -13,5 +13,7 @@ int cmd_report(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_script(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* the system view (issue 15) */
+int cmd_stat(int argc, char **argv);
 
 #endif
