@@ -15,5 +15,6 @@ int cmd_script(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 /* the system view (issue 15) */
 int cmd_stat(int argc, char **argv);
+int cmd_use(int argc, char **argv);
 
 #endif
