@@ -16,5 +16,6 @@ int cmd_export(int argc, char **argv);
 /* the system view (issue 15) */
 int cmd_stat(int argc, char **argv);
 int cmd_use(int argc, char **argv);
+int cmd_heatmap(int argc, char **argv);
 
 #endif
