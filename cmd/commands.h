@@ -17,5 +17,6 @@ int cmd_export(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_use(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif
