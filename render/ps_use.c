@@ -155,7 +155,7 @@ static int cmp_rss(const void *a, const void *b)
 	return (x->rss_bytes < y->rss_bytes) - (x->rss_bytes > y->rss_bytes);
 }
 
-/* The top three processes for a kind of resource: "-p 1,2,3" into target and
+/* The top five processes for a kind of resource: "-p 1,2,3" into target and
  * "comm[1] 99%, ..." into who; -a when none did anything. */
 static void top_procs(const ps_use_input *in, enum ps_use_row_kind kind, char *target,
 		      size_t tlen, char *who, size_t wlen)
@@ -170,7 +170,7 @@ static void top_procs(const ps_use_input *in, enum ps_use_row_kind kind, char *t
 	memcpy(p, in->procs, in->nprocs * sizeof(*p));
 	qsort(p, in->nprocs, sizeof(*p), kind == USE_DISK ? cmp_io : kind == USE_MEMORY ? cmp_rss : cmp_cpu);
 	size_t tp = 0, wp = 0;
-	for (size_t i = 0, k = 0; i < in->nprocs && k < 3; i++) {
+	for (size_t i = 0, k = 0; i < in->nprocs && k < 5; i++) {
 		double v = kind == USE_DISK ? p[i].io_bytes / (in->seconds > 0 ? in->seconds : 1)
 			   : kind == USE_MEMORY ? (p[i].rss_growth > 0 ? p[i].rss_growth : p[i].rss_bytes)
 						: p[i].cpu_percent;
