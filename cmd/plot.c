@@ -111,7 +111,10 @@ int cmd_plot(int argc, char **argv)
 			   "what to draw: metric names as `perfsample stat` writes them "
 			   "(node_load1, node_disk_written_bytes_total, process_resident_memory_bytes"
 			   "...; a metric's series are summed over its labels and processes), or cpu "
-			   "(busy percent of all CPUs); default " DEFAULT_METRICS),
+			   "(busy percent of all CPUs); default: cpu, node_load1, "
+			   "node_memory_MemAvailable_bytes, node_disk_io_time_seconds_total, "
+			   "node_network_receive_bytes_total, node_network_transmit_bytes_total, "
+			   "process_cpu_seconds_total, process_resident_memory_bytes"),
 		OPT_STRING(0, "title", &title, "TEXT", "the title"),
 		OPT_END(),
 	};

@@ -103,10 +103,10 @@ int cmd_stat(int argc, char **argv)
 		OPT_STRING('o', "output", &out, "FILE",
 			   "the trace (default perfsample.data); with --csv, the CSV (default stdout)"),
 		OPT_BOOL(0, "csv", &csv,
-			 "CSV instead of a trace: time,pid,comm,cpu_percent,rss_bytes,threads,"
-			 "voluntary_ctxt_switches,nonvoluntary_ctxt_switches,minor_faults,"
-			 "major_faults,read_bytes,write_bytes (time in seconds from the start; the "
-			 "counters are totals since the process started)"),
+			 "CSV instead of a trace, with the columns time, pid, comm, cpu_percent, "
+			 "rss_bytes, threads, voluntary_ctxt_switches, nonvoluntary_ctxt_switches, "
+			 "minor_faults, major_faults, read_bytes, write_bytes (time in seconds from "
+			 "the start; the counters are totals since the process started)"),
 		OPT_BOOL('q', "quiet", &quiet, "no summary"),
 		OPT_TEXT("Without -a or -p, the system and COMMAND's processes are sampled until it "
 			 "exits; with -a or -p, a command only bounds the time. Sampling ends at -d, "
