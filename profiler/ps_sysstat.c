@@ -2,7 +2,10 @@
 #include "profiler/ps_sysstat.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,7 +18,18 @@ struct seen {
 	double cpu_seconds;
 };
 
+/* A process seen before: its stat file kept open (read again with pread, which makes the
+ * kernel write it anew: no path walk, no open, no close), and what it had last time. */
+struct pcache {
+	uint32_t pid;
+	int fd;
+	int rest; /* last has the status and io fields too */
+	ps_procstat last;
+};
+
 struct ps_sysstat {
+	struct pcache *cache, *next; /* sorted by pid */
+	size_t ncache, cache_cap, next_cap;
 	char root[256];
 	enum ps_sysstat_scope scope;
 	uint32_t *watch; /* PIDS: the processes given, and those found since (sorted) */
@@ -79,6 +93,13 @@ int ps_sysstat_new(ps_sysstat **out, const char *root, enum ps_sysstat_scope sco
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	s->boot_offset = (double)(mono.tv_sec - boot.tv_sec) + (double)(mono.tv_nsec - boot.tv_nsec) / 1e9;
+	/* One open file per process (the cache): the soft limit goes up to the hard one; past
+	 * it, processes are read by path. */
+	struct rlimit rl;
+	if (scope != PS_SYSSTAT_SYSTEM && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 1 << 20 ? 1 << 20 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	*out = s;
 	return 0;
 }
@@ -91,6 +112,11 @@ void ps_sysstat_free(ps_sysstat *s)
 	free(s->prev);
 	free(s->cur);
 	free(s->procs);
+	for (size_t i = 0; i < s->ncache; i++)
+		if (s->cache[i].fd >= 0)
+			close(s->cache[i].fd);
+	free(s->cache);
+	free(s->next);
 	ps_metrics_release(&s->sys);
 	ps_metrics_release(&s->proc);
 	free(s);
@@ -115,6 +141,45 @@ static const struct seen *find_prev(const ps_sysstat *s, uint32_t pid)
  * PIDS and CHILDREN scope) every process whose parent is watched, found by scanning
  * /proc in pid order (a child's pid is usually larger than its parent's; one found
  * out of order is caught the next time). */
+/* The stat line of pid into p, through the cache entry c (opened when c->fd < 0 and the
+ * entry is new). 0, or a negative code when the process is gone or its stat is odd. */
+static int read_stat(ps_sysstat *s, struct pcache *c, int fresh, ps_procstat *p)
+{
+	char buf[4096];
+	ssize_t n = -1;
+	memset(p, 0, sizeof(*p));
+	p->pid = c->pid;
+	if (c->fd >= 0) {
+		n = pread(c->fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			return -ENOENT; /* the process is gone (ESRCH) */
+	} else if (fresh) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/proc/%u/stat", s->root, c->pid);
+		c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (c->fd >= 0) {
+			n = pread(c->fd, buf, sizeof(buf) - 1, 0);
+			if (n < 0)
+				return -ENOENT;
+		}
+	}
+	if (n < 0) { /* no file to keep (EMFILE): by path */
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%u/stat", c->pid);
+		n = ps_procfs_read(s->root, path, buf, sizeof(buf));
+		if (n < 0)
+			return (int)n;
+	}
+	buf[n] = '\0';
+	return ps_procfs_parse_pid_stat(buf, (size_t)n, p);
+}
+
+/* The processes of this sample, read into s->procs: all, or the watched ones and (in
+ * PIDS and CHILDREN scope) every process whose parent is watched, found by scanning
+ * /proc in pid order (a child's pid is usually larger than its parent's; one found
+ * out of order is caught the next time). A process that used no CPU and took no fault
+ * since the last sample cannot have switched context or done I/O: its status and io files
+ * are not read again. */
 static long read_procs(ps_sysstat *s)
 {
 	if (s->scope == PS_SYSSTAT_SYSTEM)
@@ -123,38 +188,93 @@ static long read_procs(ps_sysstat *s)
 	long n = ps_procfs_pids(s->root, &pids);
 	if (n < 0)
 		return n;
-	size_t np = 0;
+	size_t np = 0, nnext = 0, ci = 0;
+	long rc = 0;
+	if (PS_GROW(s->next, s->next_cap, (size_t)n + 1)) {
+		free(pids);
+		return -ENOMEM;
+	}
 	for (long i = 0; i < n; i++) {
+		/* entries of processes gone since the last sample: closed */
+		while (ci < s->ncache && s->cache[ci].pid < pids[i]) {
+			if (s->cache[ci].fd >= 0)
+				close(s->cache[ci].fd);
+			ci++;
+		}
+		int known = ci < s->ncache && s->cache[ci].pid == pids[i];
+		struct pcache *c = &s->next[nnext];
+		if (known)
+			*c = s->cache[ci++];
+		else
+			*c = (struct pcache){.pid = pids[i], .fd = -1};
 		if (PS_GROW(s->procs, s->procs_cap, np + 1)) {
-			free(pids);
-			return -ENOMEM;
+			rc = -ENOMEM;
+			break;
 		}
 		ps_procstat *p = &s->procs[np];
-		if (ps_procfs_process_stat(s->root, pids[i], p))
-			continue;
+		int err = read_stat(s, c, !known, p);
+		if (err || (known && c->last.start_ticks != p->start_ticks)) {
+			/* gone, odd, or a new process with an old pid: forget the entry */
+			if (c->fd >= 0)
+				close(c->fd);
+			if (err)
+				continue;
+			c->fd = -1;
+			c->rest = 0;
+			known = 0;
+		}
+		nnext++;
 		if (s->scope != PS_SYSSTAT_ALL) {
 			int watched = has_pid(s->watch, s->nwatch, p->pid);
 			if (!watched && has_pid(s->watch, s->nwatch, p->ppid)) {
 				if (PS_GROW(s->watch, s->watch_cap, s->nwatch + 1)) {
-					free(pids);
-					return -ENOMEM;
+					rc = -ENOMEM;
+					break;
 				}
 				s->watch[s->nwatch++] = p->pid;
 				qsort(s->watch, s->nwatch, sizeof(*s->watch), cmp_u32);
 				watched = 1;
 			}
-			if (!watched)
-				continue;
 			/* the sampler itself is not one of the children it watches */
-			if (s->scope == PS_SYSSTAT_CHILDREN && p->pid == (uint32_t)getpid())
+			if (!watched || (s->scope == PS_SYSSTAT_CHILDREN && p->pid == (uint32_t)getpid())) {
+				c->last = *p;
+				c->rest = 0;
 				continue;
+			}
 		}
-		if (ps_procfs_process_rest(s->root, p))
+		const ps_procstat *l = &c->last;
+		if (known && l->cpu_seconds == p->cpu_seconds && l->minor_faults == p->minor_faults &&
+		    l->major_faults == p->major_faults && c->rest) {
+			p->voluntary_ctxt_switches = l->voluntary_ctxt_switches;
+			p->nonvoluntary_ctxt_switches = l->nonvoluntary_ctxt_switches;
+			p->read_bytes = l->read_bytes;
+			p->write_bytes = l->write_bytes;
+		} else if (ps_procfs_process_rest(s->root, p)) {
 			continue;
+		}
+		c->last = *p;
+		c->rest = 1;
 		np++;
 	}
+	for (; ci < s->ncache; ci++)
+		if (s->cache[ci].fd >= 0)
+			close(s->cache[ci].fd);
+	if (rc) {
+		for (size_t i = 0; i < nnext; i++)
+			if (s->next[i].fd >= 0)
+				close(s->next[i].fd);
+		nnext = 0;
+	}
+	/* swap: the entries of this sample are the cache of the next */
+	struct pcache *t = s->cache;
+	size_t tc = s->cache_cap;
+	s->cache = s->next;
+	s->cache_cap = s->next_cap;
+	s->ncache = nnext;
+	s->next = t;
+	s->next_cap = tc;
 	free(pids);
-	return (long)np;
+	return rc ? rc : (long)np;
 }
 
 long ps_sysstat_sample(ps_sysstat *s, uint64_t now_ns, ps_trace_writer *w,
