@@ -55,6 +55,13 @@ static double num(const char *s, int base, int *ok)
 	return (double)v;
 }
 
+/* A count from num() as an integer: 2^64 and more (a double of ULLONG_MAX rounds up to it)
+ * stays at the largest value instead of overflowing the conversion. */
+static uint64_t u64(double v)
+{
+	return v >= 18446744073709549568.0 ? UINT64_MAX : v > 0 ? (uint64_t)v : 0;
+}
+
 static double fnum(const char *s, int *ok)
 {
 	char *end;
@@ -484,13 +491,14 @@ int ps_procfs_parse_pid_stat(const char *buf, size_t len, ps_procstat *p)
 		return PS_EFORMAT;
 	/* fields after comm: state(3) ppid(4) ... minflt(10) majflt(12) utime(14) stime(15)
 	 * num_threads(20) starttime(22) vsize(23) rss(24), numbered as proc(5) does */
-	p->ppid = (uint32_t)num(f[1], 10, &ok);
-	p->minor_faults = (uint64_t)num(f[7], 10, &ok);
-	p->major_faults = (uint64_t)num(f[9], 10, &ok);
+	uint64_t ppid = u64(num(f[1], 10, &ok));
+	p->ppid = ppid > UINT32_MAX ? 0 : (uint32_t)ppid;
+	p->minor_faults = u64(num(f[7], 10, &ok));
+	p->major_faults = u64(num(f[9], 10, &ok));
 	p->cpu_seconds = (num(f[11], 10, &ok) + num(f[12], 10, &ok)) / USER_HZ;
-	p->threads = (uint64_t)num(f[17], 10, &ok);
-	p->start_ticks = (uint64_t)num(f[19], 10, &ok);
-	p->vsize_bytes = (uint64_t)num(f[20], 10, &ok);
+	p->threads = u64(num(f[17], 10, &ok));
+	p->start_ticks = u64(num(f[19], 10, &ok));
+	p->vsize_bytes = u64(num(f[20], 10, &ok));
 	long page = sysconf(_SC_PAGESIZE);
 	double rss = num(f[21], 10, &ok);
 	p->rss_bytes = rss < 1e15 ? (uint64_t)rss * (uint64_t)(page > 0 ? page : 4096) : 0;
@@ -510,7 +518,7 @@ static void status_field(const char *line, const char *key, uint64_t *out)
 	snprintf(v, sizeof(v), "%.*s", (int)strcspn(s, " \t"), s);
 	double d = num(v, 10, &ok);
 	if (ok)
-		*out = (uint64_t)d;
+		*out = u64(d);
 }
 
 void ps_procfs_parse_pid_status(const char *buf, size_t len, ps_procstat *p)
