@@ -22,6 +22,8 @@ const ps_use_rule ps_use_rules[] = {
 	 "pages come back from swap: a heap profile of the processes that grow shows who allocates"},
 	{USE_MEMORY, M_MEM_PSI, "PSI some %", AS_SAT, 5, 20,
 	 "tasks wait for memory: a heap profile of the processes that grow shows who allocates"},
+	{USE_MEMORY, M_MEM_PSI_FULL, "PSI full %", AS_SAT, 1, 10,
+	 "every task waits for memory at times: a heap profile of the processes that grow shows who allocates"},
 	{USE_MEMORY, M_MEM_OOM, "OOM kills", AS_ERR, 1, 1,
 	 "the OOM killer ran: a heap profile of the processes that grow shows who allocates"},
 	{USE_MEMORY, M_MEM_EDAC, "EDAC errors", AS_ERR, 1, INFINITY,
@@ -34,6 +36,8 @@ const ps_use_rule ps_use_rules[] = {
 	 "I/Os take long: an off-CPU profile of the processes doing I/O shows which code waits"},
 	{USE_DISK, M_IO_PSI, "PSI some %", AS_SAT, 10, 40,
 	 "tasks wait for I/O: an off-CPU profile of the processes doing I/O shows which code waits"},
+	{USE_DISK, M_IO_PSI_FULL, "PSI full %", AS_SAT, 5, 20,
+	 "every task waits for I/O at times: an off-CPU profile of the processes doing I/O shows which code waits"},
 	{USE_NET, M_NET_UTIL, "link %", AS_UTIL, 60, 90,
 	 "the link is busy: a CPU profile of the whole system shows who sends and receives"},
 	{USE_NET, M_NET_DROPS, "drops/s", AS_SAT, 1, 100,
@@ -72,7 +76,7 @@ static double rate(const ps_use_input *in, const char *name, const char *match)
 }
 
 struct measures {
-	double v[M_NET_SQUEEZE + 1];
+	double v[M_NMEASURES];
 };
 
 static void cpu_measures(const ps_use_input *in, struct measures *m)
@@ -100,6 +104,7 @@ static void mem_measures(const ps_use_input *in, struct measures *m)
 	m->v[M_MEM_UTIL] = total > 0 && !isnan(avail) ? 100.0 * (1 - avail / total) : NAN;
 	m->v[M_MEM_SWAPIN] = rate(in, "node_vmstat_pswpin", NULL);
 	m->v[M_MEM_PSI] = 100.0 * rate(in, "node_pressure_memory_waiting_seconds_total", NULL);
+	m->v[M_MEM_PSI_FULL] = 100.0 * rate(in, "node_pressure_memory_stalled_seconds_total", NULL);
 	m->v[M_MEM_OOM] = delta(in, "node_vmstat_oom_kill", NULL);
 	double ce = delta(in, "node_edac_correctable_errors_total", NULL);
 	double ue = delta(in, "node_edac_uncorrectable_errors_total", NULL);
@@ -279,7 +284,7 @@ int ps_use_evaluate(const ps_use_input *in, ps_use_row **rows, size_t *nrows)
 	size_t n = 0, cap = 0;
 	ps_use_row *r = NULL;
 	struct measures m;
-	int use[M_NET_SQUEEZE + 1];
+	int use[M_NMEASURES];
 	char (*dev)[72] = malloc(256 * sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
@@ -290,7 +295,7 @@ int ps_use_evaluate(const ps_use_input *in, ps_use_row **rows, size_t *nrows)
 		for (size_t i_ = 0; i_ < sizeof(l_) / sizeof(l_[0]); i_++)                 \
 			use[l_[i_]] = 1;                                                   \
 	} while (0)
-	for (size_t i = 0; i <= M_NET_SQUEEZE; i++)
+	for (size_t i = 0; i < M_NMEASURES; i++)
 		m.v[i] = NAN;
 	if (add_row(&r, &n, &cap))
 		goto oom;
@@ -301,7 +306,7 @@ int ps_use_evaluate(const ps_use_input *in, ps_use_row **rows, size_t *nrows)
 	if (add_row(&r, &n, &cap))
 		goto oom;
 	mem_measures(in, &m);
-	ONLY(M_MEM_UTIL, M_MEM_SWAPIN, M_MEM_PSI, M_MEM_OOM, M_MEM_EDAC);
+	ONLY(M_MEM_UTIL, M_MEM_SWAPIN, M_MEM_PSI, M_MEM_PSI_FULL, M_MEM_OOM, M_MEM_EDAC);
 	snprintf(r[n - 1].resource, sizeof(r[n - 1].resource), "memory");
 	judge(in, &r[n - 1], USE_MEMORY, &m, use);
 	size_t nd = devices(in->after, "node_disk_io_time_seconds_total", dev, 256);
@@ -315,10 +320,11 @@ int ps_use_evaluate(const ps_use_input *in, ps_use_row **rows, size_t *nrows)
 	}
 	/* the storage as a whole: I/O pressure */
 	m.v[M_IO_PSI] = 100.0 * rate(in, "node_pressure_io_waiting_seconds_total", NULL);
+	m.v[M_IO_PSI_FULL] = 100.0 * rate(in, "node_pressure_io_stalled_seconds_total", NULL);
 	if (!isnan(m.v[M_IO_PSI])) {
 		if (add_row(&r, &n, &cap))
 			goto oom;
-		ONLY(M_IO_PSI);
+		ONLY(M_IO_PSI, M_IO_PSI_FULL);
 		snprintf(r[n - 1].resource, sizeof(r[n - 1].resource), "io pressure");
 		judge(in, &r[n - 1], USE_DISK, &m, use);
 	}

@@ -49,6 +49,9 @@ enum ps_use_measure {
 	M_NET_DROPS,	  /* drops and FIFO overruns per second (saturation) */
 	M_NET_ERRS,	  /* receive and transmit errors (errors) */
 	M_NET_SQUEEZE,	  /* softnet squeezes + backlog drops per second */
+	M_MEM_PSI_FULL,	  /* % of time all tasks waited for memory */
+	M_IO_PSI_FULL,	  /* % of time all tasks waited for I/O */
+	M_NMEASURES
 };
 
 enum ps_use_row_kind { USE_CPU, USE_MEMORY, USE_DISK, USE_NET, USE_NKINDS };

@@ -34,6 +34,10 @@ got=$(awk '{ t += $NF } END { print t + 0 }' band.folded)
 echo "band $s1,$e1: heat map $want samples, fold --time $got"
 [ "$got" = "$want" ] || fail "fold --time $s1,$e1 has $got samples, the heat map's cells $want"
 [ "$want" -gt 0 ] || fail "no samples in the band"
+# the flame graph of the band, as the heat map's cells name it, holds the same samples
+$PS flamegraph -i burst.data --time "$s1,$e1" >band.svg || fail "flamegraph --time $s1,$e1"
+grep -q "<title>all ($want samples, 100%)" band.svg ||
+	fail "flamegraph --time $s1,$e1: $(grep -o '<title>all ([^<]*' band.svg)"
 burn=$(share band.folded ';burn')
 awk -v p="$burn" 'BEGIN { exit !(p >= 90) }' || fail "burn is $burn% of the band"
 

