@@ -74,7 +74,7 @@ int cmd_use(int argc, char **argv)
 		OPT_TEXT("Thresholds (warn, bottleneck): CPU busy 70%, 90%; runnable tasks per CPU "
 			 "1.5, 3; CPU PSI some 10%, 40%; memory used 85%, 95%; swap-ins 1/s, 100/s; "
 			 "memory PSI some 5%, 20%; memory PSI full 1%, 10%; any OOM kill is a bottleneck; any EDAC error "
-			 "warns; disk busy 60%, 90%; disk queue 2, 8; await 50 ms, 500 ms; I/O PSI "
+			 "warns; disk busy 60%, 90%; disk queue 2, 8; await 50 ms, 500 ms; any disk I/O error warns; I/O PSI "
 			 "some 10%, 40%; I/O PSI full 5%, 20%; link 60%, 90%; drops and overruns 1/s, 100/s; any NIC error "
 			 "warns; softnet squeezes and drops 1/s, 100/s."),
 		OPT_END(),

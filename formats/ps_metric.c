@@ -46,6 +46,8 @@ const ps_metric_def ps_metric_defs[] = {
 	{"node_disk_io_now", G, "count", "device", "I/Os in progress"},
 	{"node_disk_io_time_seconds_total", C, "seconds", "device", "time the device was busy"},
 	{"node_disk_io_time_weighted_seconds_total", C, "seconds", "device", "busy time weighted by I/Os in flight (queue)"},
+	/* node_exporter has none: SCSI's count of failed commands (sysfs ioerr_cnt) */
+	{"perfsample_disk_io_errors_total", C, "count", "device", "I/O requests the device failed"},
 	{"node_network_receive_bytes_total", C, "bytes", "device", "bytes received"},
 	{"node_network_transmit_bytes_total", C, "bytes", "device", "bytes sent"},
 	{"node_network_receive_packets_total", C, "count", "device", "packets received"},

@@ -429,6 +429,24 @@ int ps_procfs_system(const char *root, ps_metrics *m)
 		struct disk_ctx dc = {root, access(path, F_OK) == 0};
 		err = ps_procfs_parse_diskstats(buf, (size_t)n, m, is_block, &dc);
 	}
+	/* disk errors, where the driver counts them (SCSI: hex in device/ioerr_cnt) */
+	for (size_t i = 0, end = m->n; !err && i < end; i++) {
+		if (strncmp(m->v[i].key, "node_disk_io_now{", 17))
+			continue;
+		char dev[80], rel[160];
+		ps_metric_label(m->v[i].key, "device", dev, sizeof(dev));
+		if (strchr(dev, '/') || !strcmp(dev, ".."))
+			continue;
+		snprintf(rel, sizeof(rel), "/sys/block/%s/device/ioerr_cnt", dev);
+		int ok = 1;
+		if (ps_procfs_read(root, rel, buf, 64) <= 0)
+			continue;
+		buf[strcspn(buf, "\n")] = '\0';
+		double e = num(buf, 16, &ok); /* strtoull base 16 takes the 0x */
+		if (ok)
+			err = ps_metrics_add(m, "perfsample_disk_io_errors_total", "device", dev, NULL,
+					     NULL, e);
+	}
 	size_t before = m->n;
 	if (!err && (n = ps_procfs_read(root, "/proc/net/dev", buf, cap)) > 0)
 		err = ps_procfs_parse_netdev(buf, (size_t)n, m);

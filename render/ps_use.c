@@ -34,6 +34,8 @@ const ps_use_rule ps_use_rules[] = {
 	 "I/Os queue at the disk: an off-CPU profile of the processes doing I/O shows which code waits"},
 	{USE_DISK, M_DISK_AWAIT, "await ms", AS_SAT, 50, 500,
 	 "I/Os take long: an off-CPU profile of the processes doing I/O shows which code waits"},
+	{USE_DISK, M_DISK_ERRS, "I/O errors", AS_ERR, 1, INFINITY,
+	 "the disk fails requests: check the device (dmesg, smartctl)"},
 	{USE_DISK, M_IO_PSI, "PSI some %", AS_SAT, 10, 40,
 	 "tasks wait for I/O: an off-CPU profile of the processes doing I/O shows which code waits"},
 	{USE_DISK, M_IO_PSI_FULL, "PSI full %", AS_SAT, 5, 20,
@@ -123,6 +125,7 @@ static void disk_measures(const ps_use_input *in, const char *dev, struct measur
 	double t = delta(in, "node_disk_read_time_seconds_total", match) +
 		   delta(in, "node_disk_write_time_seconds_total", match);
 	m->v[M_DISK_AWAIT] = ios > 0 ? 1000.0 * t / ios : NAN;
+	m->v[M_DISK_ERRS] = delta(in, "perfsample_disk_io_errors_total", match);
 }
 
 static void net_measures(const ps_use_input *in, const char *dev, struct measures *m)
@@ -314,7 +317,7 @@ int ps_use_evaluate(const ps_use_input *in, ps_use_row **rows, size_t *nrows)
 		if (add_row(&r, &n, &cap))
 			goto oom;
 		disk_measures(in, dev[i], &m);
-		ONLY(M_DISK_UTIL, M_DISK_QUEUE, M_DISK_AWAIT);
+		ONLY(M_DISK_UTIL, M_DISK_QUEUE, M_DISK_AWAIT, M_DISK_ERRS);
 		snprintf(r[n - 1].resource, sizeof(r[n - 1].resource), "disk %s", dev[i]);
 		judge(in, &r[n - 1], USE_DISK, &m, use);
 	}

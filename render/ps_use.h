@@ -51,6 +51,7 @@ enum ps_use_measure {
 	M_NET_SQUEEZE,	  /* softnet squeezes + backlog drops per second */
 	M_MEM_PSI_FULL,	  /* % of time all tasks waited for memory */
 	M_IO_PSI_FULL,	  /* % of time all tasks waited for I/O */
+	M_DISK_ERRS,	  /* failed I/O requests (errors) */
 	M_NMEASURES
 };
 

@@ -139,12 +139,21 @@ Test(procfs, this_process_and_a_fake_root)
 	char path[256], cmd[1024];
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s/proc/pressure %s/proc/7 && head -c 3000000 /dev/zero "
 		 "| tr '\\0' 'x' > %s/proc/stat && printf 'cpu0 1 2 3 4\\n' >> %s/proc/stat && "
-		 "printf '7 (x' > %s/proc/7/stat && printf 'some total=abc' > %s/proc/pressure/io",
-		 dir, dir, dir, dir, dir, dir);
+		 "printf '7 (x' > %s/proc/7/stat && printf 'some total=abc' > %s/proc/pressure/io && "
+		 "mkdir -p %s/sys/block/sdz/device %s/sys/block/sdy && printf '0x1a\\n' > "
+		 "%s/sys/block/sdz/device/ioerr_cnt && printf ' 8 0 sdz 1 2 3 4 5 6 7 8 9 10 11\\n"
+		 " 8 1 sdz1 1 2 3 4 5 6 7 8 9 10 11\\n 8 16 sdy 1 2 3 4 5 6 7 8 9 10 11\\n' > "
+		 "%s/proc/diskstats",
+		 dir, dir, dir, dir, dir, dir, dir, dir, dir, dir);
 	cr_assert_eq(system(cmd), 0);
 	ps_metrics m = {0};
 	cr_assert_eq(ps_procfs_system(dir, &m), 0);
 	cr_assert(isnan(ps_metrics_sum(&m, "node_pressure_io_waiting_seconds_total", NULL)));
+	/* whole disks only (sysfs lists them), with their error counts where there are */
+	cr_assert_eq(ps_metrics_get(&m, "node_disk_io_now{device=\"sdz\"}"), 9);
+	cr_assert(isnan(ps_metrics_sum(&m, "node_disk_io_now", "sdz1")));
+	cr_assert_eq(ps_metrics_get(&m, "perfsample_disk_io_errors_total{device=\"sdz\"}"), 26);
+	cr_assert(isnan(ps_metrics_sum(&m, "perfsample_disk_io_errors_total", "sdy")));
 	cr_assert_eq(ps_procfs_process(dir, 7, &p), PS_EFORMAT);
 	cr_assert_eq(ps_procfs_process(dir, 8, &p), -ENOENT);
 	uint32_t *pids;
@@ -289,4 +298,18 @@ Test(use, idle_is_ok_busy_is_a_bottleneck_with_hints)
 	free(rows);
 	ps_metrics_release(&a2);
 	ps_metrics_release(&b2);
+	/* an idle disk that fails requests warns, with the count in errors */
+	ps_metrics a3 = {0}, b3 = {0};
+	snapshots(&a3, &b3, 3, 1, 1);
+	ps_metrics_add(&a3, "perfsample_disk_io_errors_total", "device", "sda", NULL, NULL, 5);
+	ps_metrics_add(&b3, "perfsample_disk_io_errors_total", "device", "sda", NULL, NULL, 8);
+	in.before = &a3;
+	in.after = &b3;
+	cr_assert_eq(ps_use_evaluate(&in, &rows, &n), 0);
+	sda = row(rows, n, "disk sda");
+	cr_assert_eq(sda->verdict, PS_USE_WARN);
+	cr_assert_float_eq(sda->errors, 3, 1e-9);
+	free(rows);
+	ps_metrics_release(&a3);
+	ps_metrics_release(&b3);
 }
