@@ -14,5 +14,10 @@ int cmd_info(int argc, char **argv);
 int cmd_script(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_heap_timeline(int argc, char **argv);
+/* the system view (issue 15) */
+int cmd_stat(int argc, char **argv);
+int cmd_use(int argc, char **argv);
+int cmd_heatmap(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

@@ -285,6 +285,11 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		need += strlen(ev->file.path ? ev->file.path : "");
 	else if (ev->type == PS_REC_HEAP_ALLOC)
 		need += (size_t)(ev->heap.nr > PS_HEAP_MAX_STACK ? PS_HEAP_MAX_STACK : ev->heap.nr) * 8;
+	else if (ev->type == PS_REC_METRICS) {
+		if (ev->metrics.n > PS_METRICS_MAX)
+			return -EINVAL;
+		need += 64 + ev->metrics.n * (8 + PS_METRIC_KEY_MAX);
+	}
 	if (ps_buf_reserve(&w->chunk, need))
 		return -ENOMEM;
 
@@ -427,6 +432,19 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		ps_buf_add(&w->chunk, h->ips, nr * sizeof(*h->ips));
 		break;
 	}
+	case PS_REC_METRICS: {
+		const ps_metricrec *mr = &ev->metrics;
+		rec_begin(w, PS_REC_METRICS, &hdr);
+		put64(&w->chunk, mr->time);
+		put32(&w->chunk, mr->pid);
+		put32(&w->chunk, mr->n);
+		for (uint32_t i = 0; i < mr->n; i++)
+			ps_buf_add(&w->chunk, &mr->vals[i].value, 8);
+		putstr(&w->chunk, mr->comm);
+		for (uint32_t i = 0; i < mr->n; i++)
+			putstr(&w->chunk, mr->vals[i].key);
+		break;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -564,6 +582,8 @@ struct ps_trace_reader {
 	uint64_t wasted;  /* compressed bytes of failed chunks this pass: bounds resync work */
 	size_t nstacks, stack_cap;
 	ps_trace_status st;
+	ps_metric_val *mvals; /* the last METRICS record's values */
+	size_t mval_cap;
 };
 
 static uint32_t get32(const unsigned char *p)
@@ -738,6 +758,7 @@ void ps_trace_close(ps_trace_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->stacks);
+	free(r->mvals);
 	free(r->meta);
 	free(r->owned);
 	free(r);
@@ -947,6 +968,29 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 			return PS_ECORRUPT;
 		h->ips = (const uint64_t *)c->p; /* the payload is 8-byte aligned, as is offset 40 */
 		c->p += (size_t)h->nr * 8;
+		break;
+	}
+	case PS_REC_METRICS: {
+		ps_metricrec *mr = &ev->metrics;
+		mr->time = c64(c);
+		mr->pid = c32(c);
+		mr->n = c32(c);
+		if (c->bad || mr->n > PS_METRICS_MAX || (size_t)(c->end - c->p) / 8 < mr->n)
+			return PS_ECORRUPT;
+		if (mr->n && PS_GROW(r->mvals, r->mval_cap, mr->n))
+			return -ENOMEM;
+		for (uint32_t i = 0; i < mr->n; i++) {
+			memcpy(&r->mvals[i].value, c->p, 8);
+			c->p += 8;
+		}
+		mr->comm = cstr(c);
+		for (uint32_t i = 0; i < mr->n && !c->bad; i++) {
+			const char *k = cstr(c);
+			size_t kl = strnlen(k, PS_METRIC_KEY_MAX - 1);
+			memcpy(r->mvals[i].key, k, kl);
+			r->mvals[i].key[kl] = '\0';
+		}
+		mr->vals = r->mvals;
 		break;
 	}
 	default:

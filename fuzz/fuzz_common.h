@@ -47,6 +47,11 @@ static uint64_t fuzz_read_all(ps_trace_reader *r)
 			for (uint32_t i = 0; i < ev.heap.nr; i++)
 				n += ev.heap.ips[i] & 1;
 			break;
+		case PS_REC_METRICS:
+			n += strlen(ev.metrics.comm);
+			for (uint32_t i = 0; i < ev.metrics.n; i++)
+				n += strlen(ev.metrics.vals[i].key) + (ev.metrics.vals[i].value > 0);
+			break;
 		default:
 			break;
 		}
