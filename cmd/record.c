@@ -385,6 +385,9 @@ int cmd_record(int argc, char **argv)
 			     "unwound with DWARF at record time)",
 			     cb_call_graph),
 		OPT_BOOL(0, "no-kernel", &o->no_kernel, "user space only"),
+		OPT_BOOL(0, "off-cpu", &o->off_cpu,
+			 "also every context switch: blocked intervals with the stack each thread "
+			 "waited in (for flamegraph/fold/report --off-cpu and --wall)"),
 		OPT_GROUP("what:"),
 		OPT_BOOL('a', "all-cpus", &o->all_cpus, "the whole system, every CPU"),
 		OPT_CALLBACK('p', "pid", &c, "PID[,..]",
@@ -553,6 +556,7 @@ int cmd_record(int argc, char **argv)
 			      : o->callgraph == PS_CG_FP  ? "fp"
 							  : "none"},
 		{"target", target},
+		{"off_cpu", o->off_cpu ? "1" : "0"},
 	};
 	ps_trace_writer *w;
 	const char *first = out;
