@@ -1162,10 +1162,6 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		if (c_off < 0)
 			err = -ENOMEM;
 	} else if (!err && ps_profile_ntypes(out) == 0) {
-		if (mode == PS_OFFCPU_COLUMN)
-			c_off = ps_profile_add_type(out, "off-cpu", "nanoseconds");
-		if (c_off < -1)
-			err = -ENOMEM;
 		if (weight_period)
 			c_cpu = ps_profile_add_type(out, clock ? "cpu" : "events",
 						    clock ? "nanoseconds" : "count");
@@ -1174,7 +1170,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			if (clock && c_samples >= 0)
 				c_cpu = ps_profile_add_type(out, "cpu", "nanoseconds");
 		}
-		if (c_samples < -1 || c_cpu < -1)
+		if (mode == PS_OFFCPU_COLUMN)
+			c_off = ps_profile_add_type(out, "off-cpu", "nanoseconds");
+		if (c_samples < -1 || c_cpu < -1 || c_off < -1)
 			err = -ENOMEM;
 	} else if (!err) {
 		c_samples = ps_profile_find_type(out, "samples");
