@@ -247,3 +247,14 @@ int ps_offcpu_finish(ps_offcpu_pairer *p, uint64_t end_ns)
 	}
 	return err;
 }
+
+int ps_offcpu_still(ps_offcpu_pairer *p, uint32_t pid, uint32_t tid, uint64_t end_ns)
+{
+	if (ps_index_find(&p->idx, ps_hash_u64((uint64_t)tid + 1), NULL, NULL) != UINT32_MAX)
+		return 0;
+	struct thr *t = thread(p, tid, pid);
+	if (!t)
+		return -ENOMEM;
+	t->seen = 1;
+	return emit(p, t, p->start, end_ns, PS_OFFCPU_STARTED | PS_OFFCPU_OPEN, NULL, 0);
+}

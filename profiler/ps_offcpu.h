@@ -33,6 +33,10 @@ int ps_offcpu_add(ps_offcpu_pairer *p, enum ps_sw_kind kind, uint64_t time, uint
 int ps_offcpu_flush(ps_offcpu_pairer *p, uint64_t before);
 /* Pairs the rest and closes the intervals of threads still blocked at end_ns. */
 int ps_offcpu_finish(ps_offcpu_pairer *p, uint64_t end_ns);
+/* After finish: a thread of the targets that exists at end_ns. When no switch of it was
+ * seen it was blocked the whole recording (the kernel reports nothing of a thread that
+ * never runs): one interval from the start, without a stack. */
+int ps_offcpu_still(ps_offcpu_pairer *p, uint32_t pid, uint32_t tid, uint64_t end_ns);
 ps_offcpu_stats ps_offcpu_get_stats(const ps_offcpu_pairer *p);
 
 #endif

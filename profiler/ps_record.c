@@ -1236,6 +1236,28 @@ static int drain_and_pair(ps_record *r)
 	return err;
 }
 
+/* Threads of -p/-t targets that never switched: blocked the whole recording. */
+static int offcpu_quiet_threads(ps_record *r)
+{
+	int err = 0;
+	for (size_t i = 0; !err && i < r->o.ntids; i++)
+		err = ps_offcpu_still(r->offcpu, (uint32_t)tgid_of(r->o.tids[i]),
+				      (uint32_t)r->o.tids[i], r->st.end_ns);
+	for (size_t i = 0; !err && i < r->o.npids && !profiled_command(r); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", r->o.pids[i]);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (!err && d && (de = readdir(d)))
+			if (isdigit((unsigned char)de->d_name[0]))
+				err = ps_offcpu_still(r->offcpu, (uint32_t)r->o.pids[i],
+						      (uint32_t)atoi(de->d_name), r->st.end_ns);
+		if (d)
+			closedir(d);
+	}
+	return err;
+}
+
 static int record_loop(ps_record *r, char *err, size_t errlen)
 {
 	int rc = synthesize(r);
@@ -1346,6 +1368,8 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	if (!rc2 && r->offcpu) {
 		/* Threads still blocked are blocked until the end. */
 		rc2 = ps_offcpu_finish(r->offcpu, r->st.end_ns);
+		if (!rc2)
+			rc2 = offcpu_quiet_threads(r);
 		ps_event ev = {.type = PS_REC_OFFCPU_STATS,
 			       .offcpu_stats = ps_offcpu_get_stats(r->offcpu)};
 		ev.offcpu_stats.stack_bytes = r->sw_attr.sample_stack_user;
