@@ -1196,6 +1196,14 @@ void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 	case PS_REC_LOST:
 		s->lost += ev->lost;
 		break;
+	case PS_REC_OFFCPU:
+		s->offcpu++;
+		s->offcpu_ns += ev->offcpu.sample.period;
+		break;
+	case PS_REC_OFFCPU_STATS:
+		s->offcpu_stats = ev->offcpu_stats;
+		s->have_offcpu = 1;
+		break;
 	case PS_REC_THROTTLE:
 		s->throttled += !ev->throttle.unthrottle;
 		break;

@@ -236,6 +236,9 @@ typedef struct ps_trace_summary {
 	uint64_t samples, lost, throttled, mmaps, comms, forks, exits, symbols;
 	uint64_t first_time, last_time; /* of samples, CLOCK_MONOTONIC ns; 0 when none */
 	int kernel_hidden;              /* a note says kernel addresses were hidden */
+	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time */
+	ps_offcpu_stats offcpu_stats;   /* the recorder's (OFFCPU_STATS), when have_offcpu */
+	int have_offcpu;
 } ps_trace_summary;
 void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev);
 /* The recording's start and length: from STATS when the recorder finished, else from

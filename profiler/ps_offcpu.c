@@ -153,6 +153,14 @@ static void open_interval(ps_offcpu_pairer *p, struct thr *t, struct swev *e)
 
 static int step(ps_offcpu_pairer *p, struct swev *e)
 {
+	if (e->kind == PS_SW_LOST) {
+		for (size_t i = 0; i < p->nthr; i++)
+			if (p->thr[i].have_out && p->thr[i].out_time < e->time) {
+				p->thr[i].have_out = 0;
+				p->st.unpaired++;
+			}
+		return 0;
+	}
 	struct thr *t = thread(p, e->tid, e->pid);
 	if (!t)
 		return -ENOMEM;

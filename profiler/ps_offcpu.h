@@ -16,6 +16,9 @@ enum ps_sw_kind {
 	PS_SW_IN,         /* the switch-in record */
 	PS_SW_EXIT,       /* the thread ended: its last switch-out is not a wait */
 	PS_SW_USER_STACK, /* a CPU sample's chain: the stack of switches without a sample */
+	PS_SW_LOST,       /* the kernel dropped records of a ring (before time): a blocked
+			   * interval open then may have missed its switch-in and a later
+			   * switch-out, so its end would count running time: dropped */
 };
 
 typedef struct ps_offcpu_pairer ps_offcpu_pairer;

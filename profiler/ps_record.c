@@ -29,7 +29,7 @@
 /* --off-cpu -g: user stack bytes copied with each switch, enough for the CFI of the frames
  * a frame-pointer walk loses (libc's syscall wrappers have none) up to the first frame
  * with a frame pointer. */
-#define OFFCPU_STACK 1024
+#define OFFCPU_STACK 512
 /* Records of every ring up to a drain's start are in hand this long after it. */
 #define OFFCPU_SLACK_NS 10000000u
 
@@ -40,6 +40,19 @@ struct ring {
 	unsigned char *data;
 	uint64_t size; /* data area, a power of two */
 	size_t map_len; /* the mapping: a metadata page and the data area */
+};
+
+/* --off-cpu -g: the CFI frames of a switch stack, remembered. A thread blocks in the
+ * same few places again and again, and libdw costs microseconds per switch. The frames
+ * up to the first one the frame-pointer walk also reaches are a function of the IP and
+ * the stack bytes from SP to the innermost frame pointer's frame (the wrappers' frames,
+ * the saved BP and return address there); equal IP, BP - SP and bytes, equal frames. */
+#define MEMO_SLOTS 4096
+#define MEMO_FRAMES 16
+struct memo {
+	uint32_t pid, n; /* n: 0 = empty */
+	uint64_t ip, span, hash;
+	uint64_t ips[MEMO_FRAMES];
 };
 
 struct ps_record {
@@ -80,6 +93,8 @@ struct ps_record {
 	size_t nsw_ids, sw_idcap;
 	ps_offcpu_pairer *offcpu;
 	uint64_t dchain[MAX_CHAIN];
+	struct memo *memo; /* MEMO_SLOTS, allocated on first use */
+	uint64_t memo_hits, memo_misses;
 	ps_event *log; /* state records, for rotation */
 	size_t nlog, logcap;
 	ps_arena *log_strings;
@@ -205,7 +220,10 @@ static int attach_ring(ps_record *r, int fd, int cpu)
 	}
 	long page = sysconf(_SC_PAGESIZE);
 	if (!r->ring_pages)
-		r->ring_pages = RING_PAGES;
+		/* A record per switch-in and out and a sample (with a stack copy) per switch-out:
+		 * tens of thousands a second on a busy server; a ring that overflows loses
+		 * intervals. */
+		r->ring_pages = r->o.off_cpu ? RING_PAGES * 4 : RING_PAGES;
 	size_t len;
 	void *m;
 	for (;;) {
@@ -901,21 +919,24 @@ void ps_record_enable(ps_record *r, int on)
 /* ---- draining the rings ---- */
 
 /* The frames a CFI unwind of a short stack copy found (d, leaf first) joined to the
- * kernel's frame-pointer walk of the user stack (f): the CFI frames up to one the walk
- * also reached, then the walk from there. A walk from a function without a frame pointer
- * (a libc syscall wrapper) skips its caller; the copy rarely reaches the outermost frame.
- * Writes to out (max entries); returns the count. */
+ * kernel's frame-pointer walk of the user stack (f): the CFI frames up to the first one
+ * the walk also reached, then the walk from there. A walk from a function without a
+ * frame pointer (a libc syscall wrapper) skips its caller; the copy rarely reaches the
+ * outermost frame. Writes to out (max entries); returns the count and in *prefix how
+ * many of d it took when it joined the walk (0: it did not). */
 static uint32_t splice_user(const uint64_t *d, uint32_t dn, int d_whole, const uint64_t *f,
-			    uint32_t fn, uint64_t *out, uint32_t max)
+			    uint32_t fn, uint64_t *out, uint32_t max, uint32_t *prefix)
 {
 	uint32_t n = 0;
-	for (uint32_t i = dn; i-- > 1;)
+	*prefix = 0;
+	for (uint32_t i = 1; i < dn; i++)
 		for (uint32_t k = 1; k < fn; k++)
 			if (f[k] == d[i]) {
 				for (uint32_t j = 0; j <= i && n < max; j++)
 					out[n++] = d[j];
 				for (uint32_t j = k + 1; j < fn && n < max; j++)
 					out[n++] = f[j];
+				*prefix = i + 1;
 				return n;
 			}
 	for (uint32_t j = 0; j < dn && n < max; j++)
@@ -924,6 +945,61 @@ static uint32_t splice_user(const uint64_t *d, uint32_t dn, int d_whole, const u
 	 * the rest is the walk's. */
 	for (uint32_t j = 1; !d_whole && j < fn && n < max; j++)
 		out[n++] = f[j];
+	return n;
+}
+
+/* The memo's slot for a switch stack, and whether it holds it. */
+static struct memo *memo_slot(ps_record *r, uint32_t pid, const ps_ksample *ks, int *hit)
+{
+	*hit = 0;
+	if (!r->memo && !(r->memo = calloc(MEMO_SLOTS, sizeof(*r->memo))))
+		return NULL;
+	uint64_t sp = ks->regs[PS_UNWIND_SP], bp = ks->regs[PS_UNWIND_BP];
+	uint64_t span = bp - sp + 16; /* through the saved BP and the return address */
+	if (bp <= sp || span > ks->dyn_size)
+		return NULL; /* BP is no frame pointer here, or its frame was not copied */
+	uint64_t h = ps_hash(ks->stack, span);
+	uint64_t ip = ks->regs[PS_UNWIND_IP];
+	struct memo *m =
+		&r->memo[(ps_hash_u64(ip ^ h) ^ pid ^ span) & (MEMO_SLOTS - 1)];
+	*hit = m->n && m->pid == pid && m->ip == ip && m->span == span && m->hash == h;
+	if (!*hit)
+		*m = (struct memo){.pid = pid, .ip = ip, .span = span, .hash = h};
+	return m;
+}
+
+/* The switch stack's user part by the memo, else by libdw and the splice. */
+static uint32_t switch_user_chain(ps_record *r, const ps_kevent *k, const uint64_t *fp,
+				  uint32_t fp_n, uint64_t *out, uint32_t max)
+{
+	const ps_ksample *ks = &k->sample;
+	int hit;
+	struct memo *m = memo_slot(r, k->id.pid, ks, &hit);
+	if (hit) {
+		/* The remembered frames, then the walk after the last of them. */
+		for (uint32_t k2 = 1; k2 < fp_n; k2++)
+			if (fp[k2] == m->ips[m->n - 1]) {
+				uint32_t n = 0;
+				for (uint32_t j = 0; j < m->n && n < max; j++)
+					out[n++] = m->ips[j];
+				for (uint32_t j = k2 + 1; j < fp_n && n < max; j++)
+					out[n++] = fp[j];
+				r->memo_hits++;
+				return n;
+			}
+	}
+	r->memo_misses++;
+	int got = ps_unwind_sample(r->unwinder, k->id.pid, ks->regs, ks->stack, ks->dyn_size,
+				   r->dchain, MAX_CHAIN);
+	if (got < 0)
+		got = 0;
+	uint32_t prefix;
+	uint32_t n = splice_user(r->dchain, (uint32_t)got, !ps_unwind_last_truncated(r->unwinder),
+				 fp, fp_n, out, max, &prefix);
+	if (m && prefix && prefix <= MEMO_FRAMES) {
+		memcpy(m->ips, r->dchain, prefix * sizeof(*m->ips));
+		m->n = prefix;
+	}
 	return n;
 }
 
@@ -950,27 +1026,21 @@ static uint32_t sample_chain(ps_record *r, const ps_kevent *k, uint64_t sample_t
 			i++;
 		uint32_t fp_at = i + 1, fp_n = i < n ? n - i - 1 : 0;
 		n = i;
-		if (ks->regs && ks->abi) {
-			uint64_t *d = splice ? r->dchain : chain + n + 1;
-			uint32_t dmax = splice ? MAX_CHAIN : MAX_CHAIN - n - 1;
+		if (ks->regs && ks->abi && splice) {
+			/* The walk is still in chain after n: move it out of the way. */
+			uint64_t fp[MAX_CHAIN];
+			memcpy(fp, chain + fp_at, fp_n * 8);
+			chain[n++] = PS_CONTEXT_USER;
+			n += switch_user_chain(r, k, fp, fp_n, chain + n, MAX_CHAIN - n);
+		} else if (ks->regs && ks->abi) {
 			int got = ps_unwind_sample(r->unwinder, k->id.pid, ks->regs, ks->stack,
-						   ks->dyn_size, d, dmax);
+						   ks->dyn_size, chain + n + 1, MAX_CHAIN - n - 1);
 			if (got < 0)
 				got = 0;
-			int whole = !ps_unwind_last_truncated(r->unwinder);
-			if (splice) {
-				/* The walk is still in chain after n: move it out of the way. */
-				uint64_t fp[MAX_CHAIN];
-				memcpy(fp, chain + fp_at, fp_n * 8);
-				chain[n++] = PS_CONTEXT_USER;
-				n += splice_user(d, (uint32_t)got, whole, fp, fp_n, chain + n,
-						 MAX_CHAIN - n);
-			} else {
-				chain[n++] = PS_CONTEXT_USER;
-				n += (uint32_t)got;
-				if (!whole)
-					r->st.truncated++;
-			}
+			chain[n++] = PS_CONTEXT_USER;
+			n += (uint32_t)got;
+			if (ps_unwind_last_truncated(r->unwinder))
+				r->st.truncated++;
 		} else if (splice && fp_n) {
 			n = fp_at + fp_n; /* no user registers (a kernel thread): as walked */
 		}
@@ -1068,6 +1138,8 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 				    .comm = k.comm.comm};
 		if (r->unwinder && ev.comm.exec)
 			ps_unwind_exec(r->unwinder, ev.comm.pid);
+		if (r->memo && ev.comm.exec) /* its addresses mean other code now */
+			memset(r->memo, 0, MEMO_SLOTS * sizeof(*r->memo));
 		return write_state(r, &ev);
 	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT:
@@ -1094,6 +1166,12 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 		ev.type = PS_REC_LOST;
 		ev.lost = k.lost.lost;
 		r->st.lost += ev.lost;
+		if (r->offcpu) {
+			int err = ps_offcpu_add(r->offcpu, PS_SW_LOST, k.id.time, 0, 0, k.id.cpu, 0,
+						NULL, 0);
+			if (err)
+				return err;
+		}
 		return ps_trace_write(r->w, &ev);
 	case PERF_RECORD_THROTTLE:
 	case PERF_RECORD_UNTHROTTLE:
@@ -1409,6 +1487,7 @@ void ps_record_free(ps_record *r)
 		close(r->fds[i]);
 	ps_unwind_free(r->unwinder);
 	ps_offcpu_free(r->offcpu);
+	free(r->memo);
 	free(r->sw_ids);
 	free(r->rings);
 	free(r->fds);

@@ -37,17 +37,25 @@ grep -Eq '^worker;start_thread;worker;wait_pipe;read;.*pipe_read;.*schedule ' of
 	{ cat off.folded; fail "no worker;wait_pipe;read;...pipe_read;...schedule stack"; }
 grep -Eq '^worker;start_thread;worker;take_nap;nap;.*do_nanosleep;.*schedule ' off.folded ||
 	{ cat off.folded; fail "no worker;take_nap;nap;...do_nanosleep;...schedule stack"; }
-blocked=$(awk -v p="$(val pipe)" -v s="$(val sleep)" 'BEGIN { print p + s }')
-o_pipe=$(share off.folded ';worker;wait_pipe;')
-o_sleep=$(share off.folded ';worker;take_nap;')
-t_opipe=$(pct "$(val pipe)" "$blocked")
-t_osleep=$(pct "$(val sleep)" "$blocked")
-echo "off-cpu: pipe $o_pipe% (truth $t_opipe%) sleep $o_sleep% ($t_osleep%)"
-within "$o_pipe" "$t_opipe" 5 || fail "off-cpu pipe $o_pipe% is not $t_opipe%"
-within "$o_sleep" "$t_osleep" 5 || fail "off-cpu sleep $o_sleep% is not $t_osleep%"
-# Voluntary: the waits for a CPU (preemption while computing) are left out.
+# The voluntary waits are the pipe and the sleep (on a loaded machine the worker is also
+# preempted while computing: that is off-CPU time too, but not a wait of its own).
 $PS fold --off-cpu=voluntary --select-tid "$tid" > vol.folded || fail "--off-cpu=voluntary failed"
 grep -q 'irqentry_exit\|asm_sysvec' vol.folded && fail "voluntary view shows preemption"
+blocked=$(awk -v p="$(val pipe)" -v s="$(val sleep)" 'BEGIN { print p + s }')
+o_pipe=$(share vol.folded ';worker;wait_pipe;')
+o_sleep=$(share vol.folded ';worker;take_nap;')
+t_opipe=$(pct "$(val pipe)" "$blocked")
+t_osleep=$(pct "$(val sleep)" "$blocked")
+echo "off-cpu voluntary: pipe $o_pipe% (truth $t_opipe%) sleep $o_sleep% ($t_osleep%)"
+within "$o_pipe" "$t_opipe" 5 || fail "off-cpu pipe $o_pipe% is not $t_opipe%"
+within "$o_sleep" "$t_osleep" 5 || fail "off-cpu sleep $o_sleep% is not $t_osleep%"
+# All: the rest is preemption, and it is under compute.
+o_compute=$(share off.folded ';worker;compute')
+o_vol=$(awk '{ t += $NF } END { print t + 0 }' vol.folded)
+o_all=$(awk '{ t += $NF } END { print t + 0 }' off.folded)
+o_pre=$(awk -v a="$o_all" -v v="$o_vol" 'BEGIN { printf "%.1f\n", a ? 100 * (a - v) / a : 0 }')
+echo "off-cpu all: preempted $o_pre%, under compute $o_compute%"
+within "$o_compute" "$o_pre" 3 || fail "preempted time $o_pre% is not under compute ($o_compute%)"
 $PS fold --off-cpu=all --select-tid "$tid" | cmp -s - off.folded || fail "--off-cpu=all is not --off-cpu"
 
 # The other views of the same values.
