@@ -636,6 +636,13 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 	ps_sym_report rep;
 	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
 	jit_refused_note(&rep);
+	if (!err && (s->sym.offcpu == PS_OFFCPU_ONLY || s->sym.offcpu == PS_OFFCPU_WALL) &&
+	    rep.trace.offcpu_stats.no_stack)
+		warn("%llu of %llu blocked intervals have no stack of their own (recorded without "
+		     "kernel access: the kernel drops user-only switch samples); they show the "
+		     "thread's last sampled user stack, an approximation",
+		     (unsigned long long)rep.trace.offcpu_stats.no_stack,
+		     (unsigned long long)rep.trace.offcpu);
 	if (sum) {
 		summary_header(r, sum);
 		sum->t = rep.trace;

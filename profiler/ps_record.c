@@ -883,6 +883,11 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 		goto fail;
 	if (r->nsw_ids)
 		qsort(r->sw_ids, r->nsw_ids, sizeof(*r->sw_ids), cmp_u64);
+	if (o->off_cpu && r->attr.exclude_kernel)
+		add_notice(r, "--off-cpu without kernel access: the kernel drops every switch "
+			      "sample of a user-only recording, so blocked intervals get exact times "
+			      "but the thread's last sampled user stack (approximate), and no kernel "
+			      "frames");
 	r->scratch = malloc(65536 * 2);
 	r->log_strings = ps_arena_new();
 	if (!r->scratch || !r->log_strings) {

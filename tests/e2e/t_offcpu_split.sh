@@ -82,3 +82,19 @@ fi
 $PS record -q -F 99 -o cpu.data -- sleep 0.1 || fail "plain record failed"
 expect_error "has no blocked intervals: record with --off-cpu" $PS fold --off-cpu -i cpu.data
 expect_error "off-cpu takes all or voluntary" $PS fold --off-cpu=sometimes
+
+# User space only (as an unprivileged user at perf_event_paranoid 2 gets): the kernel
+# drops every switch sample, so intervals keep exact times and take the thread's last
+# user stack; the record and the views say so.
+$PS record --off-cpu -g --no-kernel -F 999 -o user.data -- "$TOP/examples/offcpu" 1 >truth3.txt 2>rec3.err ||
+	fail "record --no-kernel --off-cpu failed"
+grep -q 'last sampled user stack (approximate)' rec3.err || { cat rec3.err; fail "record does not say stacks are approximate"; }
+tid3=$(sed -n 's/.*tid=\([0-9]*\).*/\1/p' truth3.txt)
+$PS fold --wall --select-tid "$tid3" -i user.data >user.folded 2>user.err || fail "fold --wall of a user-only trace failed"
+grep -q 'no stack of their own' user.err || { cat user.err; fail "the view does not say stacks are approximate"; }
+grep -q ';schedule' user.folded && fail "kernel frames in a user-only trace"
+u_sum=$(awk '{ t += $NF } END { print t / 1e6 }' user.folded)
+u_total=$(sed -n 's/.* total=\([0-9.]*\).*/\1/p' truth3.txt)
+echo "user-only wall sum ${u_sum}s, lifetime ${u_total}s"
+awk -v a="$u_sum" -v b="$u_total" 'BEGIN { exit !(a > b * 0.95 && a < b * 1.03) }' ||
+	fail "user-only wall time ${u_sum}s is not the thread's lifetime ${u_total}s"
