@@ -121,10 +121,11 @@ static int emit(ps_offcpu_pairer *p, const struct thr *t, uint64_t from, uint64_
 {
 	if (to <= from)
 		return 0;
+	static const uint64_t none[1]; /* an empty chain is still an array */
 	ps_event ev = {.type = PS_REC_OFFCPU};
 	ev.offcpu.sample = (ps_sample){.time = from, .period = to - from, .pid = t->pid,
 				       .tid = t->tid, .cpu = t->cpu, .nr = ips ? nr : 0,
-				       .ips = ips};
+				       .ips = ips ? ips : none};
 	ev.offcpu.flags = flags;
 	p->st.intervals++;
 	return p->emit(p->ctx, &ev);

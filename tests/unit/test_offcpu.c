@@ -19,7 +19,8 @@ static int collect(void *ctx, const ps_event *ev)
 	cr_assert_lt(ngot, 16);
 	got[ngot] = ev->offcpu;
 	cr_assert_leq(ev->offcpu.sample.nr, 4);
-	memcpy(got_ips[ngot], ev->offcpu.sample.ips, ev->offcpu.sample.nr * 8);
+	if (ev->offcpu.sample.nr)
+		memcpy(got_ips[ngot], ev->offcpu.sample.ips, ev->offcpu.sample.nr * 8);
 	ngot++;
 	return 0;
 }
