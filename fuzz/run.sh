@@ -14,7 +14,7 @@ mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata" "$
 	"$seeds/dtrace" "$seeds/pprof"
 # Traces: a real recording (when perf_event_open is allowed), its cut-short copy, and
 # every regression input.
-if ./perfsample record -q -F 999 -g -o "$seeds/t.data" -- examples/split 0.3 >/dev/null 2>&1; then
+if ./perfsample record -q -F 999 -g --off-cpu -o "$seeds/t.data" -- examples/offcpu 0.3 >/dev/null 2>&1; then
 	head -c $(($(wc -c <"$seeds/t.data") / 2)) "$seeds/t.data" >"$seeds/trace/cut"
 	cp "$seeds/t.data" "$seeds/trace/whole"
 	# Raw chunks for fuzz_trace's wrapping mode: 1, a record count, the records.
