@@ -12,6 +12,12 @@
 
 enum ps_sym_root { PS_ROOT_COMM, PS_ROOT_PID, PS_ROOT_TID, PS_ROOT_NONE };
 
+/* What a trace recorded with --off-cpu shows: CPU samples (its blocked intervals left
+ * out), blocked time ("off-cpu"/"microseconds"), CPU plus blocked time per thread
+ * ("wall"/"microseconds", CPU time from a clock event's periods), or the CPU columns
+ * plus "off-cpu"/"nanoseconds" when the trace has blocked intervals (exports). */
+enum ps_sym_offcpu { PS_OFFCPU_NONE, PS_OFFCPU_ONLY, PS_OFFCPU_WALL, PS_OFFCPU_COLUMN };
+
 typedef struct ps_sym_opts {
 	int demangle;          /* default 1 */
 	int inline_frames;     /* default 1: DWARF inline frames as their own frames */
@@ -42,6 +48,9 @@ typedef struct ps_sym_opts {
 	/* ps_sym_profile: the heap records instead of the samples (record --heap), valued by
 	 * the bytes allocated, still live at the end, or live at the peak. */
 	enum ps_heap_view { PS_HEAP_NONE, PS_HEAP_ALLOC, PS_HEAP_INUSE, PS_HEAP_PEAK } heap;
+	enum ps_sym_offcpu offcpu; /* ps_sym_profile: which values (default CPU samples) */
+	int offcpu_voluntary;  /* blocked time only where the thread waited of its own accord:
+				* not preempted (runnable, waiting for a CPU) */
 } ps_sym_opts;
 
 void ps_sym_opts_init(ps_sym_opts *o);
