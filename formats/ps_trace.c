@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
 #define MAX_RATIO 1024u /* raw size / compressed size of a chunk (real ones: under 30) */
 #define CHUNK_TARGET (1u << 20) /* flush a chunk once it holds this much */
 #define MAX_STACK 4096
+/* Files at least this big are decompressed one chunk ahead by a second thread. */
+#define PREFETCH_MIN (4u << 20)
 
 /* ---- little helpers for packing records ---- */
 
@@ -537,13 +540,33 @@ struct ps_trace_reader {
 	size_t nmeta;
 	ZSTD_DCtx *dctx;
 	uint64_t chunk_seq; /* chunks loaded since opening, rewinds included */
-	ps_buf raw;       /* current chunk, decompressed */
-	size_t rpos;      /* next record in raw */
-	uint32_t rleft;   /* records left in raw */
-	size_t *stacks;   /* offsets of the chunk's STACK records' payloads */
 	uint64_t wasted;  /* compressed bytes of failed chunks this pass: bounds resync work */
-	size_t nstacks, stack_cap;
+	ps_trace_status lst; /* the loader's counts (chunks read, skipped, dropped) */
+	/* The records' side: the chunk being read, where, and the counts as of that chunk. */
+	struct chunkbuf *cur;
+	size_t rpos;      /* next record in cur->raw */
+	uint32_t rleft;   /* records left in it */
 	ps_trace_status st;
+	/* Decompressing and checking a chunk is most of reading a trace: with the prefetch
+	 * thread on, it loads the next chunk into the other buffer while the caller takes
+	 * the records of this one. The loader's side (pos, wasted, lst, comp, dctx,
+	 * chunk_seq and the buffer it fills) is the thread's while it runs. */
+	struct chunkbuf {
+		ps_buf raw;     /* decompressed */
+		size_t *stacks; /* offsets of the chunk's STACK records' payloads */
+		size_t nstacks, stack_cap;
+		uint32_t nrec;
+		uint64_t seq;
+	} buf[2];
+	int prefetch; /* 1 on (files of PREFETCH_MIN or more), 0 off */
+	struct {
+		pthread_t th;
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+		int running, ready, want, stop, got;
+		ps_trace_status st; /* lst as of the chunk it hands over */
+		struct chunkbuf *fill;
+	} pf;
 };
 
 static uint32_t get32(const unsigned char *p)
@@ -599,6 +622,7 @@ static int parse_header(ps_trace_reader *r)
 
 static int reader_init(ps_trace_reader *r)
 {
+	r->cur = &r->buf[0];
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx)
 		return -ENOMEM;
@@ -703,21 +727,27 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 	r->owned = hdr;
 	r->fd = fd;
 	r->size = (size_t)st.st_size;
+	r->prefetch = r->size >= PREFETCH_MIN;
 	*out = r;
 	return 0;
 }
+
+static void prefetch_stop(ps_trace_reader *r);
 
 void ps_trace_close(ps_trace_reader *r)
 {
 	if (!r)
 		return;
+	prefetch_stop(r);
 	ps_perfdata_close(r->pd);
 	ZSTD_freeDCtx(r->dctx);
-	ps_buf_release(&r->raw);
+	for (int i = 0; i < 2; i++) {
+		ps_buf_release(&r->buf[i].raw);
+		free(r->buf[i].stacks);
+	}
 	ps_buf_release(&r->comp);
 	if (r->fd >= 0)
 		close(r->fd);
-	free(r->stacks);
 	free(r->meta);
 	free(r->owned);
 	free(r);
@@ -751,12 +781,23 @@ int ps_trace_rewind(ps_trace_reader *r)
 {
 	if (r->pd)
 		return ps_perfdata_rewind(r->pd);
+	prefetch_stop(r);
+	r->pf.ready = r->pf.got = 0;
 	r->pos = r->first_chunk;
 	r->rleft = 0;
-	r->nstacks = 0;
+	r->cur->nstacks = 0;
 	r->wasted = 0;
 	memset(&r->st, 0, sizeof(r->st));
+	memset(&r->lst, 0, sizeof(r->lst));
 	return 0;
+}
+
+void ps_trace_set_prefetch(ps_trace_reader *r, int on)
+{
+	if (r->pd)
+		return;
+	ps_trace_rewind(r);
+	r->prefetch = !!on;
 }
 
 /* Bounds-checked cursor over one record's payload. */
@@ -796,28 +837,40 @@ static const char *cstr(struct cur *c)
 	return s;
 }
 
+#define SAMPLE_SIZE 32 /* time, pid, tid, cpu, stack, period */
+
+/* Samples are nearly every record: decoded without the cursor's per-field checks (the
+ * size is checked once) and without clearing the rest of the event. */
+static int decode_sample(ps_trace_reader *r, const struct cur *c, ps_event *ev)
+{
+	if (c->end - c->p < SAMPLE_SIZE)
+		return PS_ECORRUPT;
+	uint32_t id = get32(c->p + 20);
+	const struct chunkbuf *cb = r->cur;
+	if (id >= cb->nstacks)
+		return PS_ECORRUPT;
+	const unsigned char *st = (const unsigned char *)cb->raw.data + cb->stacks[id];
+	ev->type = PS_REC_SAMPLE;
+	ev->sample = (ps_sample){.time = get64(c->p),
+				 .pid = get32(c->p + 8),
+				 .tid = get32(c->p + 12),
+				 .cpu = get32(c->p + 16),
+				 .stack = id,
+				 .period = get64(c->p + 24),
+				 .nr = get32(st),
+				 /* records are 8-byte aligned */
+				 .ips = (const uint64_t *)(st + 8),
+				 .chunk = cb->seq};
+	return 1;
+}
+
 static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev)
 {
+	if (type == PS_REC_SAMPLE)
+		return decode_sample(r, c, ev);
 	memset(ev, 0, sizeof(*ev));
 	ev->type = (enum ps_rec_type)type;
 	switch (type) {
-	case PS_REC_SAMPLE: {
-		ps_sample *s = &ev->sample;
-		s->time = c64(c);
-		s->pid = c32(c);
-		s->tid = c32(c);
-		s->cpu = c32(c);
-		uint32_t id = c32(c);
-		s->period = c64(c);
-		if (c->bad || id >= r->nstacks)
-			return PS_ECORRUPT;
-		const unsigned char *st = (const unsigned char *)r->raw.data + r->stacks[id];
-		s->nr = get32(st);
-		s->ips = (const uint64_t *)(st + 8); /* records are 8-byte aligned */
-		s->chunk = r->chunk_seq;
-		s->stack = id;
-		return 1;
-	}
 	case PS_REC_MMAP: {
 		ps_mmap *m = &ev->mmap;
 		m->time = c64(c);
@@ -936,14 +989,14 @@ int ps_trace_has_stack_copies(const ps_trace_reader *r)
 
 /* The record at raw[*pos]: its type and a cursor over its payload; advances *pos past
  * the padding. PS_ECORRUPT when the header or payload does not fit the chunk. */
-static int record_at(const ps_trace_reader *r, size_t *pos, uint32_t *type, struct cur *c)
+static int record_at(const struct chunkbuf *cb, size_t *pos, uint32_t *type, struct cur *c)
 {
-	if (r->raw.len - *pos < REC_HDR_SIZE)
+	if (cb->raw.len - *pos < REC_HDR_SIZE)
 		return PS_ECORRUPT;
-	const unsigned char *h = (const unsigned char *)r->raw.data + *pos;
+	const unsigned char *h = (const unsigned char *)cb->raw.data + *pos;
 	uint32_t size = get32(h + 4);
 	size_t padded = ((size_t)size + 7) & ~(size_t)7;
-	if (padded > r->raw.len - *pos - REC_HDR_SIZE)
+	if (padded > cb->raw.len - *pos - REC_HDR_SIZE)
 		return PS_ECORRUPT;
 	*type = get32(h);
 	*c = (struct cur){h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
@@ -955,15 +1008,20 @@ static int record_at(const ps_trace_reader *r, size_t *pos, uint32_t *type, stru
  * either read whole or skipped whole: exactly nrec records fill it to its end, none of
  * type 0 (zeros are never written: a frame of compressed zeros is an attack or damage),
  * known records decode, samples name a stack defined before them. Indexes the stacks. */
-static int check_chunk(ps_trace_reader *r, uint32_t nrec)
+static int check_chunk(ps_trace_reader *r, struct chunkbuf *cb, uint32_t nrec)
 {
 	size_t pos = 0;
-	r->nstacks = 0;
+	cb->nstacks = 0;
 	for (uint32_t i = 0; i < nrec; i++) {
 		uint32_t type;
 		struct cur c;
-		if (record_at(r, &pos, &type, &c) || type == 0)
+		if (record_at(cb, &pos, &type, &c) || type == 0)
 			return PS_ECORRUPT;
+		if (type == PS_REC_SAMPLE) {
+			if (c.end - c.p < SAMPLE_SIZE || get32(c.p + 20) >= cb->nstacks)
+				return PS_ECORRUPT;
+			continue;
+		}
 		if (type != PS_REC_STACK) {
 			ps_event ev;
 			if (decode(r, type, &c, &ev) < 0)
@@ -973,17 +1031,11 @@ static int check_chunk(ps_trace_reader *r, uint32_t nrec)
 		uint32_t nr = c32(&c);
 		if (nr > MAX_STACK || (size_t)(c.end - c.p) != 4 + (size_t)nr * 8)
 			return PS_ECORRUPT;
-		if (r->nstacks == r->stack_cap) {
-			size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
-			size_t *s = realloc(r->stacks, cap * sizeof(*s));
-			if (!s)
-				return -ENOMEM;
-			r->stacks = s;
-			r->stack_cap = cap;
-		}
-		r->stacks[r->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)r->raw.data);
+		if (PS_GROW(cb->stacks, cb->stack_cap, cb->nstacks + 1))
+			return -ENOMEM;
+		cb->stacks[cb->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)cb->raw.data);
 	}
-	return pos == r->raw.len ? 0 : PS_ECORRUPT;
+	return pos == cb->raw.len ? 0 : PS_ECORRUPT;
 }
 
 /* Points *p at the bytes at off (len of them, fewer at the end of the file): in memory,
@@ -1013,7 +1065,7 @@ static int bytes_at(ps_trace_reader *r, uint64_t off, size_t len, const unsigned
 
 /* Tries the chunk at r->pos: 1 loaded (and checked), PS_ETRUNC when it runs past the end
  * of the file, PS_ECORRUPT when it is damaged, or another negative code (I/O, memory). */
-static int try_chunk(ps_trace_reader *r)
+static int try_chunk(ps_trace_reader *r, struct chunkbuf *cb)
 {
 	size_t left = r->size - r->pos, got;
 	const unsigned char *p;
@@ -1044,21 +1096,20 @@ static int try_chunk(ps_trace_reader *r)
 	/* The frame must say the chunk's raw size itself: zstd then writes no more. */
 	if (ZSTD_getFrameContentSize(p, csize) != rsize || ZSTD_findFrameCompressedSize(p, csize) != csize)
 		return PS_ECORRUPT;
-	if (ps_buf_reserve(&r->raw, rsize + 1))
+	if (ps_buf_reserve(&cb->raw, rsize + 1))
 		return -ENOMEM;
-	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, p, csize);
+	size_t n = ZSTD_decompressDCtx(r->dctx, cb->raw.data, rsize, p, csize);
 	if (ZSTD_isError(n) || n != rsize)
 		return PS_ECORRUPT;
-	r->raw.len = n;
-	err = check_chunk(r, nrec);
+	cb->raw.len = n;
+	err = check_chunk(r, cb, nrec);
 	if (err)
 		return err;
 	r->wasted -= csize;
-	r->rpos = 0;
-	r->rleft = nrec;
+	cb->nrec = nrec;
+	cb->seq = ++r->chunk_seq;
 	r->pos += CHUNK_HDR_SIZE + csize;
-	r->st.chunks++;
-	r->chunk_seq++;
+	r->lst.chunks++;
 	return 1;
 }
 
@@ -1083,26 +1134,136 @@ static uint64_t next_magic(ps_trace_reader *r)
 /* Loads the next good chunk: 1 loaded, 0 at the end, or < 0 for I/O or memory errors.
  * A damaged chunk is skipped up to the next chunk magic and counted; a chunk cut by the
  * end of the file (with no chunk after it) is the truncated tail, counted as dropped. */
-static int load_chunk(ps_trace_reader *r)
+static int load_chunk(ps_trace_reader *r, struct chunkbuf *cb)
 {
 	while (r->pos < r->size) {
-		int got = try_chunk(r);
+		int got = try_chunk(r, cb);
 		if (got != PS_ECORRUPT && got != PS_ETRUNC)
 			return got;
 		/* Resynchronising tries candidates inside damaged bytes; give up on the rest
 		 * once failed chunks have cost more than reading the file a few times. */
 		uint64_t next = r->wasted > 4 * (uint64_t)r->size + MAX_CHUNK_RAW ? r->size : next_magic(r);
 		if (got == PS_ETRUNC && next == r->size) {
-			r->st.dropped_bytes = r->size - r->pos;
+			r->lst.dropped_bytes = r->size - r->pos;
 		} else {
-			if (!r->st.corrupt_chunks)
-				r->st.corrupt_offset = r->pos;
-			r->st.corrupt_chunks++;
-			r->st.corrupt_bytes += next - r->pos;
+			if (!r->lst.corrupt_chunks)
+				r->lst.corrupt_offset = r->pos;
+			r->lst.corrupt_chunks++;
+			r->lst.corrupt_bytes += next - r->pos;
 		}
 		r->pos = next;
 	}
 	return 0;
+}
+
+/* ---- the prefetch thread ---- */
+
+static void *prefetch_main(void *arg)
+{
+	ps_trace_reader *r = arg;
+	pthread_mutex_lock(&r->pf.mu);
+	for (;;) {
+		while (!r->pf.want && !r->pf.stop)
+			pthread_cond_wait(&r->pf.cv, &r->pf.mu);
+		if (r->pf.stop)
+			break;
+		r->pf.want = 0;
+		pthread_mutex_unlock(&r->pf.mu);
+		int got = load_chunk(r, r->pf.fill);
+		pthread_mutex_lock(&r->pf.mu);
+		r->pf.got = got;
+		r->pf.st = r->lst;
+		r->pf.ready = 1;
+		pthread_cond_broadcast(&r->pf.cv);
+		if (got <= 0)
+			break; /* the end, or an error: nothing more to load */
+	}
+	pthread_mutex_unlock(&r->pf.mu);
+	return NULL;
+}
+
+/* Joins the thread (it finishes the chunk it is loading); the chunk it loaded but did not
+ * hand over is dropped, so the loader's position is not the reader's: callers rewind or
+ * close after this. */
+static void prefetch_stop(ps_trace_reader *r)
+{
+	if (!r->pf.running)
+		return;
+	pthread_mutex_lock(&r->pf.mu);
+	r->pf.stop = 1;
+	pthread_cond_broadcast(&r->pf.cv);
+	pthread_mutex_unlock(&r->pf.mu);
+	pthread_join(r->pf.th, NULL);
+	pthread_cond_destroy(&r->pf.cv);
+	pthread_mutex_destroy(&r->pf.mu);
+	r->pf.running = 0;
+}
+
+static int prefetch_start(ps_trace_reader *r)
+{
+	r->pf.ready = r->pf.stop = 0;
+	r->pf.want = 1;
+	r->pf.fill = r->cur == &r->buf[0] ? &r->buf[1] : &r->buf[0];
+	if (pthread_mutex_init(&r->pf.mu, NULL))
+		return -ENOMEM;
+	if (pthread_cond_init(&r->pf.cv, NULL)) {
+		pthread_mutex_destroy(&r->pf.mu);
+		return -ENOMEM;
+	}
+	int err = pthread_create(&r->pf.th, NULL, prefetch_main, r);
+	if (err) {
+		pthread_cond_destroy(&r->pf.cv);
+		pthread_mutex_destroy(&r->pf.mu);
+		return -err;
+	}
+	r->pf.running = 1;
+	return 0;
+}
+
+/* The next chunk into r->cur: 1, 0 at the end, or < 0. */
+static int next_chunk(ps_trace_reader *r)
+{
+	int complete = r->st.complete, got;
+	if (!r->prefetch) {
+		got = load_chunk(r, r->cur);
+		r->st = r->lst;
+	} else {
+		if (!r->pf.running) {
+			/* Without a thread (or when one cannot start), read in this one. */
+			if (r->pf.got <= 0 && r->pf.ready)
+				return r->pf.got;
+			int err = prefetch_start(r);
+			if (err) {
+				r->prefetch = 0;
+				return next_chunk(r);
+			}
+		}
+		pthread_mutex_lock(&r->pf.mu);
+		while (!r->pf.ready)
+			pthread_cond_wait(&r->pf.cv, &r->pf.mu);
+		r->pf.ready = 0;
+		got = r->pf.got;
+		r->st = r->pf.st;
+		if (got > 0) {
+			struct chunkbuf *done = r->cur;
+			r->cur = r->pf.fill;
+			r->pf.fill = done; /* the caller's last event pointed there: now free */
+			r->pf.want = 1;
+			pthread_cond_broadcast(&r->pf.cv);
+		}
+		pthread_mutex_unlock(&r->pf.mu);
+		if (got <= 0) {
+			prefetch_stop(r);
+			r->pf.ready = 1; /* keeps the result for the calls after the end */
+			r->pf.got = got;
+		}
+	}
+	r->st.complete = complete;
+	if (got > 0) {
+		r->rpos = 0;
+		r->rleft = r->cur->nrec;
+	}
+	return got;
 }
 
 int ps_trace_next(ps_trace_reader *r, ps_event *ev)
@@ -1111,7 +1272,7 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		return ps_perfdata_next(r->pd, ev);
 	for (;;) {
 		if (r->rleft == 0) {
-			int got = load_chunk(r);
+			int got = next_chunk(r);
 			if (got <= 0)
 				return got;
 			continue;
@@ -1119,7 +1280,7 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		/* check_chunk has seen every record of the chunk: these cannot fail. */
 		uint32_t type;
 		struct cur c;
-		if (record_at(r, &r->rpos, &type, &c))
+		if (record_at(r->cur, &r->rpos, &type, &c))
 			return PS_ECORRUPT;
 		r->rleft--;
 		if (type == PS_REC_STACK)

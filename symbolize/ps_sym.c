@@ -694,6 +694,7 @@ struct build {
 	/* The chunk's stack numbers seen last: stack -> chain, while chunk is current. */
 	uint32_t *stack_chain;
 	uint64_t *stack_chunk;
+	uint32_t *stack_agg; /* the agg its last sample went to, UINT32_MAX none */
 	size_t stackcap;
 	/* Every sample: when, which chain (and its period, when samples are kept). */
 	uint64_t *stime, *speriod;
@@ -747,17 +748,20 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 	}
 	if (sm->stack != UINT32_MAX) {
 		if (sm->stack >= b->stackcap) {
-			size_t cap = b->stackcap, c2 = b->stackcap;
+			size_t cap = b->stackcap, c2 = b->stackcap, c3 = b->stackcap;
 			if (PS_GROW(b->stack_chain, cap, (size_t)sm->stack + 1) ||
-			    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1))
+			    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1) ||
+			    PS_GROW(b->stack_agg, c3, (size_t)sm->stack + 1))
 				return -ENOMEM;
 			size_t n = cap < c2 ? cap : c2;
+			n = n < c3 ? n : c3;
 			memset(b->stack_chunk + b->stackcap, 0xff,
 			       (n - b->stackcap) * sizeof(*b->stack_chunk));
 			b->stackcap = n;
 		}
 		b->stack_chain[sm->stack] = id;
 		b->stack_chunk[sm->stack] = sm->chunk;
+		b->stack_agg[sm->stack] = UINT32_MAX;
 	}
 	*out = id;
 	return 0;
@@ -778,6 +782,17 @@ static int agg_eq(const void *ctx, uint32_t id)
 /* The (chain, pid, tid) of a sample, made when absent. */
 static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 {
+	/* A chunk's samples of one stack mostly come from one thread: the agg of the
+	 * stack's last sample is checked before hashing. */
+	int cached = sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk;
+	if (cached) {
+		uint32_t last = b->stack_agg[sm->stack];
+		if (last != UINT32_MAX && b->aggs[last].pid == sm->pid &&
+		    b->aggs[last].tid == sm->tid) {
+			*out = last;
+			return 0;
+		}
+	}
 	uint32_t chain;
 	int err = chain_of(b, sm, &chain);
 	if (err)
@@ -797,6 +812,8 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
 	}
+	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk)
+		b->stack_agg[sm->stack] = id;
 	*out = id;
 	return 0;
 }
@@ -1262,6 +1279,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	ps_index_release(&b.chain_index);
 	free(b.stack_chain);
 	free(b.stack_chunk);
+	free(b.stack_agg);
 	free(b.stime);
 	free(b.scpu);
 	free(b.speriod);
