@@ -18,6 +18,7 @@
 #include "formats/ps_pprof.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_unwind.h"
+#include "symbolize/ps_elf.h"
 #include "render/ps_callgraph.h"
 
 void source_init(struct source *s)
@@ -241,8 +242,12 @@ static void uw_reset(void *ctx)
 	struct offline_unwind *o = ctx;
 	ps_unwind_free(o->u);
 	o->u = NULL;
-	if (ps_unwind_new(&o->u) == 0)
+	if (ps_unwind_new(&o->u) == 0) {
 		ps_unwind_set_offline(o->u);
+		/* the symbolizer's lookup: the file if its build-id matches, perf's build-id
+		 * cache, debuginfod */
+		ps_unwind_set_locate(o->u, ps_elf_locate);
+	}
 }
 
 static void uw_event(void *ctx, const ps_event *ev)
@@ -251,8 +256,8 @@ static void uw_event(void *ctx, const ps_event *ev)
 	if (!u)
 		return;
 	if (ev->type == PS_REC_MMAP)
-		ps_unwind_mmap(u, ev->mmap.pid, ev->mmap.start, ev->mmap.len, ev->mmap.pgoff,
-			       ev->mmap.filename);
+		ps_unwind_mmap_id(u, ev->mmap.pid, ev->mmap.start, ev->mmap.len, ev->mmap.pgoff,
+				  ev->mmap.filename, ev->mmap.build_id, ev->mmap.build_id_size);
 	else if (ev->type == PS_REC_FORK && ev->task.pid != ev->task.ppid)
 		ps_unwind_fork(u, ev->task.ppid, ev->task.pid);
 	else if (ev->type == PS_REC_EXIT && ev->task.pid == ev->task.tid)

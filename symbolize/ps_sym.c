@@ -165,27 +165,12 @@ static ps_elf *load_vdso(struct sess *s)
  * Used when the file at the recorded path is gone or is another build. */
 static ps_elf *open_buildid_cache(struct dso *d, const ps_aspace_obj *ob, ps_elf_opts *eo)
 {
-	if (!ob->build_id_size)
-		return NULL;
-	char base[4096];
-	const char *dir = getenv("PERF_BUILDID_DIR");
-	if (!dir || !*dir) {
-		const char *home = getenv("HOME");
-		if (!home || !*home)
-			return NULL;
-		snprintf(base, sizeof(base), "%s/.debug", home);
-		dir = base;
-	}
-	char hex[2 * sizeof(ob->build_id) + 1];
-	for (size_t i = 0; i < ob->build_id_size && i < sizeof(ob->build_id); i++)
-		snprintf(hex + 2 * i, 3, "%02x", ob->build_id[i]);
 	char path[4096 + 128];
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s/elf", dir, hex, hex + 2);
-	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
-		return d->elf;
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s", dir, hex, hex + 2);
-	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
-		return d->elf;
+	for (int layout = 0; layout < 2; layout++)
+		if (ps_elf_buildid_cache_path(ob->build_id, ob->build_id_size, layout, path,
+					      sizeof(path)) == 0 &&
+		    ps_elf_open_opts(&d->elf, path, eo) == 0)
+			return d->elf;
 	return NULL;
 }
 
