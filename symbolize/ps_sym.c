@@ -251,7 +251,10 @@ static ps_elf *load_dso_file(struct sess *s, uint32_t pid, const ps_aspace_map *
 		 deleted ? (int)(deleted - ob->path) : (int)strlen(ob->path), ob->path);
 	eo.name = name;
 	char path[4096 + 64], root[64];
-	if (pid && pid != PS_SYM_KERNEL_PID) {
+	/* A perf.data file's pids are another machine's or a past run's: never this
+	 * machine's /proc. */
+	int live = !(s->r && ps_trace_is_perfdata(s->r));
+	if (pid && pid != PS_SYM_KERNEL_PID && live) {
 		snprintf(root, sizeof(root), "/proc/%u/root", pid);
 		eo.root = root;
 		/* While the process lives, map_files is the very file it mapped, even when
@@ -385,7 +388,8 @@ static ps_jit *get_jit(struct sess *s, uint32_t pid)
 		char proc[32];
 		struct stat st;
 		snprintf(proc, sizeof(proc), "/proc/%u", pid);
-		long owner = stat(proc, &st) == 0 ? (long)st.st_uid : -1;
+		int live = !(s->r && ps_trace_is_perfdata(s->r)); /* as in load_dso_file */
+		long owner = live && stat(proc, &st) == 0 ? (long)st.st_uid : -1;
 		ps_jit *j = NULL;
 		if (ps_jit_load(&j, path, s->o->demangle, owner) == -EPERM)
 			s->rep.jit_refused++;

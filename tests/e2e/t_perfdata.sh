@@ -111,6 +111,14 @@ HOME=$PWD/home $PS fold -i bc/p.data > cache.folded 2>cache.err || fail "fold wi
 grep -q 'main;work;heavy;spin' cache.folded ||
 	{ cat cache.err; head -3 cache.folded; fail "perf's build-id cache (~/.debug) not used"; }
 
+# A perf.data file's pids are another machine's or a past run's: reading it never looks
+# at this machine's /proc/PID (map_files, root, a JIT map's owner).
+pid=$($PS script -i fp.data -F pid 2>/dev/null | awk 'NF { print $1; exit }')
+[ -n "$pid" ] || fail "no pid in perfsample script -F pid"
+strace -f -e trace=%file -o fold.strace $PS fold -i fp.data > /dev/null 2>&1 || fail "strace fold"
+grep -q "examples/split" fold.strace || fail "strace saw no file the fold opens"
+! grep "\"/proc/$pid/" fold.strace || fail "read /proc/$pid of a perf.data pid"
+
 # DWARF mode reads binaries by build-id too: the offline unwinder takes the file when its
 # build-id is the recorded one, else perf's cache, never a rebuilt file at that path.
 mkdir -p dc && cp "$TOP/examples/deep_nofp" dc/app
