@@ -83,6 +83,7 @@ struct item {
 	uint64_t time, seq;
 	size_t off;
 	uint32_t size;
+	uint32_t attr; /* the attr that wrote it (attr_of once, when queued) */
 };
 
 struct ps_perfdata {
@@ -158,18 +159,8 @@ static int src_read(ps_perfdata *p, uint64_t off, void *dst, size_t len)
 		memcpy(dst, p->mem + off, len);
 		return 0;
 	}
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(p->fd, (char *)dst + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return PS_ETRUNC;
-		got += (size_t)n;
-	}
-	return 0;
+	ssize_t n = ps_pread_full(p->fd, dst, len, off);
+	return n < 0 ? (int)n : (size_t)n < len ? PS_ETRUNC : 0;
 }
 
 /* Reads a whole section into a fresh buffer (NUL-terminated for string parsing). */
@@ -791,7 +782,8 @@ static int flush(ps_perfdata *p, uint64_t limit, int all)
 	return 0;
 }
 
-static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint64_t time)
+static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint64_t time,
+		   uint32_t attr)
 {
 	if (PS_GROW(p->q, p->qcap, p->nq + 1))
 		return -ENOMEM;
@@ -799,7 +791,7 @@ static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint
 	static const unsigned char zero[8];
 	if (ps_buf_add(&p->qbytes, rec, size) || ps_buf_add(&p->qbytes, zero, (8 - size % 8) % 8))
 		return -ENOMEM;
-	p->q[p->nq++] = (struct item){time, p->seq++, off, size};
+	p->q[p->nq++] = (struct item){time, p->seq++, off, size, attr};
 	if (time > p->max_time)
 		p->max_time = time;
 	return 0;
@@ -808,18 +800,15 @@ static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint
 /* ---- records ---- */
 
 /* A kernel record's time: its own, or (without one) the latest seen, so it keeps its
- * place among its neighbours. */
-static uint64_t record_time(ps_perfdata *p, const unsigned char *rec, uint32_t size)
+ * place among its neighbours. Read where the layout puts it: the record is decoded once,
+ * when it is delivered. */
+static uint64_t record_time(ps_perfdata *p, size_t which, const unsigned char *rec,
+			    uint32_t size)
 {
-	size_t which;
-	ps_kevent k;
-	if (!attr_of(p, rec, size, &which))
-		which = 0;
-	if (ps_kevent_decode(&p->attrs[which].k, rec, size, &k) == 1 && k.id.time)
-		return k.id.time;
-	if (!(p->attrs[which].k.sample_type & PERF_SAMPLE_TIME))
-		return p->max_time;
-	return k.id.time;
+	uint64_t t = 0;
+	if (ps_kevent_time(&p->attrs[which].k, rec, size, &t))
+		return t;
+	return p->attrs[which].k.sample_type & PERF_SAMPLE_TIME ? 0 : p->max_time;
 }
 
 static int process(ps_perfdata *p, const unsigned char *rec, uint32_t size, int nested);
@@ -930,7 +919,10 @@ static int process(ps_perfdata *p, const unsigned char *rec, uint32_t size, int 
 	if (type < REC_HEADER_ATTR) {
 		if (p->nattrs == 0)
 			return PS_ECORRUPT; /* a kernel record before any event was described */
-		return enqueue(p, rec, size, record_time(p, rec, size));
+		size_t which;
+		if (!attr_of(p, rec, size, &which))
+			which = 0;
+		return enqueue(p, rec, size, record_time(p, which, rec, size), (uint32_t)which);
 	}
 	switch (type) {
 	case REC_FINISHED_ROUND: {
@@ -1042,11 +1034,9 @@ static int read_one(ps_perfdata *p)
 
 /* ---- delivering records ---- */
 
-static int to_event(ps_perfdata *p, const unsigned char *rec, uint32_t size, ps_event *ev)
+static int to_event(ps_perfdata *p, const unsigned char *rec, uint32_t size, size_t which,
+		    ps_event *ev)
 {
-	size_t which;
-	if (!attr_of(p, rec, size, &which))
-		which = 0;
 	ps_kevent k;
 	int got = ps_kevent_decode(&p->attrs[which].k, rec, size, &k);
 	if (got < 0)
@@ -1181,7 +1171,8 @@ int ps_perfdata_next(ps_perfdata *p, ps_event *ev)
 	for (;;) {
 		while (p->opos < p->nout) {
 			const struct item *it = &p->out[p->opos++];
-			int got = to_event(p, (unsigned char *)p->obytes.data + it->off, it->size, ev);
+			int got = to_event(p, (unsigned char *)p->obytes.data + it->off, it->size,
+					   it->attr, ev);
 			if (got > 0 && p->unwind.event && ev->type != PS_REC_SAMPLE)
 				p->unwind.event(p->unwind.ctx, ev);
 			if (got)

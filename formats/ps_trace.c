@@ -669,22 +669,6 @@ int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size)
 	return 0;
 }
 
-/* Reads len bytes at off; fewer only at the end of the file. Returns the count or < 0. */
-static ssize_t read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 int ps_trace_open(ps_trace_reader **out, const char *path)
 {
@@ -701,7 +685,7 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 		return err;
 	}
 	unsigned char fixed[FILE_HDR_SIZE];
-	ssize_t n = read_at(fd, fixed, sizeof(fixed), 0);
+	ssize_t n = ps_pread_full(fd, fixed, sizeof(fixed), 0);
 	if (n >= 8 && ps_perfdata_is(fixed, (size_t)n))
 		return open_perfdata(out, fd, (uint64_t)st.st_size, NULL);
 	uint32_t mlen = n == (ssize_t)sizeof(fixed) ? get32(fixed + 24) : 0;
@@ -709,7 +693,7 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 	if (n == (ssize_t)sizeof(fixed) && !memcmp(fixed, file_magic, 8) && mlen <= MAX_META)
 		hsize = FILE_HDR_SIZE + mlen; /* parse_header checks the rest */
 	unsigned char *hdr = malloc(hsize + 1);
-	n = hdr ? read_at(fd, hdr, hsize, 0) : -ENOMEM;
+	n = hdr ? ps_pread_full(fd, hdr, hsize, 0) : -ENOMEM;
 	if (n < 0) {
 		free(hdr);
 		close(fd);
@@ -1055,7 +1039,7 @@ static int bytes_at(ps_trace_reader *r, uint64_t off, size_t len, const unsigned
 	}
 	if (ps_buf_reserve(&r->comp, len + 1))
 		return -ENOMEM;
-	ssize_t n = read_at(r->fd, r->comp.data, len, off);
+	ssize_t n = ps_pread_full(r->fd, r->comp.data, len, off);
 	if (n < 0)
 		return (int)n;
 	*p = (const unsigned char *)r->comp.data;

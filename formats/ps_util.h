@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* An arena hands out memory that lives until ps_arena_free. */
 typedef struct ps_arena ps_arena;
@@ -104,5 +105,9 @@ void ps_lines_init(ps_lines *l, FILE *in, size_t max);
  * 1, 0 at the end of input, -EIO, -ENOMEM, or PS_ELIMIT for a line over max bytes. */
 int ps_lines_next(ps_lines *l, const char **line, size_t *len);
 void ps_lines_release(ps_lines *l);
+
+/* Reads len bytes of fd at offset off (pread, again after EINTR and short reads): the
+ * count read, fewer than len only at the end of the file, or -errno. */
+ssize_t ps_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 #endif
