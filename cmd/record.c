@@ -597,13 +597,13 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 	if (rot->active && !quiet)
-		warn("wrote %d files %s.*", rot->nfiles + 1, out);
+		note("wrote %d files %s.*", rot->nfiles + 1, out);
 	if (ctl_fd >= 0)
 		close(ctl_fd);
 	if (o->argv && status >= 0) {
 		if (WIFSIGNALED(status)) {
 			int sig = WTERMSIG(status);
-			warn("'%s' was killed by signal %d (%s)", o->argv[0], sig, strsignal(sig));
+			note("'%s' was killed by signal %d (%s)", o->argv[0], sig, strsignal(sig));
 			return 128 + sig;
 		}
 		if (WIFEXITED(status))

@@ -309,10 +309,10 @@ void trace_read_done(ps_trace_reader *r, const char *path, int err)
 	read_check(r, path, err);
 	ps_trace_status st = ps_trace_get_status(r);
 	if (st.corrupt_chunks == 1)
-		warn("warning: skipped 1 corrupt chunk (%llu bytes) at offset %llu of '%s'",
+		warn("skipped 1 corrupt chunk (%llu bytes) at offset %llu of '%s'",
 		     (unsigned long long)st.corrupt_bytes, (unsigned long long)st.corrupt_offset, path);
 	else if (st.corrupt_chunks)
-		warn("warning: skipped %llu corrupt chunks (%llu bytes), the first at offset %llu of '%s'",
+		warn("skipped %llu corrupt chunks (%llu bytes), the first at offset %llu of '%s'",
 		     (unsigned long long)st.corrupt_chunks, (unsigned long long)st.corrupt_bytes,
 		     (unsigned long long)st.corrupt_offset, path);
 	if (st.dropped_bytes)
@@ -554,19 +554,19 @@ void jit_refused_note(const ps_sym_report *rep)
 	if (rep->changed) {
 		char *p = escaped(rep->changed_path);
 		if (rep->changed == 1)
-			warn("warning: '%s' changed since it was recorded: its frames are left unnamed", p);
+			warn("'%s' changed since it was recorded: its frames are left unnamed", p);
 		else
-			warn("warning: '%s' and %llu more files changed since they were recorded: their "
+			warn("'%s' and %llu more files changed since they were recorded: their "
 			     "frames are left unnamed", p, (unsigned long long)rep->changed - 1);
 		free(p);
 	}
 	if (rep->unverified) {
 		char *p = escaped(rep->unverified_path);
 		if (rep->unverified == 1)
-			warn("warning: names from '%s' could not be verified: the trace has no build-id "
+			warn("names from '%s' could not be verified: the trace has no build-id "
 			     "or file identity for it", p);
 		else
-			warn("warning: names from '%s' and %llu more files could not be verified: the "
+			warn("names from '%s' and %llu more files could not be verified: the "
 			     "trace has no build-id or file identity for them", p,
 			     (unsigned long long)rep->unverified - 1);
 		free(p);
