@@ -122,6 +122,7 @@ struct ps_perfdata {
 	uint64_t seq, max_time, next_flush;
 	int eof;
 	int headers_read; /* pipe mode: attrs, names and features were taken in at open */
+	int scanning;     /* pipe mode, at open: perf's own records only, the rest skipped */
 
 	ps_trace_unwind unwind; /* unwind.unwind NULL: none */
 	uint64_t regs[64];
@@ -577,11 +578,14 @@ static int init(ps_perfdata *p)
 	if (err)
 		return err;
 	if (p->pipe) {
-		/* Attrs, names and features are records at the start of the stream: read up to
-		 * the first kernel record for them, then start over. */
+		/* Attrs, names and features are records in the stream (build-ids at its end):
+		 * one pass over perf's own records for them, skipping kernel records and
+		 * compressed ones unread and undecoded, then start over. */
 		ps_event ev;
+		p->scanning = 1;
 		while ((err = ps_perfdata_next(p, &ev)) > 0)
 			;
+		p->scanning = 0;
 		if (err < 0)
 			return err;
 		if (p->nattrs == 0)
@@ -864,7 +868,8 @@ static int decompress(ps_perfdata *p, const unsigned char *z, size_t zlen)
  * a payload past one sub-record holds further COMPRESSED2 headers of 16 bytes each
  * between the zstd pieces; the first piece is a full 65519 bytes. */
 #define COMP2_MAX_PIECE (65535 - 16)
-static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t *next)
+static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t *next,
+		       int skip)
 {
 	unsigned char dsz[8];
 	int err = src_read(p, start + 8, dsz, 8);
@@ -877,6 +882,10 @@ static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t 
 		return PS_ECORRUPT;
 	if (data_size > MAX_DECOMP)
 		return PS_ELIMIT;
+	if (skip) {
+		*next = start + (overflow ? 16 + data_size : hsize);
+		return *next > p->data_end ? PS_ETRUNC : 0;
+	}
 	ps_buf z = {0};
 	if (ps_buf_reserve(&z, (size_t)data_size + 1))
 		return -ENOMEM;
@@ -913,6 +922,8 @@ static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t 
 static int process(ps_perfdata *p, const unsigned char *rec, uint32_t size, int nested)
 {
 	uint32_t type = get32(rec);
+	if (p->scanning && (type < REC_HEADER_ATTR || type == REC_COMPRESSED))
+		return 0; /* pipe mode, first reading: only perf's own records */
 	if (p->headers_read && (type == REC_HEADER_ATTR || type == REC_EVENT_UPDATE ||
 				type == REC_HEADER_BUILD_ID || type == REC_HEADER_FEATURE))
 		return 0; /* pipe mode, second reading: already taken in */
@@ -991,7 +1002,7 @@ static int read_one(ps_perfdata *p)
 	memcpy(&size, h + 6, 2);
 	if (type == REC_COMPRESSED2) {
 		uint64_t next;
-		int err = compressed2(p, p->pos, size, &next);
+		int err = compressed2(p, p->pos, size, &next, p->scanning);
 		if (err == PS_ETRUNC) {
 			p->st.dropped_bytes = p->data_end - p->pos;
 			p->pos = p->data_end;
