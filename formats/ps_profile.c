@@ -1079,57 +1079,17 @@ int ps_folded_parse_line(const char *line, size_t len, size_t *stack_len, uint64
 	return 0;
 }
 
-/* Lines of at most max bytes: getline would grow without bound on a stream without
- * newlines (--folded /dev/zero). */
-struct lines {
-	FILE *in;
-	char *buf;
-	size_t start, end, cap;
-	int eof;
-};
-
-/* The next line in *line (without its newline; not NUL-terminated): 1, 0 at the end, -EIO,
- * -ENOMEM, or PS_ELIMIT for a line over max bytes. */
-static int next_line(struct lines *l, size_t max, const char **line, size_t *len)
-{
-	for (;;) {
-		char *nl = l->end > l->start ? memchr(l->buf + l->start, '\n', l->end - l->start)
-					     : NULL;
-		if (nl || (l->eof && l->end > l->start)) {
-			size_t n = (size_t)((nl ? nl : l->buf + l->end) - (l->buf + l->start));
-			if (n > max)
-				return PS_ELIMIT;
-			*line = l->buf + l->start;
-			*len = n;
-			l->start += n + (nl != NULL);
-			return 1;
-		}
-		if (l->eof)
-			return ferror(l->in) ? -EIO : 0;
-		if (l->end - l->start > max)
-			return PS_ELIMIT;
-		if (l->start) { /* keep the partial line at the front */
-			memmove(l->buf, l->buf + l->start, l->end - l->start);
-			l->end -= l->start;
-			l->start = 0;
-		}
-		if (l->cap - l->end < 65536 && PS_GROW(l->buf, l->cap, l->end + 65536))
-			return -ENOMEM;
-		size_t got = fread(l->buf + l->end, 1, l->cap - l->end, l->in);
-		l->end += got;
-		if (got == 0)
-			l->eof = 1;
-	}
-}
-
 int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_warn_fn warn,
 			   void *ctx)
 {
-	struct lines lr = {in, NULL, 0, 0, 0, 0};
+	/* Lines of at most PS_FOLDED_MAX_LINE: getline would grow without bound on a stream
+	 * without newlines (--folded /dev/zero). */
+	ps_lines lr;
+	ps_lines_init(&lr, in, PS_FOLDED_MAX_LINE);
 	const char *line;
 	size_t lineno = 0, good = 0, bad = 0, len;
 	int got, err = 0;
-	while ((got = next_line(&lr, PS_FOLDED_MAX_LINE, &line, &len)) > 0) {
+	while ((got = ps_lines_next(&lr, &line, &len)) > 0) {
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
@@ -1187,6 +1147,6 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
 	else
 		err = ensure_folded_types(p, 0);
 out:
-	free(lr.buf);
+	ps_lines_release(&lr);
 	return err;
 }
