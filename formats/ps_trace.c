@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -711,7 +712,10 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 	r->owned = hdr;
 	r->fd = fd;
 	r->size = (size_t)st.st_size;
-	r->prefetch = r->size >= PREFETCH_MIN;
+	/* A second thread only pays with a second CPU to run on (taskset, cgroups). */
+	cpu_set_t cpus;
+	r->prefetch = r->size >= PREFETCH_MIN && sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+		      CPU_COUNT(&cpus) > 1;
 	*out = r;
 	return 0;
 }
