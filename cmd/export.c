@@ -78,10 +78,16 @@ int cmd_export(int argc, char **argv)
 		const ps_pprof_info *pi = &s.pprof;
 		if (pi->event[0] || pi->period_type[0])
 			m.event = pi->event[0] ? pi->event : pi->period_type;
+		m.no_event_comment = !pi->event[0];
 		if (pi->comment[0])
 			m.name = pi->comment;
 		if (pi->period > 0 && !strcmp(pi->period_unit, "nanoseconds"))
 			m.period_ns = (uint64_t)pi->period;
+		if (pi->period_type[0] || pi->period_unit[0]) {
+			m.period_type = pi->period_type;
+			m.period_unit = pi->period_unit;
+			m.period = pi->period;
+		}
 		m.start_ns = pi->time_nanos > 0 ? (uint64_t)pi->time_nanos : 0;
 		m.duration_ns = pi->duration_nanos > 0 ? (uint64_t)pi->duration_nanos : 0;
 		/* Its roots are functions: no process names to take from them. */

@@ -655,7 +655,7 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		die("cannot write '%s': %s", rot->active ? rot->path : out, ps_strerror(rc));
 	if (rot->active && !quiet)
-		warn("wrote %d files %s.*", rot->nfiles + 1, out);
+		note("wrote %d files %s.*", rot->nfiles + 1, out);
 	if (c.heap && !quiet)
 		fprintf(stderr, "[ perfsample record: %llu heap samples, %llu frees of sampled blocks ]\n",
 			(unsigned long long)heap_allocs, (unsigned long long)heap_frees);
@@ -667,7 +667,7 @@ int cmd_record(int argc, char **argv)
 	if (o->argv && status >= 0) {
 		if (WIFSIGNALED(status)) {
 			int sig = WTERMSIG(status);
-			warn("'%s' was killed by signal %d (%s)", o->argv[0], sig, strsignal(sig));
+			note("'%s' was killed by signal %d (%s)", o->argv[0], sig, strsignal(sig));
 			return 128 + sig;
 		}
 		if (WIFEXITED(status))

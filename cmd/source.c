@@ -18,6 +18,7 @@
 #include "formats/ps_pprof.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_unwind.h"
+#include "symbolize/ps_elf.h"
 #include "render/ps_callgraph.h"
 
 void source_init(struct source *s)
@@ -281,8 +282,12 @@ static void uw_reset(void *ctx)
 	struct offline_unwind *o = ctx;
 	ps_unwind_free(o->u);
 	o->u = NULL;
-	if (ps_unwind_new(&o->u) == 0)
+	if (ps_unwind_new(&o->u) == 0) {
 		ps_unwind_set_offline(o->u);
+		/* the symbolizer's lookup: the file if its build-id matches, perf's build-id
+		 * cache, debuginfod */
+		ps_unwind_set_locate(o->u, ps_elf_locate);
+	}
 }
 
 static void uw_event(void *ctx, const ps_event *ev)
@@ -291,8 +296,8 @@ static void uw_event(void *ctx, const ps_event *ev)
 	if (!u)
 		return;
 	if (ev->type == PS_REC_MMAP)
-		ps_unwind_mmap(u, ev->mmap.pid, ev->mmap.start, ev->mmap.len, ev->mmap.pgoff,
-			       ev->mmap.filename);
+		ps_unwind_mmap_id(u, ev->mmap.pid, ev->mmap.start, ev->mmap.len, ev->mmap.pgoff,
+				  ev->mmap.filename, ev->mmap.build_id, ev->mmap.build_id_size);
 	else if (ev->type == PS_REC_FORK && ev->task.pid != ev->task.ppid)
 		ps_unwind_fork(u, ev->task.ppid, ev->task.pid);
 	else if (ev->type == PS_REC_EXIT && ev->task.pid == ev->task.tid)
@@ -344,10 +349,10 @@ void trace_read_done(ps_trace_reader *r, const char *path, int err)
 	read_check(r, path, err);
 	ps_trace_status st = ps_trace_get_status(r);
 	if (st.corrupt_chunks == 1)
-		warn("warning: skipped 1 corrupt chunk (%llu bytes) at offset %llu of '%s'",
+		warn("skipped 1 corrupt chunk (%llu bytes) at offset %llu of '%s'",
 		     (unsigned long long)st.corrupt_bytes, (unsigned long long)st.corrupt_offset, path);
 	else if (st.corrupt_chunks)
-		warn("warning: skipped %llu corrupt chunks (%llu bytes), the first at offset %llu of '%s'",
+		warn("skipped %llu corrupt chunks (%llu bytes), the first at offset %llu of '%s'",
 		     (unsigned long long)st.corrupt_chunks, (unsigned long long)st.corrupt_bytes,
 		     (unsigned long long)st.corrupt_offset, path);
 	if (st.dropped_bytes)
@@ -589,19 +594,19 @@ void jit_refused_note(const ps_sym_report *rep)
 	if (rep->changed) {
 		char *p = escaped(rep->changed_path);
 		if (rep->changed == 1)
-			warn("warning: '%s' changed since it was recorded: its frames are left unnamed", p);
+			warn("'%s' changed since it was recorded: its frames are left unnamed", p);
 		else
-			warn("warning: '%s' and %llu more files changed since they were recorded: their "
+			warn("'%s' and %llu more files changed since they were recorded: their "
 			     "frames are left unnamed", p, (unsigned long long)rep->changed - 1);
 		free(p);
 	}
 	if (rep->unverified) {
 		char *p = escaped(rep->unverified_path);
 		if (rep->unverified == 1)
-			warn("warning: names from '%s' could not be verified: the trace has no build-id "
+			warn("names from '%s' could not be verified: the trace has no build-id "
 			     "or file identity for it", p);
 		else
-			warn("warning: names from '%s' and %llu more files could not be verified: the "
+			warn("names from '%s' and %llu more files could not be verified: the "
 			     "trace has no build-id or file identity for them", p,
 			     (unsigned long long)rep->unverified - 1);
 		free(p);

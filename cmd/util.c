@@ -42,6 +42,14 @@ void warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
+	vreport("perfsample: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
 	vreport("perfsample: ", fmt, ap);
 	va_end(ap);
 }

@@ -16,8 +16,11 @@
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* "perfsample: MESSAGE" on stderr, then exit 2: the command line is wrong. */
 void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-/* "perfsample: MESSAGE" on stderr, and go on. */
+/* "perfsample: warning: MESSAGE" on stderr, and go on: the result lacks something (names,
+ * samples, records) or the command did less than asked. The one way warnings print. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "perfsample: MESSAGE" on stderr, and go on: what happened, nothing wrong with it. */
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A broken invariant of perfsample itself: says so and aborts. */
 void bug(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 

@@ -340,3 +340,30 @@ int ps_kevent_id(const ps_kattr *a, const void *rec, size_t size, uint64_t *id)
 	memcpy(id, (const unsigned char *)rec + size - 8 * back, 8);
 	return 1;
 }
+
+int ps_kevent_time(const ps_kattr *a, const void *rec, size_t size, uint64_t *time)
+{
+	const struct perf_event_header *h = rec;
+	const unsigned char *p = (const unsigned char *)rec + sizeof(*h);
+	size_t words = size < sizeof(*h) ? 0 : (size - sizeof(*h)) / 8;
+	uint64_t t = a->sample_type;
+	if (!(t & PERF_SAMPLE_TIME))
+		return 0;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		size_t at = !!(t & PERF_SAMPLE_IDENTIFIER) + !!(t & PERF_SAMPLE_IP) +
+			    !!(t & PERF_SAMPLE_TID);
+		if (at >= words)
+			return 0;
+		memcpy(time, p + 8 * at, 8);
+		return 1;
+	}
+	if (h->type >= PERF_RECORD_MAX || !a->sample_id_all)
+		return 0;
+	/* The trailer ends TIME, ID, STREAM_ID, CPU, IDENTIFIER (those present). */
+	size_t back = 1 + !!(t & PERF_SAMPLE_ID) + !!(t & PERF_SAMPLE_STREAM_ID) +
+		      !!(t & PERF_SAMPLE_CPU) + !!(t & PERF_SAMPLE_IDENTIFIER);
+	if (back > words)
+		return 0;
+	memcpy(time, (const unsigned char *)rec + size - 8 * back, 8);
+	return 1;
+}

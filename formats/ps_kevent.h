@@ -103,5 +103,8 @@ int ps_kevent_decode(const ps_kattr *a, const void *rec, size_t size, ps_kevent 
  * PERF_SAMPLE_IDENTIFIER, else by PERF_SAMPLE_ID at the position the (shared) layout of
  * a gives it. Returns 1 and *id, or 0 when the record carries no id. */
 int ps_kevent_id(const ps_kattr *a, const void *rec, size_t size, uint64_t *id);
+/* A record's time (PERF_SAMPLE_TIME of a SAMPLE, or of the sample_id trailer), without
+ * decoding the rest: for ordering records. Returns 1 and *time, or 0 when it has none. */
+int ps_kevent_time(const ps_kattr *a, const void *rec, size_t size, uint64_t *time);
 
 #endif

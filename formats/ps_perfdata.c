@@ -83,6 +83,7 @@ struct item {
 	uint64_t time, seq;
 	size_t off;
 	uint32_t size;
+	uint32_t attr; /* the attr that wrote it (attr_of once, when queued) */
 };
 
 struct ps_perfdata {
@@ -121,6 +122,7 @@ struct ps_perfdata {
 	uint64_t seq, max_time, next_flush;
 	int eof;
 	int headers_read; /* pipe mode: attrs, names and features were taken in at open */
+	int scanning;     /* pipe mode, at open: perf's own records only, the rest skipped */
 
 	ps_trace_unwind unwind; /* unwind.unwind NULL: none */
 	uint64_t regs[64];
@@ -158,18 +160,8 @@ static int src_read(ps_perfdata *p, uint64_t off, void *dst, size_t len)
 		memcpy(dst, p->mem + off, len);
 		return 0;
 	}
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(p->fd, (char *)dst + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return PS_ETRUNC;
-		got += (size_t)n;
-	}
-	return 0;
+	ssize_t n = ps_pread_full(p->fd, dst, len, off);
+	return n < 0 ? (int)n : (size_t)n < len ? PS_ETRUNC : 0;
 }
 
 /* Reads a whole section into a fresh buffer (NUL-terminated for string parsing). */
@@ -586,11 +578,14 @@ static int init(ps_perfdata *p)
 	if (err)
 		return err;
 	if (p->pipe) {
-		/* Attrs, names and features are records at the start of the stream: read up to
-		 * the first kernel record for them, then start over. */
+		/* Attrs, names and features are records in the stream (build-ids at its end):
+		 * one pass over perf's own records for them, skipping kernel records and
+		 * compressed ones unread and undecoded, then start over. */
 		ps_event ev;
+		p->scanning = 1;
 		while ((err = ps_perfdata_next(p, &ev)) > 0)
 			;
+		p->scanning = 0;
 		if (err < 0)
 			return err;
 		if (p->nattrs == 0)
@@ -791,7 +786,8 @@ static int flush(ps_perfdata *p, uint64_t limit, int all)
 	return 0;
 }
 
-static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint64_t time)
+static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint64_t time,
+		   uint32_t attr)
 {
 	if (PS_GROW(p->q, p->qcap, p->nq + 1))
 		return -ENOMEM;
@@ -799,7 +795,7 @@ static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint
 	static const unsigned char zero[8];
 	if (ps_buf_add(&p->qbytes, rec, size) || ps_buf_add(&p->qbytes, zero, (8 - size % 8) % 8))
 		return -ENOMEM;
-	p->q[p->nq++] = (struct item){time, p->seq++, off, size};
+	p->q[p->nq++] = (struct item){time, p->seq++, off, size, attr};
 	if (time > p->max_time)
 		p->max_time = time;
 	return 0;
@@ -808,18 +804,15 @@ static int enqueue(ps_perfdata *p, const unsigned char *rec, uint32_t size, uint
 /* ---- records ---- */
 
 /* A kernel record's time: its own, or (without one) the latest seen, so it keeps its
- * place among its neighbours. */
-static uint64_t record_time(ps_perfdata *p, const unsigned char *rec, uint32_t size)
+ * place among its neighbours. Read where the layout puts it: the record is decoded once,
+ * when it is delivered. */
+static uint64_t record_time(ps_perfdata *p, size_t which, const unsigned char *rec,
+			    uint32_t size)
 {
-	size_t which;
-	ps_kevent k;
-	if (!attr_of(p, rec, size, &which))
-		which = 0;
-	if (ps_kevent_decode(&p->attrs[which].k, rec, size, &k) == 1 && k.id.time)
-		return k.id.time;
-	if (!(p->attrs[which].k.sample_type & PERF_SAMPLE_TIME))
-		return p->max_time;
-	return k.id.time;
+	uint64_t t = 0;
+	if (ps_kevent_time(&p->attrs[which].k, rec, size, &t))
+		return t;
+	return p->attrs[which].k.sample_type & PERF_SAMPLE_TIME ? 0 : p->max_time;
 }
 
 static int process(ps_perfdata *p, const unsigned char *rec, uint32_t size, int nested);
@@ -875,7 +868,8 @@ static int decompress(ps_perfdata *p, const unsigned char *z, size_t zlen)
  * a payload past one sub-record holds further COMPRESSED2 headers of 16 bytes each
  * between the zstd pieces; the first piece is a full 65519 bytes. */
 #define COMP2_MAX_PIECE (65535 - 16)
-static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t *next)
+static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t *next,
+		       int skip)
 {
 	unsigned char dsz[8];
 	int err = src_read(p, start + 8, dsz, 8);
@@ -888,6 +882,10 @@ static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t 
 		return PS_ECORRUPT;
 	if (data_size > MAX_DECOMP)
 		return PS_ELIMIT;
+	if (skip) {
+		*next = start + (overflow ? 16 + data_size : hsize);
+		return *next > p->data_end ? PS_ETRUNC : 0;
+	}
 	ps_buf z = {0};
 	if (ps_buf_reserve(&z, (size_t)data_size + 1))
 		return -ENOMEM;
@@ -924,13 +922,18 @@ static int compressed2(ps_perfdata *p, uint64_t start, uint16_t hsize, uint64_t 
 static int process(ps_perfdata *p, const unsigned char *rec, uint32_t size, int nested)
 {
 	uint32_t type = get32(rec);
+	if (p->scanning && (type < REC_HEADER_ATTR || type == REC_COMPRESSED))
+		return 0; /* pipe mode, first reading: only perf's own records */
 	if (p->headers_read && (type == REC_HEADER_ATTR || type == REC_EVENT_UPDATE ||
 				type == REC_HEADER_BUILD_ID || type == REC_HEADER_FEATURE))
 		return 0; /* pipe mode, second reading: already taken in */
 	if (type < REC_HEADER_ATTR) {
 		if (p->nattrs == 0)
 			return PS_ECORRUPT; /* a kernel record before any event was described */
-		return enqueue(p, rec, size, record_time(p, rec, size));
+		size_t which;
+		if (!attr_of(p, rec, size, &which))
+			which = 0;
+		return enqueue(p, rec, size, record_time(p, which, rec, size), (uint32_t)which);
 	}
 	switch (type) {
 	case REC_FINISHED_ROUND: {
@@ -999,7 +1002,7 @@ static int read_one(ps_perfdata *p)
 	memcpy(&size, h + 6, 2);
 	if (type == REC_COMPRESSED2) {
 		uint64_t next;
-		int err = compressed2(p, p->pos, size, &next);
+		int err = compressed2(p, p->pos, size, &next, p->scanning);
 		if (err == PS_ETRUNC) {
 			p->st.dropped_bytes = p->data_end - p->pos;
 			p->pos = p->data_end;
@@ -1042,11 +1045,9 @@ static int read_one(ps_perfdata *p)
 
 /* ---- delivering records ---- */
 
-static int to_event(ps_perfdata *p, const unsigned char *rec, uint32_t size, ps_event *ev)
+static int to_event(ps_perfdata *p, const unsigned char *rec, uint32_t size, size_t which,
+		    ps_event *ev)
 {
-	size_t which;
-	if (!attr_of(p, rec, size, &which))
-		which = 0;
 	ps_kevent k;
 	int got = ps_kevent_decode(&p->attrs[which].k, rec, size, &k);
 	if (got < 0)
@@ -1181,7 +1182,8 @@ int ps_perfdata_next(ps_perfdata *p, ps_event *ev)
 	for (;;) {
 		while (p->opos < p->nout) {
 			const struct item *it = &p->out[p->opos++];
-			int got = to_event(p, (unsigned char *)p->obytes.data + it->off, it->size, ev);
+			int got = to_event(p, (unsigned char *)p->obytes.data + it->off, it->size,
+					   it->attr, ev);
 			if (got > 0 && p->unwind.event && ev->type != PS_REC_SAMPLE)
 				p->unwind.event(p->unwind.ctx, ev);
 			if (got)

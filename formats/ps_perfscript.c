@@ -32,64 +32,6 @@ static int span_eq(const char *s, size_t n, const char *lit)
 /* ---- lines ---- */
 
 #define LINE_LIMIT ((size_t)1 << 30)
-#define READ_CHUNK ((size_t)1 << 20)
-
-typedef struct line_reader {
-	FILE *in;
-	char *buf;
-	size_t cap, start, end;
-	int eof;
-	size_t lineno;
-} line_reader;
-
-/* Yields the next line without its '\n' (a last line without one too), pointing into the
- * reader's buffer until the next call. Returns 1, 0 at the end, or a negative code. */
-static int next_line(line_reader *r, const char **line, size_t *len)
-{
-	size_t scanned = 0; /* bytes after start known to hold no '\n' */
-	for (;;) {
-		/* No arithmetic on buf before the first read: NULL + 0 is undefined. */
-		char *nl = r->end > r->start + scanned
-			       ? memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned)
-			       : NULL;
-		if (nl) {
-			*line = r->buf + r->start;
-			*len = (size_t)(nl - *line);
-			r->start += *len + 1;
-			r->lineno++;
-			return 1;
-		}
-		if (r->eof) {
-			if (r->start == r->end)
-				return 0;
-			*line = r->buf + r->start;
-			*len = r->end - r->start;
-			r->start = r->end;
-			r->lineno++;
-			return 1;
-		}
-		size_t have = r->end - r->start;
-		scanned = have;
-		if (r->start > 0) {
-			memmove(r->buf, r->buf + r->start, have);
-			r->start = 0;
-			r->end = have;
-		}
-		if (r->end == r->cap) {
-			if (r->cap >= LINE_LIMIT)
-				return PS_ELIMIT;
-			if (PS_GROW(r->buf, r->cap, r->cap ? r->cap + 1 : READ_CHUNK))
-				return -ENOMEM;
-		}
-		size_t got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
-		r->end += got;
-		if (got == 0) {
-			if (ferror(r->in))
-				return -EIO;
-			r->eof = 1;
-		}
-	}
-}
 
 /* ---- the three line patterns ---- */
 
@@ -426,12 +368,13 @@ static int rd_emit(reader *r, ps_ps_sample_fn fn, void *ctx)
 
 int ps_perfscript_read(FILE *in, ps_ps_sample_fn fn, void *ctx)
 {
-	line_reader lr = {.in = in};
+	ps_lines lr;
+	ps_lines_init(&lr, in, LINE_LIMIT);
 	reader r = {0};
 	const char *l;
 	size_t n;
 	int got, err = 0;
-	while ((got = next_line(&lr, &l, &n)) > 0) {
+	while ((got = ps_lines_next(&lr, &l, &n)) > 0) {
 		if (n && l[0] == '#')
 			continue;
 		if (n == 0) {
@@ -454,7 +397,7 @@ int ps_perfscript_read(FILE *in, ps_ps_sample_fn fn, void *ctx)
 	}
 	err = got < 0 ? got : rd_emit(&r, fn, ctx);
 out:
-	free(lr.buf);
+	ps_lines_release(&lr);
 	ps_buf_release(&r.strs);
 	free(r.fr);
 	free(r.out);
@@ -754,7 +697,8 @@ static int co_end(collapser *c, ps_profile *prof)
 int ps_perfscript_collapse_opts(FILE *in, const ps_collapse_opts *opts, ps_profile *out)
 {
 	collapser c = {.flags = opts->flags, .opts = opts};
-	line_reader lr = {.in = in};
+	ps_lines lr;
+	ps_lines_init(&lr, in, LINE_LIMIT);
 	const char *l;
 	size_t n;
 	int got = 0, err = 0;
@@ -762,7 +706,7 @@ int ps_perfscript_collapse_opts(FILE *in, const ps_collapse_opts *opts, ps_profi
 		err = ps_buf_addstr(&c.filter, opts->event_filter);
 		c.have_filter = 1;
 	}
-	while (!err && (got = next_line(&lr, &l, &n)) > 0) {
+	while (!err && (got = ps_lines_next(&lr, &l, &n)) > 0) {
 		if (n && l[0] == '#')
 			continue;
 		header h;
@@ -778,7 +722,7 @@ int ps_perfscript_collapse_opts(FILE *in, const ps_collapse_opts *opts, ps_profi
 	}
 	if (!err && got < 0)
 		err = got;
-	free(lr.buf);
+	ps_lines_release(&lr);
 	ps_buf_release(&c.filter);
 	ps_buf_release(&c.pname);
 	ps_buf_release(&c.groups);

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "formats/ps_error.h"
+#include "formats/ps_pprof_proto.h"
 #include "formats/ps_util.h"
 
 /* ---- the wire format ---- */
@@ -114,20 +115,6 @@ static int pb_repeated(const field *f, uint64_t **v, size_t *n, size_t *cap)
 
 /* ---- the profile ---- */
 
-/* Field numbers of profile.proto. */
-enum {
-	PROFILE_SAMPLE_TYPE = 1,
-	PROFILE_SAMPLE = 2,
-	PROFILE_MAPPING = 3,
-	PROFILE_LOCATION = 4,
-	PROFILE_FUNCTION = 5,
-	PROFILE_STRING_TABLE = 6,
-	PROFILE_TIME_NANOS = 9,
-	PROFILE_DURATION_NANOS = 10,
-	PROFILE_PERIOD_TYPE = 11,
-	PROFILE_PERIOD = 12,
-	PROFILE_COMMENT = 13,
-};
 
 typedef struct map {
 	uint64_t id;
@@ -176,6 +163,8 @@ typedef struct dec {
 	size_t stackcap;
 	uint64_t *lines; /* scratch: a location's (function id, line) pairs */
 	size_t nlines, linecap;
+	ps_profile_tag *tags; /* scratch: a sample's other labels */
+	size_t ntags, tagcap;
 } dec;
 
 static int bad(dec *d, const char *why)
@@ -449,13 +438,12 @@ static int add_pool(dec *d, ps_frame_id id)
 
 static int decode_loc(dec *d, pb r, loc *out)
 {
-	enum { LOC_ID = 1, LOC_MAPPING = 2, LOC_ADDRESS = 3, LOC_LINE = 4 };
 	uint64_t id = 0, mapping = 0, addr = 0;
 	field f;
 	int got, err;
 	d->nlines = 0;
 	while ((got = pb_next(&r, &f)) > 0) {
-		if (f.num == LOC_LINE) {
+		if (f.num == LOCATION_LINE) {
 			if (f.wt != WT_LEN)
 				return bad(d, "a location's line is not a message");
 			uint64_t v[2] = {0}; /* function_id, line */
@@ -467,11 +455,11 @@ static int decode_loc(dec *d, pb r, loc *out)
 			d->lines[d->nlines++] = v[1];
 			continue;
 		}
-		if (f.num > LOC_ADDRESS)
+		if (f.num > LOCATION_ADDRESS)
 			continue;
 		if (f.wt != WT_VARINT)
 			return bad(d, "an integer field of the wrong wire type");
-		*(f.num == LOC_ID ? &id : f.num == LOC_MAPPING ? &mapping : &addr) = f.v;
+		*(f.num == LOCATION_ID ? &id : f.num == LOCATION_MAPPING_ID ? &mapping : &addr) = f.v;
 	}
 	if (got < 0)
 		return bad(d, "a location's protobuf encoding is broken");
@@ -602,18 +590,21 @@ static int decode_comments(dec *d)
 
 static int decode_sample(dec *d, pb r)
 {
-	enum { SAMPLE_LOCATION = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3 };
 	/* Location ids first in d->u, then values after them. */
 	size_t nlocs = 0;
 	uint64_t pid = 0, tid = 0, comm = 0;
 	const char *key;
 	field f;
 	int got, err;
+	/* Labels beyond comm, pid and tid go on as the sample's tags (when samples are kept:
+	 * only they carry them), so a pprof -> pprof round trip keeps them. */
+	int keep = !!(ps_profile_flags(d->p) & PS_PROFILE_SAMPLES);
 	d->nu = 0;
+	d->ntags = 0;
 	pb start = r;
 	/* Locations first (a message may interleave its fields): two passes. */
 	while ((got = pb_next(&r, &f)) > 0)
-		if (f.num == SAMPLE_LOCATION && (err = pb_repeated(&f, &d->u, &d->nu, &d->ucap)))
+		if (f.num == SAMPLE_LOCATION_ID && (err = pb_repeated(&f, &d->u, &d->nu, &d->ucap)))
 			return err == PS_EFORMAT ? bad(d, "a sample's location ids are broken")
 						 : err;
 	if (got < 0)
@@ -632,12 +623,21 @@ static int decode_sample(dec *d, pb r)
 			if ((err = ints(d, f.sub, v, 4)) || (err = str(d, v[0], &key)) ||
 			    (err = check_str(d, v[1])) || (err = check_str(d, v[3])))
 				return err;
-			if (!strcmp(key, "comm"))
+			if (!strcmp(key, "comm") && v[1])
 				comm = v[1];
-			else if (!strcmp(key, "pid") && v[2] <= UINT32_MAX)
+			else if (!strcmp(key, "pid") && !v[1] && !v[3] && v[2] <= UINT32_MAX)
 				pid = v[2];
-			else if (!strcmp(key, "tid") && v[2] <= UINT32_MAX)
+			else if (!strcmp(key, "tid") && !v[1] && !v[3] && v[2] <= UINT32_MAX)
 				tid = v[2];
+			else if (keep) {
+				const char *sv = NULL, *unit = NULL;
+				if ((v[1] && (err = str(d, v[1], &sv))) ||
+				    (v[3] && (err = str(d, v[3], &unit))))
+					return err;
+				if (PS_GROW(d->tags, d->tagcap, d->ntags + 1))
+					return -ENOMEM;
+				d->tags[d->ntags++] = (ps_profile_tag){key, sv, (int64_t)v[2], unit};
+			}
 		}
 	}
 	size_t nvals = d->nu - nlocs;
@@ -681,7 +681,10 @@ static int decode_sample(dec *d, pb r)
 	if ((err = ps_profile_stack(d->p, d->stack, n, &node)))
 		return err;
 	ps_profile_sample s = {.pid = (uint32_t)pid, .tid = (uint32_t)tid, .node = node};
-	err = ps_profile_add_sample(d->p, &s, vals);
+	uint32_t tags = 0;
+	if ((err = ps_profile_tag_set(d->p, d->tags, d->ntags, &tags)))
+		return err;
+	err = ps_profile_add_sample_tags(d->p, &s, vals, tags);
 	if (err == PS_ELIMIT)
 		d->why = "sample values that add up past 2^63-1";
 	return err;
@@ -812,6 +815,7 @@ int ps_pprof_read_mem(const void *data, size_t size, const ps_pprof_opts *o, ps_
 	free(d.samples);
 	free(d.cstrs);
 	free(d.comments);
+	free(d.tags);
 	ps_buf_release(&d.typenames);
 	ps_arena_free(d.arena);
 	free(d.maps);

@@ -48,6 +48,17 @@ struct ps_profile {
 	uint64_t *svals; /* nsamples * ntypes */
 	size_t svalcap;
 	size_t sample_cols; /* columns when the first sample was kept */
+	uint32_t *stags;    /* per kept sample its tag set; NULL until one has tags */
+	size_t stagcap;
+
+	/* Tag sets: sets[i] (from 1) is tags[first..first+n). */
+	ps_profile_tag *tags;
+	size_t ntags, tagcap;
+	struct tagset {
+		size_t first, n;
+	} *sets;
+	size_t nsets, setcap;
+	ps_index set_index;
 
 	ps_label_opts lopts;
 	struct label *labels;
@@ -101,6 +112,10 @@ void ps_profile_free(ps_profile *p)
 	ps_index_release(&p->child_index);
 	free(p->samples);
 	free(p->svals);
+	free(p->tags);
+	free(p->stags);
+	free(p->sets);
+	ps_index_release(&p->set_index);
 	free(p->labels);
 	ps_arena_free(p->label_arena);
 	ps_buf_release(&p->scratch);
@@ -619,9 +634,94 @@ int ps_profile_diff(ps_profile *before, ps_profile *after, int normalize, ps_pro
 
 /* ---- samples ---- */
 
+/* Tags' strings are interned, so equal strings are equal pointers. */
+static uint64_t tags_hash(const ps_profile_tag *t, size_t n)
+{
+	uint64_t h = n;
+	for (size_t i = 0; i < n; i++)
+		h = ps_hash_u64(h ^ (uintptr_t)t[i].key) ^ ps_hash_u64((uintptr_t)t[i].str) ^
+		    ps_hash_u64((uint64_t)t[i].num ^ (uintptr_t)t[i].unit << 1);
+	return h;
+}
+
+struct set_key {
+	const ps_profile *p;
+	const ps_profile_tag *t;
+	size_t n;
+};
+
+static int set_eq(const void *ctx, uint32_t id)
+{
+	const struct set_key *k = ctx;
+	const struct tagset *ts = &k->p->sets[id];
+	if (ts->n != k->n)
+		return 0;
+	for (size_t i = 0; i < ts->n; i++) {
+		const ps_profile_tag *a = &k->p->tags[ts->first + i], *b = &k->t[i];
+		if (a->key != b->key || a->str != b->str || a->num != b->num || a->unit != b->unit)
+			return 0;
+	}
+	return 1;
+}
+
+int ps_profile_tag_set(ps_profile *p, const ps_profile_tag *tags, size_t n, uint32_t *id)
+{
+	*id = 0;
+	if (!n)
+		return 0;
+	if (p->nsets == 0) { /* sets[0]: none */
+		if (PS_GROW(p->sets, p->setcap, 1))
+			return -ENOMEM;
+		p->sets[p->nsets++] = (struct tagset){0, 0};
+	}
+	/* Interned copies at the end of tags first: the set is compared and kept as them. */
+	if (PS_GROW(p->tags, p->tagcap, p->ntags + n))
+		return -ENOMEM;
+	ps_profile_tag *t = p->tags + p->ntags;
+	for (size_t i = 0; i < n; i++) {
+		const ps_profile_tag *s = &tags[i];
+		t[i] = (ps_profile_tag){intern(p, s->key ? s->key : "", s->key ? strlen(s->key) : 0),
+					s->str ? intern(p, s->str, strlen(s->str)) : NULL, s->num,
+					s->unit ? intern(p, s->unit, strlen(s->unit)) : NULL};
+		if (!t[i].key || (s->str && !t[i].str) || (s->unit && !t[i].unit))
+			return -ENOMEM;
+	}
+	uint64_t h = tags_hash(t, n);
+	struct set_key k = {p, t, n};
+	uint32_t found = ps_index_find(&p->set_index, h, set_eq, &k);
+	if (found != UINT32_MAX) {
+		*id = found;
+		return 0;
+	}
+	if (p->nsets >= UINT32_MAX - 1)
+		return PS_ELIMIT;
+	if (PS_GROW(p->sets, p->setcap, p->nsets + 1) ||
+	    ps_index_insert(&p->set_index, h, (uint32_t)p->nsets))
+		return -ENOMEM;
+	p->sets[p->nsets] = (struct tagset){p->ntags, n};
+	p->ntags += n;
+	*id = (uint32_t)p->nsets++;
+	return 0;
+}
+
+const ps_profile_tag *ps_profile_tags(const ps_profile *p, uint32_t id, size_t *n)
+{
+	*n = 0;
+	if (!id || id >= p->nsets)
+		return NULL;
+	*n = p->sets[id].n;
+	return p->tags + p->sets[id].first;
+}
+
 int ps_profile_add_sample(ps_profile *p, const ps_profile_sample *s, const uint64_t *values)
 {
-	if (s->node >= p->nnodes)
+	return ps_profile_add_sample_tags(p, s, values, 0);
+}
+
+int ps_profile_add_sample_tags(ps_profile *p, const ps_profile_sample *s, const uint64_t *values,
+			       uint32_t tags)
+{
+	if (s->node >= p->nnodes || (tags && tags >= p->nsets))
 		return -EINVAL;
 	uint64_t sum[PS_PROFILE_MAX_COLS];
 	for (size_t c = 0; c < p->ntypes; c++) {
@@ -635,6 +735,13 @@ int ps_profile_add_sample(ps_profile *p, const ps_profile_sample *s, const uint6
 		if (PS_GROW(p->samples, p->samplecap, p->nsamples + 1) ||
 		    PS_GROW(p->svals, p->svalcap, (p->nsamples + 1) * p->sample_cols + 1))
 			return -ENOMEM;
+		if (tags || p->stags) {
+			size_t cap = p->stagcap;
+			if (PS_GROW(p->stags, p->stagcap, p->samplecap))
+				return -ENOMEM;
+			memset(p->stags + cap, 0, (p->stagcap - cap) * sizeof(*p->stags));
+			p->stags[p->nsamples] = tags;
+		}
 		p->samples[p->nsamples] = *s;
 		memcpy(p->svals + p->nsamples * p->sample_cols, values,
 		       p->sample_cols * sizeof(*values));
@@ -653,6 +760,11 @@ size_t ps_profile_nsamples(const ps_profile *p) { return p->nsamples; }
 const ps_profile_sample *ps_profile_sample_at(const ps_profile *p, size_t i)
 {
 	return i < p->nsamples ? &p->samples[i] : NULL;
+}
+
+uint32_t ps_profile_sample_tags(const ps_profile *p, size_t i)
+{
+	return p->stags && i < p->nsamples ? p->stags[i] : 0;
 }
 
 uint64_t ps_profile_sample_value(const ps_profile *p, size_t i, size_t col)
@@ -694,6 +806,11 @@ int ps_profile_sort_samples(ps_profile *p)
 		s[i] = p->samples[o[i].i];
 		memcpy(v + i * nc, p->svals + o[i].i * nc, nc * sizeof(*v));
 	}
+	/* Tags in the same order, through the samples array's old slot as scratch. */
+	for (size_t i = 0; p->stags && i < n; i++)
+		p->samples[i].node = p->stags[o[i].i];
+	for (size_t i = 0; p->stags && i < n; i++)
+		p->stags[i] = p->samples[i].node;
 	free(o);
 	free(p->samples);
 	free(p->svals);
@@ -962,57 +1079,17 @@ int ps_folded_parse_line(const char *line, size_t len, size_t *stack_len, uint64
 	return 0;
 }
 
-/* Lines of at most max bytes: getline would grow without bound on a stream without
- * newlines (--folded /dev/zero). */
-struct lines {
-	FILE *in;
-	char *buf;
-	size_t start, end, cap;
-	int eof;
-};
-
-/* The next line in *line (without its newline; not NUL-terminated): 1, 0 at the end, -EIO,
- * -ENOMEM, or PS_ELIMIT for a line over max bytes. */
-static int next_line(struct lines *l, size_t max, const char **line, size_t *len)
-{
-	for (;;) {
-		char *nl = l->end > l->start ? memchr(l->buf + l->start, '\n', l->end - l->start)
-					     : NULL;
-		if (nl || (l->eof && l->end > l->start)) {
-			size_t n = (size_t)((nl ? nl : l->buf + l->end) - (l->buf + l->start));
-			if (n > max)
-				return PS_ELIMIT;
-			*line = l->buf + l->start;
-			*len = n;
-			l->start += n + (nl != NULL);
-			return 1;
-		}
-		if (l->eof)
-			return ferror(l->in) ? -EIO : 0;
-		if (l->end - l->start > max)
-			return PS_ELIMIT;
-		if (l->start) { /* keep the partial line at the front */
-			memmove(l->buf, l->buf + l->start, l->end - l->start);
-			l->end -= l->start;
-			l->start = 0;
-		}
-		if (l->cap - l->end < 65536 && PS_GROW(l->buf, l->cap, l->end + 65536))
-			return -ENOMEM;
-		size_t got = fread(l->buf + l->end, 1, l->cap - l->end, l->in);
-		l->end += got;
-		if (got == 0)
-			l->eof = 1;
-	}
-}
-
 int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_warn_fn warn,
 			   void *ctx)
 {
-	struct lines lr = {in, NULL, 0, 0, 0, 0};
+	/* Lines of at most PS_FOLDED_MAX_LINE: getline would grow without bound on a stream
+	 * without newlines (--folded /dev/zero). */
+	ps_lines lr;
+	ps_lines_init(&lr, in, PS_FOLDED_MAX_LINE);
 	const char *line;
 	size_t lineno = 0, good = 0, bad = 0, len;
 	int got, err = 0;
-	while ((got = next_line(&lr, PS_FOLDED_MAX_LINE, &line, &len)) > 0) {
+	while ((got = ps_lines_next(&lr, &line, &len)) > 0) {
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
@@ -1070,6 +1147,6 @@ int ps_profile_read_folded(ps_profile *p, FILE *in, unsigned flags, ps_folded_wa
 	else
 		err = ensure_folded_types(p, 0);
 out:
-	free(lr.buf);
+	ps_lines_release(&lr);
 	return err;
 }

@@ -175,6 +175,25 @@ typedef struct ps_profile_sample {
 	uint32_t cpu;
 } ps_profile_sample;
 
+/* A sample's labels beyond pid, tid and comm (pprof's Label: a key with a string, or with
+ * a number and its unit), kept as interned sets: samples with equal labels share one id.
+ * Strings are copied into the profile. */
+typedef struct ps_profile_tag {
+	const char *key;
+	const char *str;  /* NULL for a numeric label */
+	int64_t num;
+	const char *unit; /* NULL when none */
+} ps_profile_tag;
+/* The id (from 1) of the set of n tags (in their order), made when new. */
+int ps_profile_tag_set(ps_profile *p, const ps_profile_tag *tags, size_t n, uint32_t *id);
+/* The tags of set id and their count in *n; NULL (and *n 0) for 0 or an unknown id. */
+const ps_profile_tag *ps_profile_tags(const ps_profile *p, uint32_t id, size_t *n);
+/* ps_profile_add_sample with the sample's tag set (kept with PS_PROFILE_SAMPLES). */
+int ps_profile_add_sample_tags(ps_profile *p, const ps_profile_sample *s, const uint64_t *values,
+			       uint32_t tags);
+/* The tag set of kept sample i; 0 when it has none. */
+uint32_t ps_profile_sample_tags(const ps_profile *p, size_t i);
+
 /* Adds values (one per column, ntypes of them) to s->node and, with PS_PROFILE_SAMPLES,
  * keeps the sample. */
 int ps_profile_add_sample(ps_profile *p, const ps_profile_sample *s, const uint64_t *values);

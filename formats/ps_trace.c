@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,8 @@ static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
 #define MAX_RATIO 1024u /* raw size / compressed size of a chunk (real ones: under 30) */
 #define CHUNK_TARGET (1u << 20) /* flush a chunk once it holds this much */
 #define MAX_STACK 4096
+/* Files at least this big are decompressed one chunk ahead by a second thread. */
+#define PREFETCH_MIN (4u << 20)
 
 /* ---- little helpers for packing records ---- */
 
@@ -601,15 +605,35 @@ struct ps_trace_reader {
 	size_t nmeta;
 	ZSTD_DCtx *dctx;
 	uint64_t chunk_seq; /* chunks loaded since opening, rewinds included */
-	ps_buf raw;       /* current chunk, decompressed */
-	size_t rpos;      /* next record in raw */
-	uint32_t rleft;   /* records left in raw */
-	size_t *stacks;   /* offsets of the chunk's STACK records' payloads */
 	uint64_t wasted;  /* compressed bytes of failed chunks this pass: bounds resync work */
-	size_t nstacks, stack_cap;
+	ps_trace_status lst; /* the loader's counts (chunks read, skipped, dropped) */
+	/* The records' side: the chunk being read, where, and the counts as of that chunk. */
+	struct chunkbuf *cur;
+	size_t rpos;      /* next record in cur->raw */
+	uint32_t rleft;   /* records left in it */
 	ps_trace_status st;
-	ps_metric_val *mvals; /* the last METRICS record's values */
-	size_t mval_cap;
+	/* Decompressing and checking a chunk is most of reading a trace: with the prefetch
+	 * thread on, it loads the next chunk into the other buffer while the caller takes
+	 * the records of this one. The loader's side (pos, wasted, lst, comp, dctx,
+	 * chunk_seq and the buffer it fills) is the thread's while it runs. */
+	struct chunkbuf {
+		ps_buf raw;     /* decompressed */
+		size_t *stacks; /* offsets of the chunk's STACK records' payloads */
+		size_t nstacks, stack_cap;
+		uint32_t nrec;
+		uint64_t seq;
+		ps_metric_val *mvals; /* the last METRICS record's values */
+		size_t mval_cap;
+	} buf[2];
+	int prefetch; /* 1 on (files of PREFETCH_MIN or more), 0 off */
+	struct {
+		pthread_t th;
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+		int running, ready, want, stop, got;
+		ps_trace_status st; /* lst as of the chunk it hands over */
+		struct chunkbuf *fill;
+	} pf;
 };
 
 static uint32_t get32(const unsigned char *p)
@@ -665,6 +689,7 @@ static int parse_header(ps_trace_reader *r)
 
 static int reader_init(ps_trace_reader *r)
 {
+	r->cur = &r->buf[0];
 	r->dctx = ZSTD_createDCtx();
 	if (!r->dctx)
 		return -ENOMEM;
@@ -711,22 +736,6 @@ int ps_trace_open_mem(ps_trace_reader **out, const void *data, size_t size)
 	return 0;
 }
 
-/* Reads len bytes at off; fewer only at the end of the file. Returns the count or < 0. */
-static ssize_t read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 int ps_trace_open(ps_trace_reader **out, const char *path)
 {
@@ -743,7 +752,7 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 		return err;
 	}
 	unsigned char fixed[FILE_HDR_SIZE];
-	ssize_t n = read_at(fd, fixed, sizeof(fixed), 0);
+	ssize_t n = ps_pread_full(fd, fixed, sizeof(fixed), 0);
 	if (n >= 8 && ps_perfdata_is(fixed, (size_t)n))
 		return open_perfdata(out, fd, (uint64_t)st.st_size, NULL);
 	uint32_t mlen = n == (ssize_t)sizeof(fixed) ? get32(fixed + 24) : 0;
@@ -751,7 +760,7 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 	if (n == (ssize_t)sizeof(fixed) && !memcmp(fixed, file_magic, 8) && mlen <= MAX_META)
 		hsize = FILE_HDR_SIZE + mlen; /* parse_header checks the rest */
 	unsigned char *hdr = malloc(hsize + 1);
-	n = hdr ? read_at(fd, hdr, hsize, 0) : -ENOMEM;
+	n = hdr ? ps_pread_full(fd, hdr, hsize, 0) : -ENOMEM;
 	if (n < 0) {
 		free(hdr);
 		close(fd);
@@ -769,22 +778,31 @@ int ps_trace_open(ps_trace_reader **out, const char *path)
 	r->owned = hdr;
 	r->fd = fd;
 	r->size = (size_t)st.st_size;
+	/* A second thread only pays with a second CPU to run on (taskset, cgroups). */
+	cpu_set_t cpus;
+	r->prefetch = r->size >= PREFETCH_MIN && sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+		      CPU_COUNT(&cpus) > 1;
 	*out = r;
 	return 0;
 }
+
+static void prefetch_stop(ps_trace_reader *r);
 
 void ps_trace_close(ps_trace_reader *r)
 {
 	if (!r)
 		return;
+	prefetch_stop(r);
 	ps_perfdata_close(r->pd);
 	ZSTD_freeDCtx(r->dctx);
-	ps_buf_release(&r->raw);
+	for (int i = 0; i < 2; i++) {
+		ps_buf_release(&r->buf[i].raw);
+		free(r->buf[i].stacks);
+		free(r->buf[i].mvals);
+	}
 	ps_buf_release(&r->comp);
 	if (r->fd >= 0)
 		close(r->fd);
-	free(r->stacks);
-	free(r->mvals);
 	free(r->meta);
 	free(r->owned);
 	free(r);
@@ -818,12 +836,23 @@ int ps_trace_rewind(ps_trace_reader *r)
 {
 	if (r->pd)
 		return ps_perfdata_rewind(r->pd);
+	prefetch_stop(r);
+	r->pf.ready = r->pf.got = 0;
 	r->pos = r->first_chunk;
 	r->rleft = 0;
-	r->nstacks = 0;
+	r->cur->nstacks = 0;
 	r->wasted = 0;
 	memset(&r->st, 0, sizeof(r->st));
+	memset(&r->lst, 0, sizeof(r->lst));
 	return 0;
+}
+
+void ps_trace_set_prefetch(ps_trace_reader *r, int on)
+{
+	if (r->pd)
+		return;
+	ps_trace_rewind(r);
+	r->prefetch = !!on;
 }
 
 /* Bounds-checked cursor over one record's payload. */
@@ -863,45 +892,60 @@ static const char *cstr(struct cur *c)
 	return s;
 }
 
-static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev)
+#define SAMPLE_SIZE 32 /* time, pid, tid, cpu, stack, period */
+#define OFFCPU_SIZE 40 /* a sample's fields, flags, 0 */
+
+/* Samples are nearly every record: decoded without the cursor's per-field checks (the
+ * size is checked once) and without clearing the rest of the event. */
+static int decode_sample(const struct chunkbuf *cb, const struct cur *c, ps_event *ev)
 {
+	if (c->end - c->p < SAMPLE_SIZE)
+		return PS_ECORRUPT;
+	uint32_t id = get32(c->p + 20);
+	if (id >= cb->nstacks)
+		return PS_ECORRUPT;
+	const unsigned char *st = (const unsigned char *)cb->raw.data + cb->stacks[id];
+	ev->type = PS_REC_SAMPLE;
+	ev->sample = (ps_sample){.time = get64(c->p),
+				 .pid = get32(c->p + 8),
+				 .tid = get32(c->p + 12),
+				 .cpu = get32(c->p + 16),
+				 .stack = id,
+				 .period = get64(c->p + 24),
+				 .nr = get32(st),
+				 /* records are 8-byte aligned */
+				 .ips = (const uint64_t *)(st + 8),
+				 .chunk = cb->seq};
+	return 1;
+}
+
+/* cb: the chunk the record is in (the prefetch thread checks one while the caller reads
+ * the other). */
+static int decode(struct chunkbuf *cb, uint32_t type, struct cur *c, ps_event *ev)
+{
+	if (type == PS_REC_SAMPLE)
+		return decode_sample(cb, c, ev);
 	memset(ev, 0, sizeof(*ev));
 	ev->type = (enum ps_rec_type)type;
 	switch (type) {
-	case PS_REC_SAMPLE: {
-		ps_sample *s = &ev->sample;
-		s->time = c64(c);
-		s->pid = c32(c);
-		s->tid = c32(c);
-		s->cpu = c32(c);
-		uint32_t id = c32(c);
-		s->period = c64(c);
-		if (c->bad || id >= r->nstacks)
-			return PS_ECORRUPT;
-		const unsigned char *st = (const unsigned char *)r->raw.data + r->stacks[id];
-		s->nr = get32(st);
-		s->ips = (const uint64_t *)(st + 8); /* records are 8-byte aligned */
-		s->chunk = r->chunk_seq;
-		s->stack = id;
-		return 1;
-	}
 	case PS_REC_OFFCPU: {
-		ps_sample *s = &ev->offcpu.sample;
-		s->time = c64(c);
-		s->pid = c32(c);
-		s->tid = c32(c);
-		s->cpu = c32(c);
-		uint32_t id = c32(c);
-		s->period = c64(c);
-		ev->offcpu.flags = c32(c);
-		c32(c);
-		if (c->bad || id >= r->nstacks)
+		if (c->end - c->p < OFFCPU_SIZE)
 			return PS_ECORRUPT;
-		const unsigned char *st = (const unsigned char *)r->raw.data + r->stacks[id];
-		s->nr = get32(st);
-		s->ips = (const uint64_t *)(st + 8);
-		s->chunk = r->chunk_seq;
-		s->stack = id;
+		uint32_t id = get32(c->p + 20);
+		if (id >= cb->nstacks)
+			return PS_ECORRUPT;
+		const unsigned char *st = (const unsigned char *)cb->raw.data + cb->stacks[id];
+		ev->offcpu.sample = (ps_sample){.time = get64(c->p),
+						.pid = get32(c->p + 8),
+						.tid = get32(c->p + 12),
+						.cpu = get32(c->p + 16),
+						.stack = id,
+						.period = get64(c->p + 24),
+						.nr = get32(st),
+						.ips = (const uint64_t *)(st + 8),
+						.chunk = cb->seq};
+		ev->offcpu.flags = get32(c->p + 32);
+		c->p += OFFCPU_SIZE;
 		return 1;
 	}
 	case PS_REC_OFFCPU_STATS:
@@ -1028,20 +1072,20 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		mr->n = c32(c);
 		if (c->bad || mr->n > PS_METRICS_MAX || (size_t)(c->end - c->p) / 8 < mr->n)
 			return PS_ECORRUPT;
-		if (mr->n && PS_GROW(r->mvals, r->mval_cap, mr->n))
+		if (mr->n && PS_GROW(cb->mvals, cb->mval_cap, mr->n))
 			return -ENOMEM;
 		for (uint32_t i = 0; i < mr->n; i++) {
-			memcpy(&r->mvals[i].value, c->p, 8);
+			memcpy(&cb->mvals[i].value, c->p, 8);
 			c->p += 8;
 		}
 		mr->comm = cstr(c);
 		for (uint32_t i = 0; i < mr->n && !c->bad; i++) {
 			const char *k = cstr(c);
 			size_t kl = strnlen(k, PS_METRIC_KEY_MAX - 1);
-			memcpy(r->mvals[i].key, k, kl);
-			r->mvals[i].key[kl] = '\0';
+			memcpy(cb->mvals[i].key, k, kl);
+			cb->mvals[i].key[kl] = '\0';
 		}
-		mr->vals = r->mvals;
+		mr->vals = cb->mvals;
 		break;
 	}
 	default:
@@ -1071,14 +1115,14 @@ int ps_trace_has_stack_copies(const ps_trace_reader *r)
 
 /* The record at raw[*pos]: its type and a cursor over its payload; advances *pos past
  * the padding. PS_ECORRUPT when the header or payload does not fit the chunk. */
-static int record_at(const ps_trace_reader *r, size_t *pos, uint32_t *type, struct cur *c)
+static int record_at(const struct chunkbuf *cb, size_t *pos, uint32_t *type, struct cur *c)
 {
-	if (r->raw.len - *pos < REC_HDR_SIZE)
+	if (cb->raw.len - *pos < REC_HDR_SIZE)
 		return PS_ECORRUPT;
-	const unsigned char *h = (const unsigned char *)r->raw.data + *pos;
+	const unsigned char *h = (const unsigned char *)cb->raw.data + *pos;
 	uint32_t size = get32(h + 4);
 	size_t padded = ((size_t)size + 7) & ~(size_t)7;
-	if (padded > r->raw.len - *pos - REC_HDR_SIZE)
+	if (padded > cb->raw.len - *pos - REC_HDR_SIZE)
 		return PS_ECORRUPT;
 	*type = get32(h);
 	*c = (struct cur){h + REC_HDR_SIZE, h + REC_HDR_SIZE + size, 0};
@@ -1090,35 +1134,34 @@ static int record_at(const ps_trace_reader *r, size_t *pos, uint32_t *type, stru
  * either read whole or skipped whole: exactly nrec records fill it to its end, none of
  * type 0 (zeros are never written: a frame of compressed zeros is an attack or damage),
  * known records decode, samples name a stack defined before them. Indexes the stacks. */
-static int check_chunk(ps_trace_reader *r, uint32_t nrec)
+static int check_chunk(ps_trace_reader *r, struct chunkbuf *cb, uint32_t nrec)
 {
 	size_t pos = 0;
-	r->nstacks = 0;
+	cb->nstacks = 0;
 	for (uint32_t i = 0; i < nrec; i++) {
 		uint32_t type;
 		struct cur c;
-		if (record_at(r, &pos, &type, &c) || type == 0)
+		if (record_at(cb, &pos, &type, &c) || type == 0)
 			return PS_ECORRUPT;
+		if (type == PS_REC_SAMPLE) {
+			if (c.end - c.p < SAMPLE_SIZE || get32(c.p + 20) >= cb->nstacks)
+				return PS_ECORRUPT;
+			continue;
+		}
 		if (type != PS_REC_STACK) {
 			ps_event ev;
-			if (decode(r, type, &c, &ev) < 0)
+			if (decode(cb, type, &c, &ev) < 0)
 				return PS_ECORRUPT;
 			continue;
 		}
 		uint32_t nr = c32(&c);
 		if (nr > MAX_STACK || (size_t)(c.end - c.p) != 4 + (size_t)nr * 8)
 			return PS_ECORRUPT;
-		if (r->nstacks == r->stack_cap) {
-			size_t cap = r->stack_cap ? r->stack_cap * 2 : 1024;
-			size_t *s = realloc(r->stacks, cap * sizeof(*s));
-			if (!s)
-				return -ENOMEM;
-			r->stacks = s;
-			r->stack_cap = cap;
-		}
-		r->stacks[r->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)r->raw.data);
+		if (PS_GROW(cb->stacks, cb->stack_cap, cb->nstacks + 1))
+			return -ENOMEM;
+		cb->stacks[cb->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)cb->raw.data);
 	}
-	return pos == r->raw.len ? 0 : PS_ECORRUPT;
+	return pos == cb->raw.len ? 0 : PS_ECORRUPT;
 }
 
 /* Points *p at the bytes at off (len of them, fewer at the end of the file): in memory,
@@ -1138,7 +1181,7 @@ static int bytes_at(ps_trace_reader *r, uint64_t off, size_t len, const unsigned
 	}
 	if (ps_buf_reserve(&r->comp, len + 1))
 		return -ENOMEM;
-	ssize_t n = read_at(r->fd, r->comp.data, len, off);
+	ssize_t n = ps_pread_full(r->fd, r->comp.data, len, off);
 	if (n < 0)
 		return (int)n;
 	*p = (const unsigned char *)r->comp.data;
@@ -1148,7 +1191,7 @@ static int bytes_at(ps_trace_reader *r, uint64_t off, size_t len, const unsigned
 
 /* Tries the chunk at r->pos: 1 loaded (and checked), PS_ETRUNC when it runs past the end
  * of the file, PS_ECORRUPT when it is damaged, or another negative code (I/O, memory). */
-static int try_chunk(ps_trace_reader *r)
+static int try_chunk(ps_trace_reader *r, struct chunkbuf *cb)
 {
 	size_t left = r->size - r->pos, got;
 	const unsigned char *p;
@@ -1179,21 +1222,20 @@ static int try_chunk(ps_trace_reader *r)
 	/* The frame must say the chunk's raw size itself: zstd then writes no more. */
 	if (ZSTD_getFrameContentSize(p, csize) != rsize || ZSTD_findFrameCompressedSize(p, csize) != csize)
 		return PS_ECORRUPT;
-	if (ps_buf_reserve(&r->raw, rsize + 1))
+	if (ps_buf_reserve(&cb->raw, rsize + 1))
 		return -ENOMEM;
-	size_t n = ZSTD_decompressDCtx(r->dctx, r->raw.data, rsize, p, csize);
+	size_t n = ZSTD_decompressDCtx(r->dctx, cb->raw.data, rsize, p, csize);
 	if (ZSTD_isError(n) || n != rsize)
 		return PS_ECORRUPT;
-	r->raw.len = n;
-	err = check_chunk(r, nrec);
+	cb->raw.len = n;
+	err = check_chunk(r, cb, nrec);
 	if (err)
 		return err;
 	r->wasted -= csize;
-	r->rpos = 0;
-	r->rleft = nrec;
+	cb->nrec = nrec;
+	cb->seq = ++r->chunk_seq;
 	r->pos += CHUNK_HDR_SIZE + csize;
-	r->st.chunks++;
-	r->chunk_seq++;
+	r->lst.chunks++;
 	return 1;
 }
 
@@ -1218,26 +1260,136 @@ static uint64_t next_magic(ps_trace_reader *r)
 /* Loads the next good chunk: 1 loaded, 0 at the end, or < 0 for I/O or memory errors.
  * A damaged chunk is skipped up to the next chunk magic and counted; a chunk cut by the
  * end of the file (with no chunk after it) is the truncated tail, counted as dropped. */
-static int load_chunk(ps_trace_reader *r)
+static int load_chunk(ps_trace_reader *r, struct chunkbuf *cb)
 {
 	while (r->pos < r->size) {
-		int got = try_chunk(r);
+		int got = try_chunk(r, cb);
 		if (got != PS_ECORRUPT && got != PS_ETRUNC)
 			return got;
 		/* Resynchronising tries candidates inside damaged bytes; give up on the rest
 		 * once failed chunks have cost more than reading the file a few times. */
 		uint64_t next = r->wasted > 4 * (uint64_t)r->size + MAX_CHUNK_RAW ? r->size : next_magic(r);
 		if (got == PS_ETRUNC && next == r->size) {
-			r->st.dropped_bytes = r->size - r->pos;
+			r->lst.dropped_bytes = r->size - r->pos;
 		} else {
-			if (!r->st.corrupt_chunks)
-				r->st.corrupt_offset = r->pos;
-			r->st.corrupt_chunks++;
-			r->st.corrupt_bytes += next - r->pos;
+			if (!r->lst.corrupt_chunks)
+				r->lst.corrupt_offset = r->pos;
+			r->lst.corrupt_chunks++;
+			r->lst.corrupt_bytes += next - r->pos;
 		}
 		r->pos = next;
 	}
 	return 0;
+}
+
+/* ---- the prefetch thread ---- */
+
+static void *prefetch_main(void *arg)
+{
+	ps_trace_reader *r = arg;
+	pthread_mutex_lock(&r->pf.mu);
+	for (;;) {
+		while (!r->pf.want && !r->pf.stop)
+			pthread_cond_wait(&r->pf.cv, &r->pf.mu);
+		if (r->pf.stop)
+			break;
+		r->pf.want = 0;
+		pthread_mutex_unlock(&r->pf.mu);
+		int got = load_chunk(r, r->pf.fill);
+		pthread_mutex_lock(&r->pf.mu);
+		r->pf.got = got;
+		r->pf.st = r->lst;
+		r->pf.ready = 1;
+		pthread_cond_broadcast(&r->pf.cv);
+		if (got <= 0)
+			break; /* the end, or an error: nothing more to load */
+	}
+	pthread_mutex_unlock(&r->pf.mu);
+	return NULL;
+}
+
+/* Joins the thread (it finishes the chunk it is loading); the chunk it loaded but did not
+ * hand over is dropped, so the loader's position is not the reader's: callers rewind or
+ * close after this. */
+static void prefetch_stop(ps_trace_reader *r)
+{
+	if (!r->pf.running)
+		return;
+	pthread_mutex_lock(&r->pf.mu);
+	r->pf.stop = 1;
+	pthread_cond_broadcast(&r->pf.cv);
+	pthread_mutex_unlock(&r->pf.mu);
+	pthread_join(r->pf.th, NULL);
+	pthread_cond_destroy(&r->pf.cv);
+	pthread_mutex_destroy(&r->pf.mu);
+	r->pf.running = 0;
+}
+
+static int prefetch_start(ps_trace_reader *r)
+{
+	r->pf.ready = r->pf.stop = 0;
+	r->pf.want = 1;
+	r->pf.fill = r->cur == &r->buf[0] ? &r->buf[1] : &r->buf[0];
+	if (pthread_mutex_init(&r->pf.mu, NULL))
+		return -ENOMEM;
+	if (pthread_cond_init(&r->pf.cv, NULL)) {
+		pthread_mutex_destroy(&r->pf.mu);
+		return -ENOMEM;
+	}
+	int err = pthread_create(&r->pf.th, NULL, prefetch_main, r);
+	if (err) {
+		pthread_cond_destroy(&r->pf.cv);
+		pthread_mutex_destroy(&r->pf.mu);
+		return -err;
+	}
+	r->pf.running = 1;
+	return 0;
+}
+
+/* The next chunk into r->cur: 1, 0 at the end, or < 0. */
+static int next_chunk(ps_trace_reader *r)
+{
+	int complete = r->st.complete, got;
+	if (!r->prefetch) {
+		got = load_chunk(r, r->cur);
+		r->st = r->lst;
+	} else {
+		if (!r->pf.running) {
+			/* Without a thread (or when one cannot start), read in this one. */
+			if (r->pf.got <= 0 && r->pf.ready)
+				return r->pf.got;
+			int err = prefetch_start(r);
+			if (err) {
+				r->prefetch = 0;
+				return next_chunk(r);
+			}
+		}
+		pthread_mutex_lock(&r->pf.mu);
+		while (!r->pf.ready)
+			pthread_cond_wait(&r->pf.cv, &r->pf.mu);
+		r->pf.ready = 0;
+		got = r->pf.got;
+		r->st = r->pf.st;
+		if (got > 0) {
+			struct chunkbuf *done = r->cur;
+			r->cur = r->pf.fill;
+			r->pf.fill = done; /* the caller's last event pointed there: now free */
+			r->pf.want = 1;
+			pthread_cond_broadcast(&r->pf.cv);
+		}
+		pthread_mutex_unlock(&r->pf.mu);
+		if (got <= 0) {
+			prefetch_stop(r);
+			r->pf.ready = 1; /* keeps the result for the calls after the end */
+			r->pf.got = got;
+		}
+	}
+	r->st.complete = complete;
+	if (got > 0) {
+		r->rpos = 0;
+		r->rleft = r->cur->nrec;
+	}
+	return got;
 }
 
 int ps_trace_next(ps_trace_reader *r, ps_event *ev)
@@ -1246,7 +1398,7 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		return ps_perfdata_next(r->pd, ev);
 	for (;;) {
 		if (r->rleft == 0) {
-			int got = load_chunk(r);
+			int got = next_chunk(r);
 			if (got <= 0)
 				return got;
 			continue;
@@ -1254,12 +1406,12 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		/* check_chunk has seen every record of the chunk: these cannot fail. */
 		uint32_t type;
 		struct cur c;
-		if (record_at(r, &r->rpos, &type, &c))
+		if (record_at(r->cur, &r->rpos, &type, &c))
 			return PS_ECORRUPT;
 		r->rleft--;
 		if (type == PS_REC_STACK)
 			continue;
-		int got = decode(r, type, &c, ev);
+		int got = decode(r->cur, type, &c, ev);
 		if (got == 1 && type == PS_REC_STATS)
 			r->st.complete = 1;
 		if (got)

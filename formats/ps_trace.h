@@ -224,6 +224,9 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev);
 int ps_trace_is_perfdata(const ps_trace_reader *r);
 /* Restarts reading at the first chunk. */
 int ps_trace_rewind(ps_trace_reader *r);
+/* Decompressing the next chunk in a second thread while the caller reads this one: on by
+ * default for trace files of 4 MiB or more. Rewinds. (For tests: both ways read alike.) */
+void ps_trace_set_prefetch(ps_trace_reader *r, int on);
 
 /* Reads the samples of the event called name (a perf.data file may hold several; a
  * perfsample trace holds one). PS_EFORMAT when there is no such event. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats/ps_error.h"
 
@@ -349,8 +350,9 @@ void ps_lines_init(ps_lines *l, FILE *in, size_t max)
 int ps_lines_next(ps_lines *l, const char **line, size_t *len)
 {
 	for (;;) {
-		char *nl = l->end > l->start ? memchr(l->buf + l->start, '\n', l->end - l->start)
-					     : NULL;
+		/* No arithmetic on buf before the first read: NULL + 0 is undefined. */
+		size_t from = l->start + l->scanned;
+		char *nl = l->end > from ? memchr(l->buf + from, '\n', l->end - from) : NULL;
 		if (nl || (l->eof && l->end > l->start)) {
 			size_t n = (size_t)((nl ? nl : l->buf + l->end) - (l->buf + l->start));
 			if (n > l->max)
@@ -358,20 +360,25 @@ int ps_lines_next(ps_lines *l, const char **line, size_t *len)
 			*line = l->buf + l->start;
 			*len = n;
 			l->start += n + (nl != NULL);
+			l->scanned = 0;
+			l->lineno++;
 			return 1;
 		}
 		if (l->eof)
 			return ferror(l->in) ? -EIO : 0;
+		l->scanned = l->end - l->start;
 		/* No newline in what is held: a line longer than max ends the read here, before
 		 * more of it is read. */
-		if (l->end - l->start > l->max)
+		if (l->scanned > l->max)
 			return PS_ELIMIT;
 		if (l->start) { /* keep the partial line at the front */
 			memmove(l->buf, l->buf + l->start, l->end - l->start);
 			l->end -= l->start;
 			l->start = 0;
 		}
-		if (l->cap - l->end < 65536 && PS_GROW(l->buf, l->cap, l->end + 65536))
+		/* Reads of 64 KiB at first, growing with a long line up to 1 MiB. */
+		size_t want = l->cap < (1u << 20) ? 65536 : l->cap / 2;
+		if (l->cap - l->end < want && PS_GROW(l->buf, l->cap, l->end + want))
 			return -ENOMEM;
 		size_t got = fread(l->buf + l->end, 1, l->cap - l->end, l->in);
 		l->end += got;
@@ -385,4 +392,20 @@ void ps_lines_release(ps_lines *l)
 	free(l->buf);
 	l->buf = NULL;
 	l->start = l->end = l->cap = 0;
+}
+
+ssize_t ps_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }

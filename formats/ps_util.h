@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* An arena hands out memory that lives until ps_arena_free. */
 typedef struct ps_arena ps_arena;
@@ -90,13 +91,16 @@ size_t ps_utf8_len(const char *s, size_t n);
 enum ps_esc { PS_ESC_FOLDED, PS_ESC_XML, PS_ESC_JSON, PS_ESC_TERM };
 int ps_escape(ps_buf *b, enum ps_esc how, const char *s, size_t len);
 
-/* A line reader with a bound: lines of any bytes (NUL included) split at '\n', never more
- * than max bytes held, however long a line runs. Zero-initialise with ps_lines_init, then
+/* The one line reader (folded text, perf-script, pmcstat and dtrace text): lines of any
+ * bytes (NUL included) split at '\n', never more than about max bytes held, however long
+ * a line runs; large reads, each byte searched for '\n' once. ps_lines_init, then
  * ps_lines_release. */
 typedef struct ps_lines {
 	FILE *in;
 	char *buf;
 	size_t start, end, cap, max;
+	size_t scanned; /* bytes after start known to hold no '\n' */
+	size_t lineno;  /* lines returned so far: the last one's number */
 	int eof;
 } ps_lines;
 void ps_lines_init(ps_lines *l, FILE *in, size_t max);
@@ -104,5 +108,9 @@ void ps_lines_init(ps_lines *l, FILE *in, size_t max);
  * 1, 0 at the end of input, -EIO, -ENOMEM, or PS_ELIMIT for a line over max bytes. */
 int ps_lines_next(ps_lines *l, const char **line, size_t *len);
 void ps_lines_release(ps_lines *l);
+
+/* Reads len bytes of fd at offset off (pread, again after EINTR and short reads): the
+ * count read, fewer than len only at the end of the file, or -errno. */
+ssize_t ps_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 #endif

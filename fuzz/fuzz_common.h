@@ -1,12 +1,19 @@
-/* What the trace and perf.data fuzz targets do once they have a reader: read every record
- * (touching every string and chain, so ASan sees each byte the reader hands out), then
- * build the model as the commands do, with options picked by the input's size. Included
- * by each target (and, through them, by tests/unit/test_fuzz_regressions.c). */
+/* What the fuzz targets share. The trace and perf.data targets, once they have a reader:
+ * read every record (touching every string and chain, so ASan sees each byte the reader
+ * hands out), then build the model as the commands do, with options picked by the input's
+ * size. The readers of other tools' stacks: the profile they read written as folded text,
+ * every line of which must parse back. Included by each target (and, through them, by
+ * tests/unit/test_fuzz_regressions.c). */
 #ifndef PS_FUZZ_COMMON_H
 #define PS_FUZZ_COMMON_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "formats/ps_error.h"
 
 #include "formats/ps_profile.h"
 #include "formats/ps_trace.h"
@@ -94,6 +101,58 @@ static void fuzz_symbolize(ps_trace_reader *r, size_t variant)
 		(void)ps_sym_profile(r, &o, 0, p, &rep);
 		ps_profile_free(p);
 	}
+}
+
+/* Writes p as folded text and aborts unless every line parses back. lenient: a stack of
+ * one empty frame prints as " COUNT", as the collapse scripts print it, and a last frame
+ * that ends in " DIGITS" reads as the first count of folded text's two-count form, which
+ * may be past the limit: folded text cannot tell, so those two are let through. */
+static inline void fuzz_check_folded(ps_profile *p, int lenient)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	if (!out || ps_profile_write_folded(p, 0, out) != 0)
+		abort();
+	fclose(out);
+	for (char *l = text, *nl; l < text + len; l = nl + 1) {
+		nl = memchr(l, '\n', (size_t)(text + len - l));
+		if (!nl)
+			abort();
+		size_t sl;
+		uint64_t c1, c2;
+		int has2;
+		const char *why;
+		int err = ps_folded_parse_line(l, (size_t)(nl - l), &sl, &c1, &c2, &has2, &why);
+		if (err && !(lenient && (l[0] == ' ' || err == PS_ELIMIT)))
+			abort();
+	}
+	free(text);
+}
+
+/* A reader of another tool's stack text (ps_dtrace_read, ps_pmcstat_read) on arbitrary
+ * bytes: the read ends with 0 or an error code, a successful read that keeps samples
+ * found a stack, and the folded text of what it read parses back. */
+typedef int (*fuzz_stacks_read_fn)(FILE *in, ps_profile *p, size_t *line);
+static inline int fuzz_stacks(const uint8_t *data, size_t size, fuzz_stacks_read_fn read)
+{
+	FILE *in = fmemopen((void *)data, size, "r");
+	if (!in)
+		return 0;
+	int keep = size && (data[0] & 1);
+	ps_profile *p = ps_profile_new(keep ? PS_PROFILE_SAMPLES : 0);
+	if (!p)
+		abort();
+	size_t line = 0;
+	int err = read(in, p, &line);
+	fclose(in);
+	if (err > 0 || (err && err != PS_EFORMAT && err != PS_ELIMIT && err != -ENOMEM))
+		abort();
+	if (!err && keep && !ps_profile_nsamples(p))
+		abort();
+	fuzz_check_folded(p, 1);
+	ps_profile_free(p);
+	return 0;
 }
 
 #endif

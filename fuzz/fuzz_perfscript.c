@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "formats/ps_perfscript.h"
+#include "fuzz/fuzz_common.h"
 
 static int on_sample(void *ctx, const ps_ps_sample *s)
 {
@@ -62,24 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ps_perfscript_collapse(f, flags, p) != 0)
 		abort();
 	/* Every stack has a frame, and its folded text parses back as one line. */
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	if (!out || ps_profile_write_folded(p, 0, out) != 0)
-		abort();
-	fclose(out);
-	for (char *line = text, *nl; line < text + len; line = nl + 1) {
-		nl = memchr(line, '\n', (size_t)(text + len - line));
-		if (!nl)
-			abort();
-		size_t sl;
-		uint64_t c1, c2;
-		int has2;
-		const char *why;
-		if (ps_folded_parse_line(line, (size_t)(nl - line), &sl, &c1, &c2, &has2, &why))
-			abort();
-	}
-	free(text);
+	fuzz_check_folded(p, 0);
 	ps_profile_free(p);
 	fclose(f);
 	return 0;

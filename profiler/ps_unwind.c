@@ -109,6 +109,7 @@ struct ps_unwinder {
 	ps_index file_index;
 	ps_file *vdso;
 	int offline; /* unwinding a file from elsewhere: no /proc of live processes */
+	ps_unwind_locate_fn locate; /* offline: where a recorded file is here */
 	Elf *arch_elf;	      /* a bare x86-64 ELF header: tells dwfl_attach_state the machine */
 	Elf64_Ehdr arch_ehdr; /* its image; libelf may write to what it reads */
 	/* The sample being unwound. */
@@ -247,7 +248,7 @@ static int file_eq(const void *ctx, uint32_t id)
 /* The file behind a mapping name, opened once per path. NULL when the name holds no code
  * we could read. */
 static ps_file *file_get(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t end,
-			 const char *name)
+			 const char *name, const uint8_t *bid, size_t idlen)
 {
 	if (!name || !*name)
 		return NULL;
@@ -260,6 +261,17 @@ static ps_file *file_get(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t 
 	int gone =
 	    !strncmp(name, "/memfd:", 7) ||
 	    (nl > sizeof(deleted) - 1 && !strcmp(name + nl - (sizeof(deleted) - 1), deleted));
+	char located[4096];
+	if (u->offline && u->locate) {
+		/* Files are known by path here: the located copy's path (the recorded file, or
+		 * its build-id's copy in a cache) names it. */
+		if (u->locate(gone ? "" : name, bid, idlen, located, sizeof(located)) ||
+		    located[0] != '/')
+			return NULL;
+		name = located;
+		nl = strlen(name);
+		gone = 0;
+	}
 	if (gone && u->offline)
 		return NULL; /* the pid is not this machine's live process */
 	if (gone) {
@@ -545,11 +557,17 @@ void ps_unwind_free(ps_unwinder *u)
 void ps_unwind_mmap(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
 		    const char *filename)
 {
+	ps_unwind_mmap_id(u, pid, start, len, pgoff, filename, NULL, 0);
+}
+
+void ps_unwind_mmap_id(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t len,
+		       uint64_t pgoff, const char *filename, const uint8_t *bid, size_t idlen)
+{
 	if (!u || !len || start + len < start)
 		return;
 	/* The view first: the model takes the mapping with it. */
 	ps_view *v = NULL;
-	ps_file *f = file_get(u, pid, start, start + len, filename);
+	ps_file *f = file_get(u, pid, start, start + len, filename, bid, idlen);
 	uint64_t bias;
 	if (f && f->elf && map_bias(f, pgoff, &bias) == 0) {
 		v = malloc(sizeof(*v));
@@ -657,5 +675,6 @@ int ps_unwind_sample(ps_unwinder *u, uint32_t pid, const uint64_t *regs, const v
 }
 
 void ps_unwind_set_offline(ps_unwinder *u) { u->offline = 1; }
+void ps_unwind_set_locate(ps_unwinder *u, ps_unwind_locate_fn locate) { u->locate = locate; }
 
 int ps_unwind_last_truncated(const ps_unwinder *u) { return u ? u->truncated : 1; }

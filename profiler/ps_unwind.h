@@ -21,11 +21,20 @@ enum { PS_UNWIND_BP = 6, PS_UNWIND_SP = 7, PS_UNWIND_IP = 8 };
 /* The samples come from a file (perf.data), not from processes alive on this machine:
  * files are opened by their paths only, never through /proc/PID. */
 void ps_unwind_set_offline(ps_unwinder *u);
+/* Offline, where the file a mapping named is on this machine: given the recorded path and
+ * build-id (idlen 0: none recorded), writes the path to open and returns 0, or fails
+ * (then the mapping's samples keep their IP only). Without it, the recorded path. */
+typedef int (*ps_unwind_locate_fn)(const char *path, const uint8_t *bid, size_t idlen,
+				   char *out, size_t outlen);
+void ps_unwind_set_locate(ps_unwinder *u, ps_unwind_locate_fn locate);
 
 /* What the recorder saw of a process's address space, from MMAP/FORK records, so that
  * processes that already exited can still be unwound. */
 void ps_unwind_mmap(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
 		    const char *filename);
+/* The same with the file's build-id as recorded (perf.data's MMAP2 or HEADER_BUILD_ID). */
+void ps_unwind_mmap_id(ps_unwinder *u, uint32_t pid, uint64_t start, uint64_t len,
+		       uint64_t pgoff, const char *filename, const uint8_t *bid, size_t idlen);
 void ps_unwind_fork(ps_unwinder *u, uint32_t ppid, uint32_t pid);
 void ps_unwind_exec(ps_unwinder *u, uint32_t pid);   /* the old image is gone */
 void ps_unwind_forget(ps_unwinder *u, uint32_t pid); /* the process exited */

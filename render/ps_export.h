@@ -22,6 +22,11 @@ typedef struct ps_export_meta {
 	 * always are. ps_export_meta_init sets it. The process is pprof's "comm" label,
 	 * speedscope's profile, callgrind's root function. */
 	int first_frame_is_comm;
+	/* pprof: the period as a profile read in said it (type, unit, value), written as it
+	 * is; NULL: period_ns as cpu/nanoseconds. */
+	const char *period_type, *period_unit;
+	int64_t period;
+	int no_event_comment; /* pprof: the event is not known, write no "event:" comment */
 } ps_export_meta;
 
 /* Defaults: event "cpu-clock", first_frame_is_comm = 1, everything else unknown. */

@@ -13,50 +13,9 @@
 #include <zlib.h>
 
 #include "formats/ps_error.h"
+#include "formats/ps_pprof_proto.h"
 #include "render/ps_export_int.h"
 
-/* Field numbers of profile.proto. */
-enum {
-	PROFILE_SAMPLE_TYPE = 1,
-	PROFILE_SAMPLE = 2,
-	PROFILE_MAPPING = 3,
-	PROFILE_LOCATION = 4,
-	PROFILE_FUNCTION = 5,
-	PROFILE_STRING_TABLE = 6,
-	PROFILE_TIME_NANOS = 9,
-	PROFILE_DURATION_NANOS = 10,
-	PROFILE_PERIOD_TYPE = 11,
-	PROFILE_PERIOD = 12,
-	PROFILE_COMMENT = 13,
-	VALUETYPE_TYPE = 1,
-	VALUETYPE_UNIT = 2,
-	SAMPLE_LOCATION_ID = 1,
-	SAMPLE_VALUE = 2,
-	SAMPLE_LABEL = 3,
-	LABEL_KEY = 1,
-	LABEL_STR = 2,
-	LABEL_NUM = 3,
-	MAPPING_ID = 1,
-	MAPPING_MEMORY_START = 2,
-	MAPPING_MEMORY_LIMIT = 3,
-	MAPPING_FILE_OFFSET = 4,
-	MAPPING_FILENAME = 5,
-	MAPPING_BUILD_ID = 6,
-	MAPPING_HAS_FUNCTIONS = 7,
-	MAPPING_HAS_FILENAMES = 8,
-	MAPPING_HAS_LINE_NUMBERS = 9,
-	MAPPING_HAS_INLINE_FRAMES = 10,
-	LOCATION_ID = 1,
-	LOCATION_MAPPING_ID = 2,
-	LOCATION_ADDRESS = 3,
-	LOCATION_LINE = 4,
-	LINE_FUNCTION_ID = 1,
-	LINE_LINE = 2,
-	FUNCTION_ID = 1,
-	FUNCTION_NAME = 2,
-	FUNCTION_SYSTEM_NAME = 3,
-	FUNCTION_FILENAME = 4,
-};
 
 enum { WT_VARINT = 0, WT_LEN = 2 };
 
@@ -125,7 +84,8 @@ typedef struct chain {
 typedef struct psample {
 	ps_node_id node;
 	uint32_t pid, tid;
-	size_t vals; /* index of its first value in enc.vals */
+	uint32_t tags; /* its other labels (a tag set of the model) */
+	size_t vals;   /* index of its first value in enc.vals */
 } psample;
 
 typedef struct mapinfo {
@@ -271,21 +231,24 @@ static const ps_frame *chain_base(const enc *e, uint32_t c)
 struct sample_key {
 	const enc *e;
 	const ps_profile_sample *s;
+	uint32_t tags;
 };
 
 static int sample_eq(const void *ctx, uint32_t id)
 {
 	const struct sample_key *k = ctx;
 	const psample *a = &k->e->samples[id];
-	return a->node == k->s->node && a->pid == k->s->pid && a->tid == k->s->tid;
+	return a->node == k->s->node && a->pid == k->s->pid && a->tid == k->s->tid &&
+	       a->tags == k->tags;
 }
 
-/* Adds values to the pprof sample of (node, pid, tid). */
-static int sample_add(enc *e, const ps_profile_sample *s, const uint64_t *v)
+/* Adds values to the pprof sample of (node, pid, tid, tags). */
+static int sample_add(enc *e, const ps_profile_sample *s, uint32_t tags, const uint64_t *v)
 {
-	struct sample_key k = {e, s};
+	struct sample_key k = {e, s, tags};
 	uint64_t h =
-	    ps_hash_u64((uint64_t)s->node << 32 ^ ps_hash_u64((uint64_t)s->pid << 32 | s->tid));
+	    ps_hash_u64((uint64_t)s->node << 32 ^ ps_hash_u64((uint64_t)s->pid << 32 | s->tid)) ^
+	    tags;
 	uint32_t id = ps_index_find(&e->sample_index, h, sample_eq, &k);
 	if (id == UINT32_MAX) {
 		if (PS_GROW(e->samples, e->samplecap, e->nsamples + 1) ||
@@ -295,7 +258,7 @@ static int sample_add(enc *e, const ps_profile_sample *s, const uint64_t *v)
 		if (err)
 			return err;
 		id = (uint32_t)e->nsamples++;
-		e->samples[id] = (psample){s->node, s->pid, s->tid, id * e->ncols};
+		e->samples[id] = (psample){s->node, s->pid, s->tid, tags, id * e->ncols};
 		memset(e->vals + id * e->ncols, 0, e->ncols * sizeof(*e->vals));
 	}
 	for (size_t c = 0; c < e->ncols; c++)
@@ -321,7 +284,7 @@ static int collect_samples(enc *e)
 				s.pid = s.tid = 0;
 			for (size_t c = 0; c < e->ncols; c++)
 				v[c] = ps_profile_sample_value(p, i, c);
-			int err = sample_add(e, &s, v);
+			int err = sample_add(e, &s, ps_profile_sample_tags(p, i), v);
 			if (err)
 				return err;
 		}
@@ -333,7 +296,7 @@ static int collect_samples(enc *e)
 		for (size_t c = 0; c < e->ncols; c++)
 			any |= (v[c] = ps_profile_node_self(p, node, c)) != 0;
 		ps_profile_sample s = {.node = node};
-		int err = any ? sample_add(e, &s, v) : 0;
+		int err = any ? sample_add(e, &s, 0, v) : 0;
 		if (err)
 			return err;
 	}
@@ -383,6 +346,18 @@ static void write_samples(enc *e, pb *out, pb *sub, pb *packed)
 		if (e->threads) {
 			label_num(e, sub, packed, "pid", s->pid);
 			label_num(e, sub, packed, "tid", s->tid);
+		}
+		size_t nt;
+		const ps_profile_tag *t = ps_profile_tags(e->p, s->tags, &nt);
+		for (size_t j = 0; j < nt; j++) {
+			pb_uint(packed, LABEL_KEY, cstr_id(e, t[j].key));
+			if (t[j].str)
+				pb_uint(packed, LABEL_STR, cstr_id(e, t[j].str));
+			else
+				pb_uint(packed, LABEL_NUM, (uint64_t)t[j].num);
+			if (t[j].unit)
+				pb_uint(packed, LABEL_NUM_UNIT, cstr_id(e, t[j].unit));
+			pb_msg(sub, SAMPLE_LABEL, packed);
 		}
 		pb_msg(out, PROFILE_SAMPLE, sub);
 	}
@@ -595,14 +570,18 @@ int ps_export_pprof(ps_profile *p, const ps_export_meta *m, FILE *out)
 	write_functions(&e, &prof, &sub);
 	pb_uint(&prof, PROFILE_TIME_NANOS, x.m.start_ns);
 	pb_uint(&prof, PROFILE_DURATION_NANOS, x.m.duration_ns);
-	if (x.m.period_ns) {
+	if (x.m.period_type) {
+		value_type(&e, &prof, &sub, PROFILE_PERIOD_TYPE, x.m.period_type,
+			   x.m.period_unit ? x.m.period_unit : "");
+		pb_uint(&prof, PROFILE_PERIOD, (uint64_t)x.m.period);
+	} else if (x.m.period_ns) {
 		value_type(&e, &prof, &sub, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
 		pb_uint(&prof, PROFILE_PERIOD, x.m.period_ns);
 	}
 	/* The event and title travel as comments (pprof -comments). */
 	ps_buf c = {0};
-	err = ps_buf_printf(&c, "event: %s", x.m.event);
-	if (!err)
+	err = x.m.no_event_comment ? 0 : ps_buf_printf(&c, "event: %s", x.m.event);
+	if (!err && !x.m.no_event_comment)
 		pb_uint(&prof, PROFILE_COMMENT, str_id(&e, c.data, c.len));
 	ps_buf_release(&c);
 	if (!err && x.m.name)

@@ -66,6 +66,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need groff groff-base                # renders the man page (t_man)
 	need script bsdutils                 # a terminal for the status line (t_record_habits)
 	need mpstat sysstat                  # use and stat agree with mpstat/iostat/pidstat (t_sysview)
+	need strace strace                   # which files a command opens (t_perfdata)
 	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
 	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
 	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes

@@ -662,6 +662,7 @@ static struct {
 	int state; /* 0 untried, 1 ready, -1 unavailable or given up */
 	debuginfod_client *client;
 	int (*find)(debuginfod_client *, const unsigned char *, int, char **);
+	int (*find_exec)(debuginfod_client *, const unsigned char *, int, char **);
 	struct timespec deadline;
 } dbgd;
 
@@ -674,10 +675,11 @@ static int dbgd_progress(debuginfod_client *c, long a, long b)
 	       (now.tv_sec == dbgd.deadline.tv_sec && now.tv_nsec > dbgd.deadline.tv_nsec);
 }
 
-static int find_debuginfod(ps_elf *e)
+/* 1 when a debuginfod client is ready (DEBUGINFOD_URLS set, libdebuginfod loaded). */
+static int dbgd_ready(void)
 {
 	const char *urls = getenv("DEBUGINFOD_URLS");
-	if (!e->build_id_len || !urls || !*urls || dbgd.state < 0)
+	if (!urls || !*urls || dbgd.state < 0)
 		return 0;
 	if (dbgd.state == 0) {
 		dbgd.state = -1;
@@ -692,27 +694,90 @@ static int find_debuginfod(ps_elf *e)
 			h, "debuginfod_set_progressfn");
 		dbgd.find = (int (*)(debuginfod_client *, const unsigned char *, int,
 				     char **))dlsym(h, "debuginfod_find_debuginfo");
+		dbgd.find_exec = (int (*)(debuginfod_client *, const unsigned char *, int,
+					  char **))dlsym(h, "debuginfod_find_executable");
 		if (!begin || !dbgd.find || !(dbgd.client = begin()))
 			return 0;
 		if (set_progress)
 			set_progress(dbgd.client, dbgd_progress);
 		dbgd.state = 1;
 	}
+	return 1;
+}
+
+/* Asks the server for the debug file (or the executable) of a build-id: the path of the
+ * client's cached copy (the caller frees it), or NULL. */
+static char *dbgd_fetch(const uint8_t *bid, size_t idlen, int executable)
+{
+	if (!idlen || !dbgd_ready() || (executable && !dbgd.find_exec))
+		return NULL;
 	/* A few seconds per file: a profile without names beats a profiler that hangs. */
 	clock_gettime(CLOCK_MONOTONIC, &dbgd.deadline);
 	dbgd.deadline.tv_sec += 5;
 	char *path = NULL;
-	int fd = dbgd.find(dbgd.client, e->build_id, (int)e->build_id_len, &path);
+	int fd = (executable ? dbgd.find_exec : dbgd.find)(dbgd.client, bid, (int)idlen, &path);
 	if (fd < 0) {
 		if (fd != -ENOENT)
 			dbgd.state = -1;
 		free(path);
-		return 0;
+		return NULL;
 	}
 	close(fd);
+	return path;
+}
+
+static int find_debuginfod(ps_elf *e)
+{
+	char *path = dbgd_fetch(e->build_id, e->build_id_len, 0);
 	int ok = path && try_debug_file(e, path, NULL, "debuginfod");
 	free(path);
 	return ok;
+}
+
+int ps_elf_buildid_cache_path(const uint8_t *bid, size_t idlen, int layout, char *out,
+			      size_t outlen)
+{
+	if (!idlen || idlen > 20)
+		return -ENOENT;
+	char base[4096];
+	const char *dir = getenv("PERF_BUILDID_DIR");
+	if (!dir || !*dir) {
+		const char *home = getenv("HOME");
+		if (!home || !*home)
+			return -ENOENT;
+		snprintf(base, sizeof(base), "%s/.debug", home);
+		dir = base;
+	}
+	char hex[41];
+	for (size_t i = 0; i < idlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", bid[i]);
+	int n = snprintf(out, outlen, "%s/.build-id/%.2s/%s%s", dir, hex, hex + 2,
+			 layout == 0 ? "/elf" : "");
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+static int has_build_id(const char *path, const uint8_t *bid, size_t idlen)
+{
+	ps_fileid f;
+	return ps_elf_identify(path, &f) == 0 && f.build_id_size == idlen &&
+	       !memcmp(f.build_id, bid, idlen);
+}
+
+int ps_elf_locate(const char *path, const uint8_t *bid, size_t idlen, char *out, size_t outlen)
+{
+	if (!idlen || has_build_id(path, bid, idlen)) {
+		int n = snprintf(out, outlen, "%s", path);
+		return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+	}
+	for (int layout = 0; layout < 2; layout++)
+		if (ps_elf_buildid_cache_path(bid, idlen, layout, out, outlen) == 0 &&
+		    has_build_id(out, bid, idlen))
+			return 0;
+	char *got = dbgd_fetch(bid, idlen, 1);
+	int n = got ? snprintf(out, outlen, "%s", got) : -1;
+	int ok = got && n >= 0 && (size_t)n < outlen && has_build_id(out, bid, idlen);
+	free(got);
+	return ok ? 0 : -ENOENT;
 }
 
 /* MiniDebugInfo: an xz-compressed ELF in .gnu_debugdata holding the .symtab entries that

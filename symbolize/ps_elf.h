@@ -49,6 +49,17 @@ int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o);
  * device. out->pid and out->path are left as they are. */
 int ps_elf_identify(const char *path, ps_fileid *out);
 
+/* perf's build-id cache ($PERF_BUILDID_DIR, else ~/.debug), where perf record, perf
+ * buildid-cache -a and perf archive keep a copy of every binary samples hit: the path of
+ * build-id bid's copy, layout 0 .build-id/xx/rest/elf, 1 (older perf) .build-id/xx/rest. */
+int ps_elf_buildid_cache_path(const uint8_t *bid, size_t idlen, int layout, char *out,
+			      size_t outlen);
+/* Where the file recorded at path with build-id bid is on this machine: path itself when
+ * its build-id is bid (or when idlen is 0: nothing to check by), else perf's build-id
+ * cache, else the executable from debuginfod when DEBUGINFOD_URLS is set. 0 and out
+ * filled, or -ENOENT. */
+int ps_elf_locate(const char *path, const uint8_t *bid, size_t idlen, char *out, size_t outlen);
+
 /* Where the symbols came from: "symtab", "debuglink", "build-id", "debuginfod",
  * "minidebuginfo" or "dynsym" (a static string); and the debug file's path or NULL. */
 const char *ps_elf_symbol_source(const ps_elf *e, const char **debug_path);

@@ -166,27 +166,12 @@ static ps_elf *load_vdso(struct sess *s)
  * Used when the file at the recorded path is gone or is another build. */
 static ps_elf *open_buildid_cache(struct dso *d, const ps_aspace_obj *ob, ps_elf_opts *eo)
 {
-	if (!ob->build_id_size)
-		return NULL;
-	char base[4096];
-	const char *dir = getenv("PERF_BUILDID_DIR");
-	if (!dir || !*dir) {
-		const char *home = getenv("HOME");
-		if (!home || !*home)
-			return NULL;
-		snprintf(base, sizeof(base), "%s/.debug", home);
-		dir = base;
-	}
-	char hex[2 * sizeof(ob->build_id) + 1];
-	for (size_t i = 0; i < ob->build_id_size && i < sizeof(ob->build_id); i++)
-		snprintf(hex + 2 * i, 3, "%02x", ob->build_id[i]);
 	char path[4096 + 128];
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s/elf", dir, hex, hex + 2);
-	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
-		return d->elf;
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s", dir, hex, hex + 2);
-	if (ps_elf_open_opts(&d->elf, path, eo) == 0)
-		return d->elf;
+	for (int layout = 0; layout < 2; layout++)
+		if (ps_elf_buildid_cache_path(ob->build_id, ob->build_id_size, layout, path,
+					      sizeof(path)) == 0 &&
+		    ps_elf_open_opts(&d->elf, path, eo) == 0)
+			return d->elf;
 	return NULL;
 }
 
@@ -267,7 +252,10 @@ static ps_elf *load_dso_file(struct sess *s, uint32_t pid, const ps_aspace_map *
 		 deleted ? (int)(deleted - ob->path) : (int)strlen(ob->path), ob->path);
 	eo.name = name;
 	char path[4096 + 64], root[64];
-	if (pid && pid != PS_SYM_KERNEL_PID) {
+	/* A perf.data file's pids are another machine's or a past run's: never this
+	 * machine's /proc. */
+	int live = !(s->r && ps_trace_is_perfdata(s->r));
+	if (pid && pid != PS_SYM_KERNEL_PID && live) {
 		snprintf(root, sizeof(root), "/proc/%u/root", pid);
 		eo.root = root;
 		/* While the process lives, map_files is the very file it mapped, even when
@@ -401,7 +389,8 @@ static ps_jit *get_jit(struct sess *s, uint32_t pid)
 		char proc[32];
 		struct stat st;
 		snprintf(proc, sizeof(proc), "/proc/%u", pid);
-		long owner = stat(proc, &st) == 0 ? (long)st.st_uid : -1;
+		int live = !(s->r && ps_trace_is_perfdata(s->r)); /* as in load_dso_file */
+		long owner = live && stat(proc, &st) == 0 ? (long)st.st_uid : -1;
 		ps_jit *j = NULL;
 		if (ps_jit_load(&j, path, s->o->demangle, owner) == -EPERM)
 			s->rep.jit_refused++;
@@ -710,6 +699,7 @@ struct build {
 	/* The chunk's stack numbers seen last: stack -> chain, while chunk is current. */
 	uint32_t *stack_chain;
 	uint64_t *stack_chunk;
+	uint32_t *stack_agg; /* the agg its last sample went to, UINT32_MAX none */
 	size_t stackcap;
 	/* Every sample: when, which chain (and its period, when samples are kept). */
 	uint64_t *stime, *speriod;
@@ -765,17 +755,20 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 	}
 	if (sm->stack != UINT32_MAX) {
 		if (sm->stack >= b->stackcap) {
-			size_t cap = b->stackcap, c2 = b->stackcap;
+			size_t cap = b->stackcap, c2 = b->stackcap, c3 = b->stackcap;
 			if (PS_GROW(b->stack_chain, cap, (size_t)sm->stack + 1) ||
-			    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1))
+			    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1) ||
+			    PS_GROW(b->stack_agg, c3, (size_t)sm->stack + 1))
 				return -ENOMEM;
 			size_t n = cap < c2 ? cap : c2;
+			n = n < c3 ? n : c3;
 			memset(b->stack_chunk + b->stackcap, 0xff,
 			       (n - b->stackcap) * sizeof(*b->stack_chunk));
 			b->stackcap = n;
 		}
 		b->stack_chain[sm->stack] = id;
 		b->stack_chunk[sm->stack] = sm->chunk;
+		b->stack_agg[sm->stack] = UINT32_MAX;
 	}
 	*out = id;
 	return 0;
@@ -796,6 +789,17 @@ static int agg_eq(const void *ctx, uint32_t id)
 /* The (chain, pid, tid) of a sample, made when absent. */
 static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 {
+	/* A chunk's samples of one stack mostly come from one thread: the agg of the
+	 * stack's last sample is checked before hashing. */
+	int cached = sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk;
+	if (cached) {
+		uint32_t last = b->stack_agg[sm->stack];
+		if (last != UINT32_MAX && b->aggs[last].pid == sm->pid &&
+		    b->aggs[last].tid == sm->tid) {
+			*out = last;
+			return 0;
+		}
+	}
 	uint32_t chain;
 	int err = chain_of(b, sm, &chain);
 	if (err)
@@ -815,6 +819,8 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
 	}
+	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk)
+		b->stack_agg[sm->stack] = id;
 	*out = id;
 	return 0;
 }
@@ -1452,6 +1458,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	ps_index_release(&b.chain_index);
 	free(b.stack_chain);
 	free(b.stack_chunk);
+	free(b.stack_agg);
 	free(b.stime);
 	free(b.scpu);
 	free(b.soff);

@@ -1,9 +1,11 @@
 // A known workload for perfsample's pprof reader: spinA does twice the work of spinB
 // (counted in iterations, not time, so a busy machine keeps the ratio), both under work();
-// the CPU profile goes to the first argument, a heap profile to the second.
+// the CPU profile goes to the first argument (its samples labelled phase=spin), a heap
+// profile (Go labels each sample with its object size in bytes) to the second.
 package main
 
 import (
+	"context"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -49,6 +51,8 @@ func main() {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		panic(err)
 	}
+	// Labels on the goroutine (no extra frames): the CPU profile's samples carry them.
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("phase", "spin")))
 	work(30000000)
 	allocate(2000)
 	pprof.StopCPUProfile()

@@ -68,6 +68,19 @@ for p in cpu heap; do
 	done
 done
 cat got.txt | head -3
+# ... and everything else go tool pprof -raw shows: period type and period (space/bytes of
+# the heap profile), time, duration, every sample with its labels (the CPU profile's
+# phase=spin, the heap profile's bytes), locations and functions. Only the mappings'
+# capability flags may say more (the export sets the ones its locations bear out).
+raw() { go tool pprof -raw "$1" 2>&1 | sed 's/ *\[[A-Z][][A-Z]*\]$//'; }
+for p in cpu heap; do
+	raw $p.pb.gz >want.txt
+	raw $p-rt.pb.gz >got.txt
+	cmp -s want.txt got.txt || { diff want.txt got.txt | head; fail "$p: pprof -raw differs after the round trip"; }
+done
+go tool pprof -raw cpu-rt.pb.gz 2>&1 | grep -q 'phase:\[spin\]' || fail "the CPU profile's label phase=spin was lost"
+go tool pprof -raw heap-rt.pb.gz 2>&1 | grep -q '^PeriodType: space bytes' || fail "the heap profile's period type was lost"
+go tool pprof -raw heap-rt.pb.gz 2>&1 | grep -q 'bytes:\[' || fail "the heap profile's bytes labels were lost"
 
 # perfsample's own export reads back whole: the trace's stacks (inlined frames, the comm
 # label as the root), and exported again, what go tool pprof -raw shows is unchanged.

@@ -110,3 +110,29 @@ HOME=$PWD/nohome $PS fold -i bc/p.data > stale.folded 2>stale.err || fail "fold 
 HOME=$PWD/home $PS fold -i bc/p.data > cache.folded 2>cache.err || fail "fold with perf's cache"
 grep -q 'main;work;heavy;spin' cache.folded ||
 	{ cat cache.err; head -3 cache.folded; fail "perf's build-id cache (~/.debug) not used"; }
+
+# A perf.data file's pids are another machine's or a past run's: reading it never looks
+# at this machine's /proc/PID (map_files, root, a JIT map's owner).
+pid=$($PS script -i fp.data -F pid 2>/dev/null | awk 'NF { print $1; exit }')
+[ -n "$pid" ] || fail "no pid in perfsample script -F pid"
+# (LeakSanitizer's exit check cannot ptrace a process strace already traces: off here.)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	strace -f -e trace=%file -o fold.strace $PS fold -i fp.data > /dev/null 2>&1 || fail "strace fold"
+grep -q "examples/split" fold.strace || fail "strace saw no file the fold opens"
+! grep "\"/proc/$pid/" fold.strace || fail "read /proc/$pid of a perf.data pid"
+
+# DWARF mode reads binaries by build-id too: the offline unwinder takes the file when its
+# build-id is the recorded one, else perf's cache, never a rebuilt file at that path.
+mkdir -p dc && cp "$TOP/examples/deep_nofp" dc/app
+(cd dc && perf record -q -F 499 --call-graph dwarf -e cpu-clock -o p.data -- ./app 1 >/dev/null 2>&1) ||
+	fail "perf record --call-graph dwarf ./app failed"
+HOME=$PWD/dhome perf buildid-cache -a dc/app 2>/dev/null || fail "perf buildid-cache failed"
+deep='app;_start;__libc_start_main_impl;__libc_start_call_main;main;work_a;work_b;work_leaf '
+HOME=$PWD/nohome $PS fold -i dc/p.data > dhere.folded 2>&1 || fail "fold of a dwarf perf.data"
+grep -q "^$deep" dhere.folded || { head -3 dhere.folded; fail "dwarf perf.data not unwound"; }
+mv dc/app dc/app.moved && cp other.c dc/ && cc -o dc/app dc/other.c || fail "rebuild"
+HOME=$PWD/nohome $PS fold -i dc/p.data > dstale.folded 2>&1 || fail "fold, binary rebuilt"
+! grep -q ';work_a;work_b' dstale.folded || fail "unwound through a rebuilt binary"
+HOME=$PWD/dhome $PS fold -i dc/p.data > dcache.folded 2>dcache.err || fail "fold, perf's cache"
+grep -q "^$deep" dcache.folded ||
+	{ cat dcache.err; head -3 dcache.folded; fail "the unwinder did not use perf's build-id cache"; }

@@ -62,6 +62,9 @@ Test(kevent, sample_fields_in_kernel_order)
 	uint64_t id = 0;
 	cr_assert_eq(ps_kevent_id(&a, rec, n, &id), 1);
 	cr_assert_eq(id, 77);
+	uint64_t t = 0;
+	cr_assert_eq(ps_kevent_time(&a, rec, n, &t), 1);
+	cr_assert_eq(t, 123456789);
 
 	/* A callchain that claims more entries than the record holds is malformed. */
 	rec[12] = 1000;
@@ -132,6 +135,12 @@ Test(kevent, mmap2_with_trailer)
 	uint64_t id = 0;
 	cr_assert_eq(ps_kevent_id(&a, rec, n, &id), 1);
 	cr_assert_eq(id, 42); /* ID, followed by CPU: two words from the end */
+	uint64_t t = 0;
+	cr_assert_eq(ps_kevent_time(&a, rec, n, &t), 1);
+	cr_assert_eq(t, 999); /* TIME, ID, CPU: three words from the end */
+	a.sample_id_all = 0;
+	cr_assert_eq(ps_kevent_time(&a, rec, n, &t), 0);
+	a.sample_id_all = 1;
 	/* The kernel leaks the build-id bit into sessions that did not ask for build-ids:
 	 * without attr.build_id the body is device and inode. */
 	a.build_id = 0;

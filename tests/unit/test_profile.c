@@ -479,3 +479,55 @@ Test(folded, lines_are_bounded_and_the_last_needs_no_newline)
 	fclose(f);
 	ps_profile_free(p);
 }
+
+/* Sample labels beyond pid and tid (pprof's): interned sets, kept per sample through the
+ * time sort. */
+Test(profile, tag_sets_are_interned_and_follow_their_samples)
+{
+	ps_profile *p = ps_profile_new(PS_PROFILE_SAMPLES);
+	cr_assert_geq(ps_profile_add_type(p, "samples", "count"), 0);
+	ps_frame_id f;
+	cr_assert_eq(ps_profile_frame_named(p, "main", 4, PS_FRAME_USER, &f), 0);
+	ps_node_id n;
+	cr_assert_eq(ps_profile_child(p, PS_NODE_ROOT, f, &n), 0);
+	char key[] = "phase", val[] = "spin";
+	ps_profile_tag a[] = {{key, val, 0, NULL}, {"bytes", NULL, 4096, "bytes"}};
+	ps_profile_tag b[] = {{"bytes", NULL, 4096, "bytes"}};
+	uint32_t ida, ida2, idb, none;
+	cr_assert_eq(ps_profile_tag_set(p, a, 2, &ida), 0);
+	strcpy(val, "idle"); /* the set keeps its own copies */
+	cr_assert_eq(ps_profile_tag_set(p, b, 1, &idb), 0);
+	strcpy(val, "spin");
+	cr_assert_eq(ps_profile_tag_set(p, a, 2, &ida2), 0);
+	cr_assert_eq(ps_profile_tag_set(p, NULL, 0, &none), 0);
+	cr_assert_eq(ida, ida2);
+	cr_assert_neq(ida, idb);
+	cr_assert_eq(none, 0);
+	size_t nt;
+	const ps_profile_tag *t = ps_profile_tags(p, ida, &nt);
+	cr_assert_eq(nt, 2);
+	cr_assert_str_eq(t[0].key, "phase");
+	cr_assert_str_eq(t[0].str, "spin");
+	cr_assert_null(t[1].str);
+	cr_assert_eq(t[1].num, 4096);
+	cr_assert_str_eq(t[1].unit, "bytes");
+	cr_assert_null(ps_profile_tags(p, 99, &nt));
+	cr_assert_eq(nt, 0);
+	uint32_t tags[] = {0, ida, idb, ida};
+	uint64_t times[] = {40, 10, 30, 20};
+	for (int i = 0; i < 4; i++) {
+		ps_profile_sample s = {.time = times[i], .node = n};
+		cr_assert_eq(ps_profile_add_sample_tags(p, &s, (uint64_t[]){1}, tags[i]), 0);
+	}
+	cr_assert_eq(ps_profile_add_sample_tags(p, &(ps_profile_sample){.node = n},
+						(uint64_t[]){1}, 77),
+		     -EINVAL);
+	cr_assert_eq(ps_profile_sort_samples(p), 0);
+	uint32_t want[] = {ida, ida, idb, 0};
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_eq(ps_profile_sample_at(p, i)->time, (i + 1) * 10);
+		cr_assert_eq(ps_profile_sample_tags(p, i), want[i], "sample %zu", i);
+		cr_assert_eq(ps_profile_sample_at(p, i)->node, n);
+	}
+	ps_profile_free(p);
+}

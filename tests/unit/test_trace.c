@@ -458,3 +458,82 @@ Test(trace, one_recorder_wins_a_stale_partial, .init = setup, .fini = teardown)
 	cr_expect_eq(lost, 0, "%d rounds lost the winner's trace", lost);
 	cr_expect_eq(left, 0, "%d rounds left a partial behind", left);
 }
+
+/* Everything a pass reads: the samples' times and chains and the status at the end. */
+struct pass {
+	uint64_t n, sum, chunks_seen;
+	ps_trace_status st;
+	int err;
+};
+
+static struct pass read_pass(ps_trace_reader *r, uint64_t stop_after)
+{
+	struct pass p = {0};
+	ps_event ev;
+	uint64_t last_chunk = 0;
+	int got;
+	while ((got = ps_trace_next(r, &ev)) > 0) {
+		if (ev.type != PS_REC_SAMPLE)
+			continue;
+		p.n++;
+		p.sum += ev.sample.time * 31 + ev.sample.nr;
+		for (uint32_t i = 0; i < ev.sample.nr; i++)
+			p.sum += ev.sample.ips[i] * (i + 1);
+		cr_assert_geq(ev.sample.chunk, last_chunk);
+		p.chunks_seen += ev.sample.chunk != last_chunk;
+		last_chunk = ev.sample.chunk;
+		if (p.n == stop_after)
+			break;
+	}
+	p.err = got;
+	p.st = ps_trace_get_status(r);
+	return p;
+}
+
+/* The prefetch thread (on by default for big files) reads what the caller's thread
+ * reads: the same records, the same damaged chunk skipped and truncated tail counted,
+ * after rewinds and after a stop in the middle. */
+Test(trace, prefetch_reads_alike, .init = setup, .fini = teardown)
+{
+	long off[16];
+	write_trace(1000, 100, 1);
+	cr_assert_eq(chunk_offsets(off, 16), 11);
+	uint32_t bad = 0x12345678;
+	poke(off[3], &bad, 4);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(truncate(path, off[9] + (sb.st_size - off[9]) / 2), 0);
+	struct pass want[2], got[2];
+	for (int on = 0; on < 2; on++) {
+		ps_trace_reader *r;
+		cr_assert_eq(ps_trace_open(&r, path), 0);
+		ps_trace_set_prefetch(r, on);
+		want[on] = read_pass(r, 0);
+		cr_assert_eq(ps_trace_next(r, &(ps_event){0}), 0); /* the end stays the end */
+		cr_assert_eq(ps_trace_rewind(r), 0);
+		struct pass half = read_pass(r, 450);
+		cr_assert_eq(half.n, 450);
+		cr_assert_eq(ps_trace_rewind(r), 0);
+		got[on] = read_pass(r, 0);
+		ps_trace_close(r);
+		/* closing in the middle, with the thread ahead, is clean too */
+		cr_assert_eq(ps_trace_open(&r, path), 0);
+		ps_trace_set_prefetch(r, on);
+		cr_assert_eq(read_pass(r, 150).n, 150);
+		ps_trace_close(r);
+	}
+	for (int on = 0; on < 2; on++) {
+		cr_assert_eq(want[on].err, 0);
+		cr_assert_eq(want[on].n, 800, "prefetch %d: %llu samples", on,
+			     (unsigned long long)want[on].n);
+		cr_assert_eq(want[on].st.corrupt_chunks, 1);
+		cr_assert_gt(want[on].st.dropped_bytes, 0);
+		cr_assert_eq(want[on].st.complete, 0);
+		cr_assert_eq(got[on].n, want[on].n);
+		cr_assert_eq(got[on].sum, want[on].sum);
+		cr_assert_eq(got[on].chunks_seen, 8);
+		cr_assert_eq(memcmp(&got[on].st, &want[on].st, sizeof(want[on].st)), 0);
+	}
+	cr_assert_eq(want[1].sum, want[0].sum);
+	cr_assert_eq(memcmp(&want[1].st, &want[0].st, sizeof(want[0].st)), 0);
+}
