@@ -13,6 +13,8 @@ BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-omit-frame-pointer -I.
 PKGS    := libelf libdw libzstd zlib
+# The agent (cmd/agent*.c): its HTTP server, TLS, and the push client.
+PKGS    += libmicrohttpd gnutls libcurl
 
 # build/config.mk holds the pkg-config flags. Make builds it (installing the packages when
 # they are missing) before anything else, then restarts with it read.
@@ -90,6 +92,10 @@ install: perfsample
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 perfsample $(DESTDIR)$(PREFIX)/bin/perfsample
 	install -m 0644 docs/perfsample.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsample.1
+	# The agent's systemd unit, in place but not enabled.
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/perfsample-agent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/perfsample-agent.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/perfsample-agent.service
 
 clean:
 	rm -rf $(BUILD) perfsample $(EXAMPLES) demo.svg

@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"info", cmd_info, "what a trace holds"},
 	{"script", cmd_script, "samples as perf-script text"},
 	{"export", cmd_export, "pprof, speedscope or callgrind files"},
+	{"agent", cmd_agent, "profiles and metrics over HTTP (Prometheus, Parca, Pyroscope)"},
 	{NULL, NULL, NULL},
 };
 
