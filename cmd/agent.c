@@ -525,7 +525,7 @@ int cmd_agent(int argc, char **argv)
 			   "send CPU profiles to Pyroscope's /ingest at URL (http[s]://host:port);\n"
 			   "the token goes as Bearer, or user:password in the URL as basic auth"),
 		OPT_STRING(0, "push-interval", &push_interval, "DURATION",
-			   "length of each pushed profile (default 15s; 5s-1h)"),
+			   "length of each pushed profile (default 15s; 1s-1h)"),
 		OPT_STRING(0, "push-name", &push_name, "NAME",
 			   "the application name (default perfsample.cpu{host=HOSTNAME})"),
 		OPT_END(),
@@ -557,8 +557,8 @@ int cmd_agent(int argc, char **argv)
 			v *= 3600;
 		else if (*end && strcmp(end, "s"))
 			v = 0;
-		if (end == push_interval || v < 5 || v > 3600)
-			die_usage("--push-interval: '%s' is not a duration of 5s to 1h", push_interval);
+		if (end == push_interval || v < 1 || v > 3600)
+			die_usage("--push-interval: '%s' is not a duration of 1s to 1h", push_interval);
 		interval = (unsigned)v;
 	}
 
