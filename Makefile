@@ -55,7 +55,7 @@ perfsample: $(BUILD)/perfsample.o $(CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
 
 # The option parser is tested too: it is the one part of cmd/ that the unit tests link.
-UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o
+UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o $(BUILD)/cmd/agent_http.o
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CRIT_LIBS) $(DEP_LIBS) -lm
 

@@ -561,7 +561,12 @@ def main():
     prof = self_profile(biggest, text100k, os.path.join(WORK, "py.noembed.data"))
     elapsed = time.monotonic() - t_start
     md = write_results(args, mach, ovh, real, synth, big, sym, prof, elapsed, q)
-    print(md)
+    # The agent's own CPU (bench/agent.py), a section of its own after the others.
+    import agent as agent_bench
+    extra = "\n" + agent_bench.section(PS, q)
+    with open(args.out, "a") as f:
+        f.write(extra)
+    print(md + extra)
 
 
 def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick):
