@@ -65,6 +65,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need groff groff-base                # renders the man page (t_man)
 	need promtool prometheus             # the agent's /metrics: promtool and a real Prometheus (t_agent_prometheus)
 	need curl curl                       # HTTP client of the agent tests
+	need openssl openssl                 # certificates for t_agent_tls
 	need script bsdutils                 # a terminal for the status line (t_record_habits)
 	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
 	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
