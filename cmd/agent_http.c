@@ -197,6 +197,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 void http_counts(struct http_server *s, uint64_t out[6])
 {
+	/* A request can come before http_start has returned the server to its caller. */
+	if (!s) {
+		memset(out, 0, 6 * sizeof(out[0]));
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	memcpy(out, s->counts, sizeof(s->counts));
 	pthread_mutex_unlock(&s->mu);

@@ -48,7 +48,8 @@ struct http_server;
 struct http_server *http_start(const struct http_conf *c, char *err, size_t errlen);
 /* Stops accepting, waits for the requests in flight, frees. NULL-safe. */
 void http_stop(struct http_server *s);
-/* Requests answered, by status class (for /metrics): index status/100 (1..5). */
+/* Requests answered, by status class (for /metrics): index status/100 (1..5); zeros for
+ * NULL. */
 void http_counts(struct http_server *s, uint64_t out[6]);
 
 /* Parses ADDR:PORT into a socket address; returns 0, or -1 with err set. loopback says

@@ -15,7 +15,7 @@ command -v go >/dev/null || fail "go is missing (make test-deps)"
 export HOME="$TMP" PPROF_TMPDIR="$TMP" GOCACHE="$TMP/gocache" GOFLAGS=
 
 start_agent --timeout 3
-"$TOP/examples/split" 30 >/dev/null &
+"$TOP/examples/split" 200 >/dev/null &
 W=$!
 trap 'kill $W $AP 2>/dev/null || true' EXIT
 
