@@ -23,6 +23,11 @@ static const struct command commands[] = {
 	{"info", cmd_info, "what a trace holds"},
 	{"script", cmd_script, "samples as perf-script text"},
 	{"export", cmd_export, "pprof, speedscope or callgrind files"},
+	/* the system view */
+	{"plot", cmd_plot, "statistics over time as SVG line charts, runs overlaid"},
+	{"heatmap", cmd_heatmap, "sub-second offset heat map; its cells draw their flame graph"},
+	{"use", cmd_use, "USE checklist: which resource is the bottleneck, what to run next"},
+	{"stat", cmd_stat, "system and process statistics over time, into a trace or CSV"},
 	{"agent", cmd_agent, "profiles and metrics over HTTP (Prometheus, Parca, Pyroscope)"},
 	{NULL, NULL, NULL},
 };

@@ -11,6 +11,7 @@ import datetime
 import filecmp
 import os
 import platform
+import signal
 import re
 import shutil
 import statistics
@@ -450,6 +451,46 @@ def self_profile(trace, text, noembed):
 
 # ---- output ----
 
+def sampler_cost(secs, nproc=500):
+    """The statistics sampler's own CPU at a 1 s interval with nproc more processes on the
+    machine (idle children of a helper), side by side with sysstat's pidstat doing the same
+    job (every process's CPU, memory, context switches and I/O every second)."""
+    holder = subprocess.Popen(["python3", "-c",
+                               "import os, signal, sys, time\n"
+                               "n = int(sys.argv[1])\n"
+                               "for i in range(n):\n"
+                               "    if os.fork() == 0:\n"
+                               "        signal.pause()\n"
+                               "        os._exit(0)\n"
+                               "print('ready', flush=True)\n"
+                               "signal.pause()\n", str(nproc)],
+                              stdout=subprocess.PIPE, start_new_session=True)
+    holder.stdout.readline()
+    nprocs = len([d for d in os.listdir("/proc") if d.isdigit()])
+    res = {"nprocs": nprocs, "secs": secs}
+    try:
+        out = os.path.join(WORK, "stat.data")
+        err = os.path.join(WORK, "stat.err")
+        with open(err, "wb") as ef:
+            t0 = time.monotonic()
+            p = subprocess.Popen([PS, "stat", "-a", "-I", "1000", "-d", str(secs), "-o", out],
+                                 stdout=subprocess.DEVNULL, stderr=ef)
+            _, status, ru = os.wait4(p.pid, 0)
+            wall = time.monotonic() - t0
+        res["ps"] = (ru.ru_utime + ru.ru_stime) / wall * 100
+        res["ps_bytes"] = os.path.getsize(out)
+        # the sampling itself, as stat reports it (thread CPU inside each sample)
+        m = re.search(r"\(([0-9.]+)%\)", open(err).read())
+        res["ps_sampling"] = float(m.group(1)) if m else None
+        if shutil.which("pidstat"):
+            pd = measure(["pidstat", "-h", "-u", "-r", "-w", "-d", "1", str(int(secs))], wrap=False)
+            res["pidstat"] = pd["cpu"] / pd["wall"] * 100
+    finally:
+        os.killpg(holder.pid, signal.SIGTERM)
+        holder.wait()
+    return res
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -559,8 +600,9 @@ def main():
     biggest = os.path.join(WORK, "synth.%d.data" % sizes[-1])
     text100k = os.path.join(WORK, "synth.%d.data.perfscript" % min(sizes[-1], 100000))
     prof = self_profile(biggest, text100k, os.path.join(WORK, "py.noembed.data"))
+    stat = sampler_cost(5 if q else 30)
     elapsed = time.monotonic() - t_start
-    md = write_results(args, mach, ovh, real, synth, big, sym, prof, elapsed, q)
+    md = write_results(args, mach, ovh, real, synth, big, sym, prof, elapsed, q, stat)
     # The agent's own CPU (bench/agent.py), a section of its own after the others.
     import agent as agent_bench
     extra = "\n" + agent_bench.section(PS, q)
@@ -569,7 +611,7 @@ def main():
     print(md + extra)
 
 
-def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick):
+def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick, stat=None):
     L = []
     A = L.append
     A("# perfsample benchmarks%s" % (" (QUICK run)" if quick else ""))
@@ -771,6 +813,25 @@ def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick)
     A("| perfsample fold, symbols embedded (reference) | | | %s | %s |" % (
         fmt(sym["ps_embed"]), fmt(sym["ps_embed_rss"])))
     A("")
+
+    if stat:
+        A("## 6. System statistics sampler")
+        A("")
+        A("`perfsample stat -a -I 1000` for %d s with %d processes on the machine, against "
+          "sysstat's `pidstat -h -u -r -w -d 1` (every process's CPU, memory, context switches "
+          "and I/O each second). CPU is the sampler's own, as a percent of one CPU; the "
+          "budget is < 1%%." % (stat["secs"], stat["nprocs"]))
+        A("")
+        A("| | CPU %% of one CPU | trace bytes |")
+        A("|---|---|---|")
+        A("| perfsample stat -a, the whole process (start, first full read, trace) | %s | %d |"
+          % (fmt(stat["ps"]), stat["ps_bytes"]))
+        A("| perfsample stat -a, sampling only (what stat reports) | %s | |"
+          % fmt(stat["ps_sampling"]))
+        if "pidstat" in stat:
+            A("| pidstat | %s | |" % fmt(stat["pidstat"]))
+            A("| ratio perfsample/pidstat | %s | |" % fmt(div(stat["ps"], stat["pidstat"])))
+        A("")
 
     A("## Where perfsample's time goes (it profiles itself)")
     A("")

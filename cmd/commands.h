@@ -13,6 +13,12 @@ int cmd_report(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_script(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* the system view (issue 15) */
+int cmd_stat(int argc, char **argv);
+int cmd_use(int argc, char **argv);
+int cmd_heatmap(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+/* the fleet agent (issue 16) */
 int cmd_agent(int argc, char **argv);
 
 #endif

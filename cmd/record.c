@@ -19,6 +19,7 @@
 #include "formats/ps_trace.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_record.h"
+#include "profiler/ps_sysstat.h"
 #include "symbolize/ps_elf.h"
 #include "symbolize/ps_sym.h"
 
@@ -256,12 +257,19 @@ static void on_rotate_signal(int sig)
 	rotate_flag = 1;
 }
 
+/* --stat: the statistics sampler's records go into the trace between the samples. */
+static int on_stat_interval(void *ctx, ps_trace_writer *w, uint64_t now_ns)
+{
+	long n = ps_sysstat_sample(ctx, now_ns, w, NULL, NULL);
+	return n < 0 ? (int)n : 0;
+}
+
 /* What the command line asks for, beyond ps_record_opts itself. */
 struct record_cli {
 	ps_record_opts o;
 	struct rotation rot;
 	const char *out, *control;
-	int level, quiet, embed;
+	int level, quiet, embed, stat;
 	double duration;
 	int cpus[4096];
 };
@@ -385,6 +393,9 @@ int cmd_record(int argc, char **argv)
 			     "unwound with DWARF at record time)",
 			     cb_call_graph),
 		OPT_BOOL(0, "no-kernel", &o->no_kernel, "user space only"),
+		OPT_BOOL(0, "stat", &c.stat,
+			 "also the system's and the targets' statistics from /proc every second, "
+			 "as perfsample stat writes them (perfsample plot draws them)"),
 		OPT_GROUP("what:"),
 		OPT_BOOL('a', "all-cpus", &o->all_cpus, "the whole system, every CPU"),
 		OPT_CALLBACK('p', "pid", &c, "PID[,..]",
@@ -505,6 +516,19 @@ int cmd_record(int argc, char **argv)
 		sigemptyset(&su.sa_mask);
 		sigaction(SIGUSR2, &su, NULL);
 	}
+	ps_sysstat *stat = NULL;
+	if (c.stat) {
+		enum ps_sysstat_scope scope = o->all_cpus ? PS_SYSSTAT_ALL
+					      : o->npids  ? PS_SYSSTAT_PIDS
+					      : o->ntids  ? PS_SYSSTAT_PIDS
+							  : PS_SYSSTAT_CHILDREN;
+		if (ps_sysstat_new(&stat, "", scope, o->npids ? o->pids : o->tids,
+				   o->npids ? o->npids : o->ntids))
+			die("out of memory");
+		o->interval_ms = 1000;
+		o->on_interval = on_stat_interval;
+		o->interval_ctx = stat;
+	}
 	ps_record *rec;
 	char err[512];
 	int rc = ps_record_open(&rec, o, err, sizeof(err));
@@ -588,6 +612,7 @@ int cmd_record(int argc, char **argv)
 		die("%s", *err ? err : "recording failed");
 	}
 	ps_record_free(rec);
+	ps_sysstat_free(stat);
 	status = status >= 0 ? status : -1;
 
 	uint64_t kept = 0;

@@ -283,6 +283,11 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		need += strlen(ev->note.key) + strlen(ev->note.value);
 	else if (ev->type == PS_REC_FILE)
 		need += strlen(ev->file.path ? ev->file.path : "");
+	else if (ev->type == PS_REC_METRICS) {
+		if (ev->metrics.n > PS_METRICS_MAX)
+			return -EINVAL;
+		need += 64 + ev->metrics.n * (8 + PS_METRIC_KEY_MAX);
+	}
 	if (ps_buf_reserve(&w->chunk, need))
 		return -ENOMEM;
 
@@ -405,6 +410,19 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put32(&w->chunk, f->maj);
 		put32(&w->chunk, f->min);
 		putstr(&w->chunk, f->path);
+		break;
+	}
+	case PS_REC_METRICS: {
+		const ps_metricrec *mr = &ev->metrics;
+		rec_begin(w, PS_REC_METRICS, &hdr);
+		put64(&w->chunk, mr->time);
+		put32(&w->chunk, mr->pid);
+		put32(&w->chunk, mr->n);
+		for (uint32_t i = 0; i < mr->n; i++)
+			ps_buf_add(&w->chunk, &mr->vals[i].value, 8);
+		putstr(&w->chunk, mr->comm);
+		for (uint32_t i = 0; i < mr->n; i++)
+			putstr(&w->chunk, mr->vals[i].key);
 		break;
 	}
 	default:
@@ -544,6 +562,8 @@ struct ps_trace_reader {
 	uint64_t wasted;  /* compressed bytes of failed chunks this pass: bounds resync work */
 	size_t nstacks, stack_cap;
 	ps_trace_status st;
+	ps_metric_val *mvals; /* the last METRICS record's values */
+	size_t mval_cap;
 };
 
 static uint32_t get32(const unsigned char *p)
@@ -718,6 +738,7 @@ void ps_trace_close(ps_trace_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->stacks);
+	free(r->mvals);
 	free(r->meta);
 	free(r->owned);
 	free(r);
@@ -907,6 +928,29 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		f->maj = c32(c);
 		f->min = c32(c);
 		f->path = cstr(c);
+		break;
+	}
+	case PS_REC_METRICS: {
+		ps_metricrec *mr = &ev->metrics;
+		mr->time = c64(c);
+		mr->pid = c32(c);
+		mr->n = c32(c);
+		if (c->bad || mr->n > PS_METRICS_MAX || (size_t)(c->end - c->p) / 8 < mr->n)
+			return PS_ECORRUPT;
+		if (mr->n && PS_GROW(r->mvals, r->mval_cap, mr->n))
+			return -ENOMEM;
+		for (uint32_t i = 0; i < mr->n; i++) {
+			memcpy(&r->mvals[i].value, c->p, 8);
+			c->p += 8;
+		}
+		mr->comm = cstr(c);
+		for (uint32_t i = 0; i < mr->n && !c->bad; i++) {
+			const char *k = cstr(c);
+			size_t kl = strnlen(k, PS_METRIC_KEY_MAX - 1);
+			memcpy(r->mvals[i].key, k, kl);
+			r->mvals[i].key[kl] = '\0';
+		}
+		mr->vals = r->mvals;
 		break;
 	}
 	default:

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/ps_metric.h"
+
 #define PS_TRACE_VERSION 1
 
 /* Record types. Readers skip types they do not know, by length. */
@@ -22,6 +24,7 @@ enum ps_rec_type {
 	PS_REC_STATS = 10,   /* recorder totals, written last: the file is whole */
 	PS_REC_NOTE = 11,    /* a key=value remark (e.g. kernel addresses hidden) */
 	PS_REC_FILE = 12,    /* a mapped file's identity, for files without a build-id */
+	PS_REC_METRICS = 17, /* system or process statistics at one time (ps_metric series) */
 };
 
 /* PERF_CONTEXT_* markers stay in call chains, as the kernel writes them. */
@@ -105,6 +108,18 @@ typedef struct ps_fileid {
 	const char *path;  /* as in the MMAP record */
 } ps_fileid;
 
+/* Statistics from /proc and /sys (perfsample stat, record --stat): the series of the
+ * system (pid 0) or of one process at one time. Reading: vals is the reader's, valid until
+ * the next read; at most PS_METRICS_MAX values. */
+#define PS_METRICS_MAX 4096
+typedef struct ps_metricrec {
+	uint64_t time;	   /* CLOCK_MONOTONIC ns, as sample times */
+	uint32_t pid;	   /* 0: the system */
+	uint32_t n;
+	const char *comm;  /* the process's name ("" for the system) */
+	const ps_metric_val *vals;
+} ps_metricrec;
+
 typedef struct ps_event {
 	enum ps_rec_type type;
 	union {
@@ -118,6 +133,7 @@ typedef struct ps_event {
 		ps_stats stats;
 		ps_note note;
 		ps_fileid file;
+		ps_metricrec metrics;
 	};
 } ps_event;
 

@@ -43,6 +43,11 @@ static uint64_t fuzz_read_all(ps_trace_reader *r)
 		case PS_REC_FILE:
 			n += strlen(ev.file.path);
 			break;
+		case PS_REC_METRICS:
+			n += strlen(ev.metrics.comm);
+			for (uint32_t i = 0; i < ev.metrics.n; i++)
+				n += strlen(ev.metrics.vals[i].key) + (ev.metrics.vals[i].value > 0);
+			break;
 		default:
 			break;
 		}

@@ -11,10 +11,11 @@ mkdir -p "$out"
 seeds=$out/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata" "$seeds/pmcstat" \
-	"$seeds/dtrace" "$seeds/pprof"
+	"$seeds/dtrace" "$seeds/pprof" "$seeds/procfs"
 # Traces: a real recording (when perf_event_open is allowed), its cut-short copy, and
 # every regression input.
-if ./perfsample record -q -F 999 -g -o "$seeds/t.data" -- examples/split 0.3 >/dev/null 2>&1; then
+# (--stat: with METRICS records too)
+if ./perfsample record -q -F 999 -g --stat -o "$seeds/t.data" -- examples/split 1.2 >/dev/null 2>&1; then
 	head -c $(($(wc -c <"$seeds/t.data") / 2)) "$seeds/t.data" >"$seeds/trace/cut"
 	cp "$seeds/t.data" "$seeds/trace/whole"
 	# Raw chunks for fuzz_trace's wrapping mode: 1, a record count, the records.
@@ -69,6 +70,13 @@ for f in tests/data/stacks/*.pb.gz; do
 	{ printf '\0'; cat "$f"; } >"$seeds/pprof/$b-gz"
 	{ printf '\5'; gzip -dc "$f"; } >"$seeds/pprof/$b-raw"
 done
+# /proc and /sys text: byte 0 picks the parser (fuzz/fuzz_procfs.c), from this machine.
+i=0
+for f in /proc/stat /proc/loadavg /proc/pressure/cpu /proc/meminfo /proc/vmstat /proc/diskstats \
+	/proc/net/dev /proc/net/softnet_stat /proc/self/stat /proc/self/status /proc/self/io; do
+	{ printf "\\$(printf %o $i)"; head -c 20000 "$f" 2>/dev/null; } >"$seeds/procfs/$i"
+	i=$((i + 1))
+done
 for f in tests/data/fuzz-regressions/*; do
 	[ -f "$f" ] || continue
 	case $(basename "$f") in
@@ -79,6 +87,7 @@ for f in tests/data/fuzz-regressions/*; do
 	pmcstat-*) cp "$f" "$seeds/pmcstat/" ;;
 	dtrace-*) cp "$f" "$seeds/dtrace/" ;;
 	pprof-*) cp "$f" "$seeds/pprof/" ;;
+	procfs-*) cp "$f" "$seeds/procfs/" ;;
 	esac
 done
 status=0

@@ -1052,7 +1052,7 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	size_t npfd = r->nrings;
 	if (r->o.control_fd >= 0 && r->o.on_control)
 		pfd[npfd++] = (struct pollfd){.fd = r->o.control_fd, .events = POLLIN};
-	uint64_t last_tick = start, last_alive_check = 0, last_rotate = start;
+	uint64_t last_tick = start, last_alive_check = 0, last_rotate = start, last_interval = 0;
 	for (;;) {
 		int n = poll(pfd, npfd, 100);
 		if (n < 0 && errno != EINTR) {
@@ -1102,6 +1102,15 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 		if (r->o.tick && now - last_tick >= 1000000000ull) {
 			last_tick = now;
 			r->o.tick(r->o.tick_ctx, &r->st, ps_trace_bytes(r->w));
+		}
+		if (r->o.on_interval && (!last_interval ||
+					 now - last_interval >= r->o.interval_ms * 1000000ull)) {
+			last_interval = now;
+			rc = r->o.on_interval(r->o.interval_ctx, r->w, now);
+			if (rc) {
+				snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
+				break;
+			}
 		}
 		if (r->o.stop && *r->o.stop)
 			break;

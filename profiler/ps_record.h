@@ -47,6 +47,11 @@ typedef struct ps_record_opts {
 	uint64_t rotate_ms;
 	int (*on_rotate)(void *ctx, ps_trace_writer **w, const ps_stats *st);
 	void *rotate_ctx;
+	/* record --stat: called first and then every interval_ms with the trace (the current
+	 * file when rotating), to write records of its own (statistics from /proc). */
+	uint64_t interval_ms;
+	int (*on_interval)(void *ctx, ps_trace_writer *w, uint64_t now_ns);
+	void *interval_ctx;
 	/* Polled with the ring buffers when >= 0; on_control is called when it is readable. */
 	int control_fd;
 	void (*on_control)(void *ctx, int fd);

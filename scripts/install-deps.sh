@@ -67,6 +67,7 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need curl curl                       # HTTP client of the agent tests
 	need openssl openssl                 # certificates for t_agent_tls
 	need script bsdutils                 # a terminal for the status line (t_record_habits)
+	need mpstat sysstat                  # use and stat agree with mpstat/iostat/pidstat (t_sysview)
 	# glibc's .symtab (versioned aliases such as __libc_start_main@@GLIBC_2.34): t_sym_plt
 	dpkg -s libc6-dbg >/dev/null 2>&1 || missing="$missing libc6-dbg"
 	# make check-asan and make fuzz: clang with its sanitizer and libFuzzer runtimes

@@ -5,7 +5,7 @@
 command -v python3 >/dev/null || fail "python3 is missing"
 python3 "$TOP/scripts/gen-man-options.py" "$PS" "$TOP/docs/perfsample.1" --check ||
 	fail "docs/perfsample.1 is stale: run make man"
-for c in record fold flamegraph diff callgraph report script export info; do
+for c in record fold flamegraph diff callgraph report script export info use stat plot heatmap; do
 	$PS $c --help | grep -o -- '--[a-z][a-z-]*' | sort -u | while read -r o; do
 		grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$TOP/docs/perfsample.1" ||
 			{ echo "FAIL: $c $o is not in the man page"; exit 1; }

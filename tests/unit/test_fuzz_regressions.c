@@ -18,6 +18,7 @@
 #include "fuzz/fuzz_pmcstat.c"
 #include "fuzz/fuzz_dtrace.c"
 #include "fuzz/fuzz_pprof.c"
+#include "fuzz/fuzz_procfs.c"
 
 #define DIR_PATH "tests/data/fuzz-regressions"
 
@@ -143,9 +144,11 @@ Test(fuzz_regressions, replay_saved_inputs)
 			ps_fuzz_dtrace(data, size);
 		} else if (!strncmp(de->d_name, "pprof-", 6)) {
 			ps_fuzz_pprof(data, size);
+		} else if (!strncmp(de->d_name, "procfs-", 7)) {
+			ps_fuzz_procfs(data, size);
 		} else {
 			cr_assert_fail("%s: name it trace-*, perfdata-*, folded-*, perfscript-*, "
-				       "pmcstat-*, dtrace-* or pprof-*",
+				       "pmcstat-*, dtrace-*, pprof-* or procfs-*",
 				       de->d_name);
 		}
 		free(data);
