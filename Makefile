@@ -112,6 +112,7 @@ $(BUILD)/rusage: bench/rusage.c
 bench: all $(BUILD)/gen_trace $(BUILD)/rusage
 	@bench/deps.sh
 	python3 bench/run.py $(if $(QUICK),--quick)
+	python3 bench/offcpu.py $(if $(QUICK),--quick)
 .PHONY: bench
 
 # fuzz/: libFuzzer targets of the trace reader + symbolizer walk, the folded parser and the

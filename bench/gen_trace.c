@@ -9,7 +9,9 @@
  * files), then STATS. Only the sample stream is invented: a few thousand distinct stacks
  * of depth 10-40 that share prefixes as real call trees do, drawn with Zipf weights.
  *
- * usage: gen_trace OUT NSAMPLES [NSTACKS [SEED]]   (defaults: 3000 stacks, seed 1) */
+ * usage: gen_trace OUT NSAMPLES [NSTACKS [SEED]]   (defaults: 3000 stacks, seed 1)
+ * GEN_OFFCPU=1: blocked intervals (OFFCPU records, as record --off-cpu writes) instead of
+ * samples, 1 us to 10 ms long, a fifth of them preempted. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -198,7 +200,9 @@ int main(int argc, char **argv)
 	ps_kv meta[] = {{"version", "bench"},      {"cmdline", cmd},	{"event", "cpu-clock"},
 			{"freq", "99"},		   {"period", "0"},	{"clock", "monotonic"},
 			{"start_time", "synthetic"}, {"hostname", host}, {"release", un.release},
-			{"ncpus", ncpu},	   {"callgraph", "fp"}, {"target", "synthetic"}};
+			{"ncpus", ncpu},	   {"callgraph", "fp"}, {"target", "synthetic"},
+			{"off_cpu", getenv("GEN_OFFCPU") ? "1" : "0"}};
+	int offcpu = getenv("GEN_OFFCPU") != NULL;
 	ps_trace_writer *w;
 	int err = ps_trace_create(&w, out, meta, sizeof(meta) / sizeof(meta[0]), 0);
 	if (err)
@@ -253,6 +257,12 @@ int main(int argc, char **argv)
 		ps_event ev = {.type = PS_REC_SAMPLE};
 		ev.sample = (ps_sample){.time = t, .period = 10101010, .pid = pid, .tid = pid,
 					.cpu = (uint32_t)(i & 1), .nr = nr, .ips = ips};
+		if (offcpu) {
+			ev.type = PS_REC_OFFCPU;
+			ev.offcpu.sample = ev.sample;
+			ev.offcpu.sample.period = 1000 + rnd_below(10000000);
+			ev.offcpu.flags = rnd_below(5) ? 0 : PS_OFFCPU_PREEMPTED;
+		}
 		if ((err = ps_trace_write(w, &ev)))
 			die("write", err);
 		t += step;

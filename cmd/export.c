@@ -46,6 +46,9 @@ int cmd_export(int argc, char **argv)
 	ps_export_meta_init(&m);
 	/* pprof and callgrind place each frame: an address, its file:line, its mapping. */
 	s.sym.addresses = 1;
+	/* A trace recorded with --off-cpu: its blocked time as a column of its own. */
+	if (s.sym.offcpu == PS_OFFCPU_NONE)
+		s.sym.offcpu = PS_OFFCPU_COLUMN;
 	/* A trace's samples, kept: speedscope's Time Order view lays them out in time, pprof
 	 * labels them with their pid and tid. */
 	int pprof_in = s.stacks && !strcmp(s.stacks_format, "pprof");

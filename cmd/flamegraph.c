@@ -73,6 +73,13 @@ int cmd_flamegraph(int argc, char **argv)
 	};
 	argc = parse_options(argc, argv, options, flamegraph_usage, 0);
 	source_operands(&s, "flamegraph", argc, argv);
+	/* Blocked time is drawn as flamegraph.pl's off-CPU graphs are: the io palette. */
+	if (s.sym.offcpu == PS_OFFCPU_ONLY && fo.colors == PS_FLAME_HOT)
+		fo.colors = PS_FLAME_IO;
+	if (!fo.title && s.sym.offcpu == PS_OFFCPU_ONLY)
+		fo.title = "Off-CPU Time Flame Graph";
+	if (!fo.title && s.sym.offcpu == PS_OFFCPU_WALL)
+		fo.title = "Wall-Clock Time Flame Graph";
 	struct trace_summary sum;
 	ps_profile *p = load_profile(&s, fo.flamechart ? PS_PROFILE_SAMPLES : 0, &sum);
 	render_flame(p, &fo, source_is_trace(&s) ? &sum : NULL);

@@ -48,6 +48,12 @@ int cmd_info(int argc, char **argv)
 	if (s.t.have_stats)
 		printf("truncated:    %llu (stacks the unwinder could not finish)\n",
 		       (unsigned long long)s.t.stats.truncated);
+	if (s.t.offcpu || s.t.have_offcpu)
+		printf("off-cpu:      %llu intervals, %.3f s blocked, %llu unpaired switches (lost "
+		       "records), %llu without a stack\n",
+		       (unsigned long long)s.t.offcpu, s.t.offcpu_ns / 1e9,
+		       (unsigned long long)s.t.offcpu_stats.unpaired,
+		       (unsigned long long)s.t.offcpu_stats.no_stack);
 	printf("records:      %llu mmap, %llu comm, %llu fork, %llu exit, %llu symbols\n",
 	       (unsigned long long)s.t.mmaps, (unsigned long long)s.t.comms, (unsigned long long)s.t.forks,
 	       (unsigned long long)s.t.exits, (unsigned long long)s.t.symbols);

@@ -396,6 +396,9 @@ int cmd_record(int argc, char **argv)
 		OPT_BOOL(0, "stat", &c.stat,
 			 "also the system's and the targets' statistics from /proc every second, "
 			 "as perfsample stat writes them (perfsample plot draws them)"),
+		OPT_BOOL(0, "off-cpu", &o->off_cpu,
+			 "also every context switch: blocked intervals with the stack each thread "
+			 "waited in (for flamegraph/fold/report --off-cpu and --wall)"),
 		OPT_GROUP("what:"),
 		OPT_BOOL('a', "all-cpus", &o->all_cpus, "the whole system, every CPU"),
 		OPT_CALLBACK('p', "pid", &c, "PID[,..]",
@@ -577,6 +580,7 @@ int cmd_record(int argc, char **argv)
 			      : o->callgraph == PS_CG_FP  ? "fp"
 							  : "none"},
 		{"target", target},
+		{"off_cpu", o->off_cpu ? "1" : "0"},
 	};
 	ps_trace_writer *w;
 	const char *first = out;

@@ -110,6 +110,22 @@ void source_cb_all(const struct opt *o, const char *arg)
 	s->sym.annotate_kernel = s->sym.annotate_jit = 1;
 }
 
+void source_cb_offcpu(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	if (arg && strcmp(arg, "all") && strcmp(arg, "voluntary"))
+		die_usage("--off-cpu takes all or voluntary, not '%s'", arg);
+	s->sym.offcpu = PS_OFFCPU_ONLY;
+	s->sym.offcpu_voluntary = arg && !strcmp(arg, "voluntary");
+}
+
+void source_cb_wall(const struct opt *o, const char *arg)
+{
+	struct source *s = o->value;
+	(void)arg;
+	s->sym.offcpu = PS_OFFCPU_WALL;
+}
+
 /* ---- the choices together ---- */
 
 static void check(struct source *s, const char *cmd)
@@ -119,6 +135,14 @@ static void check(struct source *s, const char *cmd)
 		usage_error(cmd, "give one input: a trace (-i), --folded or --input");
 	if (s->sample_type && !(s->stacks && !strcmp(s->stacks_format, "pprof")))
 		usage_error(cmd, "--sample-type chooses among the sample types of pprof input");
+	if (s->sym.offcpu == PS_OFFCPU_ONLY || s->sym.offcpu == PS_OFFCPU_WALL) {
+		if (!source_is_trace(s))
+			usage_error(cmd, "%s reads the blocked intervals of a trace (record --off-cpu)",
+				    s->sym.offcpu == PS_OFFCPU_WALL ? "--wall" : "--off-cpu");
+		if (s->weight_period)
+			usage_error(cmd, "--period weights CPU samples; %s counts microseconds",
+				    s->sym.offcpu == PS_OFFCPU_WALL ? "--wall" : "--off-cpu");
+	}
 	if (source_is_trace(s))
 		return;
 	/* Text input carries no samples to filter (folded) or is collapsed as
@@ -604,10 +628,21 @@ ps_profile *load_profile(struct source *s, unsigned pflags, struct trace_summary
 	}
 	const char *path = source_trace_path(s);
 	ps_trace_reader *r = open_source(s);
+	const char *offcpu = ps_trace_meta(r, "off_cpu");
+	if ((s->sym.offcpu == PS_OFFCPU_ONLY || s->sym.offcpu == PS_OFFCPU_WALL) &&
+	    !(offcpu && !strcmp(offcpu, "1")))
+		die("'%s' has no blocked intervals: record with --off-cpu", path);
 	/* One pass: the model and the trace's summary. */
 	ps_sym_report rep;
 	int err = ps_sym_profile(r, &s->sym, s->weight_period, p, &rep);
 	jit_refused_note(&rep);
+	if (!err && (s->sym.offcpu == PS_OFFCPU_ONLY || s->sym.offcpu == PS_OFFCPU_WALL) &&
+	    rep.trace.offcpu_stats.no_stack)
+		warn("%llu of %llu blocked intervals have no stack of their own (recorded without "
+		     "kernel access: the kernel drops user-only switch samples); they show the "
+		     "thread's last sampled user stack, an approximation",
+		     (unsigned long long)rep.trace.offcpu_stats.no_stack,
+		     (unsigned long long)rep.trace.offcpu);
 	if (sum) {
 		summary_header(r, sum);
 		sum->t = rep.trace;

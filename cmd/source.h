@@ -39,6 +39,8 @@ void source_cb_select_pid(const struct opt *o, const char *arg);
 void source_cb_select_tid(const struct opt *o, const char *arg);
 void source_cb_time(const struct opt *o, const char *arg);
 void source_cb_all(const struct opt *o, const char *arg);
+void source_cb_offcpu(const struct opt *o, const char *arg);
+void source_cb_wall(const struct opt *o, const char *arg);
 
 /* Which file: -i, --folded, --input (the file is the operand). */
 #define SOURCE_INPUT_OPTIONS(s)                                                                 \
@@ -62,6 +64,17 @@ void source_cb_all(const struct opt *o, const char *arg);
 	OPT_STRING(0, "event-filter", &(s)->event_filter, "EVENT",                              \
 		   "perf.data or perf-script input: keep EVENT's samples (default: the first "  \
 		   "event, as stackcollapse-perf.pl does)")
+
+/* Which time of a trace recorded with --off-cpu: blocked, or wall-clock. */
+#define SOURCE_VALUE_OPTIONS(s)                                                                 \
+	OPT_CALLBACK_F(0, "off-cpu", (s), "all|voluntary",                                      \
+		       "blocked time per stack, in microseconds (record --off-cpu); voluntary " \
+		       "leaves out time preempted threads waited for a CPU",                    \
+		       source_cb_offcpu, OPT_OPTARG),                                           \
+	OPT_CALLBACK(0, "wall", (s), NULL,                                                      \
+		     "wall-clock time per stack, in microseconds: on-CPU plus blocked "         \
+		     "(record --off-cpu)",                                                      \
+		     source_cb_wall)
 
 /* The root frame of every stack, as stackcollapse-perf.pl spells it. */
 #define SOURCE_ROOT_OPTIONS(s)                                                                  \
@@ -104,6 +117,7 @@ void source_cb_all(const struct opt *o, const char *arg);
 /* Everything above, under headings, for a command with one input. */
 #define SOURCE_OPTIONS(s)                                                                       \
 	OPT_GROUP("input:"), SOURCE_INPUT_OPTIONS(s), SOURCE_READ_OPTIONS(s),                   \
+	SOURCE_VALUE_OPTIONS(s),                                                                \
 	OPT_GROUP("root frame:"), SOURCE_ROOT_OPTIONS(s),                                       \
 	OPT_GROUP("filters (trace input):"), SOURCE_FILTER_OPTIONS(s),                          \
 	OPT_GROUP("names (trace input):"), SOURCE_NAME_OPTIONS(s)

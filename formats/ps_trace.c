@@ -263,6 +263,8 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 	size_t need = 256;
 	if (ev->type == PS_REC_SAMPLE)
 		need += ev->sample.nr * 8;
+	else if (ev->type == PS_REC_OFFCPU)
+		need += ev->offcpu.sample.nr * 8;
 	else if (ev->type == PS_REC_MMAP)
 		need += strlen(ev->mmap.filename ? ev->mmap.filename : "");
 	else if (ev->type == PS_REC_COMM)
@@ -308,6 +310,30 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put64(&w->chunk, s->period);
 		break;
 	}
+	case PS_REC_OFFCPU: {
+		const ps_sample *s = &ev->offcpu.sample;
+		uint32_t nr = s->nr > MAX_STACK ? MAX_STACK : s->nr, id;
+		int err = stack_id(w, s->ips, nr, &id);
+		if (err)
+			return err;
+		rec_begin(w, PS_REC_OFFCPU, &hdr);
+		put64(&w->chunk, s->time);
+		put32(&w->chunk, s->pid);
+		put32(&w->chunk, s->tid);
+		put32(&w->chunk, s->cpu);
+		put32(&w->chunk, id);
+		put64(&w->chunk, s->period);
+		put32(&w->chunk, ev->offcpu.flags);
+		put32(&w->chunk, 0);
+		break;
+	}
+	case PS_REC_OFFCPU_STATS:
+		rec_begin(w, PS_REC_OFFCPU_STATS, &hdr);
+		put64(&w->chunk, ev->offcpu_stats.intervals);
+		put64(&w->chunk, ev->offcpu_stats.unpaired);
+		put64(&w->chunk, ev->offcpu_stats.no_stack);
+		put64(&w->chunk, ev->offcpu_stats.stack_bytes);
+		break;
 	case PS_REC_MMAP: {
 		const ps_mmap *m = &ev->mmap;
 		rec_begin(w, PS_REC_MMAP, &hdr);
@@ -839,6 +865,31 @@ static int decode(ps_trace_reader *r, uint32_t type, struct cur *c, ps_event *ev
 		s->stack = id;
 		return 1;
 	}
+	case PS_REC_OFFCPU: {
+		ps_sample *s = &ev->offcpu.sample;
+		s->time = c64(c);
+		s->pid = c32(c);
+		s->tid = c32(c);
+		s->cpu = c32(c);
+		uint32_t id = c32(c);
+		s->period = c64(c);
+		ev->offcpu.flags = c32(c);
+		c32(c);
+		if (c->bad || id >= r->nstacks)
+			return PS_ECORRUPT;
+		const unsigned char *st = (const unsigned char *)r->raw.data + r->stacks[id];
+		s->nr = get32(st);
+		s->ips = (const uint64_t *)(st + 8);
+		s->chunk = r->chunk_seq;
+		s->stack = id;
+		return 1;
+	}
+	case PS_REC_OFFCPU_STATS:
+		ev->offcpu_stats.intervals = c64(c);
+		ev->offcpu_stats.unpaired = c64(c);
+		ev->offcpu_stats.no_stack = c64(c);
+		ev->offcpu_stats.stack_bytes = c64(c);
+		return c->bad ? PS_ECORRUPT : 1;
 	case PS_REC_MMAP: {
 		ps_mmap *m = &ev->mmap;
 		m->time = c64(c);
@@ -1188,6 +1239,14 @@ void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 		break;
 	case PS_REC_LOST:
 		s->lost += ev->lost;
+		break;
+	case PS_REC_OFFCPU:
+		s->offcpu++;
+		s->offcpu_ns += ev->offcpu.sample.period;
+		break;
+	case PS_REC_OFFCPU_STATS:
+		s->offcpu_stats = ev->offcpu_stats;
+		s->have_offcpu = 1;
 		break;
 	case PS_REC_THROTTLE:
 		s->throttled += !ev->throttle.unthrottle;

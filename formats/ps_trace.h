@@ -25,6 +25,8 @@ enum ps_rec_type {
 	PS_REC_NOTE = 11,    /* a key=value remark (e.g. kernel addresses hidden) */
 	PS_REC_FILE = 12,    /* a mapped file's identity, for files without a build-id */
 	PS_REC_METRICS = 17, /* system or process statistics at one time (ps_metric series) */
+	PS_REC_OFFCPU = 13,  /* a thread's blocked interval (record --off-cpu), with its stack */
+	PS_REC_OFFCPU_STATS = 14, /* off-CPU totals of the recording */
 };
 
 /* PERF_CONTEXT_* markers stay in call chains, as the kernel writes them. */
@@ -119,6 +121,25 @@ typedef struct ps_metricrec {
 	const char *comm;  /* the process's name ("" for the system) */
 	const ps_metric_val *vals;
 } ps_metricrec;
+/* A blocked interval: the thread was off its CPU from sample.time for sample.period
+ * nanoseconds; sample.ips is its stack when it switched out (leaf first, kernel part
+ * included when permitted). */
+#define PS_OFFCPU_PREEMPTED 1u /* switched out while runnable: waiting for a CPU */
+#define PS_OFFCPU_OPEN 2u      /* still blocked when the recording ended: closed there */
+#define PS_OFFCPU_APPROX 4u    /* no stack at the switch: the thread's last user stack */
+#define PS_OFFCPU_STARTED 8u   /* blocked when the recording started: from its start, and
+				* no stack (the kernel reports only the switch-in) */
+typedef struct ps_offcpu {
+	ps_sample sample;
+	uint32_t flags; /* PS_OFFCPU_* */
+} ps_offcpu;
+
+typedef struct ps_offcpu_stats {
+	uint64_t intervals;  /* OFFCPU records written */
+	uint64_t unpaired;   /* switch-ins without a switch-out or the reverse (lost records) */
+	uint64_t no_stack;   /* intervals without a switch sample (approximate stacks) */
+	uint64_t stack_bytes; /* user stack bytes copied per switch (0: frame pointers only) */
+} ps_offcpu_stats;
 
 typedef struct ps_event {
 	enum ps_rec_type type;
@@ -134,6 +155,8 @@ typedef struct ps_event {
 		ps_note note;
 		ps_fileid file;
 		ps_metricrec metrics;
+		ps_offcpu offcpu;
+		ps_offcpu_stats offcpu_stats;
 	};
 } ps_event;
 
@@ -228,6 +251,9 @@ typedef struct ps_trace_summary {
 	uint64_t samples, lost, throttled, mmaps, comms, forks, exits, symbols;
 	uint64_t first_time, last_time; /* of samples, CLOCK_MONOTONIC ns; 0 when none */
 	int kernel_hidden;              /* a note says kernel addresses were hidden */
+	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time */
+	ps_offcpu_stats offcpu_stats;   /* the recorder's (OFFCPU_STATS), when have_offcpu */
+	int have_offcpu;
 } ps_trace_summary;
 void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev);
 /* The recording's start and length: from STATS when the recorder finished, else from

@@ -69,6 +69,8 @@ static void fuzz_symbolize(ps_trace_reader *r, size_t variant)
 	o.root = (enum ps_sym_root)(variant % 4);
 	o.addrs = variant & 4 ? 1 : 0;
 	o.addresses = variant & 8 ? 1 : 0;
+	o.offcpu = (enum ps_sym_offcpu)((variant >> 6) % 4); /* blocked intervals too */
+	o.offcpu_voluntary = variant & 256 ? 1 : 0;
 	ps_profile *p = ps_profile_new(variant & 16 ? PS_PROFILE_SAMPLES : 0);
 	if (!p)
 		return;

@@ -14,8 +14,8 @@ mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata" "$
 	"$seeds/dtrace" "$seeds/pprof" "$seeds/procfs"
 # Traces: a real recording (when perf_event_open is allowed), its cut-short copy, and
 # every regression input.
-# (--stat: with METRICS records too)
-if ./perfsample record -q -F 999 -g --stat -o "$seeds/t.data" -- examples/split 1.2 >/dev/null 2>&1; then
+# (--stat and --off-cpu: with METRICS and OFFCPU records too)
+if ./perfsample record -q -F 999 -g --stat --off-cpu -o "$seeds/t.data" -- examples/offcpu 1.2 >/dev/null 2>&1; then
 	head -c $(($(wc -c <"$seeds/t.data") / 2)) "$seeds/t.data" >"$seeds/trace/cut"
 	cp "$seeds/t.data" "$seeds/trace/whole"
 	# Raw chunks for fuzz_trace's wrapping mode: 1, a record count, the records.

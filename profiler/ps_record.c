@@ -20,11 +20,18 @@
 #include "formats/ps_error.h"
 #include "formats/ps_kevent.h"
 #include "formats/ps_util.h"
+#include "profiler/ps_offcpu.h"
 #include "profiler/ps_unwind.h"
 
 #define RING_PAGES 128 /* data pages per CPU ring: 512 KiB, a few seconds at 99 Hz */
 #define RING_MIN_PAGES 4 /* the smallest ring the locked-memory fallback goes down to */
 #define MAX_CHAIN 512
+/* --off-cpu -g: user stack bytes copied with each switch, enough for the CFI of the frames
+ * a frame-pointer walk loses (libc's syscall wrappers have none) up to the first frame
+ * with a frame pointer. */
+#define OFFCPU_STACK 512
+/* Records of every ring up to a drain's start are in hand this long after it. */
+#define OFFCPU_SLACK_NS 10000000u
 
 struct ring {
 	int fd;
@@ -33,6 +40,19 @@ struct ring {
 	unsigned char *data;
 	uint64_t size; /* data area, a power of two */
 	size_t map_len; /* the mapping: a metadata page and the data area */
+};
+
+/* --off-cpu -g: the CFI frames of a switch stack, remembered. A thread blocks in the
+ * same few places again and again, and libdw costs microseconds per switch. The frames
+ * up to the first one the frame-pointer walk also reaches are a function of the IP and
+ * the stack bytes from SP to the innermost frame pointer's frame (the wrappers' frames,
+ * the saved BP and return address there); equal IP, BP - SP and bytes, equal frames. */
+#define MEMO_SLOTS 4096
+#define MEMO_FRAMES 16
+struct memo {
+	uint32_t pid, n; /* n: 0 = empty */
+	uint64_t ip, span, hash;
+	uint64_t ips[MEMO_FRAMES];
 };
 
 struct ps_record {
@@ -65,6 +85,16 @@ struct ps_record {
 	 * is synthesized from /proc when sampling is enabled (-D, --control). */
 	int resync;
 	uint64_t synth_time; /* time of synthesized records: 0 at attach, else the enable */
+	/* --off-cpu: the context-switches event (one per ring, redirected into it), the ids
+	 * that tell its samples from the sampling event's, and the pairer. */
+	struct perf_event_attr sw_attr;
+	ps_kattr sw_kattr;
+	uint64_t *sw_ids;
+	size_t nsw_ids, sw_idcap;
+	ps_offcpu_pairer *offcpu;
+	uint64_t dchain[MAX_CHAIN];
+	struct memo *memo; /* MEMO_SLOTS, allocated on first use */
+	uint64_t memo_hits, memo_misses;
 	ps_event *log; /* state records, for rotation */
 	size_t nlog, logcap;
 	ps_arena *log_strings;
@@ -190,7 +220,10 @@ static int attach_ring(ps_record *r, int fd, int cpu)
 	}
 	long page = sysconf(_SC_PAGESIZE);
 	if (!r->ring_pages)
-		r->ring_pages = RING_PAGES;
+		/* A record per switch-in and out and a sample (with a stack copy) per switch-out:
+		 * tens of thousands a second on a busy server; a ring that overflows loses
+		 * intervals. */
+		r->ring_pages = r->o.off_cpu ? RING_PAGES * 4 : RING_PAGES;
 	size_t len;
 	void *m;
 	for (;;) {
@@ -287,6 +320,83 @@ static int setup_attr(ps_record *r, const char *event)
 	return 0;
 }
 
+/* The context-switches software event with period 1: a sample with the stack at every
+ * switch-out (kernel frames down to schedule(), and the user frames, from a small stack
+ * copy when the user part is unwound by CFI), and with context_switch the kernel's
+ * switch-in/switch-out records (exact times, preemption flagged). It shares the sampling
+ * event's rings; PERF_SAMPLE_IDENTIFIER on both tells their samples apart. */
+static void setup_switch_attr(ps_record *r)
+{
+	struct perf_event_attr *a = &r->sw_attr;
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->type = PERF_TYPE_SOFTWARE;
+	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	a->sample_period = 1;
+	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+			 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
+			 PERF_SAMPLE_CALLCHAIN;
+	if (r->o.callgraph != PS_CG_NONE) {
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = ps_unwind_regs_mask();
+		a->sample_stack_user = r->o.callgraph == PS_CG_DWARF && r->o.stack_size
+					       ? r->o.stack_size
+				       : r->o.callgraph == PS_CG_DWARF ? 8192
+								       : OFFCPU_STACK;
+		a->exclude_callchain_user = r->o.callgraph == PS_CG_DWARF;
+	}
+	a->context_switch = 1;
+	a->disabled = 1;
+	a->sample_id_all = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->exclude_hv = 1;
+	a->watermark = 1;
+	a->wakeup_watermark = r->attr.wakeup_watermark;
+	r->attr.sample_type |= PERF_SAMPLE_IDENTIFIER;
+}
+
+/* Opens the switch event of (pid, cpu) into that CPU's ring and notes its id. */
+static int open_switch_event(ps_record *r, pid_t pid, int cpu, int inherit, int enable_on_exec)
+{
+	struct perf_event_attr a = r->sw_attr;
+	a.inherit = inherit ? 1 : 0;
+	a.enable_on_exec = enable_on_exec ? 1 : 0;
+	/* As the sampling event fell back (perf_event_paranoid 2): user space only. Then the
+	 * kernel drops every context-switches sample (they happen in the kernel) and the
+	 * intervals take the threads' last user stacks, flagged approximate. */
+	a.exclude_kernel = a.exclude_callchain_kernel = r->attr.exclude_kernel;
+	int fd = sys_perf_event_open(&a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = add_fd(r, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	uint64_t id;
+	struct ring *ring = ring_for_cpu(r, cpu);
+	if (!ring || ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring->fd) < 0 ||
+	    ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
+		return ring ? -errno : -EINVAL;
+	if (PS_GROW(r->sw_ids, r->sw_idcap, r->nsw_ids + 1))
+		return -ENOMEM;
+	r->sw_ids[r->nsw_ids++] = id;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* sw_ids is sorted once every event is open. */
+static int is_switch_id(const ps_record *r, uint64_t id)
+{
+	return r->nsw_ids && bsearch(&id, r->sw_ids, r->nsw_ids, sizeof(id), cmp_u64);
+}
+
 static const char *paranoid_hint(void)
 {
 	static char buf[160];
@@ -363,6 +473,11 @@ static int open_on_cpus(ps_record *r, pid_t pid, int inherit, int enable_on_exec
 			if (r->fds[r->nfds - 1] != fd)
 				close(fd);
 			return err;
+		}
+		if (r->o.off_cpu) {
+			err = open_switch_event(r, pid, r->cpus[i], inherit, enable_on_exec);
+			if (err)
+				return err;
 		}
 	}
 	return 0;
@@ -676,7 +791,10 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 	}
 	r->ncpus = (size_t)rc;
 	rc = 0;
-	if (o->callgraph == PS_CG_DWARF) {
+	if (o->off_cpu)
+		setup_switch_attr(r);
+	/* --off-cpu -g unwinds the user frames of blocked stacks by CFI too. */
+	if (o->callgraph == PS_CG_DWARF || (o->off_cpu && o->callgraph == PS_CG_FP)) {
 		rc = ps_unwind_new(&r->unwinder);
 		if (rc) {
 			snprintf(err, errlen, "cannot set up the DWARF unwinder: %s", ps_strerror(rc));
@@ -763,6 +881,13 @@ int ps_record_open(ps_record **out, const ps_record_opts *o, char *err, size_t e
 	/* A command that only bounds the recording: started (held) once the events exist. */
 	if (o->argv && o->argv_bounds && (rc = start_command(r, err, errlen)))
 		goto fail;
+	if (r->nsw_ids)
+		qsort(r->sw_ids, r->nsw_ids, sizeof(*r->sw_ids), cmp_u64);
+	if (o->off_cpu && r->attr.exclude_kernel)
+		add_notice(r, "--off-cpu without kernel access: the kernel drops every switch "
+			      "sample of a user-only recording, so blocked intervals get exact times "
+			      "but the thread's last sampled user stack (approximate), and no kernel "
+			      "frames");
 	r->scratch = malloc(65536 * 2);
 	r->log_strings = ps_arena_new();
 	if (!r->scratch || !r->log_strings) {
@@ -798,17 +923,99 @@ void ps_record_enable(ps_record *r, int on)
 
 /* ---- draining the rings ---- */
 
-static int handle_sample(ps_record *r, const ps_kevent *k)
+/* The frames a CFI unwind of a short stack copy found (d, leaf first) joined to the
+ * kernel's frame-pointer walk of the user stack (f): the CFI frames up to the first one
+ * the walk also reached, then the walk from there. A walk from a function without a
+ * frame pointer (a libc syscall wrapper) skips its caller; the copy rarely reaches the
+ * outermost frame. Writes to out (max entries); returns the count and in *prefix how
+ * many of d it took when it joined the walk (0: it did not). */
+static uint32_t splice_user(const uint64_t *d, uint32_t dn, int d_whole, const uint64_t *f,
+			    uint32_t fn, uint64_t *out, uint32_t max, uint32_t *prefix)
+{
+	uint32_t n = 0;
+	*prefix = 0;
+	for (uint32_t i = 1; i < dn; i++)
+		for (uint32_t k = 1; k < fn; k++)
+			if (f[k] == d[i]) {
+				for (uint32_t j = 0; j <= i && n < max; j++)
+					out[n++] = d[j];
+				for (uint32_t j = k + 1; j < fn && n < max; j++)
+					out[n++] = f[j];
+				*prefix = i + 1;
+				return n;
+			}
+	for (uint32_t j = 0; j < dn && n < max; j++)
+		out[n++] = d[j];
+	/* The copy ended before the first frame the walk found: what lies between is lost,
+	 * the rest is the walk's. */
+	for (uint32_t j = 1; !d_whole && j < fn && n < max; j++)
+		out[n++] = f[j];
+	return n;
+}
+
+/* The memo's slot for a switch stack, and whether it holds it. */
+static struct memo *memo_slot(ps_record *r, uint32_t pid, const ps_ksample *ks, int *hit)
+{
+	*hit = 0;
+	if (!r->memo && !(r->memo = calloc(MEMO_SLOTS, sizeof(*r->memo))))
+		return NULL;
+	uint64_t sp = ks->regs[PS_UNWIND_SP], bp = ks->regs[PS_UNWIND_BP];
+	uint64_t span = bp - sp + 16; /* through the saved BP and the return address */
+	if (bp <= sp || span > ks->dyn_size)
+		return NULL; /* BP is no frame pointer here, or its frame was not copied */
+	uint64_t h = ps_hash(ks->stack, span);
+	uint64_t ip = ks->regs[PS_UNWIND_IP];
+	struct memo *m =
+		&r->memo[(ps_hash_u64(ip ^ h) ^ pid ^ span) & (MEMO_SLOTS - 1)];
+	*hit = m->n && m->pid == pid && m->ip == ip && m->span == span && m->hash == h;
+	if (!*hit)
+		*m = (struct memo){.pid = pid, .ip = ip, .span = span, .hash = h};
+	return m;
+}
+
+/* The switch stack's user part by the memo, else by libdw and the splice. */
+static uint32_t switch_user_chain(ps_record *r, const ps_kevent *k, const uint64_t *fp,
+				  uint32_t fp_n, uint64_t *out, uint32_t max)
 {
 	const ps_ksample *ks = &k->sample;
-	ps_sample s = {.time = k->id.time,
-		       .pid = k->id.pid,
-		       .tid = k->id.tid,
-		       .cpu = k->id.cpu,
-		       .period = ks->period};
+	int hit;
+	struct memo *m = memo_slot(r, k->id.pid, ks, &hit);
+	if (hit) {
+		/* The remembered frames, then the walk after the last of them. */
+		for (uint32_t k2 = 1; k2 < fp_n; k2++)
+			if (fp[k2] == m->ips[m->n - 1]) {
+				uint32_t n = 0;
+				for (uint32_t j = 0; j < m->n && n < max; j++)
+					out[n++] = m->ips[j];
+				for (uint32_t j = k2 + 1; j < fp_n && n < max; j++)
+					out[n++] = fp[j];
+				r->memo_hits++;
+				return n;
+			}
+	}
+	r->memo_misses++;
+	int got = ps_unwind_sample(r->unwinder, k->id.pid, ks->regs, ks->stack, ks->dyn_size,
+				   r->dchain, MAX_CHAIN);
+	if (got < 0)
+		got = 0;
+	uint32_t prefix;
+	uint32_t n = splice_user(r->dchain, (uint32_t)got, !ps_unwind_last_truncated(r->unwinder),
+				 fp, fp_n, out, max, &prefix);
+	if (m && prefix && prefix <= MEMO_FRAMES) {
+		memcpy(m->ips, r->dchain, prefix * sizeof(*m->ips));
+		m->n = prefix;
+	}
+	return n;
+}
+
+/* A sample's chain into r->chain: the kernel's, with the user part unwound from the stack
+ * copy when the event copies one (splice: joined to the kernel's frame-pointer walk). */
+static uint32_t sample_chain(ps_record *r, const ps_kevent *k, uint64_t sample_type, int splice)
+{
+	const ps_ksample *ks = &k->sample;
 	uint64_t *chain = r->chain;
 	uint32_t n = 0;
-	if (r->attr.sample_type & PERF_SAMPLE_CALLCHAIN) {
+	if (sample_type & PERF_SAMPLE_CALLCHAIN) {
 		n = ks->nr > MAX_CHAIN ? MAX_CHAIN : (uint32_t)ks->nr;
 		memcpy(chain, ks->ips, n * 8);
 	} else {
@@ -817,40 +1024,92 @@ static int handle_sample(ps_record *r, const ps_kevent *k)
 				     : PS_CONTEXT_USER;
 		chain[n++] = ks->ip;
 	}
-	if (r->unwinder && (r->attr.sample_type & PERF_SAMPLE_REGS_USER)) {
+	if (r->unwinder && (sample_type & PERF_SAMPLE_REGS_USER)) {
 		/* Drop the kernel's (frame-pointer) user part; the unwinder makes it. */
 		uint32_t i = 0;
 		while (i < n && chain[i] != PS_CONTEXT_USER)
 			i++;
+		uint32_t fp_at = i + 1, fp_n = i < n ? n - i - 1 : 0;
 		n = i;
-		if (ks->regs) {
+		if (ks->regs && ks->abi && splice) {
+			/* The walk is still in chain after n: move it out of the way. */
+			uint64_t fp[MAX_CHAIN];
+			memcpy(fp, chain + fp_at, fp_n * 8);
 			chain[n++] = PS_CONTEXT_USER;
-			int got = ps_unwind_sample(r->unwinder, s.pid, ks->regs, ks->stack,
-						   ks->dyn_size, chain + n, MAX_CHAIN - n);
+			n += switch_user_chain(r, k, fp, fp_n, chain + n, MAX_CHAIN - n);
+		} else if (ks->regs && ks->abi) {
+			int got = ps_unwind_sample(r->unwinder, k->id.pid, ks->regs, ks->stack,
+						   ks->dyn_size, chain + n + 1, MAX_CHAIN - n - 1);
 			if (got < 0)
 				got = 0;
+			chain[n++] = PS_CONTEXT_USER;
 			n += (uint32_t)got;
 			if (ps_unwind_last_truncated(r->unwinder))
 				r->st.truncated++;
+		} else if (splice && fp_n) {
+			n = fp_at + fp_n; /* no user registers (a kernel thread): as walked */
 		}
 	}
-	s.nr = n;
-	s.ips = chain;
+	return n;
+}
+
+static int handle_sample(ps_record *r, const ps_kevent *k)
+{
+	const ps_ksample *ks = &k->sample;
+	ps_sample s = {.time = k->id.time,
+		       .pid = k->id.pid,
+		       .tid = k->id.tid,
+		       .cpu = k->id.cpu,
+		       .period = ks->period};
+	s.nr = sample_chain(r, k, r->attr.sample_type, 0);
+	s.ips = r->chain;
 	r->st.samples++;
+	if (r->offcpu && r->attr.exclude_kernel) {
+		/* Switch samples are dropped user-only: the stacks of blocked time come
+		 * from here. */
+		int err = ps_offcpu_add(r->offcpu, PS_SW_USER_STACK, s.time, s.pid, s.tid, s.cpu,
+					0, s.ips, s.nr);
+		if (err)
+			return err;
+	}
 	ps_event ev = {.type = PS_REC_SAMPLE, .sample = s};
 	return ps_trace_write(r->w, &ev);
+}
+
+/* A context-switches sample: the stack a thread leaves its CPU with. */
+static int handle_switch_sample(ps_record *r, const struct perf_event_header *h)
+{
+	ps_kevent k;
+	if (ps_kevent_decode(&r->sw_kattr, h, h->size, &k) != 1 || !r->offcpu)
+		return 0;
+	if (!k.id.tid)
+		return 0; /* the idle task */
+	uint32_t n = sample_chain(r, &k, r->sw_attr.sample_type,
+				  r->o.callgraph == PS_CG_FP);
+	return ps_offcpu_add(r->offcpu, PS_SW_OUT_SAMPLE, k.id.time, k.id.pid, k.id.tid,
+			     k.id.cpu, 0, r->chain, n);
 }
 
 static int handle_record(ps_record *r, const struct perf_event_header *h)
 {
 	ps_kevent k;
 	ps_event ev = {0};
+	uint64_t id;
+	if (r->o.off_cpu && h->type == PERF_RECORD_SAMPLE &&
+	    ps_kevent_id(&r->kattr, h, h->size, &id) == 1 && is_switch_id(r, id))
+		return handle_switch_sample(r, h);
 	/* A record the kernel wrote short is dropped, as before: it cannot be trusted. */
 	if (ps_kevent_decode(&r->kattr, h, h->size, &k) != 1)
 		return 0;
 	switch (k.type) {
 	case PERF_RECORD_SAMPLE:
 		return handle_sample(r, &k);
+	case PERF_RECORD_SWITCH:
+	case PERF_RECORD_SWITCH_CPU_WIDE:
+		if (!r->offcpu || !k.id.tid)
+			return 0;
+		return ps_offcpu_add(r->offcpu, k.sw.out ? PS_SW_OUT : PS_SW_IN, k.id.time,
+				     k.id.pid, k.id.tid, k.id.cpu, k.sw.preempt, NULL, 0);
 	case PERF_RECORD_MMAP2: {
 		const ps_kmmap *km = &k.mmap;
 		if (!(km->prot & PROT_EXEC))
@@ -884,6 +1143,8 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 				    .comm = k.comm.comm};
 		if (r->unwinder && ev.comm.exec)
 			ps_unwind_exec(r->unwinder, ev.comm.pid);
+		if (r->memo && ev.comm.exec) /* its addresses mean other code now */
+			memset(r->memo, 0, MEMO_SLOTS * sizeof(*r->memo));
 		return write_state(r, &ev);
 	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT:
@@ -898,11 +1159,24 @@ static int handle_record(ps_record *r, const struct perf_event_header *h)
 			ps_unwind_fork(r->unwinder, ev.task.ppid, ev.task.pid);
 		if (r->unwinder && k.type == PERF_RECORD_EXIT && ev.task.pid == ev.task.tid)
 			ps_unwind_forget(r->unwinder, ev.task.pid);
+		if (r->offcpu) {
+			int err = ps_offcpu_add(r->offcpu,
+						k.type == PERF_RECORD_FORK ? PS_SW_FORK : PS_SW_EXIT,
+						ev.task.time, ev.task.pid, ev.task.tid, 0, 0, NULL, 0);
+			if (err)
+				return err;
+		}
 		return write_state(r, &ev);
 	case PERF_RECORD_LOST:
 		ev.type = PS_REC_LOST;
 		ev.lost = k.lost.lost;
 		r->st.lost += ev.lost;
+		if (r->offcpu) {
+			int err = ps_offcpu_add(r->offcpu, PS_SW_LOST, k.id.time, 0, 0, k.id.cpu, 0,
+						NULL, 0);
+			if (err)
+				return err;
+		}
 		return ps_trace_write(r->w, &ev);
 	case PERF_RECORD_THROTTLE:
 	case PERF_RECORD_UNTHROTTLE:
@@ -955,6 +1229,7 @@ static int drain_ring(ps_record *r, struct ring *ring)
 static int drain_all(ps_record *r)
 {
 	ps_kattr_from(&r->kattr, &r->attr); /* the attr may change while events open */
+	ps_kattr_from(&r->sw_kattr, &r->sw_attr);
 	for (size_t i = 0; i < r->nrings; i++) {
 		int err = drain_ring(r, &r->rings[i]);
 		if (err)
@@ -1027,6 +1302,45 @@ static int resync(ps_record *r)
 	return profiled_command(r) ? synthesize_all(r) : synthesize(r);
 }
 
+static int write_offcpu(void *ctx, const ps_event *ev)
+{
+	ps_record *r = ctx;
+	return ps_trace_write(r->w, ev);
+}
+
+/* Drains every ring, then pairs the switches that are old enough for all their records
+ * to be in. */
+static int drain_and_pair(ps_record *r)
+{
+	uint64_t t = now_ns();
+	int err = drain_all(r);
+	if (!err && r->offcpu && t > OFFCPU_SLACK_NS)
+		err = ps_offcpu_flush(r->offcpu, t - OFFCPU_SLACK_NS);
+	return err;
+}
+
+/* Threads of -p/-t targets that never switched: blocked the whole recording. */
+static int offcpu_quiet_threads(ps_record *r)
+{
+	int err = 0;
+	for (size_t i = 0; !err && i < r->o.ntids; i++)
+		err = ps_offcpu_still(r->offcpu, (uint32_t)tgid_of(r->o.tids[i]),
+				      (uint32_t)r->o.tids[i], r->st.end_ns);
+	for (size_t i = 0; !err && i < r->o.npids && !profiled_command(r); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", r->o.pids[i]);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (!err && d && (de = readdir(d)))
+			if (isdigit((unsigned char)de->d_name[0]))
+				err = ps_offcpu_still(r->offcpu, (uint32_t)r->o.pids[i],
+						      (uint32_t)atoi(de->d_name), r->st.end_ns);
+		if (d)
+			closedir(d);
+	}
+	return err;
+}
+
 static int record_loop(ps_record *r, char *err, size_t errlen)
 {
 	int rc = synthesize(r);
@@ -1036,6 +1350,11 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	}
 	uint64_t start = now_ns();
 	r->st.start_ns = start;
+	if (r->o.off_cpu && !r->offcpu &&
+	    (rc = ps_offcpu_new(&r->offcpu, start, write_offcpu, r))) {
+		snprintf(err, errlen, "cannot start recording: %s", ps_strerror(rc));
+		return rc;
+	}
 	if (!r->o.start_disabled && !r->o.delay_ms && !profiled_command(r))
 		ps_record_enable(r, 1);
 	if (r->o.argv) {
@@ -1064,7 +1383,7 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 			r->o.on_control(r->o.control_ctx, r->o.control_fd);
 		rc = resync(r);
 		if (!rc)
-			rc = drain_all(r);
+			rc = drain_and_pair(r);
 		if (!rc)
 			rc = ps_trace_tick(r->w);
 		if (rc) {
@@ -1086,7 +1405,7 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 			if (r->o.rotate)
 				*r->o.rotate = 0;
 			last_rotate = now;
-			rc = drain_all(r);
+			rc = drain_and_pair(r);
 			if (!rc) {
 				r->st.end_ns = now;
 				rc = r->o.on_rotate(r->o.rotate_ctx, &r->w, &r->st);
@@ -1137,11 +1456,22 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	ps_record_enable(r, 0);
 	/* What the kernel wrote before the disable is still in the rings. */
 	int rc2 = drain_all(r);
+	r->st.end_ns = now_ns();
+	if (!rc2 && r->offcpu) {
+		/* Threads still blocked are blocked until the end. */
+		rc2 = ps_offcpu_finish(r->offcpu, r->st.end_ns);
+		if (!rc2)
+			rc2 = offcpu_quiet_threads(r);
+		ps_event ev = {.type = PS_REC_OFFCPU_STATS,
+			       .offcpu_stats = ps_offcpu_get_stats(r->offcpu)};
+		ev.offcpu_stats.stack_bytes = r->sw_attr.sample_stack_user;
+		if (!rc2)
+			rc2 = ps_trace_write(r->w, &ev);
+	}
 	if (!rc && rc2) {
 		rc = rc2;
 		snprintf(err, errlen, "cannot write the trace: %s", ps_strerror(rc));
 	}
-	r->st.end_ns = now_ns();
 	if (r->o.tick)
 		r->o.tick(r->o.tick_ctx, &r->st, ps_trace_bytes(r->w));
 	return rc;
@@ -1170,6 +1500,9 @@ void ps_record_free(ps_record *r)
 	for (size_t i = 0; i < r->nfds; i++)
 		close(r->fds[i]);
 	ps_unwind_free(r->unwinder);
+	ps_offcpu_free(r->offcpu);
+	free(r->memo);
+	free(r->sw_ids);
 	free(r->rings);
 	free(r->fds);
 	free(r->cpus);

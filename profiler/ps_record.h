@@ -33,6 +33,9 @@ typedef struct ps_record_opts {
 	uint64_t duration_ms; /* -d: 0 = until the targets exit or a signal */
 	uint64_t delay_ms;    /* -D: sample only after this long */
 	int no_kernel;        /* user space only */
+	/* --off-cpu: also every context switch of the targets, paired into blocked intervals
+	 * (PS_REC_OFFCPU) with the stack each thread blocked in. */
+	int off_cpu;
 	int start_disabled;   /* wait for ps_record_enable (control fifo) */
 	/* Set from a signal handler to stop; checked at least every 100 ms. */
 	volatile sig_atomic_t *stop;

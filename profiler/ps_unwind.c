@@ -134,6 +134,9 @@ static const Elf64_Ehdr arch_ehdr = {
 };
 
 uint64_t ps_unwind_regs_mask(void) { return REGS_MASK; }
+_Static_assert((int)PS_UNWIND_BP == (int)RI_BP && (int)PS_UNWIND_SP == (int)RI_SP &&
+		       (int)PS_UNWIND_IP == (int)RI_IP,
+	       "ps_unwind.h names the registers' positions");
 
 /* ---- files ---- */
 

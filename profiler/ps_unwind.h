@@ -15,6 +15,8 @@ void ps_unwind_free(ps_unwinder *u); /* NULL is fine */
 /* The perf_event_attr.sample_regs_user mask this unwinder needs (x86-64: IP, SP, BP and
  * the callee-saved registers). Registers arrive in ps_unwind_sample in mask bit order. */
 uint64_t ps_unwind_regs_mask(void);
+/* Where the frame, stack and instruction pointers are in those registers. */
+enum { PS_UNWIND_BP = 6, PS_UNWIND_SP = 7, PS_UNWIND_IP = 8 };
 
 /* The samples come from a file (perf.data), not from processes alive on this machine:
  * files are opened by their paths only, never through /proc/PID. */

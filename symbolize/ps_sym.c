@@ -675,6 +675,7 @@ struct agg {
 	uint64_t time;    /* of its first sample: which mappings were current */
 	uint64_t last;    /* of its last sample */
 	uint64_t count, period;
+	uint64_t off; /* blocked nanoseconds (OFFCPU records) */
 	const uint64_t *ips; /* copy in the session arena */
 	ps_node_id node;
 	uint8_t renamed; /* the thread's name changed while it ran this chain */
@@ -698,6 +699,8 @@ struct build {
 	/* Every sample: when, which chain (and its period, when samples are kept). */
 	uint64_t *stime, *speriod;
 	uint32_t *scpu; /* kept samples only */
+	uint8_t *soff;  /* 1: a blocked interval, its period the time blocked */
+	size_t soffcap;
 	uint32_t *sagg;
 	size_t nseen, stimecap, speriodcap, saggcap, scpucap;
 	uint32_t *pool_fid;        /* per pool frame: model frame id + 1 (0: not made yet) */
@@ -1094,12 +1097,15 @@ struct one_ctx {
 	struct build *b;
 	struct renamed_tab *rt;
 	ps_profile *out;
-	int c_samples, c_cpu;
+	int c_samples, c_cpu, c_off;
+	int off_us; /* c_off counts microseconds */
 	uint64_t samples;
 };
 
+static uint64_t ns_to_us(uint64_t ns) { return (ns + 500) / 1000; }
+
 static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t period,
-		      uint32_t cpu)
+		      uint32_t cpu, int off)
 {
 	const struct agg *a = &c->b->aggs[agg];
 	ps_node_id node = a->node;
@@ -1112,10 +1118,12 @@ static int one_sample(struct one_ctx *c, uint32_t agg, uint64_t time, uint64_t p
 	if (excluded || (!node && c->b->s->o->root == PS_ROOT_NONE))
 		return 0;
 	uint64_t v[PS_PROFILE_MAX_COLS] = {0};
-	if (c->c_samples >= 0)
+	if (c->c_samples >= 0 && !off)
 		v[c->c_samples] = 1;
-	if (c->c_cpu >= 0)
+	if (c->c_cpu >= 0 && !off)
 		v[c->c_cpu] = period;
+	if (c->c_off >= 0 && (off || c->off_us))
+		v[c->c_off] = c->off_us ? ns_to_us(period) : period;
 	c->samples++;
 	ps_profile_sample ps = {time, a->pid, a->tid, node, cpu};
 	return ps_profile_add_sample(c->out, &ps, v);
@@ -1141,8 +1149,19 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	/* Columns: what one sample counts, and the time it stands for when the event is a
 	 * clock (its period is nanoseconds). */
 	int clock = is_clock_event(ps_trace_meta(r, "event"));
-	int c_samples = -1, c_cpu = -1;
-	if (!err && ps_profile_ntypes(out) == 0) {
+	int c_samples = -1, c_cpu = -1, c_off = -1;
+	/* Off-CPU views: one column of microseconds (folded counts, flame graph widths). */
+	enum ps_sym_offcpu mode = o->offcpu;
+	const char *recorded = ps_trace_meta(r, "off_cpu");
+	if (mode == PS_OFFCPU_COLUMN && !(recorded && !strcmp(recorded, "1")))
+		mode = PS_OFFCPU_NONE;
+	if (!err && ps_profile_ntypes(out) == 0 &&
+	    (mode == PS_OFFCPU_ONLY || mode == PS_OFFCPU_WALL)) {
+		c_off = ps_profile_add_type(out, mode == PS_OFFCPU_WALL ? "wall" : "off-cpu",
+					    "microseconds");
+		if (c_off < 0)
+			err = -ENOMEM;
+	} else if (!err && ps_profile_ntypes(out) == 0) {
 		if (weight_period)
 			c_cpu = ps_profile_add_type(out, clock ? "cpu" : "events",
 						    clock ? "nanoseconds" : "count");
@@ -1151,12 +1170,16 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			if (clock && c_samples >= 0)
 				c_cpu = ps_profile_add_type(out, "cpu", "nanoseconds");
 		}
-		if (c_samples < -1 || c_cpu < -1)
+		if (mode == PS_OFFCPU_COLUMN)
+			c_off = ps_profile_add_type(out, "off-cpu", "nanoseconds");
+		if (c_samples < -1 || c_cpu < -1 || c_off < -1)
 			err = -ENOMEM;
 	} else if (!err) {
 		c_samples = ps_profile_find_type(out, "samples");
 		c_cpu = ps_profile_find_type(out, clock ? "cpu" : "events");
+		c_off = ps_profile_find_type(out, mode == PS_OFFCPU_WALL ? "wall" : "off-cpu");
 	}
+	int off_us = mode == PS_OFFCPU_ONLY || mode == PS_OFFCPU_WALL;
 
 	/* One pass over the trace: address spaces, names and symbols are taken in, samples
 	 * are counted to their chains, which are named when every record is in (embedded
@@ -1165,20 +1188,33 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	int got = 0;
 	while (!err && (got = ps_trace_next(r, &ev)) > 0) {
 		ps_trace_summary_add(&s.rep.trace, &ev);
-		if (ev.type != PS_REC_SAMPLE) {
+		int off = ev.type == PS_REC_OFFCPU;
+		if (off && (mode == PS_OFFCPU_NONE ||
+			    (o->offcpu_voluntary && (ev.offcpu.flags & PS_OFFCPU_PREEMPTED))))
+			continue;
+		if (ev.type == PS_REC_SAMPLE && mode == PS_OFFCPU_ONLY)
+			continue;
+		if (ev.type != PS_REC_SAMPLE && !off) {
 			err = take_record(&s, &ev);
 			continue;
 		}
-		const ps_sample *sm = &ev.sample;
+		const ps_sample *sm = off ? &ev.offcpu.sample : &ev.sample;
 		if ((o->npids && !id_in(o->pids, o->npids, sm->pid)) ||
 		    (o->ntids && !id_in(o->tids, o->ntids, sm->tid)))
 			continue;
 		uint32_t id;
-		err = agg_add(&b, sm, &id);
+		if (off) {
+			err = agg_find(&b, sm, &id);
+			if (!err)
+				b.aggs[id].off += sm->period;
+		} else {
+			err = agg_add(&b, sm, &id);
+		}
 		if (err || !by_sample)
 			continue;
 		if (PS_GROW(b.stime, b.stimecap, b.nseen + 1) ||
 		    PS_GROW(b.sagg, b.saggcap, b.nseen + 1) ||
+		    PS_GROW(b.soff, b.soffcap, b.nseen + 1) ||
 		    PS_GROW(b.speriod, b.speriodcap, b.nseen + 1)) {
 			err = -ENOMEM;
 			break;
@@ -1191,7 +1227,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			b.scpu[b.nseen] = sm->cpu;
 		b.stime[b.nseen] = sm->time;
 		b.sagg[b.nseen] = id;
-		b.speriod[b.nseen] = sm->period ? sm->period : 1;
+		b.speriod[b.nseen] = sm->period || off ? sm->period : 1;
+		b.soff[b.nseen] = (uint8_t)off;
 		b.nseen++;
 	}
 	if (!err && got < 0)
@@ -1216,9 +1253,15 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				err = ps_profile_add_value(out, a->node, (size_t)c_samples, a->count);
 			if (!err && c_cpu >= 0)
 				err = ps_profile_add_value(out, a->node, (size_t)c_cpu, a->period);
+			/* Wall time: the CPU time of clock samples (their periods) plus the
+			 * time blocked. */
+			uint64_t off = a->off + (mode == PS_OFFCPU_WALL ? a->period : 0);
+			if (!err && c_off >= 0 && off)
+				err = ps_profile_add_value(out, a->node, (size_t)c_off,
+							   off_us ? ns_to_us(off) : off);
 		}
 	}
-	struct one_ctx oc = {&b, &rt, out, c_samples, c_cpu, 0};
+	struct one_ctx oc = {&b, &rt, out, c_samples, c_cpu, c_off, off_us, 0};
 	if (!err && by_sample) {
 		/* Sample by sample: a time range measured from the recording's start,
 		 * renamed threads' samples under the name they had then; kept samples are
@@ -1227,7 +1270,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		for (size_t i = 0; !err && i < b.nseen; i++)
 			if (in_time_range(o, &s.rep.trace, b.stime[i]))
 				err = one_sample(&oc, b.sagg[i], b.stime[i], b.speriod[i],
-						 keep ? b.scpu[i] : 0);
+						 keep ? b.scpu[i] : 0, b.soff[i]);
 		if (!err && keep)
 			err = ps_profile_sort_samples(out);
 	} else if (!err && any_renamed) {
@@ -1235,16 +1278,21 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		 * read the samples again for those chains, each under its name at the time. */
 		err = ps_trace_rewind(r);
 		while (!err && (got = ps_trace_next(r, &ev)) > 0) {
-			const ps_sample *sm = &ev.sample;
+			int off = ev.type == PS_REC_OFFCPU;
+			const ps_sample *sm = off ? &ev.offcpu.sample : &ev.sample;
 			uint32_t id;
-			if (ev.type != PS_REC_SAMPLE ||
+			if ((ev.type != PS_REC_SAMPLE && !off) ||
+			    (off && (mode == PS_OFFCPU_NONE ||
+				     (o->offcpu_voluntary &&
+				      (ev.offcpu.flags & PS_OFFCPU_PREEMPTED)))) ||
+			    (!off && mode == PS_OFFCPU_ONLY) ||
 			    (o->npids && !id_in(o->pids, o->npids, sm->pid)) ||
 			    (o->ntids && !id_in(o->tids, o->ntids, sm->tid)))
 				continue;
 			err = agg_find(&b, sm, &id);
 			if (!err && b.aggs[id].renamed)
-				err = one_sample(&oc, id, sm->time, sm->period ? sm->period : 1,
-						 sm->cpu);
+				err = one_sample(&oc, id, sm->time,
+						 sm->period || off ? sm->period : 1, sm->cpu, off);
 		}
 		if (!err && got < 0)
 			err = got;
@@ -1264,6 +1312,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	free(b.stack_chunk);
 	free(b.stime);
 	free(b.scpu);
+	free(b.soff);
 	free(b.speriod);
 	free(b.sagg);
 	free(b.pool_fid);
@@ -1338,8 +1387,10 @@ int ps_sym_embed(ps_trace_reader *r, const ps_sym_opts *o, ps_trace_writer *w, p
 	ps_event ev;
 	int got = 0;
 	while (!err && (got = ps_trace_next(r, &ev)) > 0)
-		if (ev.type == PS_REC_SAMPLE)
-			err = for_each_addr(&s, &ev.sample, embed_addr, &ec);
+		if (ev.type == PS_REC_SAMPLE || ev.type == PS_REC_OFFCPU)
+			err = for_each_addr(&s, ev.type == PS_REC_SAMPLE ? &ev.sample
+								 : &ev.offcpu.sample,
+					    embed_addr, &ec);
 	if (!err && got < 0)
 		err = got;
 	if (!err && s.rep.kernel_hidden) {

@@ -12,6 +12,12 @@
 
 enum ps_sym_root { PS_ROOT_COMM, PS_ROOT_PID, PS_ROOT_TID, PS_ROOT_NONE };
 
+/* What a trace recorded with --off-cpu shows: CPU samples (its blocked intervals left
+ * out), blocked time ("off-cpu"/"microseconds"), CPU plus blocked time per thread
+ * ("wall"/"microseconds", CPU time from a clock event's periods), or the CPU columns
+ * plus "off-cpu"/"nanoseconds" when the trace has blocked intervals (exports). */
+enum ps_sym_offcpu { PS_OFFCPU_NONE, PS_OFFCPU_ONLY, PS_OFFCPU_WALL, PS_OFFCPU_COLUMN };
+
 typedef struct ps_sym_opts {
 	int demangle;          /* default 1 */
 	int inline_frames;     /* default 1: DWARF inline frames as their own frames */
@@ -39,6 +45,9 @@ typedef struct ps_sym_opts {
 				* $PERFSAMPLE_DEBUG_DIR, else /usr/lib/debug */
 	int addresses;         /* ps_sym_profile: a frame per address, with its file:line and
 				* mapped range (exports); default 0: a frame per function */
+	enum ps_sym_offcpu offcpu; /* ps_sym_profile: which values (default CPU samples) */
+	int offcpu_voluntary;  /* blocked time only where the thread waited of its own accord:
+				* not preempted (runnable, waiting for a CPU) */
 } ps_sym_opts;
 
 void ps_sym_opts_init(ps_sym_opts *o);

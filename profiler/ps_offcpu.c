@@ -1,0 +1,269 @@
+#include "profiler/ps_offcpu.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/ps_util.h"
+
+/* A switch-out record follows its context-switches sample within microseconds; farther
+ * apart they are two switches, one of whose records was lost. */
+#define SAMPLE_TO_SWITCH_NS 1000000u
+
+struct swev {
+	uint64_t time, seq;
+	uint32_t pid, tid, cpu, nr;
+	uint8_t kind, preempt;
+	uint64_t *ips; /* owned; OUT_SAMPLE and USER_STACK */
+};
+
+struct thr {
+	uint32_t tid, pid, cpu;
+	uint32_t flags; /* of the open interval */
+	uint64_t out_time;
+	uint64_t *ips; /* the open interval's stack */
+	uint32_t nr;
+	uint64_t *user; /* the last user stack (USER_STACK) */
+	uint32_t unr;
+	uint8_t have_out, has_sample, got_switch, born, dead, seen;
+};
+
+struct ps_offcpu_pairer {
+	uint64_t start, seq;
+	int (*emit)(void *ctx, const ps_event *ev);
+	void *ctx;
+	struct swev *ev;
+	size_t nev, evcap;
+	struct thr *thr;
+	size_t nthr, thrcap;
+	ps_index idx;
+	ps_offcpu_stats st;
+};
+
+int ps_offcpu_new(ps_offcpu_pairer **out, uint64_t start_ns,
+		  int (*emit)(void *ctx, const ps_event *ev), void *ctx)
+{
+	ps_offcpu_pairer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->start = start_ns;
+	p->emit = emit;
+	p->ctx = ctx;
+	*out = p;
+	return 0;
+}
+
+void ps_offcpu_free(ps_offcpu_pairer *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nev; i++)
+		free(p->ev[i].ips);
+	for (size_t i = 0; i < p->nthr; i++) {
+		free(p->thr[i].ips);
+		free(p->thr[i].user);
+	}
+	free(p->ev);
+	free(p->thr);
+	ps_index_release(&p->idx);
+	free(p);
+}
+
+ps_offcpu_stats ps_offcpu_get_stats(const ps_offcpu_pairer *p) { return p->st; }
+
+int ps_offcpu_add(ps_offcpu_pairer *p, enum ps_sw_kind kind, uint64_t time, uint32_t pid,
+		  uint32_t tid, uint32_t cpu, int preempt, const uint64_t *ips, uint32_t nr)
+{
+	if (PS_GROW(p->ev, p->evcap, p->nev + 1))
+		return -ENOMEM;
+	uint64_t *copy = NULL;
+	if (ips && nr) {
+		copy = malloc(nr * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, ips, nr * sizeof(*copy));
+	}
+	p->ev[p->nev++] = (struct swev){.time = time, .seq = p->seq++, .pid = pid, .tid = tid,
+					.cpu = cpu, .nr = copy ? nr : 0, .kind = (uint8_t)kind,
+					.preempt = (uint8_t)!!preempt, .ips = copy};
+	return 0;
+}
+
+/* Time order; at equal times a sample before its switch record, a switch-out before a
+ * switch-in; then the order they came in. */
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct swev *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+
+static struct thr *thread(ps_offcpu_pairer *p, uint32_t tid, uint32_t pid)
+{
+	uint64_t h = ps_hash_u64((uint64_t)tid + 1);
+	uint32_t id = ps_index_find(&p->idx, h, NULL, NULL);
+	if (id != UINT32_MAX)
+		return &p->thr[id];
+	if (PS_GROW(p->thr, p->thrcap, p->nthr + 1) ||
+	    ps_index_insert(&p->idx, h, (uint32_t)p->nthr))
+		return NULL;
+	struct thr *t = &p->thr[p->nthr++];
+	*t = (struct thr){.tid = tid, .pid = pid};
+	return t;
+}
+
+static int emit(ps_offcpu_pairer *p, const struct thr *t, uint64_t from, uint64_t to,
+		uint32_t flags, const uint64_t *ips, uint32_t nr)
+{
+	if (to <= from)
+		return 0;
+	static const uint64_t none[1]; /* an empty chain is still an array */
+	ps_event ev = {.type = PS_REC_OFFCPU};
+	ev.offcpu.sample = (ps_sample){.time = from, .period = to - from, .pid = t->pid,
+				       .tid = t->tid, .cpu = t->cpu, .nr = ips ? nr : 0,
+				       .ips = ips ? ips : none};
+	ev.offcpu.flags = flags;
+	p->st.intervals++;
+	return p->emit(p->ctx, &ev);
+}
+
+static void open_interval(ps_offcpu_pairer *p, struct thr *t, struct swev *e)
+{
+	if (t->have_out)
+		p->st.unpaired++; /* its switch-in was lost: the end is unknown */
+	free(t->ips);
+	t->ips = NULL;
+	t->nr = 0;
+	t->have_out = 1;
+	t->out_time = e->time;
+	t->pid = e->pid;
+	t->cpu = e->cpu;
+	t->flags = 0;
+	t->got_switch = 0;
+	t->has_sample = e->kind == PS_SW_OUT_SAMPLE;
+	if (t->has_sample) {
+		t->ips = e->ips; /* taken over */
+		t->nr = e->nr;
+		e->ips = NULL;
+	}
+}
+
+static int step(ps_offcpu_pairer *p, struct swev *e)
+{
+	if (e->kind == PS_SW_LOST) {
+		for (size_t i = 0; i < p->nthr; i++)
+			if (p->thr[i].have_out && p->thr[i].out_time < e->time) {
+				p->thr[i].have_out = 0;
+				p->st.unpaired++;
+			}
+		return 0;
+	}
+	struct thr *t = thread(p, e->tid, e->pid);
+	if (!t)
+		return -ENOMEM;
+	int err = 0;
+	switch (e->kind) {
+	case PS_SW_FORK:
+		free(t->ips);
+		*t = (struct thr){.tid = t->tid, .pid = e->pid, .born = 1, .user = t->user,
+				  .unr = t->unr};
+		return 0;
+	case PS_SW_OUT_SAMPLE:
+		if (!t->dead)
+			open_interval(p, t, e);
+		break;
+	case PS_SW_OUT:
+		if (t->dead)
+			break;
+		if (t->have_out && t->has_sample && !t->got_switch && e->time >= t->out_time &&
+		    e->time - t->out_time < SAMPLE_TO_SWITCH_NS) {
+			t->got_switch = 1;
+			t->flags |= e->preempt ? PS_OFFCPU_PREEMPTED : 0;
+			break;
+		}
+		/* No sample (user-only recording, or the sample was lost): the stack is the
+		 * last one the thread was seen with. */
+		open_interval(p, t, e);
+		t->got_switch = 1;
+		t->flags = (e->preempt ? PS_OFFCPU_PREEMPTED : 0) | PS_OFFCPU_APPROX;
+		p->st.no_stack++;
+		if (t->user && (t->ips = malloc(t->unr * sizeof(*t->ips)))) {
+			memcpy(t->ips, t->user, t->unr * sizeof(*t->ips));
+			t->nr = t->unr;
+		}
+		break;
+	case PS_SW_IN:
+		if (t->have_out) {
+			t->have_out = 0;
+			err = emit(p, t, t->out_time, e->time, t->flags, t->ips, t->nr);
+		} else if (!t->seen && !t->born) {
+			/* Blocked since before the recording: the kernel tells us only when it
+			 * ended. */
+			t->pid = e->pid;
+			t->cpu = e->cpu;
+			err = emit(p, t, p->start, e->time, PS_OFFCPU_STARTED, NULL, 0);
+		} else if (t->seen) {
+			p->st.unpaired++; /* its switch-out was lost */
+		}
+		break;
+	case PS_SW_EXIT:
+		/* The last switch-out of a thread comes after its EXIT record: no wait. */
+		t->dead = 1;
+		t->have_out = 0;
+		break;
+	case PS_SW_USER_STACK:
+		free(t->user);
+		t->user = e->ips;
+		t->unr = e->nr;
+		e->ips = NULL;
+		return 0;
+	}
+	t->seen = 1;
+	return err;
+}
+
+int ps_offcpu_flush(ps_offcpu_pairer *p, uint64_t before)
+{
+	if (!p->nev)
+		return 0;
+	qsort(p->ev, p->nev, sizeof(*p->ev), ev_cmp);
+	size_t i = 0;
+	int err = 0;
+	for (; i < p->nev && p->ev[i].time < before; i++) {
+		if (!err)
+			err = step(p, &p->ev[i]);
+		free(p->ev[i].ips);
+	}
+	memmove(p->ev, p->ev + i, (p->nev - i) * sizeof(*p->ev));
+	p->nev -= i;
+	return err;
+}
+
+int ps_offcpu_finish(ps_offcpu_pairer *p, uint64_t end_ns)
+{
+	int err = ps_offcpu_flush(p, UINT64_MAX);
+	for (size_t i = 0; !err && i < p->nthr; i++) {
+		struct thr *t = &p->thr[i];
+		if (t->have_out && !t->dead) {
+			t->have_out = 0;
+			err = emit(p, t, t->out_time, end_ns, t->flags | PS_OFFCPU_OPEN, t->ips,
+				   t->nr);
+		}
+	}
+	return err;
+}
+
+int ps_offcpu_still(ps_offcpu_pairer *p, uint32_t pid, uint32_t tid, uint64_t end_ns)
+{
+	if (ps_index_find(&p->idx, ps_hash_u64((uint64_t)tid + 1), NULL, NULL) != UINT32_MAX)
+		return 0;
+	struct thr *t = thread(p, tid, pid);
+	if (!t)
+		return -ENOMEM;
+	t->seen = 1;
+	return emit(p, t, p->start, end_ns, PS_OFFCPU_STARTED | PS_OFFCPU_OPEN, NULL, 0);
+}
