@@ -31,6 +31,9 @@
 #include "cmd/commands.h"
 #include "cmd/options.h"
 #include "cmd/util.h"
+#include "formats/ps_metric.h"
+#include "formats/ps_procfs.h"
+#include "render/ps_prom.h"
 
 extern char **environ;
 
@@ -41,13 +44,15 @@ static const char agent_usage[] =
 	"Serves whole-host profiles, symbolized here, and the agent's health over HTTP:\n"
 	"  /debug/pprof/profile?seconds=N[&pid=P][&mode=M][&frequency=HZ]  gzipped pprof\n"
 	"  /debug/flamegraph.svg?seconds=N[&pid=P][&mode=M][&frequency=HZ] SVG flame graph\n"
-	"  /metrics                                                         Prometheus text\n"
+	"  /metrics                        Prometheus text: the system view's statistics\n"
+	"                                  (node_exporter's names) and the agent's health\n"
 	"  /                                                                an index\n"
-	"seconds 1-300 (default 30), mode cpu, frequency 1-1000 Hz (default 99).\n";
+	"seconds 1-300 (default 30), mode cpu|off-cpu|wall (default cpu), frequency 1-1000 Hz\n"
+	"(default 99).\n";
 
 /* Profile modes; one profile of a mode runs at a time, others get 429. */
-enum { MODE_CPU, MODE_COUNT };
-static const char *const mode_names[MODE_COUNT] = {"cpu"};
+enum { MODE_CPU, MODE_OFFCPU, MODE_WALL, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {"cpu", "off-cpu", "wall"};
 
 static struct {
 	char self[4096];
@@ -200,6 +205,9 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 	/* The profile is named right away, while the binaries are there: symbols need not
 	 * travel in the trace (which takes seconds on a busy host). */
 	rargv[n++] = "--no-embed-symbols";
+	/* Off-CPU and wall-clock views need the context switches too. */
+	if (j->mode != MODE_CPU)
+		rargv[n++] = "--off-cpu";
 	rargv[n++] = "-o";
 	rargv[n++] = data;
 	rargv[n++] = NULL;
@@ -213,8 +221,11 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 	char *xargv[16];
 	n = 0;
 	xargv[n++] = NULL;
+	const char *view = j->mode == MODE_OFFCPU ? "--off-cpu" : j->mode == MODE_WALL ? "--wall" : NULL;
 	if (j->svg) {
 		xargv[n++] = "flamegraph";
+		if (view)
+			xargv[n++] = (char *)view;
 		xargv[n++] = "-i";
 		xargv[n++] = data;
 		xargv[n++] = NULL;
@@ -223,6 +234,8 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "export";
 		xargv[n++] = "--format";
 		xargv[n++] = "pprof";
+		if (view)
+			xargv[n++] = (char *)view;
 		xargv[n++] = "-i";
 		xargv[n++] = data;
 		xargv[n++] = "-o";
@@ -275,7 +288,7 @@ static int arg_int(struct http_req *r, struct http_reply *rep, const char *name,
 
 static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 {
-	struct agent_job j = {.svg = svg};
+	struct agent_job j = {.svg = svg, .mode = MODE_CPU};
 	if (arg_int(r, rep, "seconds", 30, 1, 300, &j.seconds) ||
 	    arg_int(r, rep, "pid", 0, 1, 4194304, &j.pid) ||
 	    arg_int(r, rep, "frequency", 99, 1, 1000, &j.frequency))
@@ -288,7 +301,7 @@ static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 	if (mode < 0) {
 		char e[64];
 		http_log_escape(e, sizeof(e), m);
-		http_reply_text(rep, 400, "mode: unknown mode '%s' (known: cpu)", e);
+		http_reply_text(rep, 400, "mode: unknown mode '%s' (known: cpu, off-cpu, wall)", e);
 		return;
 	}
 	if (j.pid) {
@@ -312,6 +325,7 @@ static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 				mode_names[mode], rep->retry_after);
 		return;
 	}
+	j.mode = mode;
 	atomic_store(&A.busy_until[mode], mono_s() + j.seconds);
 	fprintf(stderr, "perfsample agent: %s profile of %s for %d s at %d Hz\n", mode_names[mode],
 		j.pid ? "one process" : "the host", j.seconds, j.frequency);
@@ -366,6 +380,22 @@ static void serve_metrics(struct http_reply *rep)
 	memcpy(ok, A.profiles_ok, sizeof(ok));
 	memcpy(failed, A.profiles_failed, sizeof(failed));
 	pthread_mutex_unlock(&A.mu);
+	/* The system view's statistics, node_exporter's names (formats/ps_metric.c), and the
+	 * agent's own process_* series, read now: Prometheus takes the rates. */
+	ps_metrics sys = {0};
+	ps_procstat me;
+	int err = ps_procfs_system("", &sys);
+	if (!err && !ps_procfs_process("", (uint32_t)getpid(), &me))
+		err = ps_procfs_process_metrics(&me, &sys);
+	if (!err)
+		err = ps_prom_write(&sys, f);
+	ps_metrics_release(&sys);
+	if (err) {
+		fclose(f);
+		free(buf);
+		http_reply_text(rep, 500, "cannot read the system's statistics: %s", strerror(-err));
+		return;
+	}
 	metric(f, "perfsample_agent_samples_total", "counter",
 	       "Samples taken by the agent's profiles.");
 	fprintf(f, "perfsample_agent_samples_total %llu\n", (unsigned long long)samples);
@@ -415,11 +445,12 @@ static const char index_html[] =
 	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>perfsample agent</title>"
 	"</head><body>\n<h1>perfsample agent</h1>\n<ul>\n"
 	"<li><a href=\"/debug/pprof/profile?seconds=10\">/debug/pprof/profile?seconds=10</a>: "
-	"whole-host CPU profile (gzipped pprof; parameters seconds 1-300, pid, mode, "
-	"frequency)</li>\n"
+	"whole-host CPU profile (gzipped pprof; parameters seconds 1-300, pid, "
+	"mode=cpu|off-cpu|wall, frequency)</li>\n"
 	"<li><a href=\"/debug/flamegraph.svg?seconds=5\">/debug/flamegraph.svg?seconds=5</a>: "
 	"the same as a flame graph</li>\n"
-	"<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
+	"<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics: the system's "
+	"statistics (node_exporter's names) and the agent's health</li>\n"
 	"</ul>\n</body></html>\n";
 
 static void handle(void *ctx, const char *path, struct http_req *r, struct http_reply *rep)

@@ -31,9 +31,37 @@ trap 'kill $AP ${PP:-} 2>/dev/null || true' EXIT
 [ "$(status "$URL/debug/pprof/profile?seconds=1")" = 401 ] || fail "a profile without the token: want 401"
 [ "$(status "$URL/metrics" -H "Authorization: Bearer $TOKEN")" = 200 ] || fail "the token: want 200"
 cp body.txt metrics.txt
-promtool check metrics <metrics.txt || fail "promtool check metrics rejects /metrics"
+# promtool's lint: only what it says of node_exporter's own names too (node_memory_MemTotal_bytes
+# keeps /proc/meminfo's spelling there), nothing else, and no parse error.
+promtool check metrics <metrics.txt >lint.txt 2>&1 || true
+grep -v "^node_memory_[A-Za-z0-9_()]* metric names should be written in 'snake_case' not 'camelCase'$" lint.txt >lint.other || true
+[ -s lint.other ] && { cat lint.other; fail "promtool check metrics rejects /metrics"; }
+grep -q "camelCase" lint.txt || echo "promtool check metrics: no complaints"
 grep -q '^perfsample_agent_cpu_seconds_total{part="agent"} [0-9.]*$' metrics.txt ||
 	fail "no perfsample_agent_cpu_seconds_total"
+
+# The system view's statistics, node_exporter's names: MemTotal as /proc/meminfo says, and
+# memory used % as `perfsample use --json` computes it from the same series.
+memtotal=$(awk '$1 == "node_memory_MemTotal_bytes" { printf "%.0f", $2 }' metrics.txt)
+[ "$memtotal" = "$(awk '$1 == "MemTotal:" { printf "%.0f", $2 * 1024 }' /proc/meminfo)" ] ||
+	fail "node_memory_MemTotal_bytes '$memtotal' is not /proc/meminfo's"
+grep -q '^# TYPE node_cpu_seconds_total counter$' metrics.txt || fail "no node_cpu_seconds_total"
+grep -q '^node_cpu_seconds_total{cpu="0",mode="idle"} ' metrics.txt || fail "no cpu 0 idle"
+grep -q '^process_cpu_seconds_total ' metrics.txt || fail "no process_cpu_seconds_total of the agent"
+"$PS" use --json -d 0.2 >use.json
+curl -s -H "Authorization: Bearer $TOKEN" "$URL/metrics" >m1.txt
+python3 - <<'EOF' || fail "memory used % of /metrics differs from use --json's"
+import json, sys
+m = {}
+for line in open("m1.txt"):
+    if not line.startswith("#"):
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
+ours = 100 * (1 - m["node_memory_MemAvailable_bytes"] / m["node_memory_MemTotal_bytes"])
+use = [r for r in json.load(open("use.json")) if r["resource"] == "memory"][0]["utilization"]
+print("memory used %%: /metrics %.2f, use --json %.2f" % (ours, use))
+sys.exit(0 if abs(ours - use) < 2 else 1)
+EOF
 
 # A profile, so samples count up.
 [ "$(status "$URL/debug/pprof/profile?seconds=1" -H "Authorization: Bearer $TOKEN")" = 200 ] ||
@@ -73,6 +101,9 @@ got=$(curl -s "http://127.0.0.1:$PPORT/api/v1/query?query=perfsample_agent_sampl
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")')
 [ "$got" = "$samples" ] || fail "Prometheus has samples_total '$got', the agent said $samples"
 echo "prometheus: up 1, perfsample_agent_samples_total $got"
+got=$(curl -s "http://127.0.0.1:$PPORT/api/v1/query?query=node_memory_MemTotal_bytes" |
+	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")')
+[ "$got" = "$memtotal" ] || fail "Prometheus has node_memory_MemTotal_bytes '$got', want $memtotal"
 kill $PP
 wait $PP 2>/dev/null || true
 PP=""
