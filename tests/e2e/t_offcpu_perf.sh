@@ -11,10 +11,15 @@ if ! [ -e /sys/kernel/tracing/events/sched/sched_switch ]; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 	[ -e /sys/kernel/tracing/events/sched/sched_switch ] || skip "no tracefs for perf's sched:sched_switch"
 fi
-perf record -q -e sched:sched_switch -g -a -o perf.data -- "$TOP/examples/offcpu" 2 >truth1.txt 2>perf.err ||
-	{ cat perf.err; fail "perf record failed"; }
+# Debian's perf (6.1 here) sometimes crashes on this newer kernel's records (an assertion
+# in build-id.c, a fortify abort in perf script): three tries.
+tries=0
+until perf record -q -B -e sched:sched_switch -g -a -o perf.data -- "$TOP/examples/offcpu" 2 >truth1.txt 2>perf.err &&
+	perf script -i perf.data -F comm,tid,cpu,time,event,trace,ip,sym >perf.txt 2>perf.err; do
+	tries=$((tries + 1))
+	[ $tries -lt 3 ] || { tail -n 3 perf.err; skip "perf crashed 3 times recording or reading sched:sched_switch"; }
+done
 tid1=$(sed -n 's/.*tid=\([0-9]*\).*/\1/p' truth1.txt)
-perf script -i perf.data -F comm,tid,cpu,time,event,trace,ip,sym >perf.txt 2>/dev/null || fail "perf script failed"
 python3 "$TOP/tests/e2e/offcpu_perf.py" "$tid1" voluntary <perf.txt >perf.folded || fail "post-processing failed"
 $PS record -q --off-cpu -g -- "$TOP/examples/offcpu" 2 >truth2.txt || fail "record failed"
 tid2=$(sed -n 's/.*tid=\([0-9]*\).*/\1/p' truth2.txt)
@@ -24,9 +29,18 @@ p_pipe=$(share perf.folded ';(read|__GI___libc_read);')
 p_sleep=$(share perf.folded 'nanosleep')
 s_pipe=$(share ps.folded ';(read|__GI___libc_read);')
 s_sleep=$(share ps.folded 'nanosleep')
-echo "blocked in read: perf $p_pipe%, perfsample $s_pipe%; in nanosleep: perf $p_sleep%, perfsample $s_sleep%"
-within "$p_pipe" "$s_pipe" 5 || fail "read: perf $p_pipe% against perfsample $s_pipe%"
-within "$p_sleep" "$s_sleep" 5 || fail "nanosleep: perf $p_sleep% against perfsample $s_sleep%"
+truth() { awk -v p="$(sed -n "s/.* pipe=\([0-9.]*\).*/\1/p" "$1")" \
+	-v s="$(sed -n "s/.* sleep=\([0-9.]*\).*/\1/p" "$1")" 'BEGIN { printf "%.1f\n", 100 * p / (p + s) }'; }
+t1=$(truth truth1.txt)
+t2=$(truth truth2.txt)
+lost=$(perf report -i perf.data --stats 2>/dev/null | awk '/LOST events/ { print $NF; exit }')
+echo "blocked in read: perf $p_pipe% (its run's truth $t1%, ${lost:-0} records lost), perfsample $s_pipe% (truth $t2%)"
+echo "blocked in nanosleep: perf $p_sleep%, perfsample $s_sleep%"
+within "$s_pipe" "$t2" 5 || fail "read: perfsample $s_pipe% against the truth $t2%"
+# perf's numbers are the peer's and are printed, not checked: on this loaded machine its
+# -a recording of the same program lands anywhere from the truth to 30 points off (some
+# switch events go missing without a LOST record), so a bound on it would test perf.
+[ -s perf.folded ] || fail "no blocked intervals from perf's recording"
 # The difference: the caller of read.
 p_wp=$(share perf.folded ';wait_pipe;')
 s_wp=$(share ps.folded ';wait_pipe;')
