@@ -245,7 +245,11 @@ struct agent_push *agent_push_start(const char *url, const char *token, const ch
 		snprintf(err, errlen, "--push: cannot start");
 		return NULL;
 	}
-	fprintf(stderr, "perfsample agent: pushing %u s profiles to %s\n", interval, p->url);
+	/* The log gets the URL without its user:password. */
+	const char *h = strstr(p->url, "://") + 3, *slash = strchr(h, '/');
+	const char *at = memchr(h, '@', slash ? (size_t)(slash - h) : strlen(h));
+	fprintf(stderr, "perfsample agent: pushing %u s profiles to %.*s%s%s\n", interval,
+		(int)(h - p->url), p->url, at ? "***@" : "", at ? at + 1 : h);
 	return p;
 }
 

@@ -75,5 +75,21 @@ awk '$1 == "perfsample_agent_push_retries_total" { ok = $2 >= 1 } END { exit !ok
 	{ grep push m.txt; fail "the 503 was not retried"; }
 grep -q 'push: sent' agent.log || fail "no log line of a push"
 stop_agent
+
+# Basic auth from the URL's user:password (no token), which the log does not show.
+rm -f ingest.log
+TOKEN=
+start_agent --push "http://alice:s3cretpw@127.0.0.1:$PYPORT" --push-interval 1s
+n=0
+until [ -s ingest.log ] || [ $n -ge 300 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+[ -s ingest.log ] || { cat agent.log; fail "nothing reached the ingest endpoint with basic auth"; }
+python3 -c 'import json, base64; r = json.loads(open("ingest.log").readline()); assert r["auth"] == "Basic " + base64.b64encode(b"alice:s3cretpw").decode(), r' ||
+	fail "the push did not send basic auth"
+grep -q 's3cretpw' agent.log && fail "the log shows the push password"
+grep -q 'pushing 1 s profiles to http://\*\*\*@127.0.0.1' agent.log || fail "no redacted push URL in the log"
+stop_agent
 trap 'kill $PY $W 2>/dev/null || true' EXIT
 echo ok
