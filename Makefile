@@ -15,6 +15,8 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-omi
 PKGS    := libelf libdw libzstd zlib
 HEAP_LIB := libperfsample-heap.so
 HEAP_CC ?= cc
+# The agent (cmd/agent*.c): its HTTP server, TLS, and the push client.
+PKGS    += libmicrohttpd gnutls libcurl
 
 # build/config.mk holds the pkg-config flags. Make builds it (installing the packages when
 # they are missing) before anything else, then restarts with it read.
@@ -63,7 +65,7 @@ $(HEAP_LIB): profiler/heap/ps_heap_preload.c profiler/heap/ps_heap_wire.h
 		$(shell pkg-config --libs libunwind) -ldl -lm -lpthread
 
 # The option parser is tested too: it is the one part of cmd/ that the unit tests link.
-UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o
+UNIT_CMD_OBJS := $(BUILD)/cmd/options.o $(BUILD)/cmd/util.o $(BUILD)/cmd/agent_http.o
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_CMD_OBJS) $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CRIT_LIBS) $(DEP_LIBS) -lm
 
@@ -102,6 +104,10 @@ install: perfsample $(HEAP_LIB)
 	install -m 0644 docs/perfsample.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsample.1
 	install -d $(DESTDIR)$(PREFIX)/lib/perfsample
 	install -m 0644 $(HEAP_LIB) $(DESTDIR)$(PREFIX)/lib/perfsample/$(HEAP_LIB)
+	# The agent's systemd unit, in place but not enabled.
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/perfsample-agent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/perfsample-agent.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/perfsample-agent.service
 
 clean:
 	rm -rf $(BUILD) perfsample $(HEAP_LIB) $(EXAMPLES) demo.svg

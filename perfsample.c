@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{"heatmap", cmd_heatmap, "sub-second offset heat map; its cells draw their flame graph"},
 	{"use", cmd_use, "USE checklist: which resource is the bottleneck, what to run next"},
 	{"stat", cmd_stat, "system and process statistics over time, into a trace or CSV"},
+	{"agent", cmd_agent, "profiles and metrics over HTTP (Prometheus, Parca, Pyroscope)"},
 	{NULL, NULL, NULL},
 };
 

@@ -715,7 +715,12 @@ def main():
     stat = sampler_cost(5 if q else 30)
     elapsed = time.monotonic() - t_start
     md = write_results(args, mach, ovh, real, synth, big, sym, prof, elapsed, q, heap, stat)
-    print(md)
+    # The agent's own CPU (bench/agent.py), a section of its own after the others.
+    import agent as agent_bench
+    extra = "\n" + agent_bench.section(PS, q)
+    with open(args.out, "a") as f:
+        f.write(extra)
+    print(md + extra)
 
 
 def write_results(args, mach, ovh, real, synth, bigs, sym, prof, elapsed, quick, heap=None,

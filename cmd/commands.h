@@ -19,5 +19,7 @@ int cmd_stat(int argc, char **argv);
 int cmd_use(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+/* the fleet agent (issue 16) */
+int cmd_agent(int argc, char **argv);
 
 #endif

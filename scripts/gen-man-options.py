@@ -10,7 +10,7 @@ import sys
 BEGIN = '.\\" BEGIN GENERATED OPTIONS (scripts/gen-man-options.py)\n'
 END = '.\\" END GENERATED OPTIONS\n'
 COMMANDS = ["record", "fold", "flamegraph", "diff", "callgraph", "report", "script",
-            "export", "info", "heap-timeline", "use", "stat", "plot", "heatmap"]
+            "export", "info", "heap-timeline", "use", "stat", "plot", "heatmap", "agent"]
 
 
 def roff(text):

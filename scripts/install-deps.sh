@@ -10,7 +10,7 @@ set -e
 want=${1:-build}
 
 # pkg-config name -> Debian package
-pcs="zlib:zlib1g-dev libelf:libelf-dev libdw:libdw-dev libunwind:libunwind-dev libzstd:libzstd-dev criterion:libcriterion-dev"
+pcs="zlib:zlib1g-dev libelf:libelf-dev libdw:libdw-dev libunwind:libunwind-dev libzstd:libzstd-dev criterion:libcriterion-dev libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev libcurl:libcurl4-gnutls-dev"
 missing=""
 # need COMMAND PACKAGE: PACKAGE is missing when COMMAND is not found (also in /usr/sbin,
 # which is not on every root PATH).
@@ -64,6 +64,9 @@ if [ "$want" = test ] || [ "$want" = bench ]; then
 	need nginx nginx-light               # a web server under load (t_server_nginx)
 	need wrk wrk                         # the load generator (t_server_*)
 	need groff groff-base                # renders the man page (t_man)
+	need promtool prometheus             # the agent's /metrics: promtool and a real Prometheus (t_agent_prometheus)
+	need curl curl                       # HTTP client of the agent tests
+	need openssl openssl                 # certificates for t_agent_tls
 	need script bsdutils                 # a terminal for the status line (t_record_habits)
 	need mpstat sysstat                  # use and stat agree with mpstat/iostat/pidstat (t_sysview)
 	need strace strace                   # which files a command opens (t_perfdata)
