@@ -501,12 +501,7 @@ int cmd_record(int argc, char **argv)
 		o->start_disabled = 1;
 	}
 
-	struct sigaction sa = {0};
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	on_stop_signals(on_stop);
 	/* perf's control signals must not kill a recording that does not use them. */
 	struct sigaction si = {0};
 	si.sa_handler = on_ignored_signal;

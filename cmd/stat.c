@@ -136,12 +136,7 @@ int cmd_stat(int argc, char **argv)
 		if (kill(pids[i], 0) < 0 && errno == ESRCH)
 			die("cannot watch pid %d: no such process", (int)pids[i]);
 
-	struct sigaction sa = {0};
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	on_stop_signals(on_stop);
 	struct sigaction sc = {0};
 	sc.sa_handler = on_child;
 	sigemptyset(&sc.sa_mask);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,4 +204,14 @@ void stdout_done(int err)
 	if (err == -EIO)
 		die("cannot write the output: %s", strerror(e ? e : EIO));
 	die("cannot write the output: %s", ps_strerror(err));
+}
+
+void on_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }

@@ -50,4 +50,7 @@ void out_close(struct outfile *o);
  * renderer) or the flush says the output was not written. */
 void stdout_done(int err);
 
+/* SIGINT, SIGTERM and SIGHUP call handler (a recorder's or sampler's stop flag). */
+void on_stop_signals(void (*handler)(int));
+
 #endif

@@ -301,34 +301,22 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 
 	size_t hdr;
 	switch (ev->type) {
-	case PS_REC_SAMPLE: {
-		const ps_sample *s = &ev->sample;
-		uint32_t nr = s->nr > MAX_STACK ? MAX_STACK : s->nr, id;
-		int err = stack_id(w, s->ips, nr, &id);
-		if (err)
-			return err;
-		rec_begin(w, PS_REC_SAMPLE, &hdr);
-		put64(&w->chunk, s->time);
-		put32(&w->chunk, s->pid);
-		put32(&w->chunk, s->tid);
-		put32(&w->chunk, s->cpu);
-		put32(&w->chunk, id);
-		put64(&w->chunk, s->period);
-		break;
-	}
+	case PS_REC_SAMPLE:
 	case PS_REC_OFFCPU: {
-		const ps_sample *s = &ev->offcpu.sample;
+		const ps_sample *s = ev->type == PS_REC_SAMPLE ? &ev->sample : &ev->offcpu.sample;
 		uint32_t nr = s->nr > MAX_STACK ? MAX_STACK : s->nr, id;
 		int err = stack_id(w, s->ips, nr, &id);
 		if (err)
 			return err;
-		rec_begin(w, PS_REC_OFFCPU, &hdr);
+		rec_begin(w, ev->type, &hdr);
 		put64(&w->chunk, s->time);
 		put32(&w->chunk, s->pid);
 		put32(&w->chunk, s->tid);
 		put32(&w->chunk, s->cpu);
 		put32(&w->chunk, id);
 		put64(&w->chunk, s->period);
+		if (ev->type == PS_REC_SAMPLE)
+			break;
 		put32(&w->chunk, ev->offcpu.flags);
 		put32(&w->chunk, 0);
 		break;
@@ -897,26 +885,32 @@ static const char *cstr(struct cur *c)
 
 /* Samples are nearly every record: decoded without the cursor's per-field checks (the
  * size is checked once) and without clearing the rest of the event. */
-static int decode_sample(const struct chunkbuf *cb, const struct cur *c, ps_event *ev)
+static int sample_fields(const struct chunkbuf *cb, const struct cur *c, size_t size,
+			 ps_sample *s)
 {
-	if (c->end - c->p < SAMPLE_SIZE)
+	if ((size_t)(c->end - c->p) < size)
 		return PS_ECORRUPT;
 	uint32_t id = get32(c->p + 20);
 	if (id >= cb->nstacks)
 		return PS_ECORRUPT;
 	const unsigned char *st = (const unsigned char *)cb->raw.data + cb->stacks[id];
-	ev->type = PS_REC_SAMPLE;
-	ev->sample = (ps_sample){.time = get64(c->p),
-				 .pid = get32(c->p + 8),
-				 .tid = get32(c->p + 12),
-				 .cpu = get32(c->p + 16),
-				 .stack = id,
-				 .period = get64(c->p + 24),
-				 .nr = get32(st),
-				 /* records are 8-byte aligned */
-				 .ips = (const uint64_t *)(st + 8),
-				 .chunk = cb->seq};
+	*s = (ps_sample){.time = get64(c->p),
+			 .pid = get32(c->p + 8),
+			 .tid = get32(c->p + 12),
+			 .cpu = get32(c->p + 16),
+			 .stack = id,
+			 .period = get64(c->p + 24),
+			 .nr = get32(st),
+			 /* records are 8-byte aligned */
+			 .ips = (const uint64_t *)(st + 8),
+			 .chunk = cb->seq};
 	return 1;
+}
+
+static int decode_sample(const struct chunkbuf *cb, const struct cur *c, ps_event *ev)
+{
+	ev->type = PS_REC_SAMPLE;
+	return sample_fields(cb, c, SAMPLE_SIZE, &ev->sample);
 }
 
 /* cb: the chunk the record is in (the prefetch thread checks one while the caller reads
@@ -929,21 +923,9 @@ static int decode(struct chunkbuf *cb, uint32_t type, struct cur *c, ps_event *e
 	ev->type = (enum ps_rec_type)type;
 	switch (type) {
 	case PS_REC_OFFCPU: {
-		if (c->end - c->p < OFFCPU_SIZE)
-			return PS_ECORRUPT;
-		uint32_t id = get32(c->p + 20);
-		if (id >= cb->nstacks)
-			return PS_ECORRUPT;
-		const unsigned char *st = (const unsigned char *)cb->raw.data + cb->stacks[id];
-		ev->offcpu.sample = (ps_sample){.time = get64(c->p),
-						.pid = get32(c->p + 8),
-						.tid = get32(c->p + 12),
-						.cpu = get32(c->p + 16),
-						.stack = id,
-						.period = get64(c->p + 24),
-						.nr = get32(st),
-						.ips = (const uint64_t *)(st + 8),
-						.chunk = cb->seq};
+		int got = sample_fields(cb, c, OFFCPU_SIZE, &ev->offcpu.sample);
+		if (got < 0)
+			return got;
 		ev->offcpu.flags = get32(c->p + 32);
 		c->p += OFFCPU_SIZE;
 		return 1;
