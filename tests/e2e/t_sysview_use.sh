@@ -75,9 +75,19 @@ fi
 [ "$(jfield idle.json memory verdict)" != "" ] || fail "no memory row"
 
 # A writer with O_DIRECT to a file: its disk is busy, as iostat sees it.
-dev=$(df --output=source . | tail -n 1)
-dev=${dev#/dev/}
-[ -e "/sys/block/$dev" ] || dev=$(basename "$(dirname "$(readlink -f "/sys/class/block/$dev")")")
+# Its disk by the device number of the working directory (inside a chroot, such as make
+# check-fresh's, df cannot match the directory to the host's mount table); a partition's disk
+# is its parent in sysfs. df's device name where the number leads nowhere.
+d=$(stat -c %d .)
+sys=$(readlink -f "/sys/dev/block/$(((d >> 8) & 0xfff)):$(((d & 0xff) | ((d >> 12) & 0xfff00)))" 2>/dev/null)
+if [ -n "$sys" ] && [ -e "$sys/stat" ]; then
+	[ -e "$sys/partition" ] && sys=$(dirname "$sys")
+	dev=$(basename "$sys")
+else
+	dev=$(df --output=source . | tail -n 1)
+	dev=${dev#/dev/}
+	[ -e "/sys/block/$dev" ] || dev=$(basename "$(dirname "$(readlink -f "/sys/class/block/$dev")")")
+fi
 [ -e "/sys/block/$dev" ] || skip "cannot tell which disk holds $(pwd) ($dev)"
 # dd rewrites 64 MiB with O_DIRECT (the page cache bypassed) until it is stopped
 sh -c 'while :; do dd if=/dev/zero of=direct.bin bs=4M count=16 oflag=direct conv=notrunc,fsync status=none || exit 1; done' &
