@@ -174,6 +174,15 @@ static void track(uintptr_t a)
 }
 
 /* 1 when a was a sampled block (now forgotten). */
+/* Under table_lock: slot i (the block whose filter count is *f) is no longer tracked. */
+static void forget_slot(size_t i, uint8_t *f)
+{
+	table[i] = TOMB;
+	table_live--;
+	if (*f < 255)
+		__atomic_store_n(f, (uint8_t)(*f - 1), __ATOMIC_RELEASE);
+}
+
 static int untrack(uintptr_t a)
 {
 	uint8_t *f = &filter[hash_addr(a) >> (64 - FILTER_BITS)];
@@ -185,11 +194,8 @@ static int untrack(uintptr_t a)
 	pthread_mutex_lock(&table_lock);
 	for (size_t i = hash_addr(a) & (TABLE_CAP - 1); table[i]; i = (i + 1) & (TABLE_CAP - 1))
 		if (table[i] == a) {
-			table[i] = TOMB;
-			table_live--;
+			forget_slot(i, f);
 			found = 1;
-			if (*f < 255)
-				__atomic_store_n(f, (uint8_t)(*f - 1), __ATOMIC_RELEASE);
 			break;
 		}
 	pthread_mutex_unlock(&table_lock);
@@ -299,10 +305,9 @@ static inline void account(void *p, size_t n)
 		sample_slow(p, n);
 }
 
-static void report_free(void *p)
+/* The FREE message of a sampled block. */
+static void send_free(uintptr_t a)
 {
-	if (!sampling || !untrack((uintptr_t)p))
-		return;
 	struct ps_heap_wire m;
 	m.magic = PS_HEAP_WIRE_MAGIC;
 	m.type = PS_HEAP_WIRE_FREE;
@@ -310,11 +315,18 @@ static void report_free(void *p)
 	m.time = now_ns();
 	m.pid = (uint32_t)getpid();
 	m.tid = (uint32_t)syscall(SYS_gettid);
-	m.addr = (uint64_t)(uintptr_t)p;
+	m.addr = (uint64_t)a;
 	m.size = m.weight = 0;
+	send_msg(&m);
+}
+
+static void report_free(void *p)
+{
+	if (!sampling || !untrack((uintptr_t)p))
+		return;
 	/* Sent before the block goes back to the allocator: an allocation reusing the
 	 * address is sampled (and sent) only after this free. */
-	send_msg(&m);
+	send_free((uintptr_t)p);
 }
 
 /* realloc of a sampled block: its FREE is sent only when realloc succeeded (a failed
@@ -340,20 +352,8 @@ static int realloc_sampled(void *old, size_t n, void **out)
 	tls_busy = 1;
 	void *p = real_realloc(old, n);
 	if (p || !n) {
-		table[i] = TOMB;
-		table_live--;
-		if (*f < 255)
-			__atomic_store_n(f, (uint8_t)(*f - 1), __ATOMIC_RELEASE);
-		struct ps_heap_wire m;
-		m.magic = PS_HEAP_WIRE_MAGIC;
-		m.type = PS_HEAP_WIRE_FREE;
-		m.nr = 0;
-		m.time = now_ns();
-		m.pid = (uint32_t)getpid();
-		m.tid = (uint32_t)syscall(SYS_gettid);
-		m.addr = (uint64_t)a;
-		m.size = m.weight = 0;
-		send_msg(&m);
+		forget_slot(i, f);
+		send_free(a);
 	}
 	pthread_mutex_unlock(&table_lock);
 	tls_busy = busy;
