@@ -77,9 +77,14 @@ int main(int argc, char **argv)
 	double end = now() + seconds;
 	uint64_t rounds = 0;
 	sink = spin(1, 7); /* warm up outside the measured stacks' shapes */
+	/* Each round's length is scaled by a pseudo-random factor (the 70/30 split holds per
+	 * round), so a sampler at a fixed rate cannot lock onto the round's phase. */
+	uint64_t seed = 12345;
 	while (now() < end) {
-		sink += work_a(7);
-		sink += recurse(DEPTH, 3);
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t k = 1 + (seed >> 33) % 4;
+		sink += work_a(7 * k);
+		sink += recurse(DEPTH, 3 * k);
 		rounds++;
 	}
 	printf("deep_nofp: %llu rounds\n", (unsigned long long)rounds);
