@@ -67,9 +67,12 @@ $PS flamegraph --wall > wall.svg && xmllint --noout wall.svg || fail "flamegraph
 $PS report --off-cpu > report.txt || fail "report --off-cpu failed"
 grep -q 'microseconds of off-cpu' report.txt || { head report.txt; fail "report --off-cpu header"; }
 grep -q ' schedule$' report.txt || fail "report --off-cpu lacks schedule"
-# The CPU view is unchanged: no blocked stacks in it.
+# The CPU view is unchanged: no blocked stacks in it. A cpu-clock tick can land in
+# schedule() itself while a thread switches out (a real on-CPU sample, seen once in nine
+# runs under load), so the check is on weight: blocked stacks would carry about 80% of it.
 $PS fold > cpu.folded || fail "fold failed"
-grep -q ';schedule ' cpu.folded && fail "the CPU view shows blocked stacks"
+sched=$(share cpu.folded ';schedule$')
+within "$sched" 0 5 || fail "the CPU view shows blocked stacks ($sched% of it ends in schedule)"
 
 # pprof: the blocked time is a sample type of its own.
 if command -v go >/dev/null; then
