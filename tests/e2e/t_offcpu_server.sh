@@ -5,28 +5,13 @@
 # thread.
 . "$TOP/tests/e2e/lib.sh"
 need_root
-py=/usr/bin/python3
-[ -x $py ] || py=$(command -v python3) || skip "python3 missing"
-command -v wrk >/dev/null 2>&1 || skip "wrk missing (apt-get install wrk)"
-mkdir www
-head -c 2048 /dev/urandom | od -x >www/index.html
-port=$(free_port) || fail "no free port"
-(cd www && exec $py -c "import http.server as h
-h.HTTPServer(('127.0.0.1', $port), h.SimpleHTTPRequestHandler).serve_forever()" $port) >server.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
-timeout 20 $py -c "
-import time, urllib.request
-while True:
-    try:
-        urllib.request.urlopen('http://127.0.0.1:$port/', timeout=1).read(); break
-    except Exception:
-        time.sleep(0.1)" || fail "http.server did not come up on port $port"
+need_wrk
+py_http_server
 # Light load (1 connection, and wrk's own think time): the server waits between requests.
-timeout 30 wrk -t 1 -c 1 -d 6s "http://127.0.0.1:$port/index.html" >wrk.out 2>&1 &
+timeout 30 wrk -t 1 -c 1 -d 6s "http://127.0.0.1:$PORT/index.html" >wrk.out 2>&1 &
 load=$!
 sleep 1
-pid=$(pgrep -f "serve_forever.*$port" | head -n 1)
+pid=$(pgrep -f "serve_forever.*$PORT" | head -n 1)
 [ -n "$pid" ] || fail "no server process"
 timeout 30 $PS record -q -F 499 -g --off-cpu -p "$pid" -d 3 -o server.data 2>rec.err ||
 	{ cat rec.err; fail "record --off-cpu -p $pid failed"; }

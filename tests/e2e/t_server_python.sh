@@ -10,30 +10,12 @@
 # -a sees it all: the second half checks that, filtering the server by pid.
 . "$TOP/tests/e2e/lib.sh"
 need_root
-py=/usr/bin/python3
-[ -x $py ] || py=$(command -v python3) || skip "python3 missing"
-if ! command -v wrk >/dev/null 2>&1; then
-	[ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk >/dev/null 2>&1
-	command -v wrk >/dev/null 2>&1 || skip "wrk missing (apt-get install wrk)"
-fi
-mkdir www
-head -c 2048 /dev/urandom | od -x >www/index.html
-port=$(free_port) || fail "no free port"
-(cd www && exec $py -c "import http.server as h
-h.HTTPServer(('127.0.0.1', $port), h.SimpleHTTPRequestHandler).serve_forever()" $port) >server.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
-timeout 20 $py -c "
-import time, urllib.request
-while True:
-    try:
-        urllib.request.urlopen('http://127.0.0.1:$port/', timeout=1).read(); break
-    except Exception:
-        time.sleep(0.1)" || fail "http.server did not come up on port $port"
-timeout 30 wrk -t 2 -c 8 -d 7s "http://127.0.0.1:$port/index.html" >wrk.out 2>&1 &
+need_wrk
+py_http_server
+timeout 30 wrk -t 2 -c 8 -d 7s "http://127.0.0.1:$PORT/index.html" >wrk.out 2>&1 &
 load=$!
 sleep 1
-pids=$(pgrep -d, -f "serve_forever.*$port")
+pids=$(pgrep -d, -f "serve_forever.*$PORT")
 [ -n "$pids" ] || fail "no server process"
 timeout 30 $PS record -q -F 499 -g -p "$pids" -d 5 -o server.data 2>rec.err || { cat rec.err; fail "record -p $pids failed"; }
 wait $load
@@ -57,20 +39,13 @@ awk -v s="$py_share" 'BEGIN { exit !(s > 5) }' || fail "interpreter frames in on
 awk -v s="$net_share" 'BEGIN { exit !(s > 2) }' || fail "kernel network frames in only $net_share%"
 grep -Eq ';(tcp_sendmsg|sock_sendmsg)(;|$)' server.folded || fail "no tcp_sendmsg/sock_sendmsg frames"
 grep -Eq ';(sock_recvmsg|tcp_recvmsg)(;|$)' server.folded || fail "no sock_recvmsg/tcp_recvmsg frames"
-kill $server
-wait $server 2>/dev/null
+kill $SERVER
+wait $SERVER 2>/dev/null
 
 # A thread per connection: record the whole machine, keep the server's pid.
-$py -m http.server $port --bind 127.0.0.1 --directory www >server2.log 2>&1 &
-server=$!
-timeout 20 $py -c "
-import time, urllib.request
-while True:
-    try:
-        urllib.request.urlopen('http://127.0.0.1:$port/', timeout=1).read(); break
-    except Exception:
-        time.sleep(0.1)" || fail "http.server did not come up on port $port"
-timeout 30 wrk -t 2 -c 8 -d 5s "http://127.0.0.1:$port/index.html" >wrk2.out 2>&1 &
+py_http_server threaded
+server=$SERVER
+timeout 30 wrk -t 2 -c 8 -d 5s "http://127.0.0.1:$PORT/index.html" >wrk2.out 2>&1 &
 load=$!
 sleep 0.5
 cpu0=$(awk '{ print $14 + $15 }' /proc/$server/stat)
