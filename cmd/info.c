@@ -60,6 +60,9 @@ int cmd_info(int argc, char **argv)
 	if (s.t.heap_allocs || s.t.heap_frees)
 		printf("heap:         %llu sampled allocations, %llu frees of sampled blocks\n",
 		       (unsigned long long)s.t.heap_allocs, (unsigned long long)s.t.heap_frees);
+	if (s.t.metrics_system || s.t.metrics_procs)
+		printf("statistics:   %llu snapshots of the system, %llu of processes\n",
+		       (unsigned long long)s.t.metrics_system, (unsigned long long)s.t.metrics_procs);
 	printf("chunks:       %llu\n", (unsigned long long)st.chunks);
 	printf("complete:     %s\n", s.t.have_stats ? "yes"
 				     : "no (the recorder did not finish; whole chunks were read)");

@@ -1401,15 +1401,21 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 	}
 }
 
+/* Widens the summary's [first_time, last_time] to time t. */
+static void summary_time(ps_trace_summary *s, uint64_t t)
+{
+	if (!s->first_time || t < s->first_time)
+		s->first_time = t;
+	if (t > s->last_time)
+		s->last_time = t;
+}
+
 void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 {
 	switch (ev->type) {
 	case PS_REC_SAMPLE:
 		s->samples++;
-		if (!s->first_time || ev->sample.time < s->first_time)
-			s->first_time = ev->sample.time;
-		if (ev->sample.time > s->last_time)
-			s->last_time = ev->sample.time;
+		summary_time(s, ev->sample.time);
 		break;
 	case PS_REC_HEAP_ALLOC:
 	case PS_REC_HEAP_FREE:
@@ -1418,10 +1424,15 @@ void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 		else
 			s->heap_frees++;
 		/* A heap-only trace has no samples: its allocations bound it in time. */
-		if (!s->first_time || ev->heap.time < s->first_time)
-			s->first_time = ev->heap.time;
-		if (ev->heap.time > s->last_time)
-			s->last_time = ev->heap.time;
+		summary_time(s, ev->heap.time);
+		break;
+	case PS_REC_METRICS:
+		if (ev->metrics.pid)
+			s->metrics_procs++;
+		else
+			s->metrics_system++;
+		/* So do a statistics-only trace's snapshots (perfsample stat). */
+		summary_time(s, ev->metrics.time);
 		break;
 	case PS_REC_LOST:
 		s->lost += ev->lost;

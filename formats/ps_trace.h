@@ -270,6 +270,7 @@ typedef struct ps_trace_summary {
 	uint64_t first_time, last_time; /* of samples, CLOCK_MONOTONIC ns; 0 when none */
 	int kernel_hidden;              /* a note says kernel addresses were hidden */
 	uint64_t heap_allocs, heap_frees; /* HEAP_ALLOC and HEAP_FREE records */
+	uint64_t metrics_system, metrics_procs; /* METRICS records: of the system, of processes */
 	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time */
 	ps_offcpu_stats offcpu_stats;   /* the recorder's (OFFCPU_STATS), when have_offcpu */
 	int have_offcpu;

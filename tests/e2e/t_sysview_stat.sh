@@ -58,6 +58,9 @@ done
 # A trace of statistics and its plot; a profile with statistics and its samples strip.
 $PS stat -q -a -I 250 -d 1.5 -o sys.data || fail "stat -a"
 $PS stat -q -I 100 -o rss.data -- "$TOP/examples/rss_steps" 2 16 || fail "stat -o"
+# info counts the snapshots: 1.5 s at 250 ms is about 6 of the system.
+snaps=$($PS info -i sys.data | awk '$1 == "statistics:" { print $2 }')
+[ "${snaps:-0}" -ge 4 ] && [ "$snaps" -le 8 ] || { $PS info -i sys.data; fail "info counts ${snaps:-no} snapshots of the system"; }
 $PS plot -i sys.data,rss.data >plot.svg || fail "plot"
 xmllint --noout plot.svg || fail "plot.svg is not XML"
 for m in "cpu busy" node_load1 process_resident_memory_bytes; do
