@@ -1365,25 +1365,61 @@ static int drain_and_pair(ps_record *r)
 	return err;
 }
 
-/* Threads of -p/-t targets that never switched: blocked the whole recording. */
+/* A kernel thread (PF_KTHREAD in /proc/PID/stat's flags): no user stack, no process. */
+static int is_kernel_thread(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 1;
+	/* Fields after the comm's closing parenthesis: state ppid pgrp session tty_nr
+	 * tpgid flags. */
+	const char *p = strrchr(buf, ')');
+	unsigned long flags = 0;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 1;
+	return (flags & 0x00200000) != 0; /* PF_KTHREAD */
+}
+
+/* Every thread of pid (a /proc/PID/task listing) that never switched. */
+static int offcpu_quiet_tasks(ps_record *r, pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int err = 0;
+	while (!err && d && (de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			err = ps_offcpu_still(r->offcpu, (uint32_t)pid, (uint32_t)atoi(de->d_name),
+					      r->st.end_ns);
+	if (d)
+		closedir(d);
+	return err;
+}
+
+/* Threads of the targets that never switched: blocked the whole recording. -p/-t name
+ * them; -a means every user thread of the machine (kernel threads have no user stack
+ * and would bury the view under hundreds of idle workers). */
 static int offcpu_quiet_threads(ps_record *r)
 {
 	int err = 0;
+	if (r->o.all_cpus && !r->o.npids && !r->o.ntids && !profiled_command(r)) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		while (!err && d && (de = readdir(d)))
+			if (isdigit((unsigned char)de->d_name[0]) &&
+			    !is_kernel_thread((pid_t)atoi(de->d_name)))
+				err = offcpu_quiet_tasks(r, (pid_t)atoi(de->d_name));
+		if (d)
+			closedir(d);
+		return err;
+	}
 	for (size_t i = 0; !err && i < r->o.ntids; i++)
 		err = ps_offcpu_still(r->offcpu, (uint32_t)tgid_of(r->o.tids[i]),
 				      (uint32_t)r->o.tids[i], r->st.end_ns);
-	for (size_t i = 0; !err && i < r->o.npids && !profiled_command(r); i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task", r->o.pids[i]);
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (!err && d && (de = readdir(d)))
-			if (isdigit((unsigned char)de->d_name[0]))
-				err = ps_offcpu_still(r->offcpu, (uint32_t)r->o.pids[i],
-						      (uint32_t)atoi(de->d_name), r->st.end_ns);
-		if (d)
-			closedir(d);
-	}
+	for (size_t i = 0; !err && i < r->o.npids && !profiled_command(r); i++)
+		err = offcpu_quiet_tasks(r, r->o.pids[i]);
 	return err;
 }
 
