@@ -1397,6 +1397,10 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		r->rleft--;
 		if (type == PS_REC_STACK)
 			continue;
+		/* Samples are nearly every record: straight to their fields, without decode's
+		 * switch and frame (10% of the main thread's instructions). */
+		if (type == PS_REC_SAMPLE)
+			return decode_sample(r->cur, &c, ev);
 		int got = decode(r->cur, type, &c, ev);
 		if (got == 1 && type == PS_REC_STATS)
 			r->st.complete = 1;
