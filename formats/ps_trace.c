@@ -489,28 +489,31 @@ int ps_trace_flush(ps_trace_writer *w)
 	w->last_flush_ns = now_ns();
 	if (w->nrec == 0)
 		return 0;
-	/* The raw chunk: its STACK records, then the others. */
+	/* The raw chunk: its STACK records, then the others (appended to them here, taken
+	 * off again when compressing fails, so a later flush can retry). */
 	ps_buf *raw = &w->chunk;
-	if (w->stackrec.len) {
+	size_t stack_bytes = w->stackrec.len;
+	if (stack_bytes) {
 		if (ps_buf_add(&w->stackrec, w->chunk.data, w->chunk.len))
 			return -ENOMEM;
 		raw = &w->stackrec;
 	}
 	size_t bound = ZSTD_compressBound(raw->len);
-	if (ps_buf_reserve(&w->comp, bound + CHUNK_HDR_SIZE)) {
-		w->stackrec.len -= w->chunk.len;
-		return -ENOMEM;
+	size_t n = 0;
+	int err = ps_buf_reserve(&w->comp, bound + CHUNK_HDR_SIZE) ? -ENOMEM : 0;
+	if (!err) {
+		n = ZSTD_compress2(w->cctx, w->comp.data + CHUNK_HDR_SIZE, bound, raw->data,
+				   raw->len);
+		if (ZSTD_isError(n))
+			err = PS_EZSTD;
 	}
-	size_t n = ZSTD_compress2(w->cctx, w->comp.data + CHUNK_HDR_SIZE, bound, raw->data,
-				  raw->len);
-	if (ZSTD_isError(n)) {
-		if (raw == &w->stackrec)
-			w->stackrec.len -= w->chunk.len;
-		return PS_EZSTD;
+	if (err) {
+		w->stackrec.len = stack_bytes;
+		return err;
 	}
 	uint32_t h[4] = {CHUNK_MAGIC, (uint32_t)n, (uint32_t)raw->len, w->nrec};
 	memcpy(w->comp.data, h, sizeof(h));
-	int err = write_all(w->fd, w->comp.data, n + CHUNK_HDR_SIZE);
+	err = write_all(w->fd, w->comp.data, n + CHUNK_HDR_SIZE);
 	if (err) {
 		w->failed = err;
 		return err;
