@@ -26,7 +26,11 @@ static const char file_magic[8] = {'P', 'E', 'R', 'F', 'S', 'M', 'P', 'L'};
 #define MAX_META (1u << 20)
 #define MAX_CHUNK_RAW (64u << 20)
 #define MAX_RATIO 1024u /* raw size / compressed size of a chunk (real ones: under 30) */
-#define CHUNK_TARGET (1u << 20) /* flush a chunk once it holds this much */
+/* Flush a chunk once it holds this much. Each chunk repeats the chains its samples use, so
+ * a big chunk stores (and its reader decompresses) a chain once for more samples: at 1 MiB
+ * the synthetic 1M-sample trace was 70% repeated STACK records (151 MB raw), at 8 MiB 80
+ * MB. The recorder still flushes every second, so slow recordings are unaffected. */
+#define CHUNK_TARGET (8u << 20)
 #define MAX_STACK 4096
 /* Files at least this big are decompressed one chunk ahead by a second thread. */
 #define PREFETCH_MIN (4u << 20)
@@ -51,14 +55,15 @@ struct ps_trace_writer {
 	char *path, *partial;
 	int level;
 	ZSTD_CCtx *cctx;
-	ps_buf chunk;    /* raw records of the chunk being filled */
+	ps_buf chunk;    /* raw records of the chunk being filled, but its STACK records */
+	ps_buf stackrec; /* the chunk's STACK records: written ahead of the others */
 	ps_buf comp;     /* compressed chunk */
 	uint32_t nrec;
 	uint64_t last_flush_ns;
 	uint64_t bytes;  /* the header and the whole chunks written: a readable trace */
 	uint64_t chunks; /* chunks written */
 	int failed;      /* a write failed: everything after is refused */
-	/* Stacks of the current chunk, for dedup: where each one's ips are in chunk. */
+	/* Stacks of the current chunk, for dedup: where each one's ips are in stackrec. */
 	uint32_t nstacks;
 	struct wstack {
 		size_t off;
@@ -230,12 +235,15 @@ static int stack_eq(const void *ctx, uint32_t id)
 {
 	const struct stack_key *k = ctx;
 	const struct wstack *s = &k->w->stacks[id];
-	return s->nr == k->nr && !memcmp(k->w->chunk.data + s->off, k->ips, k->nr * sizeof(*k->ips));
+	return s->nr == k->nr &&
+	       !memcmp(k->w->stackrec.data + s->off, k->ips, k->nr * sizeof(*k->ips));
 }
 
 /* Returns the chunk-local id of the chain ips[0..nr), writing a STACK record when the
  * chunk has not seen it yet. Samples repeat a few hot chains, so this keeps chunks small
- * before zstd even starts. */
+ * before zstd even starts. The STACK records go ahead of the chunk's other records: chains
+ * next to chains and samples next to samples compress 12% smaller and decompress 6%
+ * faster than the two interleaved. */
 static int stack_id(ps_trace_writer *w, const uint64_t *ips, uint32_t nr, uint32_t *id)
 {
 	uint64_t h = ps_hash(ips, nr * sizeof(*ips));
@@ -245,16 +253,18 @@ static int stack_id(ps_trace_writer *w, const uint64_t *ips, uint32_t nr, uint32
 		*id = found;
 		return 0;
 	}
-	if (PS_GROW(w->stacks, w->stack_cap, (size_t)w->nstacks + 1) ||
+	size_t payload = 8 + (size_t)nr * sizeof(*ips); /* a multiple of 8: no padding */
+	if (ps_buf_reserve(&w->stackrec, REC_HDR_SIZE + payload) ||
+	    PS_GROW(w->stacks, w->stack_cap, (size_t)w->nstacks + 1) ||
 	    ps_index_insert(&w->stack_index, h, w->nstacks))
 		return -ENOMEM;
-	size_t hdr;
-	rec_begin(w, PS_REC_STACK, &hdr);
-	put32(&w->chunk, nr);
-	put32(&w->chunk, 0);
-	w->stacks[w->nstacks] = (struct wstack){w->chunk.len, nr};
-	ps_buf_add(&w->chunk, ips, nr * sizeof(*ips));
-	rec_end(w, hdr);
+	put32(&w->stackrec, PS_REC_STACK);
+	put32(&w->stackrec, (uint32_t)payload);
+	put32(&w->stackrec, nr);
+	put32(&w->stackrec, 0);
+	w->stacks[w->nstacks] = (struct wstack){w->stackrec.len, nr};
+	ps_buf_add(&w->stackrec, ips, nr * sizeof(*ips));
+	w->nrec++;
 	*id = w->nstacks++;
 	return 0;
 }
@@ -467,7 +477,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		return -EINVAL;
 	}
 	rec_end(w, hdr);
-	if (w->chunk.len >= CHUNK_TARGET)
+	if (w->chunk.len + w->stackrec.len >= CHUNK_TARGET)
 		return ps_trace_flush(w);
 	return 0;
 }
@@ -479,16 +489,31 @@ int ps_trace_flush(ps_trace_writer *w)
 	w->last_flush_ns = now_ns();
 	if (w->nrec == 0)
 		return 0;
-	size_t bound = ZSTD_compressBound(w->chunk.len);
-	if (ps_buf_reserve(&w->comp, bound + CHUNK_HDR_SIZE))
-		return -ENOMEM;
-	size_t n = ZSTD_compress2(w->cctx, w->comp.data + CHUNK_HDR_SIZE, bound, w->chunk.data,
-				  w->chunk.len);
-	if (ZSTD_isError(n))
-		return PS_EZSTD;
-	uint32_t h[4] = {CHUNK_MAGIC, (uint32_t)n, (uint32_t)w->chunk.len, w->nrec};
+	/* The raw chunk: its STACK records, then the others (appended to them here, taken
+	 * off again when compressing fails, so a later flush can retry). */
+	ps_buf *raw = &w->chunk;
+	size_t stack_bytes = w->stackrec.len;
+	if (stack_bytes) {
+		if (ps_buf_add(&w->stackrec, w->chunk.data, w->chunk.len))
+			return -ENOMEM;
+		raw = &w->stackrec;
+	}
+	size_t bound = ZSTD_compressBound(raw->len);
+	size_t n = 0;
+	int err = ps_buf_reserve(&w->comp, bound + CHUNK_HDR_SIZE) ? -ENOMEM : 0;
+	if (!err) {
+		n = ZSTD_compress2(w->cctx, w->comp.data + CHUNK_HDR_SIZE, bound, raw->data,
+				   raw->len);
+		if (ZSTD_isError(n))
+			err = PS_EZSTD;
+	}
+	if (err) {
+		w->stackrec.len = stack_bytes;
+		return err;
+	}
+	uint32_t h[4] = {CHUNK_MAGIC, (uint32_t)n, (uint32_t)raw->len, w->nrec};
 	memcpy(w->comp.data, h, sizeof(h));
-	int err = write_all(w->fd, w->comp.data, n + CHUNK_HDR_SIZE);
+	err = write_all(w->fd, w->comp.data, n + CHUNK_HDR_SIZE);
 	if (err) {
 		w->failed = err;
 		return err;
@@ -496,6 +521,7 @@ int ps_trace_flush(ps_trace_writer *w)
 	w->bytes += n + CHUNK_HDR_SIZE;
 	w->chunks++;
 	w->chunk.len = 0;
+	w->stackrec.len = 0;
 	w->nrec = 0;
 	reset_stacks(w);
 	return 0;
@@ -518,6 +544,7 @@ static void writer_free(ps_trace_writer *w)
 		close(w->fd);
 	ZSTD_freeCCtx(w->cctx);
 	ps_buf_release(&w->chunk);
+	ps_buf_release(&w->stackrec);
 	ps_buf_release(&w->comp);
 	free(w->stacks);
 	ps_index_release(&w->stack_index);
@@ -1393,6 +1420,10 @@ int ps_trace_next(ps_trace_reader *r, ps_event *ev)
 		r->rleft--;
 		if (type == PS_REC_STACK)
 			continue;
+		/* Samples are nearly every record: straight to their fields, without decode's
+		 * switch and frame (10% of the main thread's instructions). */
+		if (type == PS_REC_SAMPLE)
+			return decode_sample(r->cur, &c, ev);
 		int got = decode(r->cur, type, &c, ev);
 		if (got == 1 && type == PS_REC_STATS)
 			r->st.complete = 1;

@@ -392,6 +392,13 @@ static size_t wxml(wr *w, const char *str, size_t n, size_t maxglyphs)
 	size_t glyphs = 0, i = 0, run = 0;
 	while (i < n && glyphs < maxglyphs) {
 		unsigned c = s[i];
+		if (c >= 0x20 && c < 0x7f && c != '&' && c != '<' && c != '>' && c != '"') {
+			/* printable ASCII, most of every name: as below, without xml_char */
+			i++;
+			run++;
+			glyphs++;
+			continue;
+		}
 		size_t k = xml_char(s + i, n - i);
 		const char *rep = NULL;
 		if (k == 1 && (c == '&' || c == '<' || c == '>' || c == '"'))
