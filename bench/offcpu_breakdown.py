@@ -64,7 +64,7 @@ def main():
                                           "--off-cpu-period", "1", "-o",
                                           os.path.join(WORK, "bd.data"), "--", RUSAGE, wfile,
                                           "--"] + pp),
-        ("(g) perfsample --off-cpu -g", [ps, "record", "-q", "--off-cpu", "-g"] +
+        ("(g) perfsample --off-cpu -g " + args.ps_args, [ps, "record", "-q", "--off-cpu", "-g"] +
          shlex.split(args.ps_args) + ["-o", os.path.join(WORK, "bd.data"), "--", RUSAGE,
                                       wfile, "--"] + pp),
         ("perf sched_switch -g", ["perf", "record", "-q", "-B", "-e", "sched:sched_switch", "-g",

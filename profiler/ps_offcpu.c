@@ -20,6 +20,8 @@ struct swev {
 struct thr {
 	uint32_t tid, pid, cpu;
 	uint32_t flags; /* of the open interval */
+	uint32_t weight; /* of the open interval's stack; 0: not sampled, not written */
+	uint32_t skipped; /* sampled mode: switch-outs without a stack since the last with */
 	uint64_t out_time;
 	uint64_t *ips; /* the open interval's stack */
 	uint32_t nr;
@@ -38,6 +40,7 @@ struct ps_offcpu_pairer {
 	size_t nthr, thrcap;
 	ps_index idx;
 	ps_offcpu_stats st;
+	int sampled; /* stacks of some switch-outs only: the others are not written */
 };
 
 int ps_offcpu_new(ps_offcpu_pairer **out, uint64_t start_ns,
@@ -70,6 +73,8 @@ void ps_offcpu_free(ps_offcpu_pairer *p)
 }
 
 ps_offcpu_stats ps_offcpu_get_stats(const ps_offcpu_pairer *p) { return p->st; }
+
+void ps_offcpu_set_sampled(ps_offcpu_pairer *p, int sampled) { p->sampled = sampled; }
 
 int ps_offcpu_add(ps_offcpu_pairer *p, enum ps_sw_kind kind, uint64_t time, uint32_t pid,
 		  uint32_t tid, uint32_t cpu, int preempt, const uint64_t *ips, uint32_t nr)
@@ -117,16 +122,21 @@ static struct thr *thread(ps_offcpu_pairer *p, uint32_t tid, uint32_t pid)
 }
 
 static int emit(ps_offcpu_pairer *p, const struct thr *t, uint64_t from, uint64_t to,
-		uint32_t flags, const uint64_t *ips, uint32_t nr)
+		uint32_t flags, uint32_t weight, const uint64_t *ips, uint32_t nr)
 {
 	if (to <= from)
 		return 0;
+	if (!weight) { /* its stack was not sampled: the sampled ones' weights carry it */
+		p->st.unsampled++;
+		return 0;
+	}
 	static const uint64_t none[1]; /* an empty chain is still an array */
 	ps_event ev = {.type = PS_REC_OFFCPU};
 	ev.offcpu.sample = (ps_sample){.time = from, .period = to - from, .pid = t->pid,
 				       .tid = t->tid, .cpu = t->cpu, .nr = ips ? nr : 0,
 				       .ips = ips ? ips : none};
 	ev.offcpu.flags = flags;
+	ev.offcpu.weight = weight;
 	p->st.intervals++;
 	return p->emit(p->ctx, &ev);
 }
@@ -143,9 +153,13 @@ static void open_interval(ps_offcpu_pairer *p, struct thr *t, struct swev *e)
 	t->pid = e->pid;
 	t->cpu = e->cpu;
 	t->flags = 0;
+	t->weight = 1;
 	t->got_switch = 0;
 	t->has_sample = e->kind == PS_SW_OUT_SAMPLE;
 	if (t->has_sample) {
+		/* It stands for itself and the switch-outs skipped since the last one. */
+		t->weight = t->skipped + 1;
+		t->skipped = 0;
 		t->ips = e->ips; /* taken over */
 		t->nr = e->nr;
 		e->ips = NULL;
@@ -185,10 +199,18 @@ static int step(ps_offcpu_pairer *p, struct swev *e)
 			t->flags |= e->preempt ? PS_OFFCPU_PREEMPTED : 0;
 			break;
 		}
-		/* No sample (user-only recording, or the sample was lost): the stack is the
-		 * last one the thread was seen with. */
 		open_interval(p, t, e);
 		t->got_switch = 1;
+		if (p->sampled) {
+			/* A switch-out whose stack the kernel skipped (every Nth is taken). */
+			t->flags = e->preempt ? PS_OFFCPU_PREEMPTED : 0;
+			t->weight = 0;
+			if (t->skipped < UINT32_MAX - 1)
+				t->skipped++;
+			break;
+		}
+		/* No sample (user-only recording, or the sample was lost): the stack is the
+		 * last one the thread was seen with. */
 		t->flags = (e->preempt ? PS_OFFCPU_PREEMPTED : 0) | PS_OFFCPU_APPROX;
 		p->st.no_stack++;
 		if (t->user && (t->ips = malloc(t->unr * sizeof(*t->ips)))) {
@@ -199,13 +221,14 @@ static int step(ps_offcpu_pairer *p, struct swev *e)
 	case PS_SW_IN:
 		if (t->have_out) {
 			t->have_out = 0;
-			err = emit(p, t, t->out_time, e->time, t->flags, t->ips, t->nr);
+			err = emit(p, t, t->out_time, e->time, t->flags, t->weight, t->ips,
+				   t->nr);
 		} else if (!t->seen && !t->born) {
 			/* Blocked since before the recording: the kernel tells us only when it
 			 * ended. */
 			t->pid = e->pid;
 			t->cpu = e->cpu;
-			err = emit(p, t, p->start, e->time, PS_OFFCPU_STARTED, NULL, 0);
+			err = emit(p, t, p->start, e->time, PS_OFFCPU_STARTED, 1, NULL, 0);
 		} else if (t->seen) {
 			p->st.unpaired++; /* its switch-out was lost */
 		}
@@ -250,8 +273,8 @@ int ps_offcpu_finish(ps_offcpu_pairer *p, uint64_t end_ns)
 		struct thr *t = &p->thr[i];
 		if (t->have_out && !t->dead) {
 			t->have_out = 0;
-			err = emit(p, t, t->out_time, end_ns, t->flags | PS_OFFCPU_OPEN, t->ips,
-				   t->nr);
+			err = emit(p, t, t->out_time, end_ns, t->flags | PS_OFFCPU_OPEN,
+				   t->weight, t->ips, t->nr);
 		}
 	}
 	return err;
@@ -265,5 +288,5 @@ int ps_offcpu_still(ps_offcpu_pairer *p, uint32_t pid, uint32_t tid, uint64_t en
 	if (!t)
 		return -ENOMEM;
 	t->seen = 1;
-	return emit(p, t, p->start, end_ns, PS_OFFCPU_STARTED | PS_OFFCPU_OPEN, NULL, 0);
+	return emit(p, t, p->start, end_ns, PS_OFFCPU_STARTED | PS_OFFCPU_OPEN, 1, NULL, 0);
 }

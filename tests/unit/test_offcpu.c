@@ -149,9 +149,10 @@ Test(offcpu, trace_records)
 	ev.offcpu.sample = (ps_sample){.time = 10, .period = 20, .pid = 1, .tid = 2, .cpu = 3,
 				       .nr = 3, .ips = chain};
 	ev.offcpu.flags = PS_OFFCPU_PREEMPTED | PS_OFFCPU_OPEN;
+	ev.offcpu.weight = 3;
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	ev = (ps_event){.type = PS_REC_OFFCPU_STATS};
-	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024};
+	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024, 9};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	cr_assert_eq(ps_trace_commit(w), 0);
 	ps_trace_reader *r;
@@ -165,11 +166,50 @@ Test(offcpu, trace_records)
 	cr_assert_eq(ev.offcpu.sample.nr, 3);
 	cr_assert_eq(ev.offcpu.sample.ips[1], chain[1]);
 	cr_assert_eq(ev.offcpu.flags, PS_OFFCPU_PREEMPTED | PS_OFFCPU_OPEN);
+	cr_assert_eq(ev.offcpu.weight, 3);
+	cr_assert_eq(ps_offcpu_time(&ev.offcpu), 60);
 	cr_assert_eq(ps_trace_next(r, &ev), 1);
 	cr_assert_eq(ev.type, PS_REC_OFFCPU_STATS);
 	cr_assert_eq(ev.offcpu_stats.unpaired, 6);
 	cr_assert_eq(ev.offcpu_stats.stack_bytes, 1024);
+	cr_assert_eq(ev.offcpu_stats.unsampled, 9);
 	cr_assert_eq(ps_trace_next(r, &ev), 0);
 	ps_trace_close(r);
 	unlink(path);
+}
+
+/* --off-cpu-period: switch-outs without a sample are skipped ones, not written; the
+ * thread's next sampled interval stands for them (weight: skipped + 1), so the weighted
+ * sum estimates the blocked time of every interval. */
+Test(offcpu, sampled_stacks_weigh_the_skipped)
+{
+	ps_offcpu_pairer *p = pairer(0);
+	ps_offcpu_set_sampled(p, 1);
+	/* Two skipped switch-outs (10 and 20 ns blocked), then a sampled one (30 ns). */
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 100, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 110, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 200, 7, 8, 1, 1, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 220, 7, 8, 1, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 300, 7, 8, 0, 0, chain, 3), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 301, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 331, 7, 8, 0, 0, NULL, 0), 0);
+	/* Then a sampled one right after: it stands for itself only. */
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 400, 7, 8, 0, 0, chain, 3), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 400, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 440, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_finish(p, 1000), 0);
+	cr_assert_eq(ngot, 2);
+	cr_assert_eq(got[0].sample.time, 300);
+	cr_assert_eq(got[0].sample.period, 31);
+	cr_assert_eq(got[0].weight, 3);
+	cr_assert_eq(got[0].sample.nr, 3);
+	cr_assert_eq(got[0].flags, 0);
+	cr_assert_eq(ps_offcpu_time(&got[0]), 93);
+	cr_assert_eq(got[1].weight, 1);
+	cr_assert_eq(got[1].sample.period, 40);
+	ps_offcpu_stats st = ps_offcpu_get_stats(p);
+	cr_assert_eq(st.intervals, 2);
+	cr_assert_eq(st.unsampled, 2);
+	cr_assert_eq(st.no_stack, 0);
+	ps_offcpu_free(p);
 }
