@@ -34,8 +34,8 @@ struct ps_offcpu_pairer {
 	uint64_t start, seq;
 	int (*emit)(void *ctx, const ps_event *ev);
 	void *ctx;
-	struct swev *ev;
-	size_t nev, evcap;
+	struct swev *ev, *tmp; /* tmp: the merge's other buffer */
+	size_t nev, evcap, tmpcap;
 	struct thr *thr;
 	size_t nthr, thrcap;
 	ps_index idx;
@@ -67,6 +67,7 @@ void ps_offcpu_free(ps_offcpu_pairer *p)
 		free(p->thr[i].user);
 	}
 	free(p->ev);
+	free(p->tmp);
 	free(p->thr);
 	ps_index_release(&p->idx);
 	free(p);
@@ -106,6 +107,49 @@ static int ev_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Sorts p->ev by ev_cmp. Each ring hands its records over in time order, so the events
+ * of a flush are a few sorted runs (one per ring and drain, and what the last flush left):
+ * found and merged pairwise, O(n log runs) compares, where qsort took a fifth of the
+ * recorder's loop on a ping-pong. */
+static int sort_events(ps_offcpu_pairer *p)
+{
+	size_t n = p->nev;
+	while (n > 1) {
+		size_t i = 1;
+		while (i < n && ev_cmp(&p->ev[i - 1], &p->ev[i]) <= 0)
+			i++;
+		if (i == n)
+			return 0; /* one run: sorted */
+		if (PS_GROW(p->tmp, p->tmpcap, n))
+			return -ENOMEM;
+		/* One pass: merge each run with the next into tmp, then swap the buffers. */
+		size_t out = 0, a = 0;
+		while (a < n) {
+			size_t b = a + 1;
+			while (b < n && ev_cmp(&p->ev[b - 1], &p->ev[b]) <= 0)
+				b++;
+			size_t c = b < n ? b + 1 : n;
+			while (c < n && ev_cmp(&p->ev[c - 1], &p->ev[c]) <= 0)
+				c++;
+			size_t x = a, y = b;
+			while (x < b && y < c)
+				p->tmp[out++] = ev_cmp(&p->ev[x], &p->ev[y]) <= 0 ? p->ev[x++]
+										 : p->ev[y++];
+			while (x < b)
+				p->tmp[out++] = p->ev[x++];
+			while (y < c)
+				p->tmp[out++] = p->ev[y++];
+			a = c;
+		}
+		struct swev *t = p->ev;
+		size_t tc = p->evcap;
+		p->ev = p->tmp;
+		p->evcap = p->tmpcap;
+		p->tmp = t;
+		p->tmpcap = tc;
+	}
+	return 0;
+}
 
 static struct thr *thread(ps_offcpu_pairer *p, uint32_t tid, uint32_t pid)
 {
@@ -253,9 +297,10 @@ int ps_offcpu_flush(ps_offcpu_pairer *p, uint64_t before)
 {
 	if (!p->nev)
 		return 0;
-	qsort(p->ev, p->nev, sizeof(*p->ev), ev_cmp);
+	int err = sort_events(p);
+	if (err)
+		return err;
 	size_t i = 0;
-	int err = 0;
 	for (; i < p->nev && p->ev[i].time < before; i++) {
 		if (!err)
 			err = step(p, &p->ev[i]);

@@ -213,3 +213,24 @@ Test(offcpu, sampled_stacks_weigh_the_skipped)
 	cr_assert_eq(st.no_stack, 0);
 	ps_offcpu_free(p);
 }
+
+/* Events handed over in many unsorted runs (here: newest first) pair as if sorted. */
+Test(offcpu, sorts_many_runs)
+{
+	ps_offcpu_pairer *p = pairer(0);
+	for (int i = 15; i >= 0; i--) {
+		uint64_t t = 1000 + 100 * (uint64_t)i;
+		cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, t + 5 + (uint64_t)i, 7, 8, 0, 0, NULL, 0), 0);
+		cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, t, 7, 8, 0, 0, NULL, 0), 0);
+		cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, t, 7, 8, 0, 0, chain, 3), 0);
+	}
+	cr_assert_eq(ps_offcpu_flush(p, 10000), 0);
+	cr_assert_eq(ngot, 16);
+	for (int i = 0; i < 16; i++) {
+		cr_assert_eq(got[i].sample.time, 1000 + 100 * (uint64_t)i);
+		cr_assert_eq(got[i].sample.period, 5 + (uint64_t)i);
+		cr_assert_eq(got[i].flags, 0);
+	}
+	cr_assert_eq(ps_offcpu_get_stats(p).unpaired, 0);
+	ps_offcpu_free(p);
+}
