@@ -328,6 +328,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put64(&w->chunk, ev->offcpu_stats.no_stack);
 		put64(&w->chunk, ev->offcpu_stats.stack_bytes);
 		put64(&w->chunk, ev->offcpu_stats.unsampled);
+		put64(&w->chunk, ev->offcpu_stats.unsampled_ns);
 		break;
 	case PS_REC_MMAP: {
 		const ps_mmap *m = &ev->mmap;
@@ -939,8 +940,10 @@ static int decode(struct chunkbuf *cb, uint32_t type, struct cur *c, ps_event *e
 		ev->offcpu_stats.stack_bytes = c64(c);
 		if (c->bad)
 			return PS_ECORRUPT;
-		if (c->end - c->p >= 8) /* newer recorders: unsampled intervals */
+		if (c->end - c->p >= 16) { /* newer recorders: unsampled intervals */
 			ev->offcpu_stats.unsampled = c64(c);
+			ev->offcpu_stats.unsampled_ns = c64(c);
+		}
 		return 1;
 	case PS_REC_MMAP: {
 		ps_mmap *m = &ev->mmap;
@@ -1435,6 +1438,7 @@ void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 	case PS_REC_OFFCPU:
 		s->offcpu++;
 		s->offcpu_ns += ps_offcpu_time(&ev->offcpu);
+		s->offcpu_raw_ns += ev->offcpu.sample.period;
 		break;
 	case PS_REC_OFFCPU_STATS:
 		s->offcpu_stats = ev->offcpu_stats;

@@ -168,6 +168,7 @@ typedef struct ps_offcpu_stats {
 	/* Intervals whose stack was not sampled (--off-cpu-period): not written, their time
 	 * is estimated through the weights of the sampled ones. Absent in older traces. */
 	uint64_t unsampled;
+	uint64_t unsampled_ns; /* their exact blocked time */
 } ps_offcpu_stats;
 
 typedef struct ps_event {
@@ -285,7 +286,8 @@ typedef struct ps_trace_summary {
 	uint64_t first_time, last_time; /* of samples, CLOCK_MONOTONIC ns; 0 when none */
 	int kernel_hidden;              /* a note says kernel addresses were hidden */
 	uint64_t heap_allocs, heap_frees; /* HEAP_ALLOC and HEAP_FREE records */
-	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time */
+	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time (weighted) */
+	uint64_t offcpu_raw_ns;         /* their durations alone */
 	ps_offcpu_stats offcpu_stats;   /* the recorder's (OFFCPU_STATS), when have_offcpu */
 	int have_offcpu;
 } ps_trace_summary;

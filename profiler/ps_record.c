@@ -345,9 +345,8 @@ static void setup_switch_attr(ps_record *r)
 	 * chain, stack copy) and the recorder about 5 µs more: several times a pipe round
 	 * trip. --off-cpu-period N has the kernel take every Nth (per thread and CPU); the
 	 * switch records still come for every switch, so every interval's time is exact,
-	 * and the pairer weights a sampled one by the switch-outs it stands for, counted
-	 * from the switch records. No PERF_SAMPLE_PERIOD: with it and a fixed period, a
-	 * software event samples every event. (The kernel's frequency mode is no way to
+	 * and the pairer weights a sampled one N. No PERF_SAMPLE_PERIOD: with it and a
+	 * fixed period, a software event samples every event. (The kernel's frequency mode is no way to
 	 * choose N: on this event it swung from 1 to thousands and back within a second,
 	 * sampling every other switch of a thread that switched 40 times a second.) */
 	a->sample_period = r->o.offcpu_period ? r->o.offcpu_period : 1;
@@ -1411,7 +1410,8 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 	}
 	/* User-only recordings get no switch samples at all (approximate stacks instead). */
 	if (r->offcpu)
-		ps_offcpu_set_sampled(r->offcpu, r->o.offcpu_period > 1 && !r->attr.exclude_kernel);
+		ps_offcpu_set_period(r->offcpu, r->attr.exclude_kernel || r->o.offcpu_period > UINT32_MAX
+							? 1 : (uint32_t)r->o.offcpu_period);
 	if (!r->o.start_disabled && !r->o.delay_ms && !profiled_command(r))
 		ps_record_enable(r, 1);
 	if (r->o.argv) {

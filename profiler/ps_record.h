@@ -37,8 +37,7 @@ typedef struct ps_record_opts {
 	 * (PS_REC_OFFCPU) with the stack each thread blocked in. */
 	int off_cpu;
 	/* --off-cpu-period: the stack of every Nth switch-out of a thread (per CPU), a
-	 * sampled interval standing for the switch-outs skipped before it; 0 or 1: every
-	 * one. */
+	 * sampled interval weighing N; 0 or 1: every one. */
 	uint64_t offcpu_period;
 	int start_disabled;   /* wait for ps_record_enable (control fifo) */
 	/* Set from a signal handler to stop; checked at least every 100 ms. */

@@ -45,8 +45,8 @@ Test(offcpu, pairs_out_of_order)
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 1000, 7, 8, 0, 0, chain, 3), 0);
 	cr_assert_eq(ps_offcpu_flush(p, 6000), 0);
 	cr_assert_eq(ngot, 1);
-	cr_assert_eq(got[0].sample.time, 1000);
-	cr_assert_eq(got[0].sample.period, 4000);
+	cr_assert_eq(got[0].sample.time, 1001); /* the switch record's time */
+	cr_assert_eq(got[0].sample.period, 3999);
 	cr_assert_eq(got[0].sample.pid, 7);
 	cr_assert_eq(got[0].sample.tid, 8);
 	cr_assert_eq(got[0].sample.nr, 3);
@@ -152,7 +152,7 @@ Test(offcpu, trace_records)
 	ev.offcpu.weight = 3;
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	ev = (ps_event){.type = PS_REC_OFFCPU_STATS};
-	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024, 9};
+	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024, 9, 99};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	cr_assert_eq(ps_trace_commit(w), 0);
 	ps_trace_reader *r;
@@ -173,18 +173,19 @@ Test(offcpu, trace_records)
 	cr_assert_eq(ev.offcpu_stats.unpaired, 6);
 	cr_assert_eq(ev.offcpu_stats.stack_bytes, 1024);
 	cr_assert_eq(ev.offcpu_stats.unsampled, 9);
+	cr_assert_eq(ev.offcpu_stats.unsampled_ns, 99);
 	cr_assert_eq(ps_trace_next(r, &ev), 0);
 	ps_trace_close(r);
 	unlink(path);
 }
 
-/* --off-cpu-period: switch-outs without a sample are skipped ones, not written; the
- * thread's next sampled interval stands for them (weight: skipped + 1), so the weighted
- * sum estimates the blocked time of every interval. */
+/* --off-cpu-period 3: switch-outs without a sample are skipped ones, not written; the
+ * sampled ones weigh 3 (each switch-out had a 1 in 3 chance), timed from their switch
+ * record. */
 Test(offcpu, sampled_stacks_weigh_the_skipped)
 {
 	ps_offcpu_pairer *p = pairer(0);
-	ps_offcpu_set_sampled(p, 1);
+	ps_offcpu_set_period(p, 3);
 	/* Two skipped switch-outs (10 and 20 ns blocked), then a sampled one (30 ns). */
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 100, 7, 8, 0, 0, NULL, 0), 0);
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 110, 7, 8, 0, 0, NULL, 0), 0);
@@ -193,19 +194,19 @@ Test(offcpu, sampled_stacks_weigh_the_skipped)
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 300, 7, 8, 0, 0, chain, 3), 0);
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 301, 7, 8, 0, 0, NULL, 0), 0);
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 331, 7, 8, 0, 0, NULL, 0), 0);
-	/* Then a sampled one right after: it stands for itself only. */
+	/* Then a sampled one right after: it weighs 3 too. */
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 400, 7, 8, 0, 0, chain, 3), 0);
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 400, 7, 8, 0, 0, NULL, 0), 0);
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 440, 7, 8, 0, 0, NULL, 0), 0);
 	cr_assert_eq(ps_offcpu_finish(p, 1000), 0);
 	cr_assert_eq(ngot, 2);
-	cr_assert_eq(got[0].sample.time, 300);
-	cr_assert_eq(got[0].sample.period, 31);
+	cr_assert_eq(got[0].sample.time, 301);
+	cr_assert_eq(got[0].sample.period, 30);
 	cr_assert_eq(got[0].weight, 3);
 	cr_assert_eq(got[0].sample.nr, 3);
 	cr_assert_eq(got[0].flags, 0);
-	cr_assert_eq(ps_offcpu_time(&got[0]), 93);
-	cr_assert_eq(got[1].weight, 1);
+	cr_assert_eq(ps_offcpu_time(&got[0]), 90);
+	cr_assert_eq(got[1].weight, 3);
 	cr_assert_eq(got[1].sample.period, 40);
 	ps_offcpu_stats st = ps_offcpu_get_stats(p);
 	cr_assert_eq(st.intervals, 2);
@@ -234,3 +235,4 @@ Test(offcpu, sorts_many_runs)
 	cr_assert_eq(ps_offcpu_get_stats(p).unpaired, 0);
 	ps_offcpu_free(p);
 }
+
