@@ -77,7 +77,6 @@ ps_offcpu_stats ps_offcpu_get_stats(const ps_offcpu_pairer *p) { return p->st; }
 
 void ps_offcpu_set_period(ps_offcpu_pairer *p, uint32_t period) { p->period = period; }
 
-
 int ps_offcpu_add(ps_offcpu_pairer *p, enum ps_sw_kind kind, uint64_t time, uint32_t pid,
 		  uint32_t tid, uint32_t cpu, int preempt, const uint64_t *ips, uint32_t nr)
 {
