@@ -121,7 +121,10 @@ $(BUILD)/gen_trace: bench/gen_trace.c $(BUILD)/libperfsample.a
 	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) -lm
 $(BUILD)/rusage: bench/rusage.c
 	$(CC) $(CFLAGS) -o $@ $<
-bench: all $(BUILD)/gen_trace $(BUILD)/rusage
+# bench/swcost: each layer of record --off-cpu alone (bench/offcpu_breakdown.py).
+$(BUILD)/swcost: bench/swcost.c
+	$(CC) $(CFLAGS) -o $@ $<
+bench: all $(BUILD)/gen_trace $(BUILD)/rusage $(BUILD)/swcost
 	@bench/deps.sh
 	python3 bench/run.py $(if $(QUICK),--quick)
 	python3 bench/offcpu.py $(if $(QUICK),--quick)

@@ -411,6 +411,13 @@ int cmd_record(int argc, char **argv)
 		OPT_BOOL(0, "off-cpu", &o->off_cpu,
 			 "also every context switch: blocked intervals with the stack each thread "
 			 "waited in (for flamegraph/fold/report --off-cpu and --wall)"),
+		OPT_U64(0, "off-cpu-period", &o->offcpu_period, "N",
+			"--off-cpu: the stack of every Nth switch-out only (per thread and CPU; "
+			"default 1, every one), weighted N; every switch is still timed. Less "
+			"overhead on threads that switch thousands of times a second; pick an N "
+			"the workload's blocking pattern does not repeat with (a prime such as "
+			"17 or 31)",
+			1, UINT32_MAX),
 		OPT_GROUP("what:"),
 		OPT_BOOL('a', "all-cpus", &o->all_cpus, "the whole system, every CPU"),
 		OPT_CALLBACK('p', "pid", &c, "PID[,..]",

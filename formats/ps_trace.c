@@ -328,7 +328,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		if (ev->type == PS_REC_SAMPLE)
 			break;
 		put32(&w->chunk, ev->offcpu.flags);
-		put32(&w->chunk, 0);
+		put32(&w->chunk, ev->offcpu.weight);
 		break;
 	}
 	case PS_REC_OFFCPU_STATS:
@@ -337,6 +337,8 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put64(&w->chunk, ev->offcpu_stats.unpaired);
 		put64(&w->chunk, ev->offcpu_stats.no_stack);
 		put64(&w->chunk, ev->offcpu_stats.stack_bytes);
+		put64(&w->chunk, ev->offcpu_stats.unsampled);
+		put64(&w->chunk, ev->offcpu_stats.unsampled_ns);
 		break;
 	case PS_REC_MMAP: {
 		const ps_mmap *m = &ev->mmap;
@@ -908,7 +910,7 @@ static const char *cstr(struct cur *c)
 }
 
 #define SAMPLE_SIZE 32 /* time, pid, tid, cpu, stack, period */
-#define OFFCPU_SIZE 40 /* a sample's fields, flags, 0 */
+#define OFFCPU_SIZE 40 /* a sample's fields, flags, weight */
 
 /* Samples are nearly every record: decoded without the cursor's per-field checks (the
  * size is checked once) and without clearing the rest of the event. */
@@ -954,6 +956,7 @@ static int decode(struct chunkbuf *cb, uint32_t type, struct cur *c, ps_event *e
 		if (got < 0)
 			return got;
 		ev->offcpu.flags = get32(c->p + 32);
+		ev->offcpu.weight = get32(c->p + 36);
 		c->p += OFFCPU_SIZE;
 		return 1;
 	}
@@ -962,7 +965,13 @@ static int decode(struct chunkbuf *cb, uint32_t type, struct cur *c, ps_event *e
 		ev->offcpu_stats.unpaired = c64(c);
 		ev->offcpu_stats.no_stack = c64(c);
 		ev->offcpu_stats.stack_bytes = c64(c);
-		return c->bad ? PS_ECORRUPT : 1;
+		if (c->bad)
+			return PS_ECORRUPT;
+		if (c->end - c->p >= 16) { /* newer recorders: unsampled intervals */
+			ev->offcpu_stats.unsampled = c64(c);
+			ev->offcpu_stats.unsampled_ns = c64(c);
+		}
+		return 1;
 	case PS_REC_MMAP: {
 		ps_mmap *m = &ev->mmap;
 		m->time = c64(c);
@@ -1470,7 +1479,8 @@ void ps_trace_summary_add(ps_trace_summary *s, const ps_event *ev)
 		break;
 	case PS_REC_OFFCPU:
 		s->offcpu++;
-		s->offcpu_ns += ev->offcpu.sample.period;
+		s->offcpu_ns += ps_offcpu_time(&ev->offcpu);
+		s->offcpu_raw_ns += ev->offcpu.sample.period;
 		break;
 	case PS_REC_OFFCPU_STATS:
 		s->offcpu_stats = ev->offcpu_stats;

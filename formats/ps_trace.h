@@ -146,13 +146,29 @@ typedef struct ps_metricrec {
 typedef struct ps_offcpu {
 	ps_sample sample;
 	uint32_t flags; /* PS_OFFCPU_* */
+	/* Switch-outs the stack stands for (record --off-cpu-period, or its automatic
+	 * rate): only every weight-th switch-out had its stack taken, so the interval's
+	 * blocked time counts weight times (ps_offcpu_time). 0 (older traces) and 1: its
+	 * own time only. */
+	uint32_t weight;
 } ps_offcpu;
+
+/* The blocked time an interval stands for: its duration times its weight (saturating). */
+static inline uint64_t ps_offcpu_time(const ps_offcpu *o)
+{
+	uint64_t w = o->weight > 1 ? o->weight : 1, d = o->sample.period;
+	return d > UINT64_MAX / w ? UINT64_MAX : d * w;
+}
 
 typedef struct ps_offcpu_stats {
 	uint64_t intervals;  /* OFFCPU records written */
 	uint64_t unpaired;   /* switch-ins without a switch-out or the reverse (lost records) */
 	uint64_t no_stack;   /* intervals without a switch sample (approximate stacks) */
 	uint64_t stack_bytes; /* user stack bytes copied per switch (0: frame pointers only) */
+	/* Intervals whose stack was not sampled (--off-cpu-period): not written, their time
+	 * is estimated through the weights of the sampled ones. Absent in older traces. */
+	uint64_t unsampled;
+	uint64_t unsampled_ns; /* their exact blocked time */
 } ps_offcpu_stats;
 
 typedef struct ps_event {
@@ -271,7 +287,8 @@ typedef struct ps_trace_summary {
 	int kernel_hidden;              /* a note says kernel addresses were hidden */
 	uint64_t heap_allocs, heap_frees; /* HEAP_ALLOC and HEAP_FREE records */
 	uint64_t metrics_system, metrics_procs; /* METRICS records: of the system, of processes */
-	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time */
+	uint64_t offcpu, offcpu_ns;     /* OFFCPU records and their blocked time (weighted) */
+	uint64_t offcpu_raw_ns;         /* their durations alone */
 	ps_offcpu_stats offcpu_stats;   /* the recorder's (OFFCPU_STATS), when have_offcpu */
 	int have_offcpu;
 } ps_trace_summary;

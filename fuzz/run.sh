@@ -18,6 +18,9 @@ mkdir -p "$seeds/trace" "$seeds/folded" "$seeds/perfscript" "$seeds/perfdata" "$
 if ./perfsample record -q -F 999 -g --stat --off-cpu -o "$seeds/t.data" -- examples/offcpu 1.2 >/dev/null 2>&1; then
 	head -c $(($(wc -c <"$seeds/t.data") / 2)) "$seeds/t.data" >"$seeds/trace/cut"
 	cp "$seeds/t.data" "$seeds/trace/whole"
+	# Sampled off-CPU stacks: OFFCPU records with weights above 1.
+	./perfsample record -q --off-cpu -g --off-cpu-period 3 -o "$seeds/trace/sampled" \
+		-- examples/pingpong 0.2 >/dev/null 2>&1
 	# Raw chunks for fuzz_trace's wrapping mode: 1, a record count, the records.
 	command -v zstd >/dev/null 2>&1 && python3 - "$seeds/t.data" "$seeds/trace" <<'PY'
 import struct, subprocess, sys

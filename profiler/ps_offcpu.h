@@ -32,6 +32,12 @@ void ps_offcpu_free(ps_offcpu_pairer *p); /* NULL is fine */
 /* Takes one switch fact; ips (nr entries, copied) only with OUT_SAMPLE and USER_STACK. */
 int ps_offcpu_add(ps_offcpu_pairer *p, enum ps_sw_kind kind, uint64_t time, uint32_t pid,
 		  uint32_t tid, uint32_t cpu, int preempt, const uint64_t *ips, uint32_t nr);
+/* Sampled stacks (record --off-cpu-period N, N > 1): the kernel took the stack of every
+ * Nth switch-out per thread and CPU, so a switch-out without its sample is one it
+ * skipped, not a lost sample: its interval is counted (unsampled), not written, and the
+ * sampled ones weigh N. 0 or 1: every stack. */
+void ps_offcpu_set_period(ps_offcpu_pairer *p, uint32_t period);
+
 /* Pairs everything older than before: every ring has been drained up to then. */
 int ps_offcpu_flush(ps_offcpu_pairer *p, uint64_t before);
 /* Pairs the rest and closes the intervals of threads still blocked at end_ns. */

@@ -341,10 +341,17 @@ static void setup_switch_attr(ps_record *r)
 	a->size = sizeof(*a);
 	a->type = PERF_TYPE_SOFTWARE;
 	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
-	a->sample_period = 1;
+	/* A stack per switch-out costs the switching thread about 10 µs in the kernel (call
+	 * chain, stack copy) and the recorder about 5 µs more: several times a pipe round
+	 * trip. --off-cpu-period N has the kernel take every Nth (per thread and CPU); the
+	 * switch records still come for every switch, so every interval's time is exact,
+	 * and the pairer weights a sampled one N. No PERF_SAMPLE_PERIOD: with it and a
+	 * fixed period, a software event samples every event. (The kernel's frequency mode is no way to
+	 * choose N: on this event it swung from 1 to thousands and back within a second,
+	 * sampling every other switch of a thread that switched 40 times a second.) */
+	a->sample_period = r->o.offcpu_period ? r->o.offcpu_period : 1;
 	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
-			 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
-			 PERF_SAMPLE_CALLCHAIN;
+			 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN;
 	if (r->o.callgraph != PS_CG_NONE) {
 		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 		a->sample_regs_user = ps_unwind_regs_mask();
@@ -1437,6 +1444,10 @@ static int record_loop(ps_record *r, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start recording: %s", ps_strerror(rc));
 		return rc;
 	}
+	/* User-only recordings get no switch samples at all (approximate stacks instead). */
+	if (r->offcpu)
+		ps_offcpu_set_period(r->offcpu, r->attr.exclude_kernel || r->o.offcpu_period > UINT32_MAX
+							? 1 : (uint32_t)r->o.offcpu_period);
 	if (!r->o.start_disabled && !r->o.delay_ms && !profiled_command(r))
 		ps_record_enable(r, 1);
 	if (r->o.argv) {

@@ -1346,7 +1346,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		if (off) {
 			err = agg_find(&b, sm, &id);
 			if (!err)
-				b.aggs[id].off += sm->period;
+				b.aggs[id].off += ps_offcpu_time(&ev.offcpu);
 		} else {
 			err = agg_add(&b, sm, &id);
 		}
@@ -1367,7 +1367,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			b.scpu[b.nseen] = sm->cpu;
 		b.stime[b.nseen] = sm->time;
 		b.sagg[b.nseen] = id;
-		b.speriod[b.nseen] = sm->period || off ? sm->period : 1;
+		b.speriod[b.nseen] = off ? ps_offcpu_time(&ev.offcpu) : sm->period ? sm->period : 1;
 		b.soff[b.nseen] = (uint8_t)off;
 		b.nseen++;
 	}
@@ -1438,7 +1438,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			err = agg_find(&b, sm, &id);
 			if (!err && b.aggs[id].renamed)
 				err = one_sample(&oc, id, sm->time,
-						 sm->period || off ? sm->period : 1, sm->cpu, off);
+						 off ? ps_offcpu_time(&ev.offcpu)
+						     : sm->period ? sm->period : 1,
+						 sm->cpu, off);
 		}
 		if (!err && got < 0)
 			err = got;

@@ -45,8 +45,8 @@ Test(offcpu, pairs_out_of_order)
 	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 1000, 7, 8, 0, 0, chain, 3), 0);
 	cr_assert_eq(ps_offcpu_flush(p, 6000), 0);
 	cr_assert_eq(ngot, 1);
-	cr_assert_eq(got[0].sample.time, 1000);
-	cr_assert_eq(got[0].sample.period, 4000);
+	cr_assert_eq(got[0].sample.time, 1001); /* the switch record's time */
+	cr_assert_eq(got[0].sample.period, 3999);
 	cr_assert_eq(got[0].sample.pid, 7);
 	cr_assert_eq(got[0].sample.tid, 8);
 	cr_assert_eq(got[0].sample.nr, 3);
@@ -149,9 +149,10 @@ Test(offcpu, trace_records)
 	ev.offcpu.sample = (ps_sample){.time = 10, .period = 20, .pid = 1, .tid = 2, .cpu = 3,
 				       .nr = 3, .ips = chain};
 	ev.offcpu.flags = PS_OFFCPU_PREEMPTED | PS_OFFCPU_OPEN;
+	ev.offcpu.weight = 3;
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	ev = (ps_event){.type = PS_REC_OFFCPU_STATS};
-	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024};
+	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024, 9, 99};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	cr_assert_eq(ps_trace_commit(w), 0);
 	ps_trace_reader *r;
@@ -165,11 +166,73 @@ Test(offcpu, trace_records)
 	cr_assert_eq(ev.offcpu.sample.nr, 3);
 	cr_assert_eq(ev.offcpu.sample.ips[1], chain[1]);
 	cr_assert_eq(ev.offcpu.flags, PS_OFFCPU_PREEMPTED | PS_OFFCPU_OPEN);
+	cr_assert_eq(ev.offcpu.weight, 3);
+	cr_assert_eq(ps_offcpu_time(&ev.offcpu), 60);
 	cr_assert_eq(ps_trace_next(r, &ev), 1);
 	cr_assert_eq(ev.type, PS_REC_OFFCPU_STATS);
 	cr_assert_eq(ev.offcpu_stats.unpaired, 6);
 	cr_assert_eq(ev.offcpu_stats.stack_bytes, 1024);
+	cr_assert_eq(ev.offcpu_stats.unsampled, 9);
+	cr_assert_eq(ev.offcpu_stats.unsampled_ns, 99);
 	cr_assert_eq(ps_trace_next(r, &ev), 0);
 	ps_trace_close(r);
 	unlink(path);
 }
+
+/* --off-cpu-period 3: switch-outs without a sample are skipped ones, not written; the
+ * sampled ones weigh 3 (each switch-out had a 1 in 3 chance), timed from their switch
+ * record. */
+Test(offcpu, sampled_stacks_weigh_the_skipped)
+{
+	ps_offcpu_pairer *p = pairer(0);
+	ps_offcpu_set_period(p, 3);
+	/* Two skipped switch-outs (10 and 20 ns blocked), then a sampled one (30 ns). */
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 100, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 110, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 200, 7, 8, 1, 1, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 220, 7, 8, 1, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 300, 7, 8, 0, 0, chain, 3), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 301, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 331, 7, 8, 0, 0, NULL, 0), 0);
+	/* Then a sampled one right after: it weighs 3 too. */
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 400, 7, 8, 0, 0, chain, 3), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 400, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 440, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_finish(p, 1000), 0);
+	cr_assert_eq(ngot, 2);
+	cr_assert_eq(got[0].sample.time, 301);
+	cr_assert_eq(got[0].sample.period, 30);
+	cr_assert_eq(got[0].weight, 3);
+	cr_assert_eq(got[0].sample.nr, 3);
+	cr_assert_eq(got[0].flags, 0);
+	cr_assert_eq(ps_offcpu_time(&got[0]), 90);
+	cr_assert_eq(got[1].weight, 3);
+	cr_assert_eq(got[1].sample.period, 40);
+	ps_offcpu_stats st = ps_offcpu_get_stats(p);
+	cr_assert_eq(st.intervals, 2);
+	cr_assert_eq(st.unsampled, 2);
+	cr_assert_eq(st.no_stack, 0);
+	ps_offcpu_free(p);
+}
+
+/* Events handed over in many unsorted runs (here: newest first) pair as if sorted. */
+Test(offcpu, sorts_many_runs)
+{
+	ps_offcpu_pairer *p = pairer(0);
+	for (int i = 15; i >= 0; i--) {
+		uint64_t t = 1000 + 100 * (uint64_t)i;
+		cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, t + 5 + (uint64_t)i, 7, 8, 0, 0, NULL, 0), 0);
+		cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, t, 7, 8, 0, 0, NULL, 0), 0);
+		cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, t, 7, 8, 0, 0, chain, 3), 0);
+	}
+	cr_assert_eq(ps_offcpu_flush(p, 10000), 0);
+	cr_assert_eq(ngot, 16);
+	for (int i = 0; i < 16; i++) {
+		cr_assert_eq(got[i].sample.time, 1000 + 100 * (uint64_t)i);
+		cr_assert_eq(got[i].sample.period, 5 + (uint64_t)i);
+		cr_assert_eq(got[i].flags, 0);
+	}
+	cr_assert_eq(ps_offcpu_get_stats(p).unpaired, 0);
+	ps_offcpu_free(p);
+}
+
