@@ -2,11 +2,13 @@
  * Grafana Alloy's pyroscope.scrape and go tool pprof, and pushed to Pyroscope's /ingest.
  *
  * A profile is a recording by a child `perfsample record` into a private temporary
- * directory, rendered by a child `perfsample export` or `flamegraph`: the recorder and the
- * symbolizer are the ones the CLI uses (same files, same results), a crash or a leak while
- * naming hostile symbols ends one child and not the server, the recorder's global signal
- * and ring state stays out of a threaded server, and its cost goes to the agent's own CPU
- * seconds (RUSAGE_CHILDREN) where /metrics shows it. The HTTP layer is cmd/agent_http.c. */
+ * directory, rendered by the CLI's `export` or `flamegraph` code in a long-lived child, the
+ * renderer (below), which keeps the host's binaries named between profiles: the recorder
+ * and the symbolizer are the ones the CLI uses (same files, same results), a crash or a
+ * leak while naming hostile symbols ends a child and not the server, the recorder's global
+ * signal and ring state stays out of a threaded server, and its cost goes to the agent's
+ * own CPU seconds (RUSAGE_CHILDREN, the renderer's once it ends) where /metrics shows it.
+ * The HTTP layer is cmd/agent_http.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -30,10 +32,12 @@
 #include "cmd/agent_http.h"
 #include "cmd/commands.h"
 #include "cmd/options.h"
+#include "cmd/source.h"
 #include "cmd/util.h"
 #include "formats/ps_metric.h"
 #include "formats/ps_procfs.h"
 #include "render/ps_prom.h"
+#include "symbolize/ps_sym_cache.h"
 
 extern char **environ;
 
@@ -90,6 +94,21 @@ static void child_track(pid_t pid, int add)
 	pthread_mutex_unlock(&A.mu);
 }
 
+/* A child's signals: none blocked, the stop signals and SIGPIPE at their defaults. */
+static void spawn_attr(posix_spawnattr_t *at)
+{
+	posix_spawnattr_init(at);
+	sigset_t none, def;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(at, &none);
+	posix_spawnattr_setsigdefault(at, &def);
+	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 /* Runs perfsample with argv (argv[0] ignored), stdout to out (or /dev/null), stderr to err;
  * returns its exit status, or -1 when it could not run or died of a signal. */
 static int run_self(char **argv, const char *out, const char *err)
@@ -101,16 +120,7 @@ static int run_self(char **argv, const char *out, const char *err)
 	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
 					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawnattr_init(&at);
-	sigset_t none, def;
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	spawn_attr(&at);
 	argv[0] = "perfsample";
 	pid_t pid;
 	int rc = posix_spawn(&pid, A.self, &fa, &at, argv, environ);
@@ -162,6 +172,196 @@ static void take_summary(const char *path)
 		}
 	}
 	fclose(f);
+}
+
+/* ---- the renderer: one long-lived child that names and renders profile after profile ----
+ *
+ * Naming a whole-host profile anew (every binary's symbol table sorted, libc's DWARF
+ * decompressed, /proc/kallsyms parsed) took 0.6 s of CPU, 1.5-2 s under load, most of the
+ * time past `seconds`. The renderer is `perfsample agent --renderer`: it keeps those in a
+ * symbol cache (symbolize/ps_sym_cache.h) across profiles and runs the CLI's own export and
+ * flamegraph commands on each trace, so results are the CLI's. It is still a child: a crash
+ * or die() while naming a hostile binary ends it, the request gets a 500 with its last
+ * words, and the next profile starts a new one. It also ends itself past RENDER_MAX_RSS.
+ *
+ * A request on its socket is a 4-byte length and NUL-separated strings: the stdout file,
+ * the stderr file, then the command's argv. The answer is struct render_reply. */
+#define RENDER_MAX_RSS (512ull << 20)
+#define RENDER_MAX_REQ 16384
+
+struct render_reply {
+	int32_t status;
+	uint32_t hits, misses, images; /* the symbol cache's */
+	uint32_t ending;	       /* it ends after this answer (RENDER_MAX_RSS) */
+};
+
+static struct {
+	pthread_mutex_t mu; /* one render at a time; the fields below */
+	pid_t pid;
+	int fd;
+	uint64_t started, hits, misses, images;
+} R = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	size_t put = 0;
+	while (put < len) {
+		ssize_t n = send(fd, (const char *)buf + put, len - put, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		put += (size_t)n;
+	}
+	return 0;
+}
+
+static long long rss_bytes(void)
+{
+	long long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%lld %lld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
+/* The renderer's loop, on fd 0 (a socket to the agent). */
+static int renderer_main(void)
+{
+	ps_sym_cache *cache = ps_sym_cache_new(256);
+	if (!cache)
+		die("out of memory");
+	source_set_sym_cache(cache);
+	static char req[RENDER_MAX_REQ + 1];
+	for (;;) {
+		uint32_t len;
+		if (read_full(0, &len, sizeof(len)))
+			return 0; /* the agent is gone */
+		if (len > RENDER_MAX_REQ || read_full(0, req, len))
+			die("renderer: a bad request");
+		req[len] = 0;
+		char *argv[32], *p = req, *end = req + len;
+		int argc = 0;
+		while (p < end && argc < 31) {
+			argv[argc++] = p;
+			p += strlen(p) + 1;
+		}
+		argv[argc] = NULL;
+		if (argc < 3)
+			die("renderer: a bad request");
+		int out = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int err = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			die("renderer: cannot open the job's files");
+		close(out);
+		close(err);
+		clearerr(stdout);
+		int st = !strcmp(argv[2], "export")	  ? cmd_export(argc - 2, argv + 2)
+			 : !strcmp(argv[2], "flamegraph") ? cmd_flamegraph(argc - 2, argv + 2)
+							  : (die("renderer: unknown command"), 1);
+		fflush(stdout);
+		fflush(stderr);
+		ps_sym_cache_stats cs = ps_sym_cache_get_stats(cache);
+		int ending = rss_bytes() > (long long)RENDER_MAX_RSS;
+		struct render_reply rep = {st, (uint32_t)cs.hits, (uint32_t)cs.misses,
+					   (uint32_t)cs.images, (uint32_t)ending};
+		if (write_full(0, &rep, sizeof(rep)) || ending)
+			return 0; /* a fresh one comes with the next profile */
+	}
+}
+
+static void renderer_reap(void)
+{
+	close(R.fd);
+	R.fd = -1;
+	int st;
+	while (waitpid(R.pid, &st, 0) < 0 && errno == EINTR)
+		;
+	child_track(R.pid, 0);
+	R.pid = 0;
+}
+
+static int renderer_start(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	spawn_attr(&at);
+	char *argv[] = {"perfsample", "agent", "--renderer", NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, A.self, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	if (rc) {
+		close(sv[0]);
+		return -1;
+	}
+	child_track(pid, 1);
+	R.pid = pid;
+	R.fd = sv[0];
+	R.started++;
+	return 0;
+}
+
+/* Runs the export or flamegraph command argv in the renderer, stdout to out (or /dev/null),
+ * stderr to err; its exit status, or -1 when it could not run or died. */
+static int render(char **argv, const char *out, const char *err)
+{
+	char req[RENDER_MAX_REQ];
+	size_t len = 0;
+	const char *parts[34] = {out ? out : "/dev/null", err};
+	int n = 2;
+	for (char **a = argv; *a && n < 33; a++)
+		parts[n++] = *a;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]) + 1;
+		if (len + l > sizeof(req))
+			return -1;
+		memcpy(req + len, parts[i], l);
+		len += l;
+	}
+	pthread_mutex_lock(&R.mu);
+	int st = -1;
+	uint32_t l32 = (uint32_t)len;
+	struct render_reply rep;
+	if ((R.pid || renderer_start() == 0) &&
+	    (write_full(R.fd, &l32, sizeof(l32)) || write_full(R.fd, req, len) ||
+	     read_full(R.fd, &rep, sizeof(rep))))
+		renderer_reap(); /* it died (its stderr, err, says why) or ended itself */
+	else if (R.pid) {
+		st = rep.status;
+		R.hits += rep.hits;
+		R.misses += rep.misses;
+		R.images = rep.images;
+		if (rep.ending)
+			renderer_reap();
+	}
+	pthread_mutex_unlock(&R.mu);
+	return st;
 }
 
 int agent_profile(const struct agent_job *j, char *err, size_t errlen)
@@ -220,7 +420,6 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 	}
 	char *xargv[16];
 	n = 0;
-	xargv[n++] = NULL;
 	const char *view = j->mode == MODE_OFFCPU ? "--off-cpu" : j->mode == MODE_WALL ? "--wall" : NULL;
 	if (j->svg) {
 		xargv[n++] = "flamegraph";
@@ -229,7 +428,7 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "-i";
 		xargv[n++] = data;
 		xargv[n++] = NULL;
-		st = run_self(xargv, out, out_err);
+		st = render(xargv, out, out_err);
 	} else {
 		xargv[n++] = "export";
 		xargv[n++] = "--format";
@@ -241,7 +440,7 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "-o";
 		xargv[n++] = out;
 		xargv[n++] = NULL;
-		st = run_self(xargv, NULL, out_err);
+		st = render(xargv, NULL, out_err);
 	}
 	if (st != 0) {
 		first_line(out_err, err, errlen);
@@ -561,6 +760,9 @@ int cmd_agent(int argc, char **argv)
 			   "the application name (default perfsample.cpu{host=HOSTNAME})"),
 		OPT_END(),
 	};
+	/* The agent's own child (see renderer_main), not an option users give. */
+	if (argc == 2 && !strcmp(argv[1], "--renderer"))
+		return renderer_main();
 	argc = parse_options(argc, argv, options, agent_usage, 0);
 	if (argc > 0)
 		usage_error("agent", "unexpected argument '%s'", argv[0]);
