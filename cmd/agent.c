@@ -516,12 +516,23 @@ static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 		http_reply_text(rep, 503, "the agent is stopping");
 		return;
 	}
-	int expect = 0;
-	if (!atomic_compare_exchange_strong(&A.busy[mode], &expect, 1)) {
+	/* HEAD (curl -I, a probe) gets the GET's status and headers without taking a
+	 * profile, nor the slot of one. */
+	int head = http_req_head(r), expect = 0;
+	if (head ? atomic_load(&A.busy[mode])
+		 : !atomic_compare_exchange_strong(&A.busy[mode], &expect, 1)) {
 		long long left = atomic_load(&A.busy_until[mode]) - mono_s() + 1;
 		snprintf(rep->retry_after, sizeof(rep->retry_after), "%lld", left > 1 ? left : 1);
 		http_reply_text(rep, 429, "a %s profile is already running; retry after %s s",
 				mode_names[mode], rep->retry_after);
+		return;
+	}
+	if (head) {
+		rep->status = 200;
+		rep->type = svg ? "image/svg+xml" : "application/octet-stream";
+		if (!svg)
+			snprintf(rep->disposition, sizeof(rep->disposition), "profile.pb.gz");
+		rep->unknown_length = 1;
 		return;
 	}
 	j.mode = mode;
