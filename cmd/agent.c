@@ -78,6 +78,13 @@ static long long mono_s(void)
 	return ts.tv_sec;
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void child_track(pid_t pid, int add)
 {
 	pthread_mutex_lock(&A.mu);
@@ -200,6 +207,8 @@ static struct {
 	pid_t pid;
 	int fd;
 	uint64_t started, hits, misses, images;
+	atomic_int named; /* the renderer running now has answered (read without mu) */
+	atomic_int warming;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 static int read_full(int fd, void *buf, size_t len)
@@ -296,6 +305,7 @@ static void renderer_reap(void)
 		;
 	child_track(R.pid, 0);
 	R.pid = 0;
+	atomic_store(&R.named, 0);
 }
 
 static int renderer_start(void)
@@ -324,6 +334,7 @@ static int renderer_start(void)
 	R.pid = pid;
 	R.fd = sv[0];
 	R.started++;
+	atomic_store(&R.named, 0);
 	return 0;
 }
 
@@ -357,11 +368,41 @@ static int render(char **argv, const char *out, const char *err)
 		R.hits += rep.hits;
 		R.misses += rep.misses;
 		R.images = rep.images;
+		atomic_store(&R.named, !rep.ending);
 		if (rep.ending)
 			renderer_reap();
 	}
 	pthread_mutex_unlock(&R.mu);
 	return st;
+}
+
+static void *warm_up(void *arg)
+{
+	struct agent_job j = {.seconds = 1, .frequency = 99, .mode = MODE_CPU, .warm_up = 1};
+	char err[256];
+	int fd = agent_profile(&j, err, sizeof(err));
+	if (fd >= 0)
+		close(fd);
+	atomic_store(&R.warming, 0);
+	return NULL;
+}
+
+/* A renderer that has named nothing yet (the agent's first profile, or the first after a
+ * renderer ended) names every binary on the host cold, 1.5-2.5 s of naming after the
+ * recording under load. When a profile starts then, a 1 s whole-host profile beside it,
+ * rendered and thrown away, fills the cache while the profile records. */
+static void warm_up_if_cold(void)
+{
+	int expect = 0;
+	pthread_t t;
+	pthread_attr_t at;
+	if (atomic_load(&R.named) || !atomic_compare_exchange_strong(&R.warming, &expect, 1))
+		return;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, warm_up, NULL))
+		atomic_store(&R.warming, 0);
+	pthread_attr_destroy(&at);
 }
 
 int agent_profile(const struct agent_job *j, char *err, size_t errlen)
@@ -412,8 +453,13 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 	rargv[n++] = data;
 	rargv[n++] = NULL;
 	int rc = -1, fd = -1;
+	if (!j->warm_up)
+		warm_up_if_cold();
+	double t0 = mono();
 	int st = run_self(rargv, NULL, rec_err);
-	take_summary(rec_err);
+	double t1 = mono();
+	if (!j->warm_up)
+		take_summary(rec_err);
 	if (st != 0) {
 		first_line(rec_err, err, errlen);
 		goto out;
@@ -446,6 +492,14 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		first_line(out_err, err, errlen);
 		goto out;
 	}
+	pthread_mutex_lock(&R.mu);
+	unsigned long long hits = R.hits, misses = R.misses;
+	pthread_mutex_unlock(&R.mu);
+	fprintf(stderr,
+		"perfsample agent: %s%s: recorded in %.2f s, rendered in %.2f s "
+		"(symbol cache: %llu hits, %llu misses so far)\n",
+		j->warm_up ? "warm-up " : "", j->svg ? "flame graph" : "pprof", t1 - t0, mono() - t1,
+		hits, misses);
 	fd = open(out, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		snprintf(err, errlen, "cannot open the profile: %s", strerror(errno));
