@@ -198,7 +198,7 @@ static void take_summary(const char *path)
 
 struct render_reply {
 	int32_t status;
-	uint32_t hits, misses, images; /* the symbol cache's */
+	uint32_t hits, misses, images; /* the symbol cache's: this job's opens, its size */
 	uint32_t ending;	       /* it ends after this answer (RENDER_MAX_RSS) */
 };
 
@@ -206,8 +206,8 @@ static struct {
 	pthread_mutex_t mu; /* one render at a time; the fields below */
 	pid_t pid;
 	int fd;
-	uint64_t started, hits, misses, images;
 	atomic_int named; /* the renderer running now has answered (read without mu) */
+	atomic_int live;  /* its pid, 0 when none (read without mu) */
 	atomic_int warming;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
@@ -259,6 +259,7 @@ static int renderer_main(void)
 		die("out of memory");
 	source_set_sym_cache(cache);
 	static char req[RENDER_MAX_REQ + 1];
+	ps_sym_cache_stats before = {0};
 	for (;;) {
 		uint32_t len;
 		if (read_full(0, &len, sizeof(len)))
@@ -289,8 +290,10 @@ static int renderer_main(void)
 		fflush(stderr);
 		ps_sym_cache_stats cs = ps_sym_cache_get_stats(cache);
 		int ending = rss_bytes() > (long long)RENDER_MAX_RSS;
-		struct render_reply rep = {st, (uint32_t)cs.hits, (uint32_t)cs.misses,
+		struct render_reply rep = {st, (uint32_t)(cs.hits - before.hits),
+					   (uint32_t)(cs.misses - before.misses),
 					   (uint32_t)cs.images, (uint32_t)ending};
+		before = cs;
 		if (write_full(0, &rep, sizeof(rep)) || ending)
 			return 0; /* a fresh one comes with the next profile */
 	}
@@ -305,6 +308,7 @@ static void renderer_reap(void)
 		;
 	child_track(R.pid, 0);
 	R.pid = 0;
+	atomic_store(&R.live, 0);
 	atomic_store(&R.named, 0);
 }
 
@@ -333,15 +337,17 @@ static int renderer_start(void)
 	child_track(pid, 1);
 	R.pid = pid;
 	R.fd = sv[0];
-	R.started++;
+	atomic_store(&R.live, pid);
 	atomic_store(&R.named, 0);
 	return 0;
 }
 
 /* Runs the export or flamegraph command argv in the renderer, stdout to out (or /dev/null),
- * stderr to err; its exit status, or -1 when it could not run or died. */
-static int render(char **argv, const char *out, const char *err)
+ * stderr to err; its exit status, or -1 when it could not run or died. *rep gets the
+ * renderer's answer (zeros when none). */
+static int render(char **argv, const char *out, const char *err, struct render_reply *rep)
 {
+	memset(rep, 0, sizeof(*rep));
 	char req[RENDER_MAX_REQ];
 	size_t len = 0;
 	const char *parts[34] = {out ? out : "/dev/null", err};
@@ -358,18 +364,15 @@ static int render(char **argv, const char *out, const char *err)
 	pthread_mutex_lock(&R.mu);
 	int st = -1;
 	uint32_t l32 = (uint32_t)len;
-	struct render_reply rep;
 	if ((R.pid || renderer_start() == 0) &&
 	    (write_full(R.fd, &l32, sizeof(l32)) || write_full(R.fd, req, len) ||
-	     read_full(R.fd, &rep, sizeof(rep))))
-		renderer_reap(); /* it died (its stderr, err, says why) or ended itself */
-	else if (R.pid) {
-		st = rep.status;
-		R.hits += rep.hits;
-		R.misses += rep.misses;
-		R.images = rep.images;
-		atomic_store(&R.named, !rep.ending);
-		if (rep.ending)
+	     read_full(R.fd, rep, sizeof(*rep)))) {
+		renderer_reap(); /* it died: its stderr, err, says why */
+		memset(rep, 0, sizeof(*rep));
+	} else if (R.pid) {
+		st = rep->status;
+		atomic_store(&R.named, !rep->ending);
+		if (rep->ending)
 			renderer_reap();
 	}
 	pthread_mutex_unlock(&R.mu);
@@ -465,6 +468,7 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		goto out;
 	}
 	char *xargv[16];
+	struct render_reply rr;
 	n = 0;
 	const char *view = j->mode == MODE_OFFCPU ? "--off-cpu" : j->mode == MODE_WALL ? "--wall" : NULL;
 	if (j->svg) {
@@ -474,7 +478,7 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "-i";
 		xargv[n++] = data;
 		xargv[n++] = NULL;
-		st = render(xargv, out, out_err);
+		st = render(xargv, out, out_err, &rr);
 	} else {
 		xargv[n++] = "export";
 		xargv[n++] = "--format";
@@ -486,20 +490,17 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "-o";
 		xargv[n++] = out;
 		xargv[n++] = NULL;
-		st = render(xargv, NULL, out_err);
+		st = render(xargv, NULL, out_err, &rr);
 	}
 	if (st != 0) {
 		first_line(out_err, err, errlen);
 		goto out;
 	}
-	pthread_mutex_lock(&R.mu);
-	unsigned long long hits = R.hits, misses = R.misses;
-	pthread_mutex_unlock(&R.mu);
 	fprintf(stderr,
 		"perfsample agent: %s%s: recorded in %.2f s, rendered in %.2f s "
-		"(symbol cache: %llu hits, %llu misses so far)\n",
+		"(symbol cache: %u hits, %u misses)\n",
 		j->warm_up ? "warm-up " : "", j->svg ? "flame graph" : "pprof", t1 - t0, mono() - t1,
-		hits, misses);
+		rr.hits, rr.misses);
 	fd = open(out, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		snprintf(err, errlen, "cannot open the profile: %s", strerror(errno));
@@ -627,6 +628,25 @@ static double tv_s(struct timeval tv)
 	return tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* The running renderer's CPU seconds (a reaped one's are in RUSAGE_CHILDREN). */
+static double renderer_cpu_s(void)
+{
+	pid_t pid = atomic_load(&R.live);
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = pid ? fopen(path, "re") : NULL;
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void serve_metrics(struct http_reply *rep)
 {
 	char *buf = NULL;
@@ -639,6 +659,8 @@ static void serve_metrics(struct http_reply *rep)
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
+	/* After the children's: a renderer reaped in between is counted once, later. */
+	double renderer = renderer_cpu_s();
 	pthread_mutex_lock(&A.mu);
 	uint64_t samples = A.samples, lost = A.lost, ok[MODE_COUNT], failed[MODE_COUNT];
 	memcpy(ok, A.profiles_ok, sizeof(ok));
@@ -667,11 +689,12 @@ static void serve_metrics(struct http_reply *rep)
 	       "Samples the kernel lost (ring full) during the agent's profiles.");
 	fprintf(f, "perfsample_agent_lost_total %llu\n", (unsigned long long)lost);
 	metric(f, "perfsample_agent_cpu_seconds_total", "counter",
-	       "CPU time of the agent and its recorders, user and system.");
+	       "CPU time of the agent, its recorders and its renderer, user and system.");
 	fprintf(f, "perfsample_agent_cpu_seconds_total{part=\"agent\"} %.6f\n",
 		tv_s(self.ru_utime) + tv_s(self.ru_stime));
 	fprintf(f, "perfsample_agent_cpu_seconds_total{part=\"recorders\"} %.6f\n",
 		tv_s(kids.ru_utime) + tv_s(kids.ru_stime));
+	fprintf(f, "perfsample_agent_cpu_seconds_total{part=\"renderer\"} %.6f\n", renderer);
 	metric(f, "perfsample_agent_profiles_total", "counter", "Profiles made, by mode and result.");
 	for (int i = 0; i < MODE_COUNT; i++) {
 		fprintf(f, "perfsample_agent_profiles_total{mode=\"%s\",result=\"ok\"} %llu\n",

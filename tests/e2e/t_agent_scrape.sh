@@ -56,6 +56,9 @@ grep -q "^perfsample_agent_profiles_total{mode=\"cpu\",result=\"ok\"} $N\$" m.tx
 	grep -q '^perfsample_agent_http_responses_total{code="4xx"} 0$' m.txt &&
 	grep -q '^perfsample_agent_http_responses_total{code="5xx"} 0$' m.txt ||
 	{ grep -E 'profiles_total|responses_total' m.txt; fail "/metrics does not show $N profiles and no 4xx or 5xx"; }
+# The renderer's CPU is the agent's too.
+awk '$1 == "perfsample_agent_cpu_seconds_total{part=\"renderer\"}" { ok = $2 > 0 } END { exit !ok }' m.txt ||
+	{ grep cpu_seconds m.txt; fail "/metrics does not count the renderer's CPU"; }
 stop_agent
 trap 'kill $W 2>/dev/null || true' EXIT
 echo ok
