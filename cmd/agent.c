@@ -116,31 +116,44 @@ static void spawn_attr(posix_spawnattr_t *at)
 	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 }
 
-/* Runs perfsample with argv (argv[0] ignored), stdout to out (or /dev/null), stderr to err;
- * returns its exit status, or -1 when it could not run or died of a signal. */
-static int run_self(char **argv, const char *out, const char *err)
+/* Runs perfsample with argv (argv[0] ignored), stdout to /dev/null, stderr to err; when
+ * during is set and the child still runs at mono() time at, calls during(ctx) once (and
+ * goes on waiting). Returns its exit status, or -1 when it could not run or died of a
+ * signal. */
+static int run_self(char **argv, const char *err, double at, void (*during)(void *), void *ctx)
 {
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
+	posix_spawnattr_t at_;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
-					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	spawn_attr(&at);
+	spawn_attr(&at_);
 	argv[0] = "perfsample";
 	pid_t pid;
-	int rc = posix_spawn(&pid, A.self, &fa, &at, argv, environ);
+	int rc = posix_spawn(&pid, A.self, &fa, &at_, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	posix_spawnattr_destroy(&at_);
 	if (rc)
 		return -1;
 	child_track(pid, 1);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	int st = 0, done = 0;
+	while (during && !done && mono() < at) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			done = 1 + (w < 0);
+		else
+			nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	}
+	if (during && !done)
+		during(ctx);
+	while (!done) {
+		pid_t w = waitpid(pid, &st, 0);
+		if (w == pid || (w < 0 && errno != EINTR))
+			done = 1 + (w < 0);
+	}
 	child_track(pid, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return done == 1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* The first line of a child's stderr, without perfsample's prefix, for a 500's reason. */
@@ -206,9 +219,7 @@ static struct {
 	pthread_mutex_t mu; /* one render at a time; the fields below */
 	pid_t pid;
 	int fd;
-	atomic_int named; /* the renderer running now has answered (read without mu) */
 	atomic_int live;  /* its pid, 0 when none (read without mu) */
-	atomic_int warming;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 static int read_full(int fd, void *buf, size_t len)
@@ -251,6 +262,26 @@ static long long rss_bytes(void)
 	return rss * sysconf(_SC_PAGESIZE);
 }
 
+/* Names a trace's addresses into the cache and throws the result away: a recording in
+ * progress (its PATH.partial, whole chunks so far), so that the binaries it ran are named
+ * before it ends. Errors (a chunk half written) only end the warming. */
+static int warm_cache(const char *path, ps_sym_cache *cache)
+{
+	ps_trace_reader *r;
+	if (ps_trace_open(&r, path))
+		return 1;
+	ps_sym_opts o;
+	ps_sym_opts_init(&o); /* the export's and flamegraph's names (cmd/source.c) */
+	o.addresses = 1;
+	o.cache = cache;
+	ps_profile *p = ps_profile_new(0);
+	ps_sym_report rep;
+	int err = p ? ps_sym_profile(r, &o, 0, p, &rep) : -ENOMEM;
+	ps_profile_free(p);
+	ps_trace_close(r);
+	return err ? 1 : 0;
+}
+
 /* The renderer's loop, on fd 0 (a socket to the agent). */
 static int renderer_main(void)
 {
@@ -285,6 +316,7 @@ static int renderer_main(void)
 		clearerr(stdout);
 		int st = !strcmp(argv[2], "export")	  ? cmd_export(argc - 2, argv + 2)
 			 : !strcmp(argv[2], "flamegraph") ? cmd_flamegraph(argc - 2, argv + 2)
+			 : !strcmp(argv[2], "warm") && argc == 4 ? warm_cache(argv[3], cache)
 							  : (die("renderer: unknown command"), 1);
 		fflush(stdout);
 		fflush(stderr);
@@ -309,7 +341,6 @@ static void renderer_reap(void)
 	child_track(R.pid, 0);
 	R.pid = 0;
 	atomic_store(&R.live, 0);
-	atomic_store(&R.named, 0);
 }
 
 static int renderer_start(void)
@@ -338,7 +369,6 @@ static int renderer_start(void)
 	R.pid = pid;
 	R.fd = sv[0];
 	atomic_store(&R.live, pid);
-	atomic_store(&R.named, 0);
 	return 0;
 }
 
@@ -371,7 +401,6 @@ static int render(char **argv, const char *out, const char *err, struct render_r
 		memset(rep, 0, sizeof(*rep));
 	} else if (R.pid) {
 		st = rep->status;
-		atomic_store(&R.named, !rep->ending);
 		if (rep->ending)
 			renderer_reap();
 	}
@@ -379,33 +408,21 @@ static int render(char **argv, const char *out, const char *err, struct render_r
 	return st;
 }
 
-static void *warm_up(void *arg)
-{
-	struct agent_job j = {.seconds = 1, .frequency = 99, .mode = MODE_CPU, .warm_up = 1};
-	char err[256];
-	int fd = agent_profile(&j, err, sizeof(err));
-	if (fd >= 0)
-		close(fd);
-	atomic_store(&R.warming, 0);
-	return NULL;
-}
+/* Before a recording of SECONDS ends, the renderer names what it has written so far
+ * (warm_cache): naming a host's binaries cold took 1-2.5 s under load after the recording,
+ * the first profile's or one with new binaries; then only what the last seconds brought
+ * is left. */
+#define WARM_BEFORE_END 2.5
+#define WARM_MIN_SECONDS 4
 
-/* A renderer that has named nothing yet (the agent's first profile, or the first after a
- * renderer ended) names every binary on the host cold, 1.5-2.5 s of naming after the
- * recording under load. When a profile starts then, a 1 s whole-host profile beside it,
- * rendered and thrown away, fills the cache while the profile records. */
-static void warm_up_if_cold(void)
+static void warm_partial(void *path)
 {
-	int expect = 0;
-	pthread_t t;
-	pthread_attr_t at;
-	if (atomic_load(&R.named) || !atomic_compare_exchange_strong(&R.warming, &expect, 1))
-		return;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, warm_up, NULL))
-		atomic_store(&R.warming, 0);
-	pthread_attr_destroy(&at);
+	char *argv[] = {"warm", path, NULL};
+	struct render_reply rr;
+	double t = mono();
+	render(argv, NULL, "/dev/null", &rr);
+	fprintf(stderr, "perfsample agent: named the recording so far in %.2f s "
+		"(symbol cache: %u hits, %u misses)\n", mono() - t, rr.hits, rr.misses);
 }
 
 int agent_profile(const struct agent_job *j, char *err, size_t errlen)
@@ -456,13 +473,13 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 	rargv[n++] = data;
 	rargv[n++] = NULL;
 	int rc = -1, fd = -1;
-	if (!j->warm_up)
-		warm_up_if_cold();
+	char partial[4300];
+	snprintf(partial, sizeof(partial), "%s.partial", data); /* ps_trace_partial_path */
 	double t0 = mono();
-	int st = run_self(rargv, NULL, rec_err);
+	int st = run_self(rargv, rec_err, t0 + j->seconds - WARM_BEFORE_END,
+			  j->seconds >= WARM_MIN_SECONDS ? warm_partial : NULL, partial);
 	double t1 = mono();
-	if (!j->warm_up)
-		take_summary(rec_err);
+	take_summary(rec_err);
 	if (st != 0) {
 		first_line(rec_err, err, errlen);
 		goto out;
@@ -497,10 +514,9 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		goto out;
 	}
 	fprintf(stderr,
-		"perfsample agent: %s%s: recorded in %.2f s, rendered in %.2f s "
+		"perfsample agent: %s: recorded in %.2f s, rendered in %.2f s "
 		"(symbol cache: %u hits, %u misses)\n",
-		j->warm_up ? "warm-up " : "", j->svg ? "flame graph" : "pprof", t1 - t0, mono() - t1,
-		rr.hits, rr.misses);
+		j->svg ? "flame graph" : "pprof", t1 - t0, mono() - t1, rr.hits, rr.misses);
 	fd = open(out, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		snprintf(err, errlen, "cannot open the profile: %s", strerror(errno));

@@ -10,7 +10,6 @@ struct agent_job {
 	int seconds, pid, frequency; /* pid 0: the whole host */
 	int mode;		     /* 0 cpu, 1 off-cpu, 2 wall (cmd/agent.c's mode_names) */
 	int svg;		     /* a flame graph, else gzipped pprof */
-	int warm_up;		     /* only to fill the renderer's symbol cache: not counted */
 };
 
 /* Records and renders one profile; returns an open file descriptor of the result (its
