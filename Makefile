@@ -2,6 +2,7 @@
 #
 #   make          build ./perfsample (installs missing -dev packages first, as root)
 #   make test     unit tests (Criterion) + end-to-end tests of the binary
+#   make test-scrape  the agent under Parca's scrape shape (14 s profiles every 15 s)
 #   make demo     profile examples/ and write demo.svg
 #   make bench    perfsample side by side with perf and FlameGraph (bench/)
 #   make fuzz     bounded libFuzzer runs of the parsers
@@ -89,6 +90,11 @@ test: test-deps all $(BUILD)/unit-tests
 	$(BUILD)/unit-tests --jobs 2
 	tests/e2e/run.sh
 
+# The agent under Parca's and Alloy's own scrape shape: 14 s profiles every 15 s, three in a
+# row (make test runs the same test with 4 s every 5 s).
+test-scrape: test-deps all
+	PS_SCRAPE_SECONDS=14 tests/e2e/run.sh t_agent_scrape
+
 # The man page's option lists, from each command's --help (a test checks they are current).
 man: perfsample
 	python3 scripts/gen-man-options.py ./perfsample docs/perfsample.1
@@ -112,7 +118,7 @@ install: perfsample $(HEAP_LIB)
 clean:
 	rm -rf $(BUILD) perfsample $(HEAP_LIB) $(EXAMPLES) demo.svg
 
-.PHONY: all examples test test-deps unit demo install clean man
+.PHONY: all examples test test-deps unit demo install clean man test-scrape
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/perfsample.d
 
 # bench/: perfsample side by side with perf and FlameGraph (BENCHMARKS.md). QUICK=1: about a

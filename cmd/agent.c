@@ -2,11 +2,13 @@
  * Grafana Alloy's pyroscope.scrape and go tool pprof, and pushed to Pyroscope's /ingest.
  *
  * A profile is a recording by a child `perfsample record` into a private temporary
- * directory, rendered by a child `perfsample export` or `flamegraph`: the recorder and the
- * symbolizer are the ones the CLI uses (same files, same results), a crash or a leak while
- * naming hostile symbols ends one child and not the server, the recorder's global signal
- * and ring state stays out of a threaded server, and its cost goes to the agent's own CPU
- * seconds (RUSAGE_CHILDREN) where /metrics shows it. The HTTP layer is cmd/agent_http.c. */
+ * directory, rendered by the CLI's `export` or `flamegraph` code in a long-lived child, the
+ * renderer (below), which keeps the host's binaries named between profiles: the recorder
+ * and the symbolizer are the ones the CLI uses (same files, same results), a crash or a
+ * leak while naming hostile symbols ends a child and not the server, the recorder's global
+ * signal and ring state stays out of a threaded server, and its cost goes to the agent's
+ * own CPU seconds (RUSAGE_CHILDREN, the renderer's once it ends) where /metrics shows it.
+ * The HTTP layer is cmd/agent_http.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -30,10 +32,12 @@
 #include "cmd/agent_http.h"
 #include "cmd/commands.h"
 #include "cmd/options.h"
+#include "cmd/source.h"
 #include "cmd/util.h"
 #include "formats/ps_metric.h"
 #include "formats/ps_procfs.h"
 #include "render/ps_prom.h"
+#include "symbolize/ps_sym_cache.h"
 
 extern char **environ;
 
@@ -74,6 +78,13 @@ static long long mono_s(void)
 	return ts.tv_sec;
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void child_track(pid_t pid, int add)
 {
 	pthread_mutex_lock(&A.mu);
@@ -90,40 +101,59 @@ static void child_track(pid_t pid, int add)
 	pthread_mutex_unlock(&A.mu);
 }
 
-/* Runs perfsample with argv (argv[0] ignored), stdout to out (or /dev/null), stderr to err;
- * returns its exit status, or -1 when it could not run or died of a signal. */
-static int run_self(char **argv, const char *out, const char *err)
+/* A child's signals: none blocked, the stop signals and SIGPIPE at their defaults. */
+static void spawn_attr(posix_spawnattr_t *at)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
-					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawnattr_init(&at);
+	posix_spawnattr_init(at);
 	sigset_t none, def;
 	sigemptyset(&none);
 	sigemptyset(&def);
 	sigaddset(&def, SIGTERM);
 	sigaddset(&def, SIGINT);
 	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(at, &none);
+	posix_spawnattr_setsigdefault(at, &def);
+	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+/* Runs perfsample with argv (argv[0] ignored), stdout to /dev/null, stderr to err; when
+ * during is set and the child still runs at mono() time at, calls during(ctx) once (and
+ * goes on waiting). Returns its exit status, or -1 when it could not run or died of a
+ * signal. */
+static int run_self(char **argv, const char *err, double at, void (*during)(void *), void *ctx)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at_;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	spawn_attr(&at_);
 	argv[0] = "perfsample";
 	pid_t pid;
-	int rc = posix_spawn(&pid, A.self, &fa, &at, argv, environ);
+	int rc = posix_spawn(&pid, A.self, &fa, &at_, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	posix_spawnattr_destroy(&at_);
 	if (rc)
 		return -1;
 	child_track(pid, 1);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	int st = 0, done = 0;
+	while (during && !done && mono() < at) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			done = 1 + (w < 0);
+		else
+			nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	}
+	if (during && !done)
+		during(ctx);
+	while (!done) {
+		pid_t w = waitpid(pid, &st, 0);
+		if (w == pid || (w < 0 && errno != EINTR))
+			done = 1 + (w < 0);
+	}
 	child_track(pid, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return done == 1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* The first line of a child's stderr, without perfsample's prefix, for a 500's reason. */
@@ -162,6 +192,237 @@ static void take_summary(const char *path)
 		}
 	}
 	fclose(f);
+}
+
+/* ---- the renderer: one long-lived child that names and renders profile after profile ----
+ *
+ * Naming a whole-host profile anew (every binary's symbol table sorted, libc's DWARF
+ * decompressed, /proc/kallsyms parsed) took 0.6 s of CPU, 1.5-2 s under load, most of the
+ * time past `seconds`. The renderer is `perfsample agent --renderer`: it keeps those in a
+ * symbol cache (symbolize/ps_sym_cache.h) across profiles and runs the CLI's own export and
+ * flamegraph commands on each trace, so results are the CLI's. It is still a child: a crash
+ * or die() while naming a hostile binary ends it, the request gets a 500 with its last
+ * words, and the next profile starts a new one. It also ends itself past RENDER_MAX_RSS.
+ *
+ * A request on its socket is a 4-byte length and NUL-separated strings: the stdout file,
+ * the stderr file, then the command's argv. The answer is struct render_reply. */
+#define RENDER_MAX_RSS (512ull << 20)
+#define RENDER_MAX_REQ 16384
+
+struct render_reply {
+	int32_t status;
+	uint32_t hits, misses, images; /* the symbol cache's: this job's opens, its size */
+	uint32_t ending;	       /* it ends after this answer (RENDER_MAX_RSS) */
+};
+
+static struct {
+	pthread_mutex_t mu; /* one render at a time; the fields below */
+	pid_t pid;
+	int fd;
+	atomic_int live;  /* its pid, 0 when none (read without mu) */
+} R = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	size_t put = 0;
+	while (put < len) {
+		ssize_t n = send(fd, (const char *)buf + put, len - put, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		put += (size_t)n;
+	}
+	return 0;
+}
+
+static long long rss_bytes(void)
+{
+	long long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%lld %lld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
+/* Names a trace's addresses into the cache and throws the result away: a recording in
+ * progress (its PATH.partial, whole chunks so far), so that the binaries it ran are named
+ * before it ends. Errors (a chunk half written) only end the warming. */
+static int warm_cache(const char *path, ps_sym_cache *cache)
+{
+	ps_trace_reader *r;
+	if (ps_trace_open(&r, path))
+		return 1;
+	ps_sym_opts o;
+	ps_sym_opts_init(&o); /* the export's and flamegraph's names (cmd/source.c) */
+	o.addresses = 1;
+	o.cache = cache;
+	ps_profile *p = ps_profile_new(0);
+	ps_sym_report rep;
+	int err = p ? ps_sym_profile(r, &o, 0, p, &rep) : -ENOMEM;
+	ps_profile_free(p);
+	ps_trace_close(r);
+	return err ? 1 : 0;
+}
+
+/* The renderer's loop, on fd 0 (a socket to the agent). */
+static int renderer_main(void)
+{
+	ps_sym_cache *cache = ps_sym_cache_new(256);
+	if (!cache)
+		die("out of memory");
+	source_set_sym_cache(cache);
+	static char req[RENDER_MAX_REQ + 1];
+	ps_sym_cache_stats before = {0};
+	for (;;) {
+		uint32_t len;
+		if (read_full(0, &len, sizeof(len)))
+			return 0; /* the agent is gone */
+		if (len > RENDER_MAX_REQ || read_full(0, req, len))
+			die("renderer: a bad request");
+		req[len] = 0;
+		char *argv[32], *p = req, *end = req + len;
+		int argc = 0;
+		while (p < end && argc < 31) {
+			argv[argc++] = p;
+			p += strlen(p) + 1;
+		}
+		argv[argc] = NULL;
+		if (argc < 3)
+			die("renderer: a bad request");
+		int out = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int err = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			die("renderer: cannot open the job's files");
+		close(out);
+		close(err);
+		clearerr(stdout);
+		int st = !strcmp(argv[2], "export")	  ? cmd_export(argc - 2, argv + 2)
+			 : !strcmp(argv[2], "flamegraph") ? cmd_flamegraph(argc - 2, argv + 2)
+			 : !strcmp(argv[2], "warm") && argc == 4 ? warm_cache(argv[3], cache)
+							  : (die("renderer: unknown command"), 1);
+		fflush(stdout);
+		fflush(stderr);
+		ps_sym_cache_stats cs = ps_sym_cache_get_stats(cache);
+		int ending = rss_bytes() > (long long)RENDER_MAX_RSS;
+		struct render_reply rep = {st, (uint32_t)(cs.hits - before.hits),
+					   (uint32_t)(cs.misses - before.misses),
+					   (uint32_t)cs.images, (uint32_t)ending};
+		before = cs;
+		if (write_full(0, &rep, sizeof(rep)) || ending)
+			return 0; /* a fresh one comes with the next profile */
+	}
+}
+
+static void renderer_reap(void)
+{
+	close(R.fd);
+	R.fd = -1;
+	int st;
+	while (waitpid(R.pid, &st, 0) < 0 && errno == EINTR)
+		;
+	child_track(R.pid, 0);
+	R.pid = 0;
+	atomic_store(&R.live, 0);
+}
+
+static int renderer_start(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	spawn_attr(&at);
+	char *argv[] = {"perfsample", "agent", "--renderer", NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, A.self, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	if (rc) {
+		close(sv[0]);
+		return -1;
+	}
+	child_track(pid, 1);
+	R.pid = pid;
+	R.fd = sv[0];
+	atomic_store(&R.live, pid);
+	return 0;
+}
+
+/* Runs the export or flamegraph command argv in the renderer, stdout to out (or /dev/null),
+ * stderr to err; its exit status, or -1 when it could not run or died. *rep gets the
+ * renderer's answer (zeros when none). */
+static int render(char **argv, const char *out, const char *err, struct render_reply *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	char req[RENDER_MAX_REQ];
+	size_t len = 0;
+	const char *parts[34] = {out ? out : "/dev/null", err};
+	int n = 2;
+	for (char **a = argv; *a && n < 33; a++)
+		parts[n++] = *a;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]) + 1;
+		if (len + l > sizeof(req))
+			return -1;
+		memcpy(req + len, parts[i], l);
+		len += l;
+	}
+	pthread_mutex_lock(&R.mu);
+	int st = -1;
+	uint32_t l32 = (uint32_t)len;
+	if ((R.pid || renderer_start() == 0) &&
+	    (write_full(R.fd, &l32, sizeof(l32)) || write_full(R.fd, req, len) ||
+	     read_full(R.fd, rep, sizeof(*rep)))) {
+		renderer_reap(); /* it died: its stderr, err, says why */
+		memset(rep, 0, sizeof(*rep));
+	} else if (R.pid) {
+		st = rep->status;
+		if (rep->ending)
+			renderer_reap();
+	}
+	pthread_mutex_unlock(&R.mu);
+	return st;
+}
+
+/* Before a recording of SECONDS ends, the renderer names what it has written so far
+ * (warm_cache): naming a host's binaries cold took 1-2.5 s under load after the recording,
+ * the first profile's or one with new binaries; then only what the last seconds brought
+ * is left. */
+#define WARM_BEFORE_END 2.5
+#define WARM_MIN_SECONDS 4
+
+static void warm_partial(void *path)
+{
+	char *argv[] = {"warm", path, NULL};
+	struct render_reply rr;
+	double t = mono();
+	render(argv, NULL, "/dev/null", &rr);
+	fprintf(stderr, "perfsample agent: named the recording so far in %.2f s "
+		"(symbol cache: %u hits, %u misses)\n", mono() - t, rr.hits, rr.misses);
 }
 
 int agent_profile(const struct agent_job *j, char *err, size_t errlen)
@@ -212,15 +473,20 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 	rargv[n++] = data;
 	rargv[n++] = NULL;
 	int rc = -1, fd = -1;
-	int st = run_self(rargv, NULL, rec_err);
+	char partial[4300];
+	snprintf(partial, sizeof(partial), "%s.partial", data); /* ps_trace_partial_path */
+	double t0 = mono();
+	int st = run_self(rargv, rec_err, t0 + j->seconds - WARM_BEFORE_END,
+			  j->seconds >= WARM_MIN_SECONDS ? warm_partial : NULL, partial);
+	double t1 = mono();
 	take_summary(rec_err);
 	if (st != 0) {
 		first_line(rec_err, err, errlen);
 		goto out;
 	}
 	char *xargv[16];
+	struct render_reply rr;
 	n = 0;
-	xargv[n++] = NULL;
 	const char *view = j->mode == MODE_OFFCPU ? "--off-cpu" : j->mode == MODE_WALL ? "--wall" : NULL;
 	if (j->svg) {
 		xargv[n++] = "flamegraph";
@@ -229,7 +495,7 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "-i";
 		xargv[n++] = data;
 		xargv[n++] = NULL;
-		st = run_self(xargv, out, out_err);
+		st = render(xargv, out, out_err, &rr);
 	} else {
 		xargv[n++] = "export";
 		xargv[n++] = "--format";
@@ -241,12 +507,16 @@ int agent_profile(const struct agent_job *j, char *err, size_t errlen)
 		xargv[n++] = "-o";
 		xargv[n++] = out;
 		xargv[n++] = NULL;
-		st = run_self(xargv, NULL, out_err);
+		st = render(xargv, NULL, out_err, &rr);
 	}
 	if (st != 0) {
 		first_line(out_err, err, errlen);
 		goto out;
 	}
+	fprintf(stderr,
+		"perfsample agent: %s: recorded in %.2f s, rendered in %.2f s "
+		"(symbol cache: %u hits, %u misses)\n",
+		j->svg ? "flame graph" : "pprof", t1 - t0, mono() - t1, rr.hits, rr.misses);
 	fd = open(out, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		snprintf(err, errlen, "cannot open the profile: %s", strerror(errno));
@@ -317,12 +587,23 @@ static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 		http_reply_text(rep, 503, "the agent is stopping");
 		return;
 	}
-	int expect = 0;
-	if (!atomic_compare_exchange_strong(&A.busy[mode], &expect, 1)) {
+	/* HEAD (curl -I, a probe) gets the GET's status and headers without taking a
+	 * profile, nor the slot of one. */
+	int head = http_req_head(r), expect = 0;
+	if (head ? atomic_load(&A.busy[mode])
+		 : !atomic_compare_exchange_strong(&A.busy[mode], &expect, 1)) {
 		long long left = atomic_load(&A.busy_until[mode]) - mono_s() + 1;
 		snprintf(rep->retry_after, sizeof(rep->retry_after), "%lld", left > 1 ? left : 1);
 		http_reply_text(rep, 429, "a %s profile is already running; retry after %s s",
 				mode_names[mode], rep->retry_after);
+		return;
+	}
+	if (head) {
+		rep->status = 200;
+		rep->type = svg ? "image/svg+xml" : "application/octet-stream";
+		if (!svg)
+			snprintf(rep->disposition, sizeof(rep->disposition), "profile.pb.gz");
+		rep->unknown_length = 1;
 		return;
 	}
 	j.mode = mode;
@@ -363,6 +644,25 @@ static double tv_s(struct timeval tv)
 	return tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* The running renderer's CPU seconds (a reaped one's are in RUSAGE_CHILDREN). */
+static double renderer_cpu_s(void)
+{
+	pid_t pid = atomic_load(&R.live);
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = pid ? fopen(path, "re") : NULL;
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void serve_metrics(struct http_reply *rep)
 {
 	char *buf = NULL;
@@ -375,6 +675,8 @@ static void serve_metrics(struct http_reply *rep)
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
+	/* After the children's: a renderer reaped in between is counted once, later. */
+	double renderer = renderer_cpu_s();
 	pthread_mutex_lock(&A.mu);
 	uint64_t samples = A.samples, lost = A.lost, ok[MODE_COUNT], failed[MODE_COUNT];
 	memcpy(ok, A.profiles_ok, sizeof(ok));
@@ -403,11 +705,12 @@ static void serve_metrics(struct http_reply *rep)
 	       "Samples the kernel lost (ring full) during the agent's profiles.");
 	fprintf(f, "perfsample_agent_lost_total %llu\n", (unsigned long long)lost);
 	metric(f, "perfsample_agent_cpu_seconds_total", "counter",
-	       "CPU time of the agent and its recorders, user and system.");
+	       "CPU time of the agent, its recorders and its renderer, user and system.");
 	fprintf(f, "perfsample_agent_cpu_seconds_total{part=\"agent\"} %.6f\n",
 		tv_s(self.ru_utime) + tv_s(self.ru_stime));
 	fprintf(f, "perfsample_agent_cpu_seconds_total{part=\"recorders\"} %.6f\n",
 		tv_s(kids.ru_utime) + tv_s(kids.ru_stime));
+	fprintf(f, "perfsample_agent_cpu_seconds_total{part=\"renderer\"} %.6f\n", renderer);
 	metric(f, "perfsample_agent_profiles_total", "counter", "Profiles made, by mode and result.");
 	for (int i = 0; i < MODE_COUNT; i++) {
 		fprintf(f, "perfsample_agent_profiles_total{mode=\"%s\",result=\"ok\"} %llu\n",
@@ -561,6 +864,9 @@ int cmd_agent(int argc, char **argv)
 			   "the application name (default perfsample.cpu{host=HOSTNAME})"),
 		OPT_END(),
 	};
+	/* The agent's own child (see renderer_main), not an option users give. */
+	if (argc == 2 && !strcmp(argv[1], "--renderer"))
+		return renderer_main();
 	argc = parse_options(argc, argv, options, agent_usage, 0);
 	if (argc > 0)
 		usage_error("agent", "unexpected argument '%s'", argv[0]);

@@ -24,11 +24,23 @@ struct http_server {
 
 struct http_req {
 	struct MHD_Connection *conn;
+	int head;
 };
 
 const char *http_req_arg(struct http_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_req_head(struct http_req *r)
+{
+	return r->head;
+}
+
+/* The body of a reply of unknown length: never read (HEAD). */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
 void http_reply_text(struct http_reply *rep, int status, const char *fmt, ...)
@@ -145,12 +157,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	else if (!authorized(s, conn))
 		http_reply_text(&rep, 401, "unauthorized: send Authorization: Bearer TOKEN");
 	else {
-		struct http_req r = {conn};
+		struct http_req r = {conn, head};
 		s->c.handler(s->c.ctx, url, &r, &rep);
 	}
 	struct MHD_Response *resp;
 	uint64_t bytes;
-	if (rep.fd >= 0) {
+	if (rep.unknown_length) {
+		/* As an HTTP/1.0 server answers: neither Content-Length nor chunked coding,
+		 * which the GET would not use (RFC 9110 9.3.2: a HEAD may leave out what is
+		 * known only once the content is made). */
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, no_body, NULL, NULL);
+		if (resp)
+			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
+		bytes = 0;
+		free(rep.body);
+	} else if (rep.fd >= 0) {
 		resp = MHD_create_response_from_fd64(rep.fd_len, rep.fd);
 		bytes = rep.fd_len;
 		if (!resp)

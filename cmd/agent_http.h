@@ -12,6 +12,8 @@ struct http_req; /* one request, valid during the handler */
 
 /* The value of query parameter name, or NULL. */
 const char *http_req_arg(struct http_req *r, const char *name);
+/* Whether the request is a HEAD: its body is never sent. */
+int http_req_head(struct http_req *r);
 
 struct http_reply {
 	int status;
@@ -22,6 +24,7 @@ struct http_reply {
 	uint64_t fd_len;
 	char retry_after[24];	/* 429: seconds */
 	char disposition[64];	/* Content-Disposition filename, or "" */
+	int unknown_length;	/* a HEAD answered without making the body: no Content-Length */
 };
 
 /* An error reply: a one-line text body "REASON\n". */

@@ -33,7 +33,10 @@ struct agent_push {
 	int stop;
 	struct item q[QUEUE];
 	int qn;
-	unsigned long long sent, dropped, retries, failed_profiles;
+	unsigned long long sent, retries, failed_profiles;
+	/* Dropped profiles, by why: the queue was full (the oldest goes), the server did not
+	 * take it after the retries, or the agent stopped with it unsent. */
+	unsigned long long dropped_queue, dropped_send, dropped_stop;
 };
 
 static void *recorder(void *arg)
@@ -64,6 +67,11 @@ static void *recorder(void *arg)
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&p->mu);
+		if ((!it.buf || !it.len) && (p->stop || agent_stopping())) {
+			free(it.buf); /* a recording cut short by the stop is no failure */
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
 		if (!it.buf || !it.len) {
 			free(it.buf);
 			p->failed_profiles++;
@@ -77,7 +85,7 @@ static void *recorder(void *arg)
 			free(p->q[0].buf);
 			memmove(p->q, p->q + 1, sizeof(p->q[0]) * (QUEUE - 1));
 			p->qn--;
-			p->dropped++;
+			p->dropped_queue++;
 			fprintf(stderr, "perfsample agent: push: queue full, dropped the oldest\n");
 		}
 		p->q[p->qn++] = it;
@@ -90,6 +98,17 @@ static void *recorder(void *arg)
 static size_t discard(char *ptr, size_t size, size_t n, void *u)
 {
 	return size * n;
+}
+
+/* A send in progress ends when the agent stops: a hung server holds no one up. */
+static int stop_check(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		      curl_off_t ulnow)
+{
+	struct agent_push *p = arg;
+	pthread_mutex_lock(&p->mu);
+	int stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
 }
 
 /* One POST; 0 when the server took it (2xx). */
@@ -125,6 +144,9 @@ static int post(struct agent_push *p, const struct item *it, char *why, size_t w
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stop_check);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, p);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "perfsample-agent");
 	CURLcode rc = curl_easy_perform(c);
 	long code = 0;
@@ -183,9 +205,12 @@ static void *sender(void *arg)
 			fprintf(stderr, "perfsample agent: push: sent %zu bytes (%lld-%lld)\n", it.len,
 				(long long)it.from, (long long)it.until);
 		} else {
-			p->dropped++;
+			if (p->stop)
+				p->dropped_stop++;
+			else
+				p->dropped_send++;
 			fprintf(stderr, "perfsample agent: push: dropped a profile: %s\n",
-				why[0] ? why : "stopping");
+				p->stop ? "stopping" : why);
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -265,7 +290,7 @@ void agent_push_stop(struct agent_push *p)
 	pthread_join(p->send, NULL);
 	for (int i = 0; i < p->qn; i++)
 		free(p->q[i].buf);
-	p->dropped += (unsigned long long)p->qn;
+	p->dropped_stop += (unsigned long long)p->qn;
 	free(p->url);
 	free(p->token);
 	free(p->name);
@@ -280,19 +305,21 @@ void agent_push_metrics(struct agent_push *p, FILE *f)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
-	unsigned long long sent = p->sent, dropped = p->dropped, retries = p->retries,
-			   failed = p->failed_profiles;
+	unsigned long long sent = p->sent, retries = p->retries, failed = p->failed_profiles;
+	unsigned long long dq = p->dropped_queue, ds = p->dropped_send, dst = p->dropped_stop;
 	int queued = p->qn;
 	pthread_mutex_unlock(&p->mu);
 	fprintf(f, "# HELP perfsample_agent_push_sent_total Profiles Pyroscope accepted.\n"
 		   "# TYPE perfsample_agent_push_sent_total counter\n"
 		   "perfsample_agent_push_sent_total %llu\n",
 		sent);
-	fprintf(f, "# HELP perfsample_agent_push_dropped_total Profiles dropped: queue full or "
-		   "not sent after the retries.\n"
+	fprintf(f, "# HELP perfsample_agent_push_dropped_total Profiles not sent, by reason: "
+		   "queue full (the oldest goes), send failed after the retries, agent stopping.\n"
 		   "# TYPE perfsample_agent_push_dropped_total counter\n"
-		   "perfsample_agent_push_dropped_total %llu\n",
-		dropped);
+		   "perfsample_agent_push_dropped_total{reason=\"queue_full\"} %llu\n"
+		   "perfsample_agent_push_dropped_total{reason=\"send_failed\"} %llu\n"
+		   "perfsample_agent_push_dropped_total{reason=\"stopping\"} %llu\n",
+		dq, ds, dst);
 	fprintf(f, "# HELP perfsample_agent_push_retries_total Retried sends.\n"
 		   "# TYPE perfsample_agent_push_retries_total counter\n"
 		   "perfsample_agent_push_retries_total %llu\n",

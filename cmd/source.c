@@ -21,10 +21,18 @@
 #include "symbolize/ps_elf.h"
 #include "render/ps_callgraph.h"
 
+static ps_sym_cache *sym_cache;
+
+void source_set_sym_cache(ps_sym_cache *c)
+{
+	sym_cache = c;
+}
+
 void source_init(struct source *s)
 {
 	memset(s, 0, sizeof(*s));
 	ps_sym_opts_init(&s->sym);
+	s->sym.cache = sym_cache;
 }
 
 /* ---- options ---- */

@@ -32,6 +32,9 @@ struct source {
 };
 
 void source_init(struct source *s);
+/* A symbol cache every source from now on names its frames with (symbolize/ps_sym_cache.h):
+ * for a process that runs command after command, the agent's renderer. NULL: none. */
+void source_set_sym_cache(ps_sym_cache *c);
 
 /* Option callbacks of the tables below; value is the struct source. */
 void source_cb_input(const struct opt *o, const char *arg);

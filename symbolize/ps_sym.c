@@ -15,6 +15,7 @@
 #include "formats/ps_util.h"
 #include "symbolize/ps_elf.h"
 #include "symbolize/ps_jit.h"
+#include "symbolize/ps_sym_cache.h"
 
 #define MAX_FRAMES 1024
 
@@ -98,11 +99,13 @@ static int sess_init(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 
 static void sess_release(struct sess *s)
 {
-	for (size_t i = 0; i < s->dsocap; i++)
+	for (size_t i = 0; i < s->dsocap && !s->o->cache; i++)
 		ps_elf_free(s->dsos[i].elf);
 	ps_elf_free(s->vdso);
 	free(s->vdso_image);
-	ps_kallsyms_free(s->kallsyms);
+	if (!s->o->cache || s->o->kallsyms)
+		ps_kallsyms_free(s->kallsyms);
+	ps_sym_cache_end(s->o->cache);
 	ps_aspace_free(s->as);
 	free(s->dsos);
 	free(s->pool);
@@ -160,17 +163,26 @@ static ps_elf *load_vdso(struct sess *s)
 	return s->vdso;
 }
 
+/* Opens a binary's image: the session's own, or the cache's (which frees it). */
+static int open_elf(struct sess *s, struct dso *d, const char *path, const ps_elf_opts *eo)
+{
+	if (s->o->cache)
+		return ps_sym_cache_open(s->o->cache, &d->elf, path, eo);
+	return ps_elf_open_opts(&d->elf, path, eo);
+}
+
 /* perf's build-id cache: perf record (and perf buildid-cache -a, perf archive) keep a copy
  * of every binary samples hit, under $PERF_BUILDID_DIR or ~/.debug, found by build-id:
  * .build-id/xx/rest is a directory holding "elf" (or, in older perf, the file itself).
  * Used when the file at the recorded path is gone or is another build. */
-static ps_elf *open_buildid_cache(struct dso *d, const ps_aspace_obj *ob, ps_elf_opts *eo)
+static ps_elf *open_buildid_cache(struct sess *s, struct dso *d, const ps_aspace_obj *ob,
+				  ps_elf_opts *eo)
 {
 	char path[4096 + 128];
 	for (int layout = 0; layout < 2; layout++)
 		if (ps_elf_buildid_cache_path(ob->build_id, ob->build_id_size, layout, path,
 					      sizeof(path)) == 0 &&
-		    ps_elf_open_opts(&d->elf, path, eo) == 0)
+		    open_elf(s, d, path, eo) == 0)
 			return d->elf;
 	return NULL;
 }
@@ -263,19 +275,19 @@ static ps_elf *load_dso_file(struct sess *s, uint32_t pid, const ps_aspace_map *
 		if (m) {
 			snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
 				 (unsigned long long)m->start, (unsigned long long)m->end);
-			if (refused(d, ps_elf_open_opts(&d->elf, path, &eo)) == 0)
+			if (refused(d, open_elf(s, d, path, &eo)) == 0)
 				return d->elf;
 		}
 		if (!deleted) {
 			snprintf(path, sizeof(path), "%s%s", root, name);
-			if (refused(d, ps_elf_open_opts(&d->elf, path, &eo)) == 0)
+			if (refused(d, open_elf(s, d, path, &eo)) == 0)
 				return d->elf;
 		}
 	}
 	eo.root = NULL;
-	if (!deleted && refused(d, ps_elf_open_opts(&d->elf, name, &eo)) == 0)
+	if (!deleted && refused(d, open_elf(s, d, name, &eo)) == 0)
 		return d->elf;
-	return open_buildid_cache(d, ob, &eo);
+	return open_buildid_cache(s, d, ob, &eo);
 }
 
 /* Opens the file a mapping named, when it is still the file that was recorded: the
@@ -366,7 +378,10 @@ static ps_kallsyms *get_kallsyms(struct sess *s)
 			s->rep.kernel_foreign = 1;
 			return NULL;
 		}
-		ps_kallsyms_load(&s->kallsyms, s->o->kallsyms ? s->o->kallsyms : "/proc/kallsyms");
+		if (s->o->cache && !s->o->kallsyms)
+			s->kallsyms = ps_sym_cache_kallsyms(s->o->cache);
+		else
+			ps_kallsyms_load(&s->kallsyms, s->o->kallsyms ? s->o->kallsyms : "/proc/kallsyms");
 		if (s->kallsyms && ps_kallsyms_hidden(s->kallsyms))
 			s->rep.kernel_hidden = 1;
 	}

@@ -10,6 +10,8 @@
 #include "formats/ps_profile.h"
 #include "formats/ps_trace.h"
 
+typedef struct ps_sym_cache ps_sym_cache; /* symbolize/ps_sym_cache.h */
+
 enum ps_sym_root { PS_ROOT_COMM, PS_ROOT_PID, PS_ROOT_TID, PS_ROOT_NONE };
 
 /* What a trace recorded with --off-cpu shows: CPU samples (its blocked intervals left
@@ -51,6 +53,7 @@ typedef struct ps_sym_opts {
 	enum ps_sym_offcpu offcpu; /* ps_sym_profile: which values (default CPU samples) */
 	int offcpu_voluntary;  /* blocked time only where the thread waited of its own accord:
 				* not preempted (runnable, waiting for a CPU) */
+	ps_sym_cache *cache;   /* ELF images and kallsyms kept across calls, or NULL (default) */
 } ps_sym_opts;
 
 void ps_sym_opts_init(ps_sym_opts *o);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # perfsample agent with its real consumers: go tool pprof fetches a whole-host profile over
-# HTTP while examples/split runs and shows its functions; Parca's shape of scrape (profiles
+# HTTP while examples/split runs and shows its functions; curl -I (HEAD) on the profile
+# endpoints gets the GET's status and headers without a profile being taken; Parca's shape of scrape (profiles
 # back to back) works; the flame graph endpoint gives SVG; bad requests get the right status
 # and one-line reason and the agent keeps serving (unknown path, seconds=abc, seconds=100000,
 # a pid of no process, a second profile while one runs (429 + Retry-After), 50 concurrent
@@ -18,6 +19,42 @@ start_agent --timeout 3
 "$TOP/examples/split" 200 >/dev/null &
 W=$!
 trap 'kill $W $AP 2>/dev/null || true' EXIT
+
+# HEAD (curl -I) on a profile endpoint: the GET's status and headers, no body, and no
+# profile taken (seconds=300 would hold a GET for 5 minutes).
+for ep in "pprof/profile?seconds=300" "flamegraph.svg?seconds=300&mode=wall"; do
+	code=$(curl -sI --max-time 20 -o head.txt -w '%{http_code}' "$URL/debug/$ep") ||
+		fail "HEAD /debug/$ep did not answer"
+	[ "$code" = 200 ] || { cat head.txt; fail "HEAD /debug/$ep: status $code, want 200"; }
+	# Nothing after the headers, up to the close (curl -I would not read it).
+	python3 - "$PORT" "/debug/$ep" <<'EOF2' || fail "HEAD /debug/$ep sent a body"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+head, sep, body = got.partition(b"\r\n\r\n")
+sys.exit(0 if sep and head.split()[1] == b"200" and body == b"" else 1)
+EOF2
+	case $ep in
+	pprof*) grep -iq '^Content-Type: application/octet-stream' head.txt &&
+		grep -iq '^Content-Disposition: attachment; filename="profile.pb.gz"' head.txt ;;
+	*) grep -iq '^Content-Type: image/svg+xml' head.txt ;;
+	esac || { cat head.txt; fail "HEAD /debug/$ep: not the GET's headers"; }
+done
+[ "$(curl -sI -o /dev/null -w '%{http_code}' "$URL/debug/pprof/profile?seconds=abc")" = 400 ] ||
+	fail "HEAD with seconds=abc: want 400"
+curl -s "$URL/metrics" >m0.txt
+grep -q '^perfsample_agent_profiles_total{mode="cpu",result="ok"} 0$' m0.txt &&
+	grep -q '^perfsample_agent_profiles_total{mode="wall",result="ok"} 0$' m0.txt &&
+	grep -q '^perfsample_agent_profiles_running{mode="cpu"} 0$' m0.txt ||
+	{ grep profiles_ m0.txt; fail "a HEAD took a profile"; }
+grep -q 'profile of' agent.log && fail "a HEAD started a recording"
+echo "HEAD: 200 with the GET's headers, no body, no profile"
 
 # go tool pprof, as a user runs it against a Go server's net/http/pprof.
 # -timeout: pprof waits 1.5 x seconds + 5 s for the headers, short on a loaded 2-core machine.
@@ -73,6 +110,8 @@ sleep 1
 code=$(curl -s -D hdr.txt -o body.txt -w '%{http_code}' "$URL/debug/pprof/profile?seconds=1")
 [ "$code" = 429 ] || fail "a concurrent profile got $code, want 429"
 grep -iq '^Retry-After: [0-9]' hdr.txt || fail "429 without Retry-After"
+code=$(curl -sI -o hdr.txt -w '%{http_code}' "$URL/debug/pprof/profile?seconds=1")
+[ "$code" = 429 ] || fail "a HEAD beside a running profile got $code, want the GET's 429"
 wait $C
 
 # 50 concurrent scrapers: each gets 200 or 429, and the agent serves afterwards.
