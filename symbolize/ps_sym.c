@@ -730,7 +730,34 @@ struct build {
 	ps_frame_id fids[MAX_FRAMES + 1];
 	size_t nfids;
 	ps_buf name;
+	/* Frame paths already in the trie: many chains (addresses) name one path (functions),
+	 * so an agg's node is found by one lookup of its path instead of a child lookup per
+	 * frame. */
+	struct fpath *paths;
+	size_t npaths, pathcap;
+	ps_index path_index;
 };
+
+/* A path from the root: the root frame (UINT32_MAX without one), then fids leaf first. */
+struct fpath {
+	ps_frame_id root;
+	uint32_t n;
+	const ps_frame_id *fids;
+	ps_node_id node;
+};
+
+struct fpath_key {
+	const struct build *b;
+	ps_frame_id root;
+};
+
+static int fpath_eq(const void *ctx, uint32_t id)
+{
+	const struct fpath_key *k = ctx;
+	const struct fpath *f = &k->b->paths[id];
+	return f->root == k->root && f->n == k->b->nfids &&
+	       !memcmp(f->fids, k->b->fids, f->n * sizeof(*f->fids));
+}
 
 struct chain_key {
 	const struct build *b;
@@ -1004,6 +1031,7 @@ static int agg_node(struct build *b, const struct agg *a, ps_node_id *out)
 		return 0;
 	}
 	ps_node_id at = PS_NODE_ROOT;
+	ps_frame_id root = UINT32_MAX; /* no root frame */
 	if (o->root != PS_ROOT_NONE) {
 		char unknown[32];
 		const char *comm = a->comm;
@@ -1016,15 +1044,32 @@ static int agg_node(struct build *b, const struct agg *a, ps_node_id *out)
 		      : o->root == PS_ROOT_TID ? ps_buf_printf(&b->name, "%s-%u/%u", comm, a->pid,
 							       a->tid)
 					       : ps_buf_addstr(&b->name, comm);
-		ps_frame_id root;
 		if (!err)
 			err = ps_profile_frame_named(b->p, b->name.data, b->name.len,
 						     PS_FRAME_PROCESS, &root);
 		if (!err)
 			err = ps_profile_child(b->p, at, root, &at);
 	}
+	if (err)
+		return err;
+	uint64_t h = ps_hash(b->fids, b->nfids * sizeof(*b->fids)) ^ ps_hash_u64((uint64_t)root + 1);
+	struct fpath_key k = {b, root};
+	uint32_t id = ps_index_find(&b->path_index, h, fpath_eq, &k);
+	if (id != UINT32_MAX) {
+		*out = b->paths[id].node;
+		return 0;
+	}
 	for (size_t i = b->nfids; !err && i-- > 0;)
 		err = ps_profile_child(b->p, at, b->fids[i], &at);
+	ps_frame_id *copy = err ? NULL : ps_arena_alloc(s->arena, b->nfids * sizeof(*copy) + 1);
+	if (!err && (!copy || PS_GROW(b->paths, b->pathcap, b->npaths + 1)))
+		err = -ENOMEM;
+	if (!err)
+		err = ps_index_insert(&b->path_index, h, (uint32_t)b->npaths);
+	if (!err) {
+		memcpy(copy, b->fids, b->nfids * sizeof(*copy));
+		b->paths[b->npaths++] = (struct fpath){root, (uint32_t)b->nfids, copy, at};
+	}
 	*out = at;
 	return err;
 }
@@ -1483,6 +1528,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	free(b.sagg);
 	free(b.pool_fid);
 	free(b.dso_mapping);
+	free(b.paths);
+	ps_index_release(&b.path_index);
 	ps_buf_release(&b.name);
 	sess_release(&s);
 	return err;
