@@ -1,4 +1,11 @@
 # Helpers of the agent tests (t_agent*.sh), sourced after lib.sh.
+# need_go [curl]: go (for go tool pprof) and, with "curl", curl; go's caches in the
+# test's directory.
+need_go() {
+	[ "${1:-}" = curl ] && { command -v curl >/dev/null || fail "curl is missing (make test-deps)"; }
+	command -v go >/dev/null || fail "go is missing (make test-deps)"
+	export HOME="$TMP" PPROF_TMPDIR="$TMP" GOCACHE="$TMP/gocache" GOFLAGS=
+}
 # start_agent ARGS..: starts `perfsample agent --listen 127.0.0.1:PORT ARGS` on a free port;
 # sets PORT, AP (its pid) and URL; its stderr goes to agent.log. Fails unless it answers.
 start_agent() {

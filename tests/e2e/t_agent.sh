@@ -11,9 +11,7 @@ set -eu
 . "$TOP/tests/e2e/lib.sh"
 . "$TOP/tests/e2e/agent_lib.sh"
 need_root
-command -v curl >/dev/null || fail "curl is missing (make test-deps)"
-command -v go >/dev/null || fail "go is missing (make test-deps)"
-export HOME="$TMP" PPROF_TMPDIR="$TMP" GOCACHE="$TMP/gocache" GOFLAGS=
+need_go curl
 
 start_agent --timeout 3
 "$TOP/examples/split" 200 >/dev/null &

@@ -8,8 +8,7 @@ set -eu
 . "$TOP/tests/e2e/lib.sh"
 . "$TOP/tests/e2e/agent_lib.sh"
 need_root
-command -v go >/dev/null || fail "go is missing (make test-deps)"
-export HOME="$TMP" PPROF_TMPDIR="$TMP" GOCACHE="$TMP/gocache" GOFLAGS=
+need_go
 
 "$TOP/examples/offcpu" 120 >/dev/null &
 W=$!

@@ -9,9 +9,7 @@ set -eu
 . "$TOP/tests/e2e/lib.sh"
 . "$TOP/tests/e2e/agent_lib.sh"
 need_root
-command -v curl >/dev/null || fail "curl is missing (make test-deps)"
-command -v go >/dev/null || fail "go is missing (make test-deps)"
-export HOME="$TMP" PPROF_TMPDIR="$TMP" GOCACHE="$TMP/gocache" GOFLAGS=
+need_go curl
 
 S=${PS_SCRAPE_SECONDS:-4}
 case $S in '' | *[!0-9]*) fail "PS_SCRAPE_SECONDS must be a whole number" ;; esac
