@@ -16,29 +16,7 @@
 #include "formats/ps_error.h"
 #include "symbolize/ps_elf.h"
 
-static char dir[64];
-static void setup(void)
-{
-	strcpy(dir, "/tmp/ps-elf-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
+#include "tests/unit/scratch.h"
 
 /* Builds prog (with a static function only .symtab names), its debug file and a stripped
  * copy; variant changes the code so the build-id differs. */

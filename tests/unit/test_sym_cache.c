@@ -12,29 +12,7 @@
 #include "formats/ps_error.h"
 #include "symbolize/ps_sym_cache.h"
 
-static char dir[64];
-static void setup(void)
-{
-	strcpy(dir, "/tmp/ps-symcache-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
+#include "tests/unit/scratch.h"
 
 /* dir/name: a binary whose function is fn_TAG (its code, so its build-id, differs with
  * the tag's length). */
