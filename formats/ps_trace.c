@@ -201,21 +201,22 @@ int ps_trace_create(ps_trace_writer **out, const char *path, const ps_kv *meta, 
 	return 0;
 }
 
-static void rec_begin(ps_trace_writer *w, uint32_t type, size_t *hdr_off)
+/* A record in b (the chunk, or its STACK records): its header, then its payload. */
+static void rec_begin(ps_buf *b, uint32_t type, size_t *hdr_off)
 {
-	*hdr_off = w->chunk.len;
-	put32(&w->chunk, type);
-	put32(&w->chunk, 0); /* size, patched by rec_end */
+	*hdr_off = b->len;
+	put32(b, type);
+	put32(b, 0); /* size, patched by rec_end */
 }
 
-static void rec_end(ps_trace_writer *w, size_t hdr_off)
+static void rec_end(ps_trace_writer *w, ps_buf *b, size_t hdr_off)
 {
-	uint32_t size = (uint32_t)(w->chunk.len - hdr_off - REC_HDR_SIZE);
-	memcpy(w->chunk.data + hdr_off + 4, &size, 4);
+	uint32_t size = (uint32_t)(b->len - hdr_off - REC_HDR_SIZE);
+	memcpy(b->data + hdr_off + 4, &size, 4);
 	/* Records start 8-byte aligned, so call chains can be read in place. */
 	static const char zero[8];
-	if (w->chunk.len % 8)
-		ps_buf_add(&w->chunk, zero, 8 - w->chunk.len % 8);
+	if (b->len % 8)
+		ps_buf_add(b, zero, 8 - b->len % 8);
 	w->nrec++;
 }
 
@@ -253,18 +254,17 @@ static int stack_id(ps_trace_writer *w, const uint64_t *ips, uint32_t nr, uint32
 		*id = found;
 		return 0;
 	}
-	size_t payload = 8 + (size_t)nr * sizeof(*ips); /* a multiple of 8: no padding */
-	if (ps_buf_reserve(&w->stackrec, REC_HDR_SIZE + payload) ||
+	if (ps_buf_reserve(&w->stackrec, REC_HDR_SIZE + 8 + (size_t)nr * sizeof(*ips)) ||
 	    PS_GROW(w->stacks, w->stack_cap, (size_t)w->nstacks + 1) ||
 	    ps_index_insert(&w->stack_index, h, w->nstacks))
 		return -ENOMEM;
-	put32(&w->stackrec, PS_REC_STACK);
-	put32(&w->stackrec, (uint32_t)payload);
+	size_t hdr;
+	rec_begin(&w->stackrec, PS_REC_STACK, &hdr);
 	put32(&w->stackrec, nr);
 	put32(&w->stackrec, 0);
 	w->stacks[w->nstacks] = (struct wstack){w->stackrec.len, nr};
 	ps_buf_add(&w->stackrec, ips, nr * sizeof(*ips));
-	w->nrec++;
+	rec_end(w, &w->stackrec, hdr);
 	*id = w->nstacks++;
 	return 0;
 }
@@ -318,7 +318,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		int err = stack_id(w, s->ips, nr, &id);
 		if (err)
 			return err;
-		rec_begin(w, ev->type, &hdr);
+		rec_begin(&w->chunk, ev->type, &hdr);
 		put64(&w->chunk, s->time);
 		put32(&w->chunk, s->pid);
 		put32(&w->chunk, s->tid);
@@ -332,7 +332,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		break;
 	}
 	case PS_REC_OFFCPU_STATS:
-		rec_begin(w, PS_REC_OFFCPU_STATS, &hdr);
+		rec_begin(&w->chunk, PS_REC_OFFCPU_STATS, &hdr);
 		put64(&w->chunk, ev->offcpu_stats.intervals);
 		put64(&w->chunk, ev->offcpu_stats.unpaired);
 		put64(&w->chunk, ev->offcpu_stats.no_stack);
@@ -342,7 +342,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		break;
 	case PS_REC_MMAP: {
 		const ps_mmap *m = &ev->mmap;
-		rec_begin(w, PS_REC_MMAP, &hdr);
+		rec_begin(&w->chunk, PS_REC_MMAP, &hdr);
 		put64(&w->chunk, m->time);
 		put32(&w->chunk, m->pid);
 		put32(&w->chunk, m->tid);
@@ -361,7 +361,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		break;
 	}
 	case PS_REC_COMM:
-		rec_begin(w, PS_REC_COMM, &hdr);
+		rec_begin(&w->chunk, PS_REC_COMM, &hdr);
 		put64(&w->chunk, ev->comm.time);
 		put32(&w->chunk, ev->comm.pid);
 		put32(&w->chunk, ev->comm.tid);
@@ -370,7 +370,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		break;
 	case PS_REC_FORK:
 	case PS_REC_EXIT:
-		rec_begin(w, ev->type, &hdr);
+		rec_begin(&w->chunk, ev->type, &hdr);
 		put64(&w->chunk, ev->task.time);
 		put32(&w->chunk, ev->task.pid);
 		put32(&w->chunk, ev->task.ppid);
@@ -378,17 +378,17 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put32(&w->chunk, ev->task.ptid);
 		break;
 	case PS_REC_LOST:
-		rec_begin(w, PS_REC_LOST, &hdr);
+		rec_begin(&w->chunk, PS_REC_LOST, &hdr);
 		put64(&w->chunk, ev->lost);
 		break;
 	case PS_REC_THROTTLE:
-		rec_begin(w, PS_REC_THROTTLE, &hdr);
+		rec_begin(&w->chunk, PS_REC_THROTTLE, &hdr);
 		put64(&w->chunk, ev->throttle.time);
 		put32(&w->chunk, ev->throttle.unthrottle);
 		break;
 	case PS_REC_SYMBOL: {
 		const ps_symrec *s = &ev->sym;
-		rec_begin(w, PS_REC_SYMBOL, &hdr);
+		rec_begin(&w->chunk, PS_REC_SYMBOL, &hdr);
 		put32(&w->chunk, s->pid);
 		put32(&w->chunk, s->nframes);
 		put64(&w->chunk, s->addr);
@@ -414,7 +414,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		break;
 	}
 	case PS_REC_STATS:
-		rec_begin(w, PS_REC_STATS, &hdr);
+		rec_begin(&w->chunk, PS_REC_STATS, &hdr);
 		put64(&w->chunk, ev->stats.samples);
 		put64(&w->chunk, ev->stats.lost);
 		put64(&w->chunk, ev->stats.throttled);
@@ -423,14 +423,14 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 		put64(&w->chunk, ev->stats.end_ns);
 		break;
 	case PS_REC_NOTE:
-		rec_begin(w, PS_REC_NOTE, &hdr);
+		rec_begin(&w->chunk, PS_REC_NOTE, &hdr);
 		putstr(&w->chunk, ev->note.key);
 		putstr(&w->chunk, ev->note.value);
 		break;
 	case PS_REC_FILE: {
 		const ps_fileid *f = &ev->file;
 		static const uint8_t pad[3];
-		rec_begin(w, PS_REC_FILE, &hdr);
+		rec_begin(&w->chunk, PS_REC_FILE, &hdr);
 		put32(&w->chunk, f->pid);
 		uint8_t bsz = f->build_id_size > 20 ? 20 : f->build_id_size;
 		ps_buf_add(&w->chunk, &bsz, 1);
@@ -447,7 +447,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 	case PS_REC_HEAP_ALLOC:
 	case PS_REC_HEAP_FREE: {
 		const ps_heap *h = &ev->heap;
-		rec_begin(w, ev->type, &hdr);
+		rec_begin(&w->chunk, ev->type, &hdr);
 		put64(&w->chunk, h->time);
 		put32(&w->chunk, h->pid);
 		put32(&w->chunk, h->tid);
@@ -464,7 +464,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 	}
 	case PS_REC_METRICS: {
 		const ps_metricrec *mr = &ev->metrics;
-		rec_begin(w, PS_REC_METRICS, &hdr);
+		rec_begin(&w->chunk, PS_REC_METRICS, &hdr);
 		put64(&w->chunk, mr->time);
 		put32(&w->chunk, mr->pid);
 		put32(&w->chunk, mr->n);
@@ -478,7 +478,7 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 	default:
 		return -EINVAL;
 	}
-	rec_end(w, hdr);
+	rec_end(w, &w->chunk, hdr);
 	if (w->chunk.len + w->stackrec.len >= CHUNK_TARGET)
 		return ps_trace_flush(w);
 	return 0;
