@@ -507,10 +507,12 @@ int ps_procfs_parse_pid_stat(const char *buf, size_t len, ps_procstat *p)
 	int n = split(rest, f, MAX_FIELDS), ok = 1;
 	if (n < 22)
 		return PS_EFORMAT;
-	/* fields after comm: state(3) ppid(4) ... minflt(10) majflt(12) utime(14) stime(15)
-	 * num_threads(20) starttime(22) vsize(23) rss(24), numbered as proc(5) does */
+	/* fields after comm: state(3) ppid(4) ... flags(9) minflt(10) majflt(12) utime(14)
+	 * stime(15) num_threads(20) starttime(22) vsize(23) rss(24), numbered as proc(5) does */
 	uint64_t ppid = u64(num(f[1], 10, &ok));
 	p->ppid = ppid > UINT32_MAX ? 0 : (uint32_t)ppid;
+	uint64_t flags = u64(num(f[6], 10, &ok));
+	p->flags = flags > UINT32_MAX ? 0 : (uint32_t)flags;
 	p->minor_faults = u64(num(f[7], 10, &ok));
 	p->major_faults = u64(num(f[9], 10, &ok));
 	p->cpu_seconds = (num(f[11], 10, &ok) + num(f[12], 10, &ok)) / USER_HZ;

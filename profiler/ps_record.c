@@ -20,6 +20,7 @@
 
 #include "formats/ps_error.h"
 #include "formats/ps_kevent.h"
+#include "formats/ps_procfs.h"
 #include "formats/ps_util.h"
 #include "profiler/ps_heapmsg.h"
 #include "profiler/ps_offcpu.h"
@@ -1372,20 +1373,11 @@ static int drain_and_pair(ps_record *r)
 	return err;
 }
 
-/* A kernel thread (PF_KTHREAD in /proc/PID/stat's flags): no user stack, no process. */
+/* A kernel thread (PF_KTHREAD in its stat line's flags): no user stack, no process. */
 static int is_kernel_thread(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
-		return 1;
-	/* Fields after the comm's closing parenthesis: state ppid pgrp session tty_nr
-	 * tpgid flags. */
-	const char *p = strrchr(buf, ')');
-	unsigned long flags = 0;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return 1;
-	return (flags & 0x00200000) != 0; /* PF_KTHREAD */
+	ps_procstat st;
+	return ps_procfs_process_stat("", (uint32_t)pid, &st) || (st.flags & 0x00200000);
 }
 
 /* Every thread of pid (a /proc/PID/task listing) that never switched. */
