@@ -146,8 +146,8 @@ typedef struct ps_metricrec {
 typedef struct ps_offcpu {
 	ps_sample sample;
 	uint32_t flags; /* PS_OFFCPU_* */
-	/* Switch-outs the stack stands for (record --off-cpu-period, or its automatic
-	 * rate): only every weight-th switch-out had its stack taken, so the interval's
+	/* Switch-outs the stack stands for (record --off-cpu-period): only every
+	 * weight-th switch-out had its stack taken, so the interval's
 	 * blocked time counts weight times (ps_offcpu_time). 0 (older traces) and 1: its
 	 * own time only. */
 	uint32_t weight;

@@ -1093,6 +1093,15 @@ void ps_sym_set_labels(const ps_sym_opts *o, ps_profile *p)
 	ps_profile_set_labels(p, &lo);
 }
 
+/* What a SAMPLE or OFFCPU record weighs: a blocked interval its time (weighted), a sample
+ * its period (1 when the trace has none). */
+static uint64_t record_value(const ps_event *ev)
+{
+	if (ev->type == PS_REC_OFFCPU)
+		return ps_offcpu_time(&ev->offcpu);
+	return ev->sample.period ? ev->sample.period : 1;
+}
+
 static int is_clock_event(const char *ev)
 {
 	return ev && (!strcmp(ev, "cpu-clock") || !strcmp(ev, "task-clock"));
@@ -1406,7 +1415,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 		if (off) {
 			err = agg_find(&b, sm, &id);
 			if (!err)
-				b.aggs[id].off += ps_offcpu_time(&ev.offcpu);
+				b.aggs[id].off += record_value(&ev);
 		} else {
 			err = agg_add(&b, sm, &id);
 		}
@@ -1427,7 +1436,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 			b.scpu[b.nseen] = sm->cpu;
 		b.stime[b.nseen] = sm->time;
 		b.sagg[b.nseen] = id;
-		b.speriod[b.nseen] = off ? ps_offcpu_time(&ev.offcpu) : sm->period ? sm->period : 1;
+		b.speriod[b.nseen] = record_value(&ev);
 		b.soff[b.nseen] = (uint8_t)off;
 		b.nseen++;
 	}
@@ -1497,10 +1506,8 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 				continue;
 			err = agg_find(&b, sm, &id);
 			if (!err && b.aggs[id].renamed)
-				err = one_sample(&oc, id, sm->time,
-						 off ? ps_offcpu_time(&ev.offcpu)
-						     : sm->period ? sm->period : 1,
-						 sm->cpu, off);
+				err = one_sample(&oc, id, sm->time, record_value(&ev), sm->cpu,
+						 off);
 		}
 		if (!err && got < 0)
 			err = got;
