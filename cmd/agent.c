@@ -71,13 +71,6 @@ static struct {
 	struct agent_push *push;
 } A = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static long long mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static double mono(void)
 {
 	struct timespec ts;
@@ -250,16 +243,10 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static long long rss_bytes(void)
+static uint64_t rss_bytes(void)
 {
-	long long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-	if (f) {
-		if (fscanf(f, "%lld %lld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * sysconf(_SC_PAGESIZE);
+	ps_procstat me;
+	return ps_procfs_process_stat("", (uint32_t)getpid(), &me) ? 0 : me.rss_bytes;
 }
 
 /* Names a trace's addresses into the cache and throws the result away: a recording in
@@ -321,7 +308,7 @@ static int renderer_main(void)
 		fflush(stdout);
 		fflush(stderr);
 		ps_sym_cache_stats cs = ps_sym_cache_get_stats(cache);
-		int ending = rss_bytes() > (long long)RENDER_MAX_RSS;
+		int ending = rss_bytes() > RENDER_MAX_RSS;
 		struct render_reply rep = {st, (uint32_t)(cs.hits - before.hits),
 					   (uint32_t)(cs.misses - before.misses),
 					   (uint32_t)cs.images, (uint32_t)ending};
@@ -592,7 +579,7 @@ static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 	int head = http_req_head(r), expect = 0;
 	if (head ? atomic_load(&A.busy[mode])
 		 : !atomic_compare_exchange_strong(&A.busy[mode], &expect, 1)) {
-		long long left = atomic_load(&A.busy_until[mode]) - mono_s() + 1;
+		long long left = atomic_load(&A.busy_until[mode]) - (long long)mono() + 1;
 		snprintf(rep->retry_after, sizeof(rep->retry_after), "%lld", left > 1 ? left : 1);
 		http_reply_text(rep, 429, "a %s profile is already running; retry after %s s",
 				mode_names[mode], rep->retry_after);
@@ -607,7 +594,7 @@ static void serve_profile(struct http_req *r, struct http_reply *rep, int svg)
 		return;
 	}
 	j.mode = mode;
-	atomic_store(&A.busy_until[mode], mono_s() + j.seconds);
+	atomic_store(&A.busy_until[mode], (long long)mono() + j.seconds);
 	fprintf(stderr, "perfsample agent: %s profile of %s for %d s at %d Hz\n", mode_names[mode],
 		j.pid ? "one process" : "the host", j.seconds, j.frequency);
 	char err[256] = "";
@@ -648,19 +635,8 @@ static double tv_s(struct timeval tv)
 static double renderer_cpu_s(void)
 {
 	pid_t pid = atomic_load(&R.live);
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = pid ? fopen(path, "re") : NULL;
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	ps_procstat st;
+	return pid && !ps_procfs_process_stat("", (uint32_t)pid, &st) ? st.cpu_seconds : 0;
 }
 
 static void serve_metrics(struct http_reply *rep)
