@@ -413,7 +413,8 @@ int cmd_record(int argc, char **argv)
 			 "waited in (for flamegraph/fold/report --off-cpu and --wall)"),
 		OPT_U64(0, "off-cpu-period", &o->offcpu_period, "N",
 			"--off-cpu: the stack of every Nth switch-out only (per thread and CPU; "
-			"default 1, every one), weighted N; every switch is still timed. Less "
+			"default 1, every one); every switch is still timed and each thread's "
+			"blocked time shared out among its sampled stacks. Less "
 			"overhead on threads that switch thousands of times a second; pick an N "
 			"the workload's blocking pattern does not repeat with (a prime such as "
 			"17 or 31)",

@@ -329,6 +329,8 @@ int ps_trace_write(ps_trace_writer *w, const ps_event *ev)
 			break;
 		put32(&w->chunk, ev->offcpu.flags);
 		put32(&w->chunk, ev->offcpu.weight);
+		if (ev->offcpu.stands_ns)
+			put64(&w->chunk, ev->offcpu.stands_ns);
 		break;
 	}
 	case PS_REC_OFFCPU_STATS:
@@ -958,6 +960,8 @@ static int decode(struct chunkbuf *cb, uint32_t type, struct cur *c, ps_event *e
 		ev->offcpu.flags = get32(c->p + 32);
 		ev->offcpu.weight = get32(c->p + 36);
 		c->p += OFFCPU_SIZE;
+		if (c->end - c->p >= 8) /* newer recorders, sampled stacks: the time measured */
+			ev->offcpu.stands_ns = c64(c);
 		return 1;
 	}
 	case PS_REC_OFFCPU_STATS:

@@ -151,11 +151,19 @@ typedef struct ps_offcpu {
 	 * blocked time counts weight times (ps_offcpu_time). 0 (older traces) and 1: its
 	 * own time only. */
 	uint32_t weight;
+	/* The blocked time the sampled stack stands for, measured by the recorder (its
+	 * thread's exact blocked time over a window, shared out among the window's sampled
+	 * intervals by their durations); 0 (older recorders, unsampled recordings):
+	 * duration times weight. */
+	uint64_t stands_ns;
 } ps_offcpu;
 
-/* The blocked time an interval stands for: its duration times its weight (saturating). */
+/* The blocked time an interval stands for: what the recorder measured, else its duration
+ * times its weight (saturating). */
 static inline uint64_t ps_offcpu_time(const ps_offcpu *o)
 {
+	if (o->stands_ns)
+		return o->stands_ns;
 	uint64_t w = o->weight > 1 ? o->weight : 1, d = o->sample.period;
 	return d > UINT64_MAX / w ? UINT64_MAX : d * w;
 }

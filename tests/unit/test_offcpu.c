@@ -151,6 +151,8 @@ Test(offcpu, trace_records)
 	ev.offcpu.flags = PS_OFFCPU_PREEMPTED | PS_OFFCPU_OPEN;
 	ev.offcpu.weight = 3;
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
+	ev.offcpu.stands_ns = 77; /* a sampled stack's measured share */
+	cr_assert_eq(ps_trace_write(w, &ev), 0);
 	ev = (ps_event){.type = PS_REC_OFFCPU_STATS};
 	ev.offcpu_stats = (ps_offcpu_stats){5, 6, 7, 1024, 9, 99};
 	cr_assert_eq(ps_trace_write(w, &ev), 0);
@@ -169,6 +171,10 @@ Test(offcpu, trace_records)
 	cr_assert_eq(ev.offcpu.weight, 3);
 	cr_assert_eq(ps_offcpu_time(&ev.offcpu), 60);
 	cr_assert_eq(ps_trace_next(r, &ev), 1);
+	cr_assert_eq(ev.offcpu.weight, 3);
+	cr_assert_eq(ev.offcpu.stands_ns, 77);
+	cr_assert_eq(ps_offcpu_time(&ev.offcpu), 77);
+	cr_assert_eq(ps_trace_next(r, &ev), 1);
 	cr_assert_eq(ev.type, PS_REC_OFFCPU_STATS);
 	cr_assert_eq(ev.offcpu_stats.unpaired, 6);
 	cr_assert_eq(ev.offcpu_stats.stack_bytes, 1024);
@@ -181,7 +187,8 @@ Test(offcpu, trace_records)
 
 /* --off-cpu-period 3: switch-outs without a sample are skipped ones, not written; the
  * sampled ones weigh 3 (each switch-out had a 1 in 3 chance), timed from their switch
- * record. */
+ * record, and share out the thread's exact blocked time by their durations: here the
+ * skipped preemption too, as no preemption was sampled. */
 Test(offcpu, sampled_stacks_weigh_the_skipped)
 {
 	ps_offcpu_pairer *p = pairer(0);
@@ -205,9 +212,11 @@ Test(offcpu, sampled_stacks_weigh_the_skipped)
 	cr_assert_eq(got[0].weight, 3);
 	cr_assert_eq(got[0].sample.nr, 3);
 	cr_assert_eq(got[0].flags, 0);
-	cr_assert_eq(ps_offcpu_time(&got[0]), 90);
+	/* 100 ns blocked, 70 of them sampled: 30 * 100/70 and 40 * 100/70. */
+	cr_assert_eq(ps_offcpu_time(&got[0]), 43);
 	cr_assert_eq(got[1].weight, 3);
 	cr_assert_eq(got[1].sample.period, 40);
+	cr_assert_eq(ps_offcpu_time(&got[1]), 57);
 	ps_offcpu_stats st = ps_offcpu_get_stats(p);
 	cr_assert_eq(st.intervals, 2);
 	cr_assert_eq(st.unsampled, 2);
@@ -236,3 +245,27 @@ Test(offcpu, sorts_many_runs)
 	ps_offcpu_free(p);
 }
 
+/* Waits and preemptions are shared out apart: a skipped preemption's time goes to the
+ * sampled preemption, a skipped wait's to the sampled wait, whatever their lengths. */
+Test(offcpu, sampled_waits_and_preemptions_apart)
+{
+	ps_offcpu_pairer *p = pairer(0);
+	ps_offcpu_set_period(p, 2);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 100, 7, 8, 0, 0, chain, 3), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 100, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 110, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 200, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 230, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT_SAMPLE, 300, 7, 8, 0, 0, chain, 3), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 300, 7, 8, 0, 1, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 305, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_OUT, 400, 7, 8, 0, 1, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_add(p, PS_SW_IN, 415, 7, 8, 0, 0, NULL, 0), 0);
+	cr_assert_eq(ps_offcpu_finish(p, 1000), 0);
+	cr_assert_eq(ngot, 2);
+	cr_assert_eq(got[0].flags, 0);
+	cr_assert_eq(ps_offcpu_time(&got[0]), 40);
+	cr_assert_eq(got[1].flags, PS_OFFCPU_PREEMPTED);
+	cr_assert_eq(ps_offcpu_time(&got[1]), 20);
+	ps_offcpu_free(p);
+}
