@@ -930,6 +930,18 @@ int ps_elf_identify(const char *path, ps_fileid *out)
 	return err;
 }
 
+int ps_elf_opts_refuse_file(const ps_elf_opts *o, uint64_t size, uint64_t mtime)
+{
+	const ps_fileid *want = o->want_file;
+	return want && !want->build_id_size && (size != want->size || mtime != want->mtime_ns);
+}
+
+int ps_elf_opts_refuse_build_id(const ps_elf_opts *o, const uint8_t *id, size_t len)
+{
+	return o->want_build_id && o->idlen &&
+	       (len != o->idlen || memcmp(id, o->want_build_id, o->idlen));
+}
+
 int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 {
 	*out = NULL;
@@ -949,9 +961,7 @@ int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 	}
 	/* A file rebuilt since the recording (no build-id tells) names other functions at
 	 * the same addresses: refuse it before reading anything. */
-	const ps_fileid *want = o ? o->want_file : NULL;
-	if (want && !want->build_id_size &&
-	    ((uint64_t)st.st_size != want->size || mtime_ns(&st) != want->mtime_ns)) {
+	if (o && ps_elf_opts_refuse_file(o, (uint64_t)st.st_size, mtime_ns(&st))) {
 		err = PS_ECORRUPT;
 		goto fail;
 	}
@@ -964,8 +974,7 @@ int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o)
 	if (err)
 		goto fail;
 	/* Check the build-id before looking for debug files: a wrong binary costs nothing. */
-	if (o && o->want_build_id && o->idlen &&
-	    (e->build_id_len != o->idlen || memcmp(e->build_id, o->want_build_id, o->idlen))) {
+	if (o && ps_elf_opts_refuse_build_id(o, e->build_id, e->build_id_len)) {
 		err = PS_ECORRUPT;
 		goto fail;
 	}

@@ -43,6 +43,12 @@ typedef struct ps_elf_opts {
 	const ps_fileid *want_file;
 } ps_elf_opts;
 int ps_elf_open_opts(ps_elf **out, const char *path, const ps_elf_opts *o);
+/* The two checks ps_elf_open_opts makes of a file against o, for callers that know the
+ * file's identity before opening it (ps_sym_cache): 1 when o refuses it. Without a
+ * build-id to check, a file of another size or mtime than recorded; */
+int ps_elf_opts_refuse_file(const ps_elf_opts *o, uint64_t size, uint64_t mtime);
+/* with one, a file whose build-id is another. */
+int ps_elf_opts_refuse_build_id(const ps_elf_opts *o, const uint8_t *id, size_t len);
 
 /* The identity of the regular file at path (opened without blocking; anything else is
  * PS_ENOTREG): its build-id when it is an ELF file that has one, size, mtime, inode and

@@ -73,11 +73,8 @@ int ps_sym_cache_open(ps_sym_cache *c, ps_elf **out, const char *path, const ps_
 	if (err)
 		return err;
 	/* The checks ps_elf_open_opts makes, on the file as it is now. */
-	const ps_fileid *want = o->want_file;
-	if (want && !want->build_id_size && (id.size != want->size || id.mtime_ns != want->mtime_ns))
-		return PS_ECORRUPT;
-	if (o->want_build_id && o->idlen &&
-	    (id.build_id_size != o->idlen || memcmp(id.build_id, o->want_build_id, o->idlen)))
+	if (ps_elf_opts_refuse_file(o, id.size, id.mtime_ns) ||
+	    ps_elf_opts_refuse_build_id(o, id.build_id, id.build_id_size))
 		return PS_ECORRUPT;
 	for (size_t i = 0; i < c->n; i++) {
 		struct image *m = &c->img[i];
