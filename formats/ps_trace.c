@@ -637,13 +637,30 @@ struct ps_trace_reader {
 	 * chunk_seq and the buffer it fills) is the thread's while it runs. */
 	struct chunkbuf {
 		ps_buf raw;     /* decompressed */
-		size_t *stacks; /* offsets of the chunk's STACK records' payloads */
+		struct lstack { /* the chunk's STACK records, in order */
+			const uint64_t *ips; /* in raw */
+			uint32_t nr;
+			uint32_t id; /* what samples call it: its index, or its trace-wide id */
+		} *stacks;
 		size_t nstacks, stack_cap;
+		uint64_t scope; /* the samples' chunk field: seq, or 0 for trace-wide ids */
 		uint32_t nrec;
 		uint64_t seq;
 		ps_metric_val *mvals; /* the last METRICS record's values */
 		size_t mval_cap;
 	} buf[2];
+	/* Trace-wide stack ids (ps_trace_set_stack_ids): one per distinct chain, kept across
+	 * rewinds; the loader's side. */
+	struct {
+		int on;
+		ps_index index;
+		ps_arena *arena; /* copies of the chains */
+		struct gstack {
+			const uint64_t *ips;
+			uint32_t nr;
+		} *v;
+		size_t n, cap;
+	} ids;
 	int prefetch; /* 1 on (files of PREFETCH_MIN or more), 0 off */
 	struct {
 		pthread_t th;
@@ -820,6 +837,9 @@ void ps_trace_close(ps_trace_reader *r)
 		free(r->buf[i].mvals);
 	}
 	ps_buf_release(&r->comp);
+	ps_index_release(&r->ids.index);
+	ps_arena_free(r->ids.arena);
+	free(r->ids.v);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->meta);
@@ -874,6 +894,17 @@ void ps_trace_set_prefetch(ps_trace_reader *r, int on)
 	r->prefetch = !!on;
 }
 
+int ps_trace_set_stack_ids(ps_trace_reader *r, int on)
+{
+	if (r->pd)
+		return 0;
+	ps_trace_rewind(r);
+	if (on && !r->ids.arena && !(r->ids.arena = ps_arena_new()))
+		return -ENOMEM;
+	r->ids.on = !!on;
+	return 0;
+}
+
 /* Bounds-checked cursor over one record's payload. */
 struct cur {
 	const unsigned char *p, *end;
@@ -924,17 +955,16 @@ static int sample_fields(const struct chunkbuf *cb, const struct cur *c, size_t 
 	uint32_t id = get32(c->p + 20);
 	if (id >= cb->nstacks)
 		return PS_ECORRUPT;
-	const unsigned char *st = (const unsigned char *)cb->raw.data + cb->stacks[id];
+	const struct lstack *st = &cb->stacks[id];
 	*s = (ps_sample){.time = get64(c->p),
 			 .pid = get32(c->p + 8),
 			 .tid = get32(c->p + 12),
 			 .cpu = get32(c->p + 16),
-			 .stack = id,
+			 .stack = st->id,
 			 .period = get64(c->p + 24),
-			 .nr = get32(st),
-			 /* records are 8-byte aligned */
-			 .ips = (const uint64_t *)(st + 8),
-			 .chunk = cb->seq};
+			 .nr = st->nr,
+			 .ips = st->ips,
+			 .chunk = cb->scope};
 	return 1;
 }
 
@@ -1152,6 +1182,43 @@ static int record_at(const struct chunkbuf *cb, size_t *pos, uint32_t *type, str
 	return 0;
 }
 
+struct gstack_key {
+	const ps_trace_reader *r;
+	const uint64_t *ips;
+	uint32_t nr;
+};
+
+static int gstack_eq(const void *ctx, uint32_t id)
+{
+	const struct gstack_key *k = ctx;
+	const struct gstack *g = &k->r->ids.v[id];
+	return g->nr == k->nr && !memcmp(g->ips, k->ips, k->nr * sizeof(*k->ips));
+}
+
+/* The trace-wide id of a chain, made when new. Found here, in the loader (the prefetch
+ * thread), once per chunk and distinct chain: the caller's thread, which names and counts
+ * the samples, then tells chains apart by id alone. */
+static int trace_wide_id(ps_trace_reader *r, const uint64_t *ips, uint32_t nr, uint32_t *out)
+{
+	uint64_t h = ps_hash(ips, nr * sizeof(*ips));
+	struct gstack_key k = {r, ips, nr};
+	uint32_t id = ps_index_find(&r->ids.index, h, gstack_eq, &k);
+	if (id == UINT32_MAX) {
+		if (r->ids.n >= UINT32_MAX - 1 || PS_GROW(r->ids.v, r->ids.cap, r->ids.n + 1))
+			return -ENOMEM;
+		uint64_t *copy = ps_arena_alloc(r->ids.arena, nr * sizeof(*copy) + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, ips, nr * sizeof(*copy));
+		id = (uint32_t)r->ids.n;
+		if (ps_index_insert(&r->ids.index, h, id))
+			return -ENOMEM;
+		r->ids.v[r->ids.n++] = (struct gstack){copy, nr};
+	}
+	*out = id;
+	return 0;
+}
+
 /* Checks a decompressed chunk before any of its records is handed out, so a chunk is
  * either read whole or skipped whole: exactly nrec records fill it to its end, none of
  * type 0 (zeros are never written: a frame of compressed zeros is an attack or damage),
@@ -1181,7 +1248,15 @@ static int check_chunk(ps_trace_reader *r, struct chunkbuf *cb, uint32_t nrec)
 			return PS_ECORRUPT;
 		if (PS_GROW(cb->stacks, cb->stack_cap, cb->nstacks + 1))
 			return -ENOMEM;
-		cb->stacks[cb->nstacks++] = (size_t)(c.p - 4 - (const unsigned char *)cb->raw.data);
+		/* records are 8-byte aligned */
+		const uint64_t *ips = (const uint64_t *)(c.p + 4);
+		uint32_t id = (uint32_t)cb->nstacks;
+		if (r->ids.on) {
+			int err = trace_wide_id(r, ips, nr, &id);
+			if (err)
+				return err;
+		}
+		cb->stacks[cb->nstacks++] = (struct lstack){ips, nr, id};
 	}
 	return pos == cb->raw.len ? 0 : PS_ECORRUPT;
 }
@@ -1256,6 +1331,7 @@ static int try_chunk(ps_trace_reader *r, struct chunkbuf *cb)
 	r->wasted -= csize;
 	cb->nrec = nrec;
 	cb->seq = ++r->chunk_seq;
+	cb->scope = r->ids.on ? 0 : cb->seq;
 	r->pos += CHUNK_HDR_SIZE + csize;
 	r->lst.chunks++;
 	return 1;

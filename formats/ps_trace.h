@@ -43,7 +43,8 @@ typedef struct ps_sample {
 	const uint64_t *ips; /* leaf first, with PS_CONTEXT_* markers; valid until next read */
 	/* Reading: samples of one chunk with the same stack share it. (chunk, stack) names
 	 * the chain for the reader's lifetime (equal pairs, equal chains; rewinding does not
-	 * reuse chunk numbers), so readers can skip comparing ips. */
+	 * reuse chunk numbers), so readers can skip comparing ips. chunk 0: stack is
+	 * trace-wide (ps_trace_set_stack_ids). */
 	uint64_t chunk;
 	uint32_t stack;
 } ps_sample;
@@ -251,6 +252,12 @@ int ps_trace_rewind(ps_trace_reader *r);
 /* Decompressing the next chunk in a second thread while the caller reads this one: on by
  * default for trace files of 4 MiB or more. Rewinds. (For tests: both ways read alike.) */
 void ps_trace_set_prefetch(ps_trace_reader *r, int on);
+/* Samples name their stack by a trace-wide id (ps_sample.stack, with chunk 0): equal
+ * chains, equal ids, for the reader's lifetime. The reader keeps a copy of each distinct
+ * chain to tell them apart, in the thread that decompresses, so a caller that groups
+ * samples by chain (the symbolizer) compares none itself. Off by default: chunk-local
+ * numbers cost no memory beyond the chunk. Rewinds; 0 or -ENOMEM. */
+int ps_trace_set_stack_ids(ps_trace_reader *r, int on);
 
 /* Reads the samples of the event called name (a perf.data file may hold several; a
  * perfsample trace holds one). PS_EFORMAT when there is no such event. */

@@ -1337,8 +1337,9 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	 * by one then (as kept ones are). */
 	int by_sample = keep || o->time_range;
 	int err = sess_init(&s, r, &ro);
+	/* Chains told apart by the reader's thread (rewinds). */
 	if (!err)
-		err = ps_trace_rewind(r);
+		err = ps_trace_set_stack_ids(r, 1);
 
 	/* Columns: what one sample counts, and the time it stands for when the event is a
 	 * clock (its period is nanoseconds). */

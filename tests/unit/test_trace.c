@@ -537,3 +537,52 @@ Test(trace, prefetch_reads_alike, .init = setup, .fini = teardown)
 	cr_assert_eq(want[1].sum, want[0].sum);
 	cr_assert_eq(memcmp(&want[1].st, &want[0].st, sizeof(want[0].st)), 0);
 }
+
+/* Trace-wide stack ids: a chain has one id in every chunk, whichever thread
+ * decompresses, and keeps it across rewinds; different chains (by an address or by
+ * length) differ. write_trace's chains: nr 1-4 by i % 4, the second address by i % 3. */
+Test(trace, stack_ids_are_trace_wide, .init = setup, .fini = teardown)
+{
+	write_trace(1200, 100, 1);
+	for (int on = 0; on < 2; on++) {
+		ps_trace_reader *r;
+		cr_assert_eq(ps_trace_open(&r, path), 0);
+		ps_trace_set_prefetch(r, on);
+		cr_assert_eq(ps_trace_set_stack_ids(r, 1), 0);
+		uint32_t id_of[12];
+		memset(id_of, 0xff, sizeof(id_of));
+		for (int pass = 0; pass < 2; pass++) {
+			ps_event ev;
+			int got, i = 0;
+			while ((got = ps_trace_next(r, &ev)) > 0) {
+				if (ev.type != PS_REC_SAMPLE)
+					continue;
+				int chain = i % 12;
+				cr_assert_eq(ev.sample.chunk, 0);
+				cr_assert_lt(ev.sample.stack, 12);
+				cr_assert_eq(ev.sample.nr, 1 + (uint32_t)(i % 4));
+				if (pass == 0 && id_of[chain] == UINT32_MAX)
+					id_of[chain] = ev.sample.stack;
+				cr_assert_eq(ev.sample.stack, id_of[chain], "sample %d pass %d", i, pass);
+				i++;
+			}
+			cr_assert_eq(got, 0);
+			cr_assert_eq(i, 1200);
+			cr_assert_eq(ps_trace_rewind(r), 0);
+		}
+		/* Samples a and b have equal chains when both are one entry long (only the
+		 * context marker) or have the same length and second address. */
+		for (int a = 0; a < 12; a++)
+			for (int b = a + 1; b < 12; b++) {
+				int same = a % 4 == b % 4 && (a % 4 == 0 || a % 3 == b % 3);
+				cr_assert_eq(id_of[a] == id_of[b], same, "chains %d and %d", a, b);
+			}
+		/* Off again: chunk-local numbers, each chunk named apart. */
+		cr_assert_eq(ps_trace_set_stack_ids(r, 0), 0);
+		ps_event ev;
+		while (ps_trace_next(r, &ev) > 0)
+			if (ev.type == PS_REC_SAMPLE)
+				cr_assert_neq(ev.sample.chunk, 0);
+		ps_trace_close(r);
+	}
+}
