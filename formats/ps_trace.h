@@ -255,8 +255,9 @@ void ps_trace_set_prefetch(ps_trace_reader *r, int on);
 /* Samples name their stack by a trace-wide id (ps_sample.stack, with chunk 0): equal
  * chains, equal ids, for the reader's lifetime. The reader keeps a copy of each distinct
  * chain to tell them apart, in the thread that decompresses, so a caller that groups
- * samples by chain (the symbolizer) compares none itself. Off by default: chunk-local
- * numbers cost no memory beyond the chunk. Rewinds; 0 or -ENOMEM. */
+ * samples by chain (the symbolizer) compares none itself; samples' ips point at that copy,
+ * valid until the reader is closed. Off by default: chunk-local numbers cost no memory
+ * beyond the chunk. Rewinds; 0 or -ENOMEM. */
 int ps_trace_set_stack_ids(ps_trace_reader *r, int on);
 
 /* Reads the samples of the event called name (a perf.data file may hold several; a

@@ -712,9 +712,12 @@ struct build {
 	size_t nchains, chaincap;
 	ps_index chain_index;
 	/* The chunk's stack numbers seen last: stack -> chain, while chunk is current. */
-	uint32_t *stack_chain;
-	uint64_t *stack_chunk;
-	uint32_t *stack_agg; /* the agg its last sample went to, UINT32_MAX none */
+	struct stack_seen {
+		uint64_t chunk;
+		uint32_t chain;
+		uint32_t agg; /* the agg its last sample went to, UINT32_MAX none */
+		uint32_t pid, tid; /* that agg's (one cache line per sample) */
+	} *stacks;
 	size_t stackcap;
 	/* Every sample: when, which chain (and its period, when samples are kept). */
 	uint64_t *stime, *speriod;
@@ -775,8 +778,8 @@ static int chain_eq(const void *ctx, uint32_t id)
  * chunk used that stack before (the writer stores each distinct stack once per chunk). */
 static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 {
-	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk) {
-		*out = b->stack_chain[sm->stack];
+	if (sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
+		*out = b->stacks[sm->stack].chain;
 		return 0;
 	}
 	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips));
@@ -785,10 +788,15 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 	if (id == UINT32_MAX) {
 		if (PS_GROW(b->chains, b->chaincap, b->nchains + 1))
 			return -ENOMEM;
-		uint64_t *ips = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*ips) + 1);
-		if (!ips)
-			return -ENOMEM;
-		memcpy(ips, sm->ips, sm->nr * sizeof(*ips));
+		/* Trace-wide stacks' ips live as long as the reader (this whole build). */
+		const uint64_t *ips = sm->ips;
+		if (sm->chunk != 0) {
+			uint64_t *copy = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*copy) + 1);
+			if (!copy)
+				return -ENOMEM;
+			memcpy(copy, sm->ips, sm->nr * sizeof(*copy));
+			ips = copy;
+		}
 		id = (uint32_t)b->nchains;
 		int err = ps_index_insert(&b->chain_index, h, id);
 		if (err)
@@ -797,20 +805,14 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 	}
 	if (sm->stack != UINT32_MAX) {
 		if (sm->stack >= b->stackcap) {
-			size_t cap = b->stackcap, c2 = b->stackcap, c3 = b->stackcap;
-			if (PS_GROW(b->stack_chain, cap, (size_t)sm->stack + 1) ||
-			    PS_GROW(b->stack_chunk, c2, (size_t)sm->stack + 1) ||
-			    PS_GROW(b->stack_agg, c3, (size_t)sm->stack + 1))
+			size_t cap = b->stackcap;
+			if (PS_GROW(b->stacks, cap, (size_t)sm->stack + 1))
 				return -ENOMEM;
-			size_t n = cap < c2 ? cap : c2;
-			n = n < c3 ? n : c3;
-			memset(b->stack_chunk + b->stackcap, 0xff,
-			       (n - b->stackcap) * sizeof(*b->stack_chunk));
-			b->stackcap = n;
+			memset(b->stacks + b->stackcap, 0xff, (cap - b->stackcap) * sizeof(*b->stacks));
+			b->stackcap = cap;
 		}
-		b->stack_chain[sm->stack] = id;
-		b->stack_chunk[sm->stack] = sm->chunk;
-		b->stack_agg[sm->stack] = UINT32_MAX;
+		b->stacks[sm->stack] = (struct stack_seen){.chunk = sm->chunk, .chain = id,
+							   .agg = UINT32_MAX};
 	}
 	*out = id;
 	return 0;
@@ -833,12 +835,11 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 {
 	/* A chunk's samples of one stack mostly come from one thread: the agg of the
 	 * stack's last sample is checked before hashing. */
-	int cached = sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk;
-	if (cached) {
-		uint32_t last = b->stack_agg[sm->stack];
-		if (last != UINT32_MAX && b->aggs[last].pid == sm->pid &&
-		    b->aggs[last].tid == sm->tid) {
-			*out = last;
+	if (sm->stack < b->stackcap) {
+		const struct stack_seen *c = &b->stacks[sm->stack];
+		if (c->chunk == sm->chunk && c->agg != UINT32_MAX && c->pid == sm->pid &&
+		    c->tid == sm->tid) {
+			*out = c->agg;
 			return 0;
 		}
 	}
@@ -861,8 +862,11 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
 	}
-	if (sm->stack < b->stackcap && b->stack_chunk[sm->stack] == sm->chunk)
-		b->stack_agg[sm->stack] = id;
+	if (sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
+		b->stacks[sm->stack].agg = id;
+		b->stacks[sm->stack].pid = sm->pid;
+		b->stacks[sm->stack].tid = sm->tid;
+	}
 	*out = id;
 	return 0;
 }
@@ -1526,9 +1530,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	ps_index_release(&b.agg_index);
 	free(b.chains);
 	ps_index_release(&b.chain_index);
-	free(b.stack_chain);
-	free(b.stack_chunk);
-	free(b.stack_agg);
+	free(b.stacks);
 	free(b.stime);
 	free(b.scpu);
 	free(b.soff);
