@@ -644,7 +644,7 @@ struct ps_trace_reader {
 			uint32_t id; /* what samples call it: its index, or its trace-wide id */
 		} *stacks;
 		size_t nstacks, stack_cap;
-		uint64_t scope; /* the samples' chunk field: seq, or 0 for trace-wide ids */
+		uint64_t scope; /* the samples' chunk field: seq, or PS_CHUNK_TRACE_WIDE */
 		uint32_t nrec;
 		uint64_t seq;
 		ps_metric_val *mvals; /* the last METRICS record's values */
@@ -1349,7 +1349,7 @@ static int try_chunk(ps_trace_reader *r, struct chunkbuf *cb)
 	r->wasted -= csize;
 	cb->nrec = nrec;
 	cb->seq = ++r->chunk_seq;
-	cb->scope = r->ids.on ? 0 : cb->seq;
+	cb->scope = r->ids.on ? PS_CHUNK_TRACE_WIDE : cb->seq;
 	r->pos += CHUNK_HDR_SIZE + csize;
 	r->lst.chunks++;
 	return 1;

@@ -43,11 +43,13 @@ typedef struct ps_sample {
 	const uint64_t *ips; /* leaf first, with PS_CONTEXT_* markers; valid until next read */
 	/* Reading: samples of one chunk with the same stack share it. (chunk, stack) names
 	 * the chain for the reader's lifetime (equal pairs, equal chains; rewinding does not
-	 * reuse chunk numbers), so readers can skip comparing ips. chunk 0: stack is
-	 * trace-wide (ps_trace_set_stack_ids). */
+	 * reuse chunk numbers), so readers can skip comparing ips. PS_CHUNK_TRACE_WIDE:
+	 * stack is trace-wide (ps_trace_set_stack_ids). 0: a chain not from a reader
+	 * (stack is UINT32_MAX then), valid only as long as the caller says. */
 	uint64_t chunk;
 	uint32_t stack;
 } ps_sample;
+#define PS_CHUNK_TRACE_WIDE UINT64_MAX
 
 typedef struct ps_mmap {
 	uint64_t time;
@@ -252,7 +254,8 @@ int ps_trace_rewind(ps_trace_reader *r);
 /* Decompressing the next chunk in a second thread while the caller reads this one: on by
  * default for trace files of 4 MiB or more. Rewinds. (For tests: both ways read alike.) */
 void ps_trace_set_prefetch(ps_trace_reader *r, int on);
-/* Samples name their stack by a trace-wide id (ps_sample.stack, with chunk 0): equal
+/* Samples name their stack by a trace-wide id (ps_sample.stack, with chunk
+ * PS_CHUNK_TRACE_WIDE): equal
  * chains, equal ids, for the reader's lifetime. The reader keeps a copy of each distinct
  * chain to tell them apart, in the thread that decompresses, so a caller that groups
  * samples by chain (the symbolizer) compares none itself; samples' ips point at that copy,

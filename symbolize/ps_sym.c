@@ -711,7 +711,8 @@ struct build {
 	struct chain *chains;
 	size_t nchains, chaincap;
 	ps_index chain_index;
-	/* The chunk's stack numbers seen last: stack -> chain, while chunk is current. */
+	/* Stack numbers seen: stack -> chain, while chunk is current (PS_CHUNK_TRACE_WIDE:
+	 * for the whole trace). */
 	struct stack_seen {
 		uint64_t chunk;
 		uint32_t chain;
@@ -778,7 +779,8 @@ static int chain_eq(const void *ctx, uint32_t id)
  * chunk used that stack before (the writer stores each distinct stack once per chunk). */
 static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 {
-	if (sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
+	int cacheable = sm->chunk != 0 && sm->stack != UINT32_MAX;
+	if (cacheable && sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
 		*out = b->stacks[sm->stack].chain;
 		return 0;
 	}
@@ -790,7 +792,7 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 			return -ENOMEM;
 		/* Trace-wide stacks' ips live as long as the reader (this whole build). */
 		const uint64_t *ips = sm->ips;
-		if (sm->chunk != 0) {
+		if (sm->chunk != PS_CHUNK_TRACE_WIDE) {
 			uint64_t *copy = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*copy) + 1);
 			if (!copy)
 				return -ENOMEM;
@@ -803,12 +805,13 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 			return err;
 		b->chains[b->nchains++] = (struct chain){sm->nr, ips};
 	}
-	if (sm->stack != UINT32_MAX) {
+	if (cacheable) {
 		if (sm->stack >= b->stackcap) {
 			size_t cap = b->stackcap;
 			if (PS_GROW(b->stacks, cap, (size_t)sm->stack + 1))
 				return -ENOMEM;
-			memset(b->stacks + b->stackcap, 0xff, (cap - b->stackcap) * sizeof(*b->stacks));
+			/* chunk 0: not seen (cacheable samples have another) */
+			memset(b->stacks + b->stackcap, 0, (cap - b->stackcap) * sizeof(*b->stacks));
 			b->stackcap = cap;
 		}
 		b->stacks[sm->stack] = (struct stack_seen){.chunk = sm->chunk, .chain = id,
@@ -835,7 +838,7 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 {
 	/* A chunk's samples of one stack mostly come from one thread: the agg of the
 	 * stack's last sample is checked before hashing. */
-	if (sm->stack < b->stackcap) {
+	if (sm->chunk != 0 && sm->stack < b->stackcap) {
 		const struct stack_seen *c = &b->stacks[sm->stack];
 		if (c->chunk == sm->chunk && c->agg != UINT32_MAX && c->pid == sm->pid &&
 		    c->tid == sm->tid) {
@@ -862,7 +865,7 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
 	}
-	if (sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
+	if (sm->chunk != 0 && sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
 		b->stacks[sm->stack].agg = id;
 		b->stacks[sm->stack].pid = sm->pid;
 		b->stacks[sm->stack].tid = sm->tid;
