@@ -651,16 +651,11 @@ struct ps_trace_reader {
 		size_t mval_cap;
 	} buf[2];
 	/* Trace-wide stack ids (ps_trace_set_stack_ids): one per distinct chain, kept across
-	 * rewinds; the loader's side. */
+	 * rewinds; the loader's side. Found when a chunk is checked (in the prefetch thread):
+	 * the caller's thread, which names and counts samples, tells chains apart by id. */
 	struct {
 		int on;
-		ps_index index;
-		ps_arena *arena; /* copies of the chains */
-		struct gstack {
-			const uint64_t *ips;
-			uint32_t nr;
-		} *v;
-		size_t n, cap;
+		ps_chains set;
 	} ids;
 	int prefetch; /* 1 on (files of PREFETCH_MIN or more), 0 off */
 	struct {
@@ -838,9 +833,7 @@ void ps_trace_close(ps_trace_reader *r)
 		free(r->buf[i].mvals);
 	}
 	ps_buf_release(&r->comp);
-	ps_index_release(&r->ids.index);
-	ps_arena_free(r->ids.arena);
-	free(r->ids.v);
+	ps_chains_release(&r->ids.set);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->meta);
@@ -900,8 +893,6 @@ int ps_trace_set_stack_ids(ps_trace_reader *r, int on)
 	if (r->pd)
 		return 0;
 	ps_trace_rewind(r);
-	if (on && !r->ids.arena && !(r->ids.arena = ps_arena_new()))
-		return -ENOMEM;
 	r->ids.on = !!on;
 	return 0;
 }
@@ -1183,43 +1174,6 @@ static int record_at(const struct chunkbuf *cb, size_t *pos, uint32_t *type, str
 	return 0;
 }
 
-struct gstack_key {
-	const ps_trace_reader *r;
-	const uint64_t *ips;
-	uint32_t nr;
-};
-
-static int gstack_eq(const void *ctx, uint32_t id)
-{
-	const struct gstack_key *k = ctx;
-	const struct gstack *g = &k->r->ids.v[id];
-	return g->nr == k->nr && !memcmp(g->ips, k->ips, k->nr * sizeof(*k->ips));
-}
-
-/* The trace-wide id of a chain, made when new. Found here, in the loader (the prefetch
- * thread), once per chunk and distinct chain: the caller's thread, which names and counts
- * the samples, then tells chains apart by id alone. */
-static int trace_wide_id(ps_trace_reader *r, const uint64_t *ips, uint32_t nr, uint32_t *out)
-{
-	uint64_t h = ps_hash(ips, nr * sizeof(*ips));
-	struct gstack_key k = {r, ips, nr};
-	uint32_t id = ps_index_find(&r->ids.index, h, gstack_eq, &k);
-	if (id == UINT32_MAX) {
-		if (r->ids.n >= UINT32_MAX - 1 || PS_GROW(r->ids.v, r->ids.cap, r->ids.n + 1))
-			return -ENOMEM;
-		uint64_t *copy = ps_arena_alloc(r->ids.arena, nr * sizeof(*copy) + 1);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, ips, nr * sizeof(*copy));
-		id = (uint32_t)r->ids.n;
-		if (ps_index_insert(&r->ids.index, h, id))
-			return -ENOMEM;
-		r->ids.v[r->ids.n++] = (struct gstack){copy, nr};
-	}
-	*out = id;
-	return 0;
-}
-
 /* Checks a decompressed chunk before any of its records is handed out, so a chunk is
  * either read whole or skipped whole: exactly nrec records fill it to its end, none of
  * type 0 (zeros are never written: a frame of compressed zeros is an attack or damage),
@@ -1253,10 +1207,10 @@ static int check_chunk(ps_trace_reader *r, struct chunkbuf *cb, uint32_t nrec)
 		const uint64_t *ips = (const uint64_t *)(c.p + 4);
 		uint32_t id = (uint32_t)cb->nstacks;
 		if (r->ids.on) {
-			int err = trace_wide_id(r, ips, nr, &id);
+			int err = ps_chains_intern(&r->ids.set, ips, nr, 0, &id);
 			if (err)
 				return err;
-			ips = r->ids.v[id].ips; /* the copy: valid while the reader is open */
+			ips = r->ids.set.v[id].ips; /* the copy: valid while the reader is open */
 		}
 		cb->stacks[cb->nstacks++] = (struct lstack){ips, nr, id};
 	}

@@ -232,6 +232,54 @@ void ps_index_release(ps_index *x)
 	memset(x, 0, sizeof(*x));
 }
 
+struct chain_key {
+	const ps_chains *c;
+	const uint64_t *ips;
+	uint32_t nr;
+};
+
+static int chain_eq(const void *ctx, uint32_t id)
+{
+	const struct chain_key *k = ctx;
+	const struct ps_chain *g = &k->c->v[id];
+	return g->nr == k->nr && !memcmp(g->ips, k->ips, k->nr * sizeof(*k->ips));
+}
+
+int ps_chains_intern(ps_chains *c, const uint64_t *ips, uint32_t nr, int borrow, uint32_t *id)
+{
+	uint64_t h = ps_hash(ips, nr * sizeof(*ips));
+	struct chain_key k = {c, ips, nr};
+	uint32_t found = ps_index_find(&c->index, h, chain_eq, &k);
+	if (found != UINT32_MAX) {
+		*id = found;
+		return 0;
+	}
+	if (c->n >= UINT32_MAX - 1 || PS_GROW(c->v, c->cap, c->n + 1))
+		return -ENOMEM;
+	if (!borrow) {
+		if (!c->arena && !(c->arena = ps_arena_new()))
+			return -ENOMEM;
+		uint64_t *copy = ps_arena_alloc(c->arena, nr * sizeof(*copy) + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, ips, nr * sizeof(*copy));
+		ips = copy;
+	}
+	if (ps_index_insert(&c->index, h, (uint32_t)c->n))
+		return -ENOMEM;
+	c->v[c->n] = (struct ps_chain){ips, nr};
+	*id = (uint32_t)c->n++;
+	return 0;
+}
+
+void ps_chains_release(ps_chains *c)
+{
+	ps_index_release(&c->index);
+	ps_arena_free(c->arena);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
 size_t ps_utf8_len(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;

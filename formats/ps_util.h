@@ -73,6 +73,22 @@ int ps_index_remove(ps_index *x, uint64_t h, uint32_t id);
 void ps_index_clear(ps_index *x);
 void ps_index_release(ps_index *x);
 
+/* A set of distinct call chains, each with a dense id: the trace reader's trace-wide
+ * stack ids and the symbolizer's chains. Zero-initialise, then ps_chains_release. */
+typedef struct ps_chains {
+	struct ps_chain {
+		const uint64_t *ips;
+		uint32_t nr;
+	} *v; /* by id */
+	size_t n, cap;
+	ps_index index;
+	ps_arena *arena; /* the copies */
+} ps_chains;
+/* The id of ips[0..nr), added when new: copied into the set, or with borrow the caller's
+ * ips kept (they must outlive the set). 0 or -ENOMEM. */
+int ps_chains_intern(ps_chains *c, const uint64_t *ips, uint32_t nr, int borrow, uint32_t *id);
+void ps_chains_release(ps_chains *c);
+
 /* The one text escaper. Writes s[0..len) to b for the given context:
  * - PS_ESC_FOLDED: a frame of FlameGraph's folded format (as stackcollapse-perf.pl
  *   writes them): ';' becomes ':', control bytes become '?', so a name can never start

@@ -682,12 +682,6 @@ static int sess_begin(struct sess *s, ps_trace_reader *r, const ps_sym_opts *o)
 /* Samples repeat a few call chains, so the profile is built from distinct (process,
  * thread name, chain) keys: each sample costs a hash of its chain, and each distinct
  * chain is resolved and turned into a stack once. */
-/* A distinct call chain of the trace. */
-struct chain {
-	uint32_t nr;
-	const uint64_t *ips; /* copy in the session arena */
-};
-
 struct agg {
 	uint32_t pid, tid, nr, chain;
 	const char *comm; /* the thread's name, NULL when unknown (then tid names it) */
@@ -708,9 +702,7 @@ struct build {
 	struct agg *aggs;
 	size_t naggs, aggcap;
 	ps_index agg_index;
-	struct chain *chains;
-	size_t nchains, chaincap;
-	ps_index chain_index;
+	ps_chains chains; /* the trace's distinct call chains */
 	/* Stack numbers seen: stack -> chain, while chunk is current (PS_CHUNK_TRACE_WIDE:
 	 * for the whole trace). */
 	struct stack_seen {
@@ -763,18 +755,6 @@ static int fpath_eq(const void *ctx, uint32_t id)
 	       !memcmp(f->fids, k->b->fids, f->n * sizeof(*f->fids));
 }
 
-struct chain_key {
-	const struct build *b;
-	const ps_sample *sm;
-};
-
-static int chain_eq(const void *ctx, uint32_t id)
-{
-	const struct chain_key *k = ctx;
-	const struct chain *c = &k->b->chains[id];
-	return c->nr == k->sm->nr && !memcmp(c->ips, k->sm->ips, c->nr * sizeof(*c->ips));
-}
-
 /* The chain's id: the chunk's stack number finds it without hashing the chain when the
  * chunk used that stack before (the writer stores each distinct stack once per chunk). */
 static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
@@ -784,27 +764,12 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 		*out = b->stacks[sm->stack].chain;
 		return 0;
 	}
-	uint64_t h = ps_hash(sm->ips, sm->nr * sizeof(*sm->ips));
-	struct chain_key k = {b, sm};
-	uint32_t id = ps_index_find(&b->chain_index, h, chain_eq, &k);
-	if (id == UINT32_MAX) {
-		if (PS_GROW(b->chains, b->chaincap, b->nchains + 1))
-			return -ENOMEM;
-		/* Trace-wide stacks' ips live as long as the reader (this whole build). */
-		const uint64_t *ips = sm->ips;
-		if (sm->chunk != PS_CHUNK_TRACE_WIDE) {
-			uint64_t *copy = ps_arena_alloc(b->s->arena, sm->nr * sizeof(*copy) + 1);
-			if (!copy)
-				return -ENOMEM;
-			memcpy(copy, sm->ips, sm->nr * sizeof(*copy));
-			ips = copy;
-		}
-		id = (uint32_t)b->nchains;
-		int err = ps_index_insert(&b->chain_index, h, id);
-		if (err)
-			return err;
-		b->chains[b->nchains++] = (struct chain){sm->nr, ips};
-	}
+	/* Trace-wide stacks' ips live as long as the reader (this whole build): not copied. */
+	uint32_t id;
+	int err = ps_chains_intern(&b->chains, sm->ips, sm->nr, sm->chunk == PS_CHUNK_TRACE_WIDE,
+				   &id);
+	if (err)
+		return err;
 	if (cacheable) {
 		if (sm->stack >= b->stackcap) {
 			size_t cap = b->stackcap;
@@ -860,7 +825,7 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 		err = ps_index_insert(&b->agg_index, h, id);
 		if (err)
 			return err;
-		const struct chain *c = &b->chains[chain];
+		const struct ps_chain *c = &b->chains.v[chain];
 		b->aggs[b->naggs++] = (struct agg){.pid = sm->pid, .tid = sm->tid, .nr = c->nr,
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
@@ -1531,8 +1496,7 @@ int ps_sym_profile(ps_trace_reader *r, const ps_sym_opts *o, int weight_period, 
 	ps_index_release(&rt.index);
 	free(b.aggs);
 	ps_index_release(&b.agg_index);
-	free(b.chains);
-	ps_index_release(&b.chain_index);
+	ps_chains_release(&b.chains);
 	free(b.stacks);
 	free(b.stime);
 	free(b.scpu);

@@ -133,3 +133,29 @@ Test(util, index_clear_empties_and_refills)
 	cr_assert_eq(ps_index_find(&x, ps_hash_u64(7), NULL, NULL), 0);
 	ps_index_release(&x);
 }
+
+/* A chain set: equal chains one id, chains that differ by length or an entry another;
+ * copies unless borrowed; the empty chain is a chain. */
+Test(util, chains_intern_by_content)
+{
+	ps_chains c = {0};
+	uint64_t a[3] = {1, 2, 3}, a2[3] = {1, 2, 3}, b[3] = {1, 2, 4};
+	uint32_t ia, ia2, ib, ishort, iempty, again;
+	cr_assert_eq(ps_chains_intern(&c, a, 3, 0, &ia), 0);
+	cr_assert_eq(ps_chains_intern(&c, a2, 3, 1, &ia2), 0);
+	cr_assert_eq(ia, ia2);
+	cr_assert_neq(c.v[ia].ips, a); /* copied */
+	cr_assert_eq(ps_chains_intern(&c, b, 3, 1, &ib), 0);
+	cr_assert_neq(ib, ia);
+	cr_assert_eq(c.v[ib].ips, b); /* borrowed */
+	cr_assert_eq(ps_chains_intern(&c, a, 2, 0, &ishort), 0);
+	cr_assert(ishort != ia && ishort != ib);
+	cr_assert_eq(ps_chains_intern(&c, a, 0, 0, &iempty), 0);
+	cr_assert_eq(ps_chains_intern(&c, b, 0, 0, &again), 0);
+	cr_assert_eq(again, iempty);
+	cr_assert_eq(c.n, 4);
+	a[2] = 99; /* the copy keeps what was interned */
+	cr_assert_eq(c.v[ia].ips[2], 3);
+	ps_chains_release(&c);
+	cr_assert_eq(c.n, 0);
+}
