@@ -890,11 +890,9 @@ void ps_trace_set_prefetch(ps_trace_reader *r, int on)
 
 int ps_trace_set_stack_ids(ps_trace_reader *r, int on)
 {
-	if (r->pd)
-		return 0;
-	ps_trace_rewind(r);
-	r->ids.on = !!on;
-	return 0;
+	if (!r->pd)
+		r->ids.on = !!on; /* perf.data samples have no stack numbers to share */
+	return ps_trace_rewind(r);
 }
 
 /* Bounds-checked cursor over one record's payload. */

@@ -255,12 +255,12 @@ int ps_trace_rewind(ps_trace_reader *r);
  * default for trace files of 4 MiB or more. Rewinds. (For tests: both ways read alike.) */
 void ps_trace_set_prefetch(ps_trace_reader *r, int on);
 /* Samples name their stack by a trace-wide id (ps_sample.stack, with chunk
- * PS_CHUNK_TRACE_WIDE): equal
- * chains, equal ids, for the reader's lifetime. The reader keeps a copy of each distinct
- * chain to tell them apart, in the thread that decompresses, so a caller that groups
- * samples by chain (the symbolizer) compares none itself; samples' ips point at that copy,
- * valid until the reader is closed. Off by default: chunk-local numbers cost no memory
- * beyond the chunk. Rewinds; 0 or -ENOMEM. */
+ * PS_CHUNK_TRACE_WIDE): equal chains, equal ids, for the reader's lifetime. The reader
+ * keeps a copy of each distinct chain to tell them apart, in the thread that
+ * decompresses, so a caller that groups samples by chain (the symbolizer) compares none
+ * itself; samples' ips point at that copy, valid until the reader is closed. Off by
+ * default: chunk-local numbers cost no memory beyond the chunk. No effect on perf.data.
+ * Rewinds (any reader): ps_trace_rewind's result. */
 int ps_trace_set_stack_ids(ps_trace_reader *r, int on);
 
 /* Reads the samples of the event called name (a perf.data file may hold several; a
