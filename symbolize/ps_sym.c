@@ -755,13 +755,24 @@ static int fpath_eq(const void *ctx, uint32_t id)
 	       !memcmp(f->fids, k->b->fids, f->n * sizeof(*f->fids));
 }
 
-/* The chain's id: the chunk's stack number finds it without hashing the chain when the
- * chunk used that stack before (the writer stores each distinct stack once per chunk). */
+/* What the build knows of a sample's stack number, when its chunk (or, trace-wide, the
+ * trace) used it before; NULL for chains not from a reader (chunk 0). */
+static struct stack_seen *seen(struct build *b, const ps_sample *sm)
+{
+	if (sm->chunk == 0 || sm->stack >= b->stackcap)
+		return NULL;
+	struct stack_seen *c = &b->stacks[sm->stack];
+	return c->chunk == sm->chunk ? c : NULL;
+}
+
+/* The chain's id: the sample's stack number finds it without hashing the chain when its
+ * chunk used that stack before (the writer stores each distinct stack once per chunk) or,
+ * with trace-wide ids, once the trace has. */
 static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 {
-	int cacheable = sm->chunk != 0 && sm->stack != UINT32_MAX;
-	if (cacheable && sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
-		*out = b->stacks[sm->stack].chain;
+	const struct stack_seen *c = seen(b, sm);
+	if (c) {
+		*out = c->chain;
 		return 0;
 	}
 	/* Trace-wide stacks' ips live as long as the reader (this whole build): not copied. */
@@ -770,7 +781,7 @@ static int chain_of(struct build *b, const ps_sample *sm, uint32_t *out)
 				   &id);
 	if (err)
 		return err;
-	if (cacheable) {
+	if (sm->chunk != 0 && sm->stack != UINT32_MAX) {
 		if (sm->stack >= b->stackcap) {
 			size_t cap = b->stackcap;
 			if (PS_GROW(b->stacks, cap, (size_t)sm->stack + 1))
@@ -803,13 +814,10 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 {
 	/* A chunk's samples of one stack mostly come from one thread: the agg of the
 	 * stack's last sample is checked before hashing. */
-	if (sm->chunk != 0 && sm->stack < b->stackcap) {
-		const struct stack_seen *c = &b->stacks[sm->stack];
-		if (c->chunk == sm->chunk && c->agg != UINT32_MAX && c->pid == sm->pid &&
-		    c->tid == sm->tid) {
-			*out = c->agg;
-			return 0;
-		}
+	const struct stack_seen *hit = seen(b, sm);
+	if (hit && hit->agg != UINT32_MAX && hit->pid == sm->pid && hit->tid == sm->tid) {
+		*out = hit->agg;
+		return 0;
 	}
 	uint32_t chain;
 	int err = chain_of(b, sm, &chain);
@@ -830,10 +838,11 @@ static int agg_find(struct build *b, const ps_sample *sm, uint32_t *out)
 						   .chain = chain, .time = sm->time,
 						   .last = sm->time, .ips = c->ips};
 	}
-	if (sm->chunk != 0 && sm->stack < b->stackcap && b->stacks[sm->stack].chunk == sm->chunk) {
-		b->stacks[sm->stack].agg = id;
-		b->stacks[sm->stack].pid = sm->pid;
-		b->stacks[sm->stack].tid = sm->tid;
+	struct stack_seen *last = seen(b, sm);
+	if (last) {
+		last->agg = id;
+		last->pid = sm->pid;
+		last->tid = sm->tid;
 	}
 	*out = id;
 	return 0;
