@@ -55,8 +55,8 @@ int cmd_info(int argc, char **argv)
 		       (unsigned long long)s.t.offcpu_stats.unpaired,
 		       (unsigned long long)s.t.offcpu_stats.no_stack);
 	if (s.t.offcpu_stats.unsampled)
-		printf("              %llu more intervals without a sampled stack, counted in the "
-		       "weights of the sampled ones; exact blocked time %.3f s\n",
+		printf("              %llu more intervals without a sampled stack, their time carried "
+		       "by the sampled ones; exact blocked time %.3f s\n",
 		       (unsigned long long)s.t.offcpu_stats.unsampled,
 		       (s.t.offcpu_raw_ns + s.t.offcpu_stats.unsampled_ns) / 1e9);
 	printf("records:      %llu mmap, %llu comm, %llu fork, %llu exit, %llu symbols\n",

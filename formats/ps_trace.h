@@ -177,7 +177,7 @@ typedef struct ps_offcpu_stats {
 	uint64_t no_stack;   /* intervals without a switch sample (approximate stacks) */
 	uint64_t stack_bytes; /* user stack bytes copied per switch (0: frame pointers only) */
 	/* Intervals whose stack was not sampled (--off-cpu-period): not written, their time
-	 * is estimated through the weights of the sampled ones. Absent in older traces. */
+	 * is carried by the sampled ones (ps_offcpu_time). Absent in older traces. */
 	uint64_t unsampled;
 	uint64_t unsampled_ns; /* their exact blocked time */
 } ps_offcpu_stats;

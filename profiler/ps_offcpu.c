@@ -249,10 +249,11 @@ static int emit(ps_offcpu_pairer *p, struct thr *t, uint64_t from, uint64_t to,
 {
 	if (to <= from)
 		return 0;
+	int kind = !!(flags & PS_OFFCPU_PREEMPTED); /* the window's wait or preemption part */
 	if (!weight) { /* its stack was not sampled: the sampled ones carry its time */
 		p->st.unsampled++;
 		p->st.unsampled_ns += to - from;
-		t->win_all_ns[!!(flags & PS_OFFCPU_PREEMPTED)] += to - from;
+		t->win_all_ns[kind] += to - from;
 		return 0;
 	}
 	if (weight == 1)
@@ -267,8 +268,8 @@ static int emit(ps_offcpu_pairer *p, struct thr *t, uint64_t from, uint64_t to,
 					    .nr = ips && *ips ? nr : 0, .ips = ips ? *ips : NULL};
 	if (ips)
 		*ips = NULL;
-	t->win_all_ns[!!(flags & PS_OFFCPU_PREEMPTED)] += to - from;
-	t->win_sampled_ns[!!(flags & PS_OFFCPU_PREEMPTED)] += to - from;
+	t->win_all_ns[kind] += to - from;
+	t->win_sampled_ns[kind] += to - from;
 	return t->npend >= WINDOW_SAMPLES ? write_window(p, t, 0) : 0;
 }
 

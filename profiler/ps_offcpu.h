@@ -35,7 +35,8 @@ int ps_offcpu_add(ps_offcpu_pairer *p, enum ps_sw_kind kind, uint64_t time, uint
 /* Sampled stacks (record --off-cpu-period N, N > 1): the kernel took the stack of every
  * Nth switch-out per thread and CPU, so a switch-out without its sample is one it
  * skipped, not a lost sample: its interval is counted (unsampled), not written, and the
- * sampled ones weigh N. 0 or 1: every stack. */
+ * sampled ones (weight N) share out their thread's exact blocked time (stands_ns).
+ * 0 or 1: every stack. */
 void ps_offcpu_set_period(ps_offcpu_pairer *p, uint32_t period);
 
 /* Pairs everything older than before: every ring has been drained up to then. */
