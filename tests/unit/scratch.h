@@ -21,7 +21,7 @@ static void teardown(void)
 	(void)system(cmd);
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int sh(const char *fmt, ...)
 {
 	char cmd[4096];

@@ -17,6 +17,7 @@
 #include "symbolize/ps_elf.h"
 #include "symbolize/ps_jit.h"
 #include "symbolize/ps_sym.h"
+#include "tests/unit/scratch.h"
 
 __attribute__((noinline)) int sym_test_target_function(int x)
 {
@@ -140,19 +141,6 @@ static void write_self_trace(const char *path, uint64_t addr, uint64_t kaddr)
 	cr_assert_eq(ps_trace_commit(w), 0);
 }
 
-static char tmpdir[64];
-static void mk_tmp(void)
-{
-	strcpy(tmpdir, "/tmp/ps-sym-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-static void rm_tmp(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	(void)system(cmd);
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -178,11 +166,11 @@ static char *fold_trace(const char *trace, const ps_sym_opts *o, ps_sym_report *
 	return buf;
 }
 
-Test(sym, self_lookup_through_trace, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, self_lookup_through_trace, .init = setup, .fini = teardown)
 {
 	char trace[128], ks[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
-	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", dir);
 	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_test_syscall\n"
 		       "ffffffff81002000 t helper\nffffffffc0000000 t mod_fn\t[testmod]\n");
 	write_self_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function + 1,
@@ -201,11 +189,11 @@ Test(sym, self_lookup_through_trace, .init = mk_tmp, .fini = rm_tmp)
 
 /* The model the symbolizer builds: a PROCESS root, frames with kinds and mappings, names
  * as spelled; with addresses, the address, the mapped range and the source line. */
-Test(sym, model_frames_carry_kind_mapping_and_address, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, model_frames_carry_kind_mapping_and_address, .init = setup, .fini = teardown)
 {
 	char trace[128], ks[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
-	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", dir);
 	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_test_syscall\n");
 	uint64_t addr = (uint64_t)(uintptr_t)&sym_test_target_function + 1;
 	write_self_trace(trace, addr, 0xffffffff81001010ull);
@@ -260,11 +248,11 @@ Test(sym, model_frames_carry_kind_mapping_and_address, .init = mk_tmp, .fini = r
 /* One pass over the trace names samples by the name their thread had when they were
  * taken, even when a chain's samples straddle a rename and the rename's COMM record
  * comes after them in the file (as a lagging CPU ring delivers it). */
-Test(sym, renamed_thread_samples_keep_their_names, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, renamed_thread_samples_keep_their_names, .init = setup, .fini = teardown)
 {
 	char trace[128], ks[128];
-	snprintf(trace, sizeof(trace), "%s/r.data", tmpdir);
-	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/r.data", dir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", dir);
 	write_file(ks, "ffffffff81000000 T _stext\nffffffff81001000 T do_exec_work\n");
 	ps_trace_writer *w;
 	ps_kv meta[] = {{"event", "cpu-clock"}};
@@ -304,10 +292,10 @@ Test(sym, renamed_thread_samples_keep_their_names, .init = mk_tmp, .fini = rm_tm
 }
 
 /* A trace from another kernel is not named with this machine's /proc/kallsyms. */
-Test(sym, kernel_frames_of_another_kernel_stay_unnamed, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, kernel_frames_of_another_kernel_stay_unnamed, .init = setup, .fini = teardown)
 {
 	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/k.data", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/k.data", dir);
 	for (int other = 0; other < 2; other++) {
 		struct utsname un;
 		cr_assert_eq(uname(&un), 0);
@@ -392,12 +380,12 @@ Test(sym, kallsyms_parse)
 
 /* kptr_restrict: every address reads 0. The embed step notes it once in the trace, and
  * a walk of that trace reports it. */
-Test(sym, kallsyms_hidden_note, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, kallsyms_hidden_note, .init = setup, .fini = teardown)
 {
 	char trace[128], ks[128], out[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
-	snprintf(out, sizeof(out), "%s/o.data", tmpdir);
-	snprintf(ks, sizeof(ks), "%s/kallsyms", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
+	snprintf(out, sizeof(out), "%s/o.data", dir);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", dir);
 	write_file(ks, "0000000000000000 T _stext\n0000000000000000 T do_syscall_64\n"
 		       "0000000000000000 t helper\t[mod]\n");
 	ps_kallsyms *k;
@@ -547,10 +535,10 @@ static uint64_t total_in(const char *trace, double from, double to)
 	return t;
 }
 
-Test(sym, time_range_from_the_recording_start, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, time_range_from_the_recording_start, .init = setup, .fini = teardown)
 {
 	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
 	write_timed_trace(trace, 1);
 	/* The STATS record says the recording began at 1 s: samples at 0.5, 1.5, 2.5 s. */
 	cr_expect_eq(total_in(trace, 0, 1), 1);
@@ -560,10 +548,10 @@ Test(sym, time_range_from_the_recording_start, .init = mk_tmp, .fini = rm_tmp)
 	cr_expect_eq(total_in(trace, 3, -1), 0);
 }
 
-Test(sym, time_range_without_stats, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, time_range_without_stats, .init = setup, .fini = teardown)
 {
 	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
 	write_timed_trace(trace, 0);
 	/* A recorder that did not finish wrote no STATS: the earliest sample (stored second)
 	 * is the start. */
@@ -591,10 +579,10 @@ static void write_exec_trace(const char *path, uint64_t addr, int nexec)
 	cr_assert_eq(ps_trace_commit(w), 0);
 }
 
-Test(sym, exec_hides_the_old_image, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, exec_hides_the_old_image, .init = setup, .fini = teardown)
 {
 	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
 	write_exec_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function + 1, 1);
 	ps_sym_opts o;
 	ps_sym_opts_init(&o);
@@ -610,10 +598,10 @@ Test(sym, exec_hides_the_old_image, .init = mk_tmp, .fini = rm_tmp)
 
 /* A hostile trace's records beyond the address-space model's bounds are dropped and
  * counted, not kept without end. */
-Test(sym, records_over_the_bounds_are_counted, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, records_over_the_bounds_are_counted, .init = setup, .fini = teardown)
 {
 	char trace[128];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
 	write_exec_trace(trace, (uint64_t)(uintptr_t)&sym_test_target_function + 1, 5000);
 	ps_sym_opts o;
 	ps_sym_opts_init(&o);
@@ -626,10 +614,10 @@ Test(sym, records_over_the_bounds_are_counted, .init = mk_tmp, .fini = rm_tmp)
  * the FILE record describes (size and mtime, or the build-id read at record time); a
  * changed file leaves its frames unnamed and is reported, and without any record the
  * names are used but reported as unverified (they used to be used without a word). */
-Test(sym, files_without_build_id_are_verified, .init = mk_tmp, .fini = rm_tmp)
+Test(sym, files_without_build_id_are_verified, .init = setup, .fini = teardown)
 {
 	char trace[128], exe[4096];
-	snprintf(trace, sizeof(trace), "%s/t.data", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/t.data", dir);
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	cr_assert(n > 0);
 	exe[n] = '\0';
