@@ -40,8 +40,9 @@ typedef struct ps_procstat {
 	uint64_t minor_faults, major_faults;
 	uint64_t read_bytes, write_bytes; /* 0 when /proc/PID/io is not readable */
 	uint64_t start_ticks;		  /* tells a reused pid from the process before */
-	uint32_t flags;			  /* PF_* of the stat line (PF_KTHREAD: a kernel thread) */
+	uint32_t flags;			  /* PF_* of the stat line (PS_PF_KTHREAD: a kernel thread) */
 } ps_procstat;
+#define PS_PF_KTHREAD 0x00200000u /* the kernel's PF_KTHREAD (include/linux/sched.h) */
 /* PS_EFORMAT when stat is not a process's stat line. */
 int ps_procfs_parse_pid_stat(const char *buf, size_t len, ps_procstat *p);
 void ps_procfs_parse_pid_status(const char *buf, size_t len, ps_procstat *p);

@@ -346,10 +346,11 @@ static void setup_switch_attr(ps_record *r)
 	 * chain, stack copy) and the recorder about 5 µs more: several times a pipe round
 	 * trip. --off-cpu-period N has the kernel take every Nth (per thread and CPU); the
 	 * switch records still come for every switch, so every interval's time is exact,
-	 * and the pairer weights a sampled one N. No PERF_SAMPLE_PERIOD: with it and a
-	 * fixed period, a software event samples every event. (The kernel's frequency mode is no way to
-	 * choose N: on this event it swung from 1 to thousands and back within a second,
-	 * sampling every other switch of a thread that switched 40 times a second.) */
+	 * and the pairer shares each thread's blocked time out among its sampled stacks.
+	 * No PERF_SAMPLE_PERIOD: with it and a fixed period, a software event samples every
+	 * event. (The kernel's frequency mode is no way to choose N: on this event it swung
+	 * from 1 to thousands and back within a second, sampling every other switch of a
+	 * thread that switched 40 times a second.) */
 	a->sample_period = r->o.offcpu_period ? r->o.offcpu_period : 1;
 	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
 			 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN;
@@ -1373,11 +1374,12 @@ static int drain_and_pair(ps_record *r)
 	return err;
 }
 
-/* A kernel thread (PF_KTHREAD in its stat line's flags): no user stack, no process. */
+/* A kernel thread (PF_KTHREAD in its stat line's flags): no user stack, no process. One
+ * that is gone (no stat to read) is skipped the same way. */
 static int is_kernel_thread(pid_t pid)
 {
 	ps_procstat st;
-	return ps_procfs_process_stat("", (uint32_t)pid, &st) || (st.flags & 0x00200000);
+	return ps_procfs_process_stat("", (uint32_t)pid, &st) || (st.flags & PS_PF_KTHREAD);
 }
 
 /* Every thread of pid (a /proc/PID/task listing) that never switched. */

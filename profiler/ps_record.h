@@ -36,8 +36,8 @@ typedef struct ps_record_opts {
 	/* --off-cpu: also every context switch of the targets, paired into blocked intervals
 	 * (PS_REC_OFFCPU) with the stack each thread blocked in. */
 	int off_cpu;
-	/* --off-cpu-period: the stack of every Nth switch-out of a thread (per CPU), a
-	 * sampled interval weighing N; 0 or 1: every one. */
+	/* --off-cpu-period: the stack of every Nth switch-out of a thread (per CPU), the
+	 * sampled ones sharing out the thread's exact blocked time; 0 or 1: every one. */
 	uint64_t offcpu_period;
 	int start_disabled;   /* wait for ps_record_enable (control fifo) */
 	/* Set from a signal handler to stop; checked at least every 100 ms. */
